@@ -1,0 +1,38 @@
+"""ferrotls: TLS 1.3 for Python with a Rust record-protection core.
+
+The handshake is Python; AEAD sealing/opening, HKDF and X25519 run in the
+native module ``ferrotls._native`` when it is built, or in a pure-Python
+fallback (``FERROTLS_BACKEND=python``) that gives identical bytes.
+"""
+
+from __future__ import annotations
+
+from . import errors
+from ._version import __version__
+from .backend import available_backends, get_backend, load_backend
+from .errors import (
+    AlertDescription,
+    AlertReceived,
+    ProtocolError,
+    TLSError,
+    TruncationError,
+    UsageError,
+)
+from .suites import CipherSuite, NamedGroup, SignatureScheme
+
+__all__ = [
+    "__version__",
+    "errors",
+    "get_backend",
+    "load_backend",
+    "available_backends",
+    "TLSError",
+    "ProtocolError",
+    "AlertReceived",
+    "AlertDescription",
+    "UsageError",
+    "TruncationError",
+    "CipherSuite",
+    "NamedGroup",
+    "SignatureScheme",
+]

@@ -1,0 +1,83 @@
+"""Backend selection.
+
+``FERROTLS_BACKEND`` (read once, on first use) picks the crypto backend:
+
+* ``auto`` (default): the native Rust module if it imports, else pure Python;
+* ``native``: the Rust module, ImportError with a build hint if it is missing;
+* ``python``: pure Python; ``ferrotls._native`` is never imported.
+
+Callers that want a particular backend for one connection pass it in the
+config (``backend="python"``) instead of changing the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from .interface import Backend
+
+__all__ = ["Backend", "get_backend", "load_backend", "available_backends", "BACKEND_NAMES"]
+
+BACKEND_NAMES = ("native", "python")
+_BUILD_HINT = (
+    "the native backend ferrotls._native is not built; install the package with "
+    "`pip install .` (needs a Rust toolchain) or set FERROTLS_BACKEND=python"
+)
+
+
+@lru_cache(maxsize=None)
+def load_backend(name: str) -> Backend:
+    """Return the backend called ``name`` ("native" or "python"), cached.
+
+    ImportError if ``name`` is "native" and the extension is not built;
+    ValueError for any other name.
+    """
+    if name == "native":
+        try:
+            from . import native
+        except ImportError as exc:
+            raise ImportError(f"{_BUILD_HINT} ({exc})") from exc
+        return native.BACKEND
+    if name == "python":
+        from . import python
+
+        return python.BACKEND
+    raise ValueError(f"unknown ferrotls backend {name!r}: expected 'native' or 'python'")
+
+
+@lru_cache(maxsize=None)
+def get_backend() -> Backend:
+    """The process-wide default backend chosen by ``FERROTLS_BACKEND``."""
+    choice = os.environ.get("FERROTLS_BACKEND", "auto").strip().lower() or "auto"
+    if choice == "auto":
+        try:
+            return load_backend("native")
+        except ImportError:
+            return load_backend("python")
+    if choice in BACKEND_NAMES:
+        return load_backend(choice)
+    raise ValueError(
+        f"FERROTLS_BACKEND={choice!r} is not valid: expected 'auto', 'native' or 'python'"
+    )
+
+
+def available_backends() -> list[str]:
+    """Names of the backends that can be loaded in this process."""
+    names = []
+    for name in BACKEND_NAMES:
+        try:
+            load_backend(name)
+        except ImportError:
+            continue
+        names.append(name)
+    return names
+
+
+def resolve(backend: str | Backend | None) -> Backend:
+    """A Backend from a config value: None (the default), a name, or a Backend."""
+    if backend is None:
+        return get_backend()
+    if isinstance(backend, str):
+        return load_backend(backend)
+    return backend

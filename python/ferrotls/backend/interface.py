@@ -1,0 +1,255 @@
+"""The one interface both crypto backends implement.
+
+``native`` (Rust, ``ferrotls._native``) and ``python`` (pure Python, stdlib only)
+must give byte-identical results and raise the same exception types for the
+same inputs; ``tests/test_differential.py`` proves it.
+
+Conventions shared by every implementation:
+
+* Byte inputs accept any C-contiguous buffer (bytes, bytearray, memoryview).
+* Argument errors (wrong key length, unknown suite, bad sizes) raise
+  ``ValueError``/``TypeError`` with a message saying what was wrong.
+* Peer-caused failures raise :mod:`ferrotls.errors` classes: ``BadRecordMac``
+  (any deprotection failure, always the message ``"bad record MAC"``),
+  ``RecordOverflow``, ``UnexpectedMessage`` (inner plaintext all zeros),
+  ``IllegalParameter`` (X25519 all-zero shared secret),
+  ``SequenceNumberExhausted``.
+* No repr or str of a key-holding object shows key material.
+
+Cipher suites are identified by their TLS code points (``suites.CipherSuite``);
+hashes by the names ``"sha256"`` and ``"sha384"``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from typing_extensions import Buffer
+
+__all__ = [
+    "Buffer",
+    "Aead",
+    "RecordProtector",
+    "X25519PrivateKey",
+    "MlKem768PrivateKey",
+    "Backend",
+    "MAX_PLAINTEXT",
+    "MAX_CIPHERTEXT",
+    "RECORD_HEADER_LEN",
+    "CONTENT_TYPE_APPLICATION_DATA",
+]
+
+MAX_PLAINTEXT = 1 << 14
+"""Largest TLSInnerPlaintext content + padding (RFC 8446 section 5.1/5.4)."""
+
+MAX_CIPHERTEXT = (1 << 14) + 256
+"""Largest TLSCiphertext.length a receiver accepts (RFC 8446 section 5.2)."""
+
+RECORD_HEADER_LEN = 5
+CONTENT_TYPE_APPLICATION_DATA = 23
+
+
+@runtime_checkable
+class Aead(Protocol):
+    """An AEAD keyed for one cipher suite.  Nonces are 12 bytes, tags 16."""
+
+    @property
+    def suite(self) -> int: ...
+
+    def seal(self, nonce: Buffer, aad: Buffer, plaintext: Buffer) -> bytes:
+        """Return ciphertext || tag."""
+        ...
+
+    def open(self, nonce: Buffer, aad: Buffer, ciphertext: Buffer) -> bytes:
+        """Return the plaintext, or raise BadRecordMac (no partial plaintext)."""
+        ...
+
+
+@runtime_checkable
+class RecordProtector(Protocol):
+    """One direction of TLS 1.3 record protection (RFC 8446 section 5).
+
+    Holds the suite, write/read key and IV, and the 64-bit sequence number.
+    The per-record nonce is ``iv XOR seq`` (seq left-padded to 12 bytes) and the
+    additional data is the 5-byte record header.  The sequence number advances
+    by one per record sealed or successfully opened.
+
+    A protector is used in one direction only (seal *or* open).
+    """
+
+    @property
+    def suite(self) -> int: ...
+
+    @property
+    def sequence(self) -> int:
+        """The sequence number the next record will use."""
+        ...
+
+    def sealed_size(self, length: int, padding: int = 0, max_fragment: int = MAX_PLAINTEXT) -> int:
+        """Bytes that ``seal_record`` produces for ``length`` bytes of content."""
+        ...
+
+    def seal_record(
+        self,
+        content_type: int,
+        data: Buffer,
+        padding: int = 0,
+        max_fragment: int = MAX_PLAINTEXT,
+    ) -> bytes:
+        """Protect ``data`` as one or more complete TLSCiphertext records.
+
+        ``data`` is cut into fragments of at most ``max_fragment - padding``
+        bytes (``max_fragment`` <= 2**14 bounds content + padding of each
+        record).  Each record's TLSInnerPlaintext is fragment || content_type ||
+        ``padding`` zero bytes.  Empty ``data`` gives one record with empty
+        content.  Returns the concatenated records, headers included
+        (outer type 23, legacy version 0x0303).
+
+        ValueError: content_type not in 1..255, padding < 0,
+        max_fragment not in 1..2**14, or padding >= max_fragment.
+        SequenceNumberExhausted: a record would need sequence number 2**64.
+        """
+        ...
+
+    def seal_record_into(
+        self,
+        out: Buffer,
+        content_type: int,
+        data: Buffer,
+        padding: int = 0,
+        max_fragment: int = MAX_PLAINTEXT,
+    ) -> int:
+        """As ``seal_record`` but write into the writable buffer ``out``.
+
+        Returns the number of bytes written; ValueError if ``out`` is smaller
+        than ``sealed_size(len(data), padding, max_fragment)``.
+        """
+        ...
+
+    def open_records(
+        self, data: Buffer, max_plaintext: int = MAX_PLAINTEXT
+    ) -> tuple[list[tuple[int, bytes]], int]:
+        """Open the complete records at the start of ``data``.
+
+        Returns ``(items, consumed)``: ``items`` is a list of
+        ``(inner_content_type, content)`` and ``consumed`` the number of bytes of
+        ``data`` those records occupied.  Processing stops
+
+        * before an incomplete record (it stays for the next call),
+        * before a record whose outer type is not application_data (23), which
+          the caller handles itself (e.g. a plaintext change_cipher_spec),
+        * after a record whose inner content type is not application_data
+          (a handshake message such as KeyUpdate may change the keys), and
+        * at a record that fails: if records were already opened in this call,
+          they are returned and the failing record is left unconsumed; the
+          error is raised when it is at the start of ``data``.
+
+        Errors: RecordOverflow (TLSCiphertext.length > 2**14 + 256, or content +
+        padding > ``max_plaintext``), BadRecordMac (authentication failure or a
+        ciphertext too short to hold a tag), UnexpectedMessage (the inner
+        plaintext is all zero bytes), SequenceNumberExhausted.
+        """
+        ...
+
+
+@runtime_checkable
+class X25519PrivateKey(Protocol):
+    """An X25519 private key (RFC 7748)."""
+
+    def public_bytes(self) -> bytes:
+        """The 32-byte public key."""
+        ...
+
+    def exchange(self, peer_public: Buffer) -> bytes:
+        """The 32-byte shared secret.
+
+        ValueError if ``peer_public`` is not 32 bytes; IllegalParameter if the
+        result is all zeros (a low-order point; RFC 8446 section 7.4.2).
+        """
+        ...
+
+
+@runtime_checkable
+class MlKem768PrivateKey(Protocol):
+    """An ML-KEM-768 decapsulation key (FIPS 203)."""
+
+    def public_bytes(self) -> bytes:
+        """The 1184-byte encapsulation key."""
+        ...
+
+    def decapsulate(self, ciphertext: Buffer) -> bytes:
+        """The 32-byte shared secret (implicit rejection: a bad ciphertext gives a
+        pseudo-random secret, no error).  ValueError if not 1088 bytes."""
+        ...
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A crypto backend: one object per implementation (see ``get_backend``)."""
+
+    @property
+    def name(self) -> str:
+        """``"native"`` or ``"python"``."""
+        ...
+
+    def features(self) -> dict[str, str]:
+        """Build facts for ``python -m ferrotls info`` (crate versions, CPU paths)."""
+        ...
+
+    def aead(self, suite: int, key: Buffer) -> Aead:
+        """An AEAD for ``suite`` (ValueError: unknown suite or wrong key length)."""
+        ...
+
+    def record_protector(
+        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0
+    ) -> RecordProtector:
+        """A record protector; ``sequence`` (default 0) is for tests and resumption of state."""
+        ...
+
+    def hkdf_extract(self, hash_name: str, salt: Buffer, ikm: Buffer) -> bytes:
+        """HKDF-Extract (RFC 5869); an empty salt means HashLen zero bytes."""
+        ...
+
+    def hkdf_expand(self, hash_name: str, prk: Buffer, info: Buffer, length: int) -> bytes:
+        """HKDF-Expand; ValueError unless 0 <= length <= 255 * HashLen."""
+        ...
+
+    def hkdf_expand_label(
+        self, hash_name: str, secret: Buffer, label: bytes, context: Buffer, length: int
+    ) -> bytes:
+        """HKDF-Expand-Label (RFC 8446 section 7.1); ``label`` without the "tls13 " prefix.
+
+        ValueError if the full label exceeds 255 bytes, the context 255 bytes,
+        or length is not in 0..65535 (and <= 255 * HashLen).
+        """
+        ...
+
+    def derive_secret(
+        self, hash_name: str, secret: Buffer, label: bytes, transcript_hash: Buffer
+    ) -> bytes:
+        """Derive-Secret = HKDF-Expand-Label(secret, label, transcript_hash, HashLen)."""
+        ...
+
+    def x25519_generate(self) -> X25519PrivateKey:
+        """A fresh key from the operating system's CSPRNG."""
+        ...
+
+    def x25519_from_bytes(self, private: Buffer) -> X25519PrivateKey:
+        """A key from 32 private bytes (clamped as RFC 7748 says); ValueError on wrong length."""
+        ...
+
+    def mlkem768_generate(self) -> MlKem768PrivateKey:
+        """A fresh ML-KEM-768 key pair."""
+        ...
+
+    def mlkem768_from_seed(self, seed: Buffer) -> MlKem768PrivateKey:
+        """The key pair of the 64-byte seed d || z (FIPS 203 ML-KEM.KeyGen_internal)."""
+        ...
+
+    def mlkem768_encapsulate(self, public: Buffer) -> tuple[bytes, bytes]:
+        """Encapsulate to a 1184-byte key: returns (ciphertext 1088 B, shared secret 32 B).
+
+        ValueError if ``public`` is not 1184 bytes; IllegalParameter if it fails
+        the FIPS 203 modulus check (a coefficient >= q).
+        """
+        ...
