@@ -1,0 +1,104 @@
+"""Events a connection produces (read them with ``next_event()``).
+
+All events are frozen, slotted dataclasses.  ``NEED_DATA`` is returned when
+no event is pending and more bytes from the peer are needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+__all__ = [
+    "Event",
+    "NEED_DATA",
+    "NeedData",
+    "HandshakeComplete",
+    "ApplicationData",
+    "EarlyData",
+    "KeyUpdated",
+    "SessionTicket",
+    "ConnectionClosed",
+]
+
+
+class NeedData:
+    """Sentinel type: no event pending; feed more bytes with ``receive_data``."""
+
+    _instance: NeedData | None = None
+
+    def __new__(cls) -> NeedData:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA: Final = NeedData()
+
+
+class Event:
+    """Base class of connection events."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeComplete(Event):
+    """The handshake finished; the connection can carry application data.
+
+    ``peer_certificates`` holds the peer's chain as DER bytes, leaf first
+    (empty when the peer did not authenticate with a certificate).
+    """
+
+    version: str
+    cipher_suite: int
+    group: int | None
+    alpn_protocol: str | None
+    server_name: str | None
+    peer_certificates: tuple[bytes, ...] = ()
+    signature_scheme: int | None = None
+    resumed: bool = False
+    psk_identity: bytes | None = None
+    early_data_accepted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationData(Event):
+    """Application data from the peer."""
+
+    data: bytes = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"ApplicationData(<{len(self.data)} bytes>)"
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyData(Event):
+    """0-RTT application data received by a server before the handshake completed."""
+
+    data: bytes = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"EarlyData(<{len(self.data)} bytes>)"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUpdated(Event):
+    """The peer updated its sending keys; ``update_requested`` if it asked us to update too."""
+
+    update_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTicket(Event):
+    """The server sent a NewSessionTicket; ``ticket`` can be offered for resumption."""
+
+    ticket: object
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed(Event):
+    """The peer sent close_notify: it will send no more data."""

@@ -1,0 +1,200 @@
+"""The Python half of the record layer (RFC 8446 section 5).
+
+Deframes incoming bytes into records, applies the length limits, hands
+protected records to the backend's ``RecordProtector`` in batches, frames
+outgoing plaintext records, and reassembles handshake messages that are split
+across or coalesced within records.  Protection itself (nonces, sequence
+numbers, AEAD) happens in the backend.
+"""
+
+from __future__ import annotations
+
+from .backend.interface import MAX_CIPHERTEXT, MAX_PLAINTEXT, RecordProtector
+from .errors import (
+    DecodeError,
+    IllegalParameter,
+    RecordOverflow,
+    UnexpectedMessage,
+)
+
+__all__ = [
+    "ContentType",
+    "RecordLayer",
+    "HandshakeBuffer",
+    "DEFAULT_MAX_HANDSHAKE_SIZE",
+]
+
+
+class ContentType:
+    """Record content types (plain ints on the hot path)."""
+
+    CHANGE_CIPHER_SPEC = 20
+    ALERT = 21
+    HANDSHAKE = 22
+    APPLICATION_DATA = 23
+
+
+DEFAULT_MAX_HANDSHAKE_SIZE = 1 << 17
+_PLAINTEXT_TYPES = frozenset(
+    (ContentType.CHANGE_CIPHER_SPEC, ContentType.ALERT, ContentType.HANDSHAKE)
+)
+
+
+class RecordLayer:
+    """Record framing and protection state for one connection.
+
+    ``read_records()`` returns the next batch of ``(content_type, payload)``
+    items decoded from buffered input; ``write()`` queues outgoing records.
+    """
+
+    __slots__ = (
+        "_in",
+        "_out",
+        "read_protector",
+        "write_protector",
+        "max_fragment",
+        "padding",
+        "peer_max_plaintext",
+        "allow_plaintext_alerts",
+    )
+
+    def __init__(self) -> None:
+        self._in = bytearray()
+        self._out: list[bytes] = []
+        self.read_protector: RecordProtector | None = None
+        self.write_protector: RecordProtector | None = None
+        self.max_fragment = MAX_PLAINTEXT
+        self.padding = 0
+        self.peer_max_plaintext = MAX_PLAINTEXT
+        self.allow_plaintext_alerts = True
+
+    # -- input ---------------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        self._in += data
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet decoded into records."""
+        return len(self._in)
+
+    def read_records(self) -> list[tuple[int, bytes]]:
+        """Decode the next batch of complete records; [] when more data is needed.
+
+        A plaintext record is returned alone, so the caller can install keys
+        before the next record is read.  Protected application data comes in
+        batches; a protected non-application-data record ends a batch.
+        """
+        buf = self._in
+        if len(buf) < 5:
+            return []
+        content_type = buf[0]
+        length = (buf[3] << 8) | buf[4]
+        protector = self.read_protector
+        if protector is None or content_type != ContentType.APPLICATION_DATA:
+            return self._read_plaintext(content_type, length)
+        if length > MAX_CIPHERTEXT:
+            raise RecordOverflow(f"protected record of {length} bytes exceeds 2^14 + 256")
+        items, consumed = protector.open_records(buf, self.peer_max_plaintext)
+        if consumed:
+            del buf[:consumed]
+        return items
+
+    def _read_plaintext(self, content_type: int, length: int) -> list[tuple[int, bytes]]:
+        buf = self._in
+        if content_type not in _PLAINTEXT_TYPES:
+            if content_type == ContentType.APPLICATION_DATA:
+                raise UnexpectedMessage("application data received before keys were established")
+            raise UnexpectedMessage(f"record with unknown content type {content_type}")
+        if buf[1] != 3:
+            raise DecodeError(f"record with legacy version {buf[1]}.{buf[2]} is not TLS")
+        if length > MAX_PLAINTEXT:
+            raise RecordOverflow(f"plaintext record of {length} bytes exceeds 2^14")
+        if len(buf) < 5 + length:
+            return []
+        if self.read_protector is not None:
+            if content_type == ContentType.HANDSHAKE:
+                raise UnexpectedMessage("unprotected handshake record after keys were established")
+            if content_type == ContentType.ALERT and not self.allow_plaintext_alerts:
+                raise UnexpectedMessage("unprotected alert after the handshake")
+        if length == 0 and content_type != ContentType.APPLICATION_DATA:
+            raise DecodeError("zero-length record of a non-application-data type")
+        payload = bytes(buf[5 : 5 + length])
+        del buf[: 5 + length]
+        return [(content_type, payload)]
+
+    # -- output --------------------------------------------------------------
+
+    def write(self, content_type: int, data: bytes, legacy_version: int = 0x0303) -> None:
+        """Queue ``data`` as one or more records of ``content_type``."""
+        protector = self.write_protector
+        if protector is not None:
+            self._out.append(
+                protector.seal_record(content_type, data, self.padding, self.max_fragment)
+            )
+            return
+        limit = self.max_fragment
+        view = memoryview(data)
+        start = 0
+        while True:
+            chunk = view[start : start + limit]
+            n = len(chunk)
+            self._out.append(
+                bytes((content_type, legacy_version >> 8, legacy_version & 0xFF, n >> 8, n & 0xFF))
+            )
+            self._out.append(bytes(chunk))
+            start += n
+            if start >= len(data):
+                break
+
+    def write_raw(self, data: bytes) -> None:
+        """Queue bytes that are already framed (e.g. a dummy change_cipher_spec)."""
+        self._out.append(data)
+
+    def pending_output(self) -> int:
+        return sum(len(b) for b in self._out)
+
+    def take_output(self) -> bytes:
+        """All queued output, emptying the queue."""
+        out = self._out
+        if not out:
+            return b""
+        if len(out) == 1:
+            data = out[0]
+        else:
+            data = b"".join(out)
+        out.clear()
+        return data
+
+
+class HandshakeBuffer:
+    """Reassembles handshake messages from handshake record payloads."""
+
+    __slots__ = ("_buf", "max_size")
+
+    def __init__(self, max_size: int = DEFAULT_MAX_HANDSHAKE_SIZE) -> None:
+        self._buf = bytearray()
+        self.max_size = max_size
+
+    def add(self, payload: bytes) -> None:
+        self._buf += payload
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    def pop_message(self) -> tuple[int, bytes, bytes] | None:
+        """The next complete message as (type, body, whole encoding), or None."""
+        buf = self._buf
+        if len(buf) < 4:
+            return None
+        length = (buf[1] << 16) | (buf[2] << 8) | buf[3]
+        if length > self.max_size:
+            raise IllegalParameter(
+                f"handshake message of {length} bytes exceeds the limit of {self.max_size}"
+            )
+        end = 4 + length
+        if len(buf) < end:
+            return None
+        whole = bytes(buf[:end])
+        del buf[:end]
+        return whole[0], whole[4:], whole
