@@ -1,0 +1,308 @@
+"""Connection configuration: ``ClientConfig`` and ``ServerConfig``.
+
+Frozen dataclasses with secure defaults.  ``create_client_config`` and
+``create_server_config`` are the ``ssl.create_default_context()``-style
+constructors that load PEM files.
+
+Sans-I/O hooks: ``rng`` (random bytes), ``clock`` (seconds since the epoch) and
+``key_share_private_keys`` (fixed X25519 keys) make a handshake fully
+deterministic, so tests can replay published traces byte for byte;
+``client_hello_hook`` lets a test tool edit the ClientHello before it is sent.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .backend.interface import Backend
+from .suites import CipherSuite, NamedGroup, SignatureScheme
+
+if TYPE_CHECKING:
+    from .x509 import CertificateVerifier
+
+__all__ = [
+    "ClientAuth",
+    "CertifiedKey",
+    "ClientConfig",
+    "ServerConfig",
+    "create_client_config",
+    "create_server_config",
+    "DEFAULT_CIPHER_SUITES",
+    "DEFAULT_GROUPS",
+    "DEFAULT_KEY_SHARE_GROUPS",
+    "DEFAULT_SIGNATURE_SCHEMES",
+    "KeyLogWriter",
+]
+
+DEFAULT_CIPHER_SUITES: tuple[int, ...] = (
+    CipherSuite.TLS_AES_256_GCM_SHA384,
+    CipherSuite.TLS_AES_128_GCM_SHA256,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+)
+DEFAULT_GROUPS: tuple[int, ...] = (
+    NamedGroup.X25519MLKEM768,
+    NamedGroup.X25519,
+    NamedGroup.SECP256R1,
+    NamedGroup.SECP384R1,
+)
+DEFAULT_KEY_SHARE_GROUPS: tuple[int, ...] = (NamedGroup.X25519MLKEM768, NamedGroup.X25519)
+DEFAULT_SIGNATURE_SCHEMES: tuple[int, ...] = (
+    SignatureScheme.ECDSA_SECP256R1_SHA256,
+    SignatureScheme.ECDSA_SECP384R1_SHA384,
+    SignatureScheme.ED25519,
+    SignatureScheme.RSA_PSS_RSAE_SHA256,
+    SignatureScheme.RSA_PSS_RSAE_SHA384,
+    SignatureScheme.RSA_PSS_RSAE_SHA512,
+    SignatureScheme.RSA_PSS_PSS_SHA256,
+    SignatureScheme.RSA_PSS_PSS_SHA384,
+    SignatureScheme.RSA_PSS_PSS_SHA512,
+    SignatureScheme.ECDSA_SECP521R1_SHA512,
+    SignatureScheme.ED448,
+    # Accepted in certificates only, never in CertificateVerify (RFC 8446 4.2.3):
+    SignatureScheme.RSA_PKCS1_SHA256,
+    SignatureScheme.RSA_PKCS1_SHA384,
+    SignatureScheme.RSA_PKCS1_SHA512,
+)
+
+
+class ClientAuth(enum.Enum):
+    """Whether a server asks for, and insists on, a client certificate."""
+
+    NONE = "none"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
+class CertifiedKey:
+    """A certificate chain (leaf first) and its private key.
+
+    ``sign(scheme, message)`` produces CertificateVerify signatures; subclass it
+    to use a key held elsewhere (an HSM, a TPM, a recorded trace).
+    """
+
+    __slots__ = ("chain", "private_key", "chain_der", "names")
+
+    def __init__(self, chain: Sequence[Any], private_key: Any) -> None:
+        from cryptography import x509 as cx509
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        if not chain:
+            raise ValueError("a certificate chain needs at least the leaf certificate")
+        self.chain = tuple(chain)
+        self.private_key = private_key
+        self.chain_der = tuple(c.public_bytes(Encoding.DER) for c in self.chain)
+        names: set[str] = set()
+        try:
+            san = self.chain[0].extensions.get_extension_for_class(cx509.SubjectAlternativeName)
+            names.update(n.lower() for n in san.value.get_values_for_type(cx509.DNSName))
+        except cx509.ExtensionNotFound:
+            pass
+        self.names = frozenset(names)
+
+    def __repr__(self) -> str:
+        return f"CertifiedKey(subject={self.chain[0].subject.rfc4514_string()!r})"
+
+    @classmethod
+    def load(
+        cls, certfile: str | os.PathLike[str] | bytes, keyfile: str | os.PathLike[str] | bytes | None = None,
+        password: bytes | None = None,
+    ) -> CertifiedKey:
+        """Load a PEM chain and key (``keyfile`` defaults to ``certfile``, as in ``ssl``)."""
+        from .sign import load_certificate_chain, load_private_key
+
+        chain = load_certificate_chain(certfile)
+        key = load_private_key(keyfile if keyfile is not None else certfile, password)
+        return cls(chain, key)
+
+    def schemes(self) -> list[int]:
+        """Signature schemes this key can produce, most preferred first."""
+        from .sign import schemes_for_key
+
+        return [int(s) for s in schemes_for_key(self.private_key)]
+
+    def sign(self, scheme: int, message: bytes) -> bytes:
+        from .sign import sign
+
+        return sign(self.private_key, SignatureScheme(scheme), message)
+
+    def matches_name(self, server_name: str | None) -> bool:
+        """Whether the leaf's DNS SANs cover ``server_name`` (wildcards one label deep)."""
+        if server_name is None:
+            return True
+        name = server_name.lower().rstrip(".")
+        if name in self.names:
+            return True
+        head, _, rest = name.partition(".")
+        return bool(rest) and f"*.{rest}" in self.names
+
+
+class KeyLogWriter:
+    """A ``key_log`` callback appending SSLKEYLOGFILE lines to a file."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+
+    def __call__(self, line: str) -> None:
+        with open(self.path, "a", encoding="ascii") as f:
+            f.write(line + "\n")
+
+    def __repr__(self) -> str:
+        return f"KeyLogWriter({self.path!r})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class _CommonConfig:
+    backend: str | Backend | None = None
+    """Crypto backend: None (FERROTLS_BACKEND's choice), "native", "python" or an object."""
+    cipher_suites: tuple[int, ...] = DEFAULT_CIPHER_SUITES
+    groups: tuple[int, ...] = DEFAULT_GROUPS
+    signature_schemes: tuple[int, ...] = DEFAULT_SIGNATURE_SCHEMES
+    alpn_protocols: tuple[str, ...] = ()
+    middlebox_compat: bool = True
+    """Send a legacy session id and dummy change_cipher_spec (RFC 8446 appendix D.4)."""
+    rng: Callable[[int], bytes] = os.urandom
+    clock: Callable[[], float] = time.time
+    key_log: Callable[[str], None] | None = None
+    """Receives SSLKEYLOGFILE-format lines (secrets!) when set; see KeyLogWriter."""
+    key_share_private_keys: Mapping[int, bytes] = field(default_factory=dict)
+    """Fixed private keys per group (X25519 only), for replaying traces in tests."""
+    max_handshake_size: int = 1 << 17
+    record_padding: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientConfig(_CommonConfig):
+    """How a client connects.  The default verifies the server against the system roots."""
+
+    key_share_groups: tuple[int, ...] = DEFAULT_KEY_SHARE_GROUPS
+    verifier: CertificateVerifier | None = None
+    """None: the system trust store with the WebPKI profile."""
+    check_hostname: bool = True
+    certificate: CertifiedKey | None = None
+    """Client certificate, sent when the server asks for one."""
+    client_hello_hook: Callable[[Any], Any] | None = None
+    """Called with the ClientHello before it is sent; returns the one to send."""
+    server_name_indication: bool = True
+
+    def get_verifier(self) -> CertificateVerifier:
+        if self.verifier is not None:
+            return self.verifier
+        return _system_verifier()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerConfig(_CommonConfig):
+    """How a server accepts connections."""
+
+    certificates: tuple[CertifiedKey, ...] = ()
+    """Certificates to choose from by SNI and the client's signature_algorithms."""
+    sni_callback: Callable[[str | None], CertifiedKey | None] | None = None
+    """Picks a certificate for a server name (None: fall back to ``certificates``)."""
+    client_auth: ClientAuth = ClientAuth.NONE
+    client_verifier: CertificateVerifier | None = None
+    require_server_name: bool = False
+    """Abort with unrecognized_name when no certificate matches the client's SNI."""
+
+
+_SYSTEM_VERIFIER: list[Any] = []
+
+
+def _system_verifier() -> CertificateVerifier:
+    if not _SYSTEM_VERIFIER:
+        from .x509 import DefaultVerifier, TrustStore
+
+        _SYSTEM_VERIFIER.append(DefaultVerifier(TrustStore.system()))
+    verifier: CertificateVerifier = _SYSTEM_VERIFIER[0]
+    return verifier
+
+
+def _verifier_from(
+    cafile: str | os.PathLike[str] | None,
+    capath: str | os.PathLike[str] | None,
+    cadata: bytes | str | None,
+    profile: str | None,
+) -> CertificateVerifier | None:
+    from .x509 import DefaultVerifier, TrustStore
+
+    if cafile is None and capath is None and cadata is None:
+        return None
+    store = TrustStore.from_pem(cafile=cafile, capath=capath, cadata=cadata)
+    if profile is None:
+        return DefaultVerifier(store)
+    return DefaultVerifier(store, profile=profile)
+
+
+def create_client_config(
+    *,
+    cafile: str | os.PathLike[str] | None = None,
+    capath: str | os.PathLike[str] | None = None,
+    cadata: bytes | str | None = None,
+    certfile: str | os.PathLike[str] | None = None,
+    keyfile: str | os.PathLike[str] | None = None,
+    password: bytes | None = None,
+    check_hostname: bool = True,
+    dangerously_disable_verification: bool = False,
+    profile: str | None = None,
+    **options: Any,
+) -> ClientConfig:
+    """A client config like ``ssl.create_default_context(Purpose.SERVER_AUTH)``.
+
+    Without ``cafile``/``capath``/``cadata`` the system trust store is used.
+    ``dangerously_disable_verification=True`` accepts any server certificate
+    (the CertificateVerify signature is still checked against it).
+    """
+    verifier: Any
+    if dangerously_disable_verification:
+        from .x509 import InsecureNoVerification
+
+        verifier = InsecureNoVerification()
+        check_hostname = False
+    else:
+        verifier = _verifier_from(cafile, capath, cadata, profile)
+    certificate = CertifiedKey.load(certfile, keyfile, password) if certfile else None
+    return ClientConfig(
+        verifier=verifier, check_hostname=check_hostname, certificate=certificate, **options
+    )
+
+
+def create_server_config(
+    *,
+    certfile: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    keyfile: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    password: bytes | None = None,
+    cafile: str | os.PathLike[str] | None = None,
+    capath: str | os.PathLike[str] | None = None,
+    cadata: bytes | str | None = None,
+    client_auth: ClientAuth | str = ClientAuth.NONE,
+    profile: str | None = None,
+    **options: Any,
+) -> ServerConfig:
+    """A server config like ``ssl.create_default_context(Purpose.CLIENT_AUTH)``.
+
+    ``certfile``/``keyfile`` may be lists to serve several certificates (e.g. an
+    RSA and an ECDSA one); the server picks by SNI and signature_algorithms.
+    """
+    certs: list[CertifiedKey] = list(options.pop("certificates", ()))
+    if certfile is not None:
+        certfiles = [certfile] if isinstance(certfile, (str, os.PathLike)) else list(certfile)
+        if keyfile is None:
+            keyfiles: list[Any] = [None] * len(certfiles)
+        elif isinstance(keyfile, (str, os.PathLike)):
+            keyfiles = [keyfile]
+        else:
+            keyfiles = list(keyfile)
+        if len(keyfiles) != len(certfiles):
+            raise ValueError("give one keyfile per certfile")
+        certs.extend(CertifiedKey.load(c, k, password) for c, k in zip(certfiles, keyfiles))
+    verifier = _verifier_from(cafile, capath, cadata, profile)
+    mode = ClientAuth(client_auth) if isinstance(client_auth, str) else client_auth
+    if mode is not ClientAuth.NONE and verifier is None:
+        raise ValueError("client authentication needs cafile/capath/cadata to verify clients")
+    return ServerConfig(
+        certificates=tuple(certs), client_auth=mode, client_verifier=verifier, **options
+    )
