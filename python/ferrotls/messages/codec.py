@@ -1,0 +1,294 @@
+"""Primitive wire codec for TLS presentation language (RFC 8446 section 3).
+
+:class:`Reader` is a cursor over a memoryview; every failure to decode --
+truncation, a length prefix that runs past the end, a vector outside its
+``<floor..ceiling>`` bounds, trailing bytes -- raises
+:class:`ferrotls.errors.DecodeError` and nothing else.
+
+:class:`Writer` appends to a bytearray.  Length prefixes (1, 2 or 3 bytes) are
+written as placeholders and back-patched when the ``with w.prefixed(n):`` block
+ends; a body too long for its prefix, or an integer out of range, raises
+``ValueError`` (an encoding bug on our side, never the peer's fault).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from typing_extensions import Buffer
+
+from ..errors import DecodeError
+
+__all__ = ["Reader", "Writer", "DecodeError"]
+
+_PREFIX_SIZES = (1, 2, 3, 4)
+
+
+class Reader:
+    """A cursor over immutable bytes that raises only :class:`DecodeError`.
+
+    Sub-vectors are returned as new Readers that share the underlying memory;
+    reading from a sub-Reader never reads past its own end.
+    """
+
+    __slots__ = ("_view", "_pos", "_end")
+
+    def __init__(self, data: Buffer) -> None:
+        view = memoryview(data)
+        if view.ndim != 1 or view.itemsize != 1 or view.format != "B":
+            view = view.cast("B")
+        self._view = view
+        self._pos = 0
+        self._end = len(view)
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def remaining(self) -> int:
+        """Number of unread bytes."""
+        return self._end - self._pos
+
+    @property
+    def position(self) -> int:
+        """Offset of the next byte to read, relative to this Reader's start."""
+        return self._pos
+
+    def at_end(self) -> bool:
+        """True when every byte has been consumed."""
+        return self._pos == self._end
+
+    def expect_end(self, what: str = "message") -> None:
+        """Raise DecodeError if unread bytes remain (trailing data)."""
+        if self._pos != self._end:
+            raise DecodeError(f"{self._end - self._pos} trailing byte(s) after {what}")
+
+    # -- primitives ----------------------------------------------------------
+
+    def _take(self, n: int, what: str) -> memoryview:
+        pos = self._pos
+        if n > self._end - pos:
+            raise DecodeError(
+                f"truncated {what}: need {n} byte(s), {self._end - pos} left"
+            )
+        self._pos = pos + n
+        return self._view[pos : pos + n]
+
+    def uint(self, size: int, what: str = "integer") -> int:
+        """Read a big-endian unsigned integer of ``size`` bytes."""
+        return int.from_bytes(self._take(size, what), "big")
+
+    def u8(self, what: str = "uint8") -> int:
+        """Read one byte."""
+        if self._pos >= self._end:
+            raise DecodeError(f"truncated {what}: need 1 byte(s), 0 left")
+        v = self._view[self._pos]
+        self._pos += 1
+        return v
+
+    def u16(self, what: str = "uint16") -> int:
+        """Read a big-endian uint16."""
+        return int.from_bytes(self._take(2, what), "big")
+
+    def u24(self, what: str = "uint24") -> int:
+        """Read a big-endian uint24."""
+        return int.from_bytes(self._take(3, what), "big")
+
+    def u32(self, what: str = "uint32") -> int:
+        """Read a big-endian uint32."""
+        return int.from_bytes(self._take(4, what), "big")
+
+    def rest(self) -> builtins.bytes:
+        """Consume and return every remaining byte."""
+        return self._take(self._end - self._pos, "rest").tobytes()
+
+    # -- vectors -------------------------------------------------------------
+
+    def _length(self, prefix: int, min_len: int, max_len: int | None, what: str) -> int:
+        if prefix not in _PREFIX_SIZES:
+            raise ValueError(f"length prefix must be 1..4 bytes, not {prefix}")
+        n = self.uint(prefix, f"length of {what}")
+        if n < min_len:
+            raise DecodeError(f"{what} too short: {n} < {min_len} byte(s)")
+        if max_len is not None and n > max_len:
+            raise DecodeError(f"{what} too long: {n} > {max_len} byte(s)")
+        if n > self._end - self._pos:
+            raise DecodeError(
+                f"length of {what} ({n}) runs past the end ({self._end - self._pos} left)"
+            )
+        return n
+
+    def vector(
+        self, prefix: int, min_len: int = 0, max_len: int | None = None, what: str = "vector"
+    ) -> Reader:
+        """Read a length-prefixed vector and return a Reader over its contents.
+
+        ``min_len``/``max_len`` are the RFC's ``<floor..ceiling>`` in bytes.
+        """
+        n = self._length(prefix, min_len, max_len, what)
+        sub = Reader.__new__(Reader)
+        sub._view = self._view
+        sub._pos = self._pos
+        sub._end = self._pos + n
+        self._pos += n
+        return sub
+
+    def vec8(self, min_len: int = 0, max_len: int | None = None, what: str = "vector") -> Reader:
+        """``<floor..2^8-1>`` vector as a sub-Reader."""
+        return self.vector(1, min_len, max_len, what)
+
+    def vec16(self, min_len: int = 0, max_len: int | None = None, what: str = "vector") -> Reader:
+        """``<floor..2^16-1>`` vector as a sub-Reader."""
+        return self.vector(2, min_len, max_len, what)
+
+    def vec24(self, min_len: int = 0, max_len: int | None = None, what: str = "vector") -> Reader:
+        """``<floor..2^24-1>`` vector as a sub-Reader."""
+        return self.vector(3, min_len, max_len, what)
+
+    def opaque(
+        self, prefix: int, min_len: int = 0, max_len: int | None = None, what: str = "opaque"
+    ) -> builtins.bytes:
+        """Read a length-prefixed ``opaque`` field and return its bytes."""
+        n = self._length(prefix, min_len, max_len, what)
+        return self._take(n, what).tobytes()
+
+    def opaque8(
+        self, min_len: int = 0, max_len: int | None = None, what: str = "opaque"
+    ) -> builtins.bytes:
+        """``opaque x<floor..2^8-1>``."""
+        return self.opaque(1, min_len, max_len, what)
+
+    def opaque16(
+        self, min_len: int = 0, max_len: int | None = None, what: str = "opaque"
+    ) -> builtins.bytes:
+        """``opaque x<floor..2^16-1>``."""
+        return self.opaque(2, min_len, max_len, what)
+
+    def opaque24(
+        self, min_len: int = 0, max_len: int | None = None, what: str = "opaque"
+    ) -> builtins.bytes:
+        """``opaque x<floor..2^24-1>``."""
+        return self.opaque(3, min_len, max_len, what)
+
+    def uint_list(
+        self,
+        prefix: int,
+        item: int,
+        min_len: int = 0,
+        max_len: int | None = None,
+        what: str = "list",
+    ) -> list[int]:
+        """Read a vector of fixed-size unsigned integers (``item`` bytes each).
+
+        A byte length that is not a multiple of ``item`` is a DecodeError.
+        """
+        n = self._length(prefix, min_len, max_len, what)
+        if n % item:
+            raise DecodeError(f"{what}: length {n} is not a multiple of {item}")
+        data = self._take(n, what)
+        if item == 1:
+            return list(data)
+        return [int.from_bytes(data[i : i + item], "big") for i in range(0, n, item)]
+
+    def bytes(self, n: int, what: str = "bytes") -> builtins.bytes:
+        """Read exactly ``n`` bytes."""
+        return self._take(n, what).tobytes()
+
+
+class Writer:
+    """Append-only encoder into a bytearray, with back-patched length prefixes."""
+
+    __slots__ = ("_buf",)
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    def getvalue(self) -> bytes:
+        """The bytes written so far."""
+        return bytes(self._buf)
+
+    def write(self, data: Buffer) -> None:
+        """Append raw bytes."""
+        self._buf += data
+
+    def uint(self, size: int, value: int) -> None:
+        """Append ``value`` as a big-endian unsigned integer of ``size`` bytes."""
+        if not 0 <= value < 1 << (8 * size):
+            raise ValueError(f"{value} does not fit in uint{8 * size}")
+        self._buf += value.to_bytes(size, "big")
+
+    def u8(self, value: int) -> None:
+        """Append a uint8."""
+        self.uint(1, value)
+
+    def u16(self, value: int) -> None:
+        """Append a big-endian uint16."""
+        self.uint(2, value)
+
+    def u24(self, value: int) -> None:
+        """Append a big-endian uint24."""
+        self.uint(3, value)
+
+    def u32(self, value: int) -> None:
+        """Append a big-endian uint32."""
+        self.uint(4, value)
+
+    @contextmanager
+    def prefixed(self, size: int) -> Iterator[None]:
+        """Write a ``size``-byte length placeholder, run the block, back-patch it.
+
+        Raises ValueError if the body written inside the block is too long.
+        """
+        if size not in _PREFIX_SIZES:
+            raise ValueError(f"length prefix must be 1..4 bytes, not {size}")
+        start = len(self._buf)
+        self._buf += bytes(size)
+        yield
+        n = len(self._buf) - start - size
+        if n >= 1 << (8 * size):
+            del self._buf[start:]
+            raise ValueError(f"vector of {n} bytes does not fit a {size}-byte length")
+        self._buf[start : start + size] = n.to_bytes(size, "big")
+
+    def vec8(self) -> AbstractContextManager[None]:
+        """``with w.vec8():`` -- a body with a 1-byte length prefix."""
+        return self.prefixed(1)
+
+    def vec16(self) -> AbstractContextManager[None]:
+        """``with w.vec16():`` -- a body with a 2-byte length prefix."""
+        return self.prefixed(2)
+
+    def vec24(self) -> AbstractContextManager[None]:
+        """``with w.vec24():`` -- a body with a 3-byte length prefix."""
+        return self.prefixed(3)
+
+    def opaque(self, size: int, data: Buffer) -> None:
+        """Append ``data`` with a ``size``-byte length prefix."""
+        n = len(memoryview(data))
+        if n >= 1 << (8 * size):
+            raise ValueError(f"opaque of {n} bytes does not fit a {size}-byte length")
+        self._buf += n.to_bytes(size, "big")
+        self._buf += data
+
+    def opaque8(self, data: Buffer) -> None:
+        """``opaque x<..2^8-1>``."""
+        self.opaque(1, data)
+
+    def opaque16(self, data: Buffer) -> None:
+        """``opaque x<..2^16-1>``."""
+        self.opaque(2, data)
+
+    def opaque24(self, data: Buffer) -> None:
+        """``opaque x<..2^24-1>``."""
+        self.opaque(3, data)
+
+    def uint_list(self, prefix: int, item: int, values: Iterator[int] | list[int]) -> None:
+        """Append a length-prefixed vector of ``item``-byte unsigned integers."""
+        with self.prefixed(prefix):
+            for v in values:
+                self.uint(item, v)
+
