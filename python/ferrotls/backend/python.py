@@ -1,0 +1,470 @@
+"""The pure-Python crypto backend (``FERROTLS_BACKEND=python``).
+
+Implements :class:`ferrotls.backend.interface.Backend` with the primitives of
+:mod:`ferrotls.backend.pure` (standard library only) and TLS 1.3 record
+protection (RFC 8446 section 5) written out in Python.
+
+**Not constant-time.**  The AES S-box and GHASH tables are indexed by secret
+bytes and Python integer arithmetic runs in value-dependent time, so this
+backend leaks through timing and the cache.  It exists as a fallback where the
+native extension is not built and as an independent reference implementation
+for differential tests; the native (Rust) backend is the default.
+
+ML-KEM-768 is the one exception to "standard library only": it delegates to
+pyca/cryptography (imported lazily), which is a dependency of ferrotls anyway.
+"""
+
+from __future__ import annotations
+
+import hmac
+import operator
+import os
+from typing import Any, Callable
+
+from .. import errors
+from ..suites import SUITES, CipherSuite, suite_info
+from .interface import (
+    CONTENT_TYPE_APPLICATION_DATA,
+    MAX_CIPHERTEXT,
+    MAX_PLAINTEXT,
+    RECORD_HEADER_LEN,
+    Buffer,
+)
+from .pure import hkdf as _hkdf
+from .pure.chacha20 import ChaCha20Poly1305
+from .pure.gcm import AESGCM
+from .pure.x25519 import x25519, x25519_base
+
+__all__ = ["BACKEND", "PythonBackend", "PyAead", "PyRecordProtector", "PyX25519PrivateKey"]
+
+_BAD_RECORD_MAC = "bad record MAC"
+_TAG_LEN = 16
+_SEQ_LIMIT = 1 << 64
+_HEADER_PREFIX = bytes((CONTENT_TYPE_APPLICATION_DATA, 3, 3))
+_MLKEM768_PUBLIC_LEN = 1184
+_MLKEM768_CIPHERTEXT_LEN = 1088
+_MLKEM768_SEED_LEN = 64
+
+_PRIMITIVES: dict[int, Callable[[bytes], Any]] = {
+    CipherSuite.TLS_AES_128_GCM_SHA256: AESGCM,
+    CipherSuite.TLS_AES_256_GCM_SHA384: AESGCM,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256: ChaCha20Poly1305,
+}
+
+
+def _bytes(value: Buffer, what: str) -> bytes:
+    """The contents of a C-contiguous buffer as bytes; TypeError for anything else."""
+    if type(value) is bytes:
+        return value
+    try:
+        view = memoryview(value)
+    except TypeError:
+        raise TypeError(f"{what} must be a bytes-like object, not {type(value).__name__}") from None
+    if not view.c_contiguous:
+        raise TypeError(f"{what} must be a C-contiguous buffer")
+    return view.tobytes()
+
+
+def _index(value: object, what: str) -> int:
+    """An integer argument (bool and float rejected as TypeError, like the native module)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            return operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            raise TypeError(f"{what} must be an int, not {type(value).__name__}") from None
+    return int(value)
+
+
+def _suite_and_key(suite: int, key: Buffer) -> tuple[int, bytes]:
+    suite = _index(suite, "suite")
+    info = suite_info(suite)
+    key_bytes = _bytes(key, "key")
+    if len(key_bytes) != info.key_len:
+        raise ValueError(
+            f"{info.suite.name} needs a {info.key_len}-byte key, got {len(key_bytes)} bytes"
+        )
+    return suite, key_bytes
+
+
+def _suite_name(suite: int) -> str:
+    return SUITES[suite].suite.name
+
+
+class PyAead:
+    """An AEAD keyed for one cipher suite (pure Python; see the module docstring)."""
+
+    __slots__ = ("_suite", "_impl")
+
+    def __init__(self, suite: int, key: Buffer) -> None:
+        self._suite, key_bytes = _suite_and_key(suite, key)
+        self._impl = _PRIMITIVES[self._suite](key_bytes)
+
+    @property
+    def suite(self) -> int:
+        return self._suite
+
+    def __repr__(self) -> str:
+        return f"<PyAead suite={_suite_name(self._suite)}>"
+
+    @staticmethod
+    def _nonce(nonce: Buffer) -> bytes:
+        n = _bytes(nonce, "nonce")
+        if len(n) != 12:
+            raise ValueError(f"nonce must be 12 bytes, got {len(n)}")
+        return n
+
+    def seal(self, nonce: Buffer, aad: Buffer, plaintext: Buffer) -> bytes:
+        """Return ciphertext || tag."""
+        n = self._nonce(nonce)
+        return self._impl.seal(n, _bytes(aad, "aad"), _bytes(plaintext, "plaintext"))  # type: ignore[no-any-return]
+
+    def open(self, nonce: Buffer, aad: Buffer, ciphertext: Buffer) -> bytes:
+        """Return the plaintext, or raise BadRecordMac (no partial plaintext)."""
+        n = self._nonce(nonce)
+        out = self._impl.open(n, _bytes(aad, "aad"), _bytes(ciphertext, "ciphertext"))
+        if out is None:
+            raise errors.BadRecordMac(_BAD_RECORD_MAC)
+        return out  # type: ignore[no-any-return]
+
+
+def _check_seal_args(padding: object, max_fragment: object) -> tuple[int, int]:
+    padding = _index(padding, "padding")
+    max_fragment = _index(max_fragment, "max_fragment")
+    if padding < 0:
+        raise ValueError(f"padding must be >= 0, got {padding}")
+    if not 1 <= max_fragment <= MAX_PLAINTEXT:
+        raise ValueError(f"max_fragment must be in 1..{MAX_PLAINTEXT}, got {max_fragment}")
+    if padding >= max_fragment:
+        raise ValueError(f"padding ({padding}) must be smaller than max_fragment ({max_fragment})")
+    return padding, max_fragment
+
+
+def _record_count(length: int, fragment: int) -> int:
+    return max(1, -(-length // fragment))
+
+
+class PyRecordProtector:
+    """One direction of TLS 1.3 record protection (RFC 8446 section 5), in Python.
+
+    The nonce of each record is ``iv XOR seq`` and its additional data the
+    5-byte record header.  See :class:`ferrotls.backend.interface.RecordProtector`.
+    """
+
+    __slots__ = ("_suite", "_impl", "_iv", "_seq")
+
+    def __init__(self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0) -> None:
+        self._suite, key_bytes = _suite_and_key(suite, key)
+        iv_bytes = _bytes(iv, "iv")
+        if len(iv_bytes) != 12:
+            raise ValueError(f"iv must be 12 bytes, got {len(iv_bytes)}")
+        sequence = _index(sequence, "sequence")
+        if not 0 <= sequence < _SEQ_LIMIT:
+            raise ValueError(f"sequence must be in 0..2**64-1, got {sequence}")
+        self._impl = _PRIMITIVES[self._suite](key_bytes)
+        self._iv = int.from_bytes(iv_bytes, "big")
+        self._seq = sequence
+
+    @property
+    def suite(self) -> int:
+        return self._suite
+
+    @property
+    def sequence(self) -> int:
+        """The sequence number the next record will use."""
+        return self._seq
+
+    def __repr__(self) -> str:
+        return f"<PyRecordProtector suite={_suite_name(self._suite)} sequence={self._seq}>"
+
+    def _nonce(self, seq: int) -> bytes:
+        return (self._iv ^ seq).to_bytes(12, "big")
+
+    def sealed_size(self, length: int, padding: int = 0, max_fragment: int = MAX_PLAINTEXT) -> int:
+        """Bytes that ``seal_record`` produces for ``length`` bytes of content."""
+        length = _index(length, "length")
+        if length < 0:
+            raise ValueError(f"length must be >= 0, got {length}")
+        padding, max_fragment = _check_seal_args(padding, max_fragment)
+        records = _record_count(length, max_fragment - padding)
+        return length + records * (RECORD_HEADER_LEN + 1 + padding + _TAG_LEN)
+
+    def seal_record(
+        self,
+        content_type: int,
+        data: Buffer,
+        padding: int = 0,
+        max_fragment: int = MAX_PLAINTEXT,
+    ) -> bytes:
+        """Protect ``data`` as one or more complete TLSCiphertext records (headers included)."""
+        payload = _bytes(data, "data")
+        content_type = _index(content_type, "content_type")
+        if not 1 <= content_type <= 255:
+            raise ValueError(f"content_type must be in 1..255, got {content_type}")
+        padding, max_fragment = _check_seal_args(padding, max_fragment)
+        fragment = max_fragment - padding
+        records = _record_count(len(payload), fragment)
+        seq = self._seq
+        if seq + records > _SEQ_LIMIT:
+            raise errors.SequenceNumberExhausted(
+                "sealing would need sequence number 2**64: the key must be updated"
+            )
+        trailer = bytes((content_type,)) + bytes(padding)
+        seal = self._impl.seal
+        out = []
+        for i in range(records):
+            inner = payload[i * fragment : (i + 1) * fragment] + trailer
+            header = _HEADER_PREFIX + (len(inner) + _TAG_LEN).to_bytes(2, "big")
+            out.append(header)
+            out.append(seal(self._nonce(seq + i), header, inner))
+        self._seq = seq + records
+        return b"".join(out)
+
+    def seal_record_into(
+        self,
+        out: Buffer,
+        content_type: int,
+        data: Buffer,
+        padding: int = 0,
+        max_fragment: int = MAX_PLAINTEXT,
+    ) -> int:
+        """As ``seal_record`` but write into the writable buffer ``out``; returns bytes written."""
+        try:
+            view = memoryview(out)
+        except TypeError:
+            raise TypeError(f"out must be a writable buffer, not {type(out).__name__}") from None
+        if view.readonly:
+            raise TypeError("out must be a writable buffer")
+        if not view.c_contiguous:
+            raise TypeError("out must be a C-contiguous buffer")
+        payload = _bytes(data, "data")
+        content_type = _index(content_type, "content_type")
+        if not 1 <= content_type <= 255:
+            raise ValueError(f"content_type must be in 1..255, got {content_type}")
+        needed = self.sealed_size(len(payload), padding, max_fragment)
+        if view.nbytes < needed:
+            raise ValueError(f"out is too small: {view.nbytes} bytes, {needed} needed")
+        sealed = self.seal_record(content_type, payload, padding, max_fragment)
+        view.cast("B")[: len(sealed)] = sealed
+        return len(sealed)
+
+    def open_records(
+        self, data: Buffer, max_plaintext: int = MAX_PLAINTEXT
+    ) -> tuple[list[tuple[int, bytes]], int]:
+        """Open the complete records at the start of ``data``; returns ``(items, consumed)``.
+
+        See :meth:`ferrotls.backend.interface.RecordProtector.open_records` for
+        the stop rules.  Checks, in order, for each record: outer type 23 (else
+        stop), header length <= 2**14 + 256 (RecordOverflow, checked as soon as
+        the header is there), completeness (else stop), sequence number
+        (SequenceNumberExhausted), authentication (BadRecordMac), inner
+        plaintext length <= max_plaintext + 1 (RecordOverflow), non-zero inner
+        plaintext (UnexpectedMessage).
+        """
+        try:
+            view = memoryview(data)
+        except TypeError:
+            raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}") from None
+        if not view.c_contiguous:
+            raise TypeError("data must be a C-contiguous buffer")
+        view = view.cast("B") if view.format != "B" or view.ndim != 1 else view
+        max_plaintext = _index(max_plaintext, "max_plaintext")
+        if not 1 <= max_plaintext <= MAX_PLAINTEXT:
+            raise ValueError(f"max_plaintext must be in 1..{MAX_PLAINTEXT}, got {max_plaintext}")
+
+        items: list[tuple[int, bytes]] = []
+        pos = 0
+        end = len(view)
+        open_ = self._impl.open
+        while end - pos >= RECORD_HEADER_LEN:
+            if view[pos] != CONTENT_TYPE_APPLICATION_DATA:
+                break
+            length = (view[pos + 3] << 8) | view[pos + 4]
+            try:
+                if length > MAX_CIPHERTEXT:
+                    raise errors.RecordOverflow(
+                        f"record length {length} exceeds {MAX_CIPHERTEXT}"
+                    )
+                if end - pos - RECORD_HEADER_LEN < length:
+                    break
+                if self._seq >= _SEQ_LIMIT:
+                    raise errors.SequenceNumberExhausted(
+                        "opening would need sequence number 2**64: the key must be updated"
+                    )
+                header = view[pos : pos + RECORD_HEADER_LEN].tobytes()
+                body = view[pos + RECORD_HEADER_LEN : pos + RECORD_HEADER_LEN + length].tobytes()
+                inner = open_(self._nonce(self._seq), header, body)
+                if inner is None:
+                    raise errors.BadRecordMac(_BAD_RECORD_MAC)
+                if len(inner) > max_plaintext + 1:
+                    raise errors.RecordOverflow(
+                        f"record plaintext of {len(inner) - 1} bytes exceeds {max_plaintext}"
+                    )
+                stripped = inner.rstrip(b"\x00")
+                if not stripped:
+                    raise errors.UnexpectedMessage("record inner plaintext is all zeros")
+            except (errors.ProtocolError, errors.SequenceNumberExhausted):
+                if items:
+                    break
+                raise
+            self._seq += 1
+            inner_type = stripped[-1]
+            items.append((inner_type, stripped[:-1]))
+            pos += RECORD_HEADER_LEN + length
+            if inner_type != CONTENT_TYPE_APPLICATION_DATA:
+                break
+        return items, pos
+
+
+class PyX25519PrivateKey:
+    """An X25519 private key (RFC 7748), pure Python."""
+
+    __slots__ = ("_private", "_public")
+
+    def __init__(self, private: Buffer) -> None:
+        raw = _bytes(private, "private key")
+        if len(raw) != 32:
+            raise ValueError(f"X25519 private key must be 32 bytes, got {len(raw)}")
+        self._private = raw
+        self._public: bytes | None = None
+
+    def __repr__(self) -> str:
+        return "<PyX25519PrivateKey>"
+
+    def public_bytes(self) -> bytes:
+        """The 32-byte public key."""
+        if self._public is None:
+            self._public = x25519_base(self._private)
+        return self._public
+
+    def exchange(self, peer_public: Buffer) -> bytes:
+        """The 32-byte shared secret; IllegalParameter if it is all zeros."""
+        peer = _bytes(peer_public, "peer public key")
+        if len(peer) != 32:
+            raise ValueError(f"X25519 public key must be 32 bytes, got {len(peer)}")
+        shared = x25519(self._private, peer)
+        if not any(shared):
+            raise errors.IllegalParameter("X25519 shared secret is all zeros (low-order point)")
+        return shared
+
+
+class PyMlKem768PrivateKey:
+    """An ML-KEM-768 decapsulation key, delegated to pyca/cryptography."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: Any) -> None:
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "<PyMlKem768PrivateKey>"
+
+    def public_bytes(self) -> bytes:
+        """The 1184-byte encapsulation key."""
+        return self._key.public_key().public_bytes_raw()  # type: ignore[no-any-return]
+
+    def decapsulate(self, ciphertext: Buffer) -> bytes:
+        """The 32-byte shared secret (implicit rejection); ValueError if not 1088 bytes."""
+        ct = _bytes(ciphertext, "ciphertext")
+        if len(ct) != _MLKEM768_CIPHERTEXT_LEN:
+            raise ValueError(f"ML-KEM-768 ciphertext must be {_MLKEM768_CIPHERTEXT_LEN} bytes, got {len(ct)}")
+        return self._key.decapsulate(ct)  # type: ignore[no-any-return]
+
+
+class PythonBackend:
+    """The pure-Python backend object (one per process: :data:`BACKEND`)."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return "python"
+
+    def __repr__(self) -> str:
+        return "<PythonBackend>"
+
+    def features(self) -> dict[str, str]:
+        return {
+            "implementation": "pure Python",
+            "constant_time": "no",
+            "aes": "byte-sliced, bytes.translate S-box",
+            "ghash": "Shoup 8-bit tables",
+            "chacha20": "SWAR on Python ints",
+            "x25519": "Montgomery ladder on Python ints",
+            "mlkem768": "pyca/cryptography",
+        }
+
+    def aead(self, suite: int, key: Buffer) -> PyAead:
+        return PyAead(suite, key)
+
+    def record_protector(
+        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0
+    ) -> PyRecordProtector:
+        return PyRecordProtector(suite, key, iv, sequence)
+
+    def hkdf_extract(self, hash_name: str, salt: Buffer, ikm: Buffer) -> bytes:
+        _hkdf.hash_len(hash_name)
+        return _hkdf.hkdf_extract(hash_name, _bytes(salt, "salt"), _bytes(ikm, "ikm"))
+
+    def hkdf_expand(self, hash_name: str, prk: Buffer, info: Buffer, length: int) -> bytes:
+        _hkdf.hash_len(hash_name)
+        prk_b, info_b = _bytes(prk, "prk"), _bytes(info, "info")
+        return _hkdf.hkdf_expand(hash_name, prk_b, info_b, _index(length, "length"))
+
+    def hkdf_expand_label(
+        self, hash_name: str, secret: Buffer, label: bytes, context: Buffer, length: int
+    ) -> bytes:
+        _hkdf.hash_len(hash_name)
+        secret_b, label_b = _bytes(secret, "secret"), _bytes(label, "label")
+        context_b = _bytes(context, "context")
+        return _hkdf.hkdf_expand_label(
+            hash_name, secret_b, label_b, context_b, _index(length, "length")
+        )
+
+    def derive_secret(
+        self, hash_name: str, secret: Buffer, label: bytes, transcript_hash: Buffer
+    ) -> bytes:
+        _hkdf.hash_len(hash_name)
+        secret_b, label_b = _bytes(secret, "secret"), _bytes(label, "label")
+        return _hkdf.derive_secret(
+            hash_name, secret_b, label_b, _bytes(transcript_hash, "transcript_hash")
+        )
+
+    def x25519_generate(self) -> PyX25519PrivateKey:
+        return PyX25519PrivateKey(os.urandom(32))
+
+    def x25519_from_bytes(self, private: Buffer) -> PyX25519PrivateKey:
+        return PyX25519PrivateKey(private)
+
+    def mlkem768_generate(self) -> PyMlKem768PrivateKey:
+        from cryptography.hazmat.primitives.asymmetric import mlkem
+
+        return PyMlKem768PrivateKey(mlkem.MLKEM768PrivateKey.generate())
+
+    def mlkem768_from_seed(self, seed: Buffer) -> PyMlKem768PrivateKey:
+        raw = _bytes(seed, "seed")
+        if len(raw) != _MLKEM768_SEED_LEN:
+            raise ValueError(f"ML-KEM-768 seed must be {_MLKEM768_SEED_LEN} bytes, got {len(raw)}")
+        from cryptography.hazmat.primitives.asymmetric import mlkem
+
+        return PyMlKem768PrivateKey(mlkem.MLKEM768PrivateKey.from_seed_bytes(raw))
+
+    def mlkem768_encapsulate(self, public: Buffer) -> tuple[bytes, bytes]:
+        raw = _bytes(public, "public key")
+        if len(raw) != _MLKEM768_PUBLIC_LEN:
+            raise ValueError(
+                f"ML-KEM-768 public key must be {_MLKEM768_PUBLIC_LEN} bytes, got {len(raw)}"
+            )
+        from cryptography.hazmat.primitives.asymmetric import mlkem
+
+        try:
+            key = mlkem.MLKEM768PublicKey.from_public_bytes(raw)
+        except ValueError:
+            # Right length, so the only rejection left is the FIPS 203 modulus check.
+            raise errors.IllegalParameter(
+                "ML-KEM-768 encapsulation key fails the modulus check"
+            ) from None
+        shared, ciphertext = key.encapsulate()
+        return ciphertext, shared
+
+
+BACKEND = PythonBackend()
