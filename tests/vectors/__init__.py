@@ -1,0 +1,1 @@
+"""Small known-answer vectors transcribed from RFCs; see README.md for provenance."""
