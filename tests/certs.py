@@ -65,10 +65,14 @@ _CURVES: dict[str, ec.EllipticCurve] = {
 }
 
 
-@functools.cache
 def key(kind: str = "p256", index: int = 0) -> PrivateKey:
     """One cached private key per (kind, index): "rsa2048", "rsa3072", "p256", ..., "ed448"."""
-    del index  # only part of the cache key: lets a test ask for a *different* key of a kind
+    return _key(kind, index)
+
+
+@functools.cache
+def _key(kind: str, index: int) -> PrivateKey:
+    # ``index`` is only part of the cache key: it lets a test ask for a *different* key of a kind.
     if kind.startswith("rsa"):
         return rsa.generate_private_key(public_exponent=65537, key_size=int(kind[3:]))
     if kind in _CURVES:
