@@ -33,12 +33,18 @@ from utils import env_flag  # noqa: E402
 
 _COMMON: dict[str, Any] = dict(
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    # backends are stateless cached singletons, so function-scoped fixtures are safe
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
     print_blob=True,
 )
 settings.register_profile("ci", max_examples=100, derandomize=False, **_COMMON)
 settings.register_profile("dev", max_examples=40, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
 
 def _load(name: str) -> Any:
     try:
