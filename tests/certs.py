@@ -31,30 +31,30 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from ferrotls.sign import SigningKey
 
 __all__ = [
+    "CLIENT_AUTH",
     "KEY_KINDS",
     "NOW",
     "SERVER_AUTH",
-    "CLIENT_AUTH",
-    "key",
-    "TestCA",
     "Issued",
-    "trustme_chain",
-    "openssl_chain",
     "OpenSSLChain",
+    "TestCA",
+    "key",
+    "openssl_chain",
+    "trustme_chain",
 ]
 
 SERVER_AUTH = ExtendedKeyUsageOID.SERVER_AUTH
 CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
 
 #: A fixed "now" for builders; tests pass the same instant to the verifier.
-NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+NOW = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
 DAY = datetime.timedelta(days=1)
 
-PrivateKey = CertificateIssuerPrivateKeyTypes
+PrivateKey = SigningKey
 
 KEY_KINDS = ("rsa2048", "p256", "p384", "p521", "ed25519", "ed448")
 
@@ -172,7 +172,7 @@ class TestCA:
             b = b.add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(parent.key.public_key()), critical=False
             )
-        self.cert = b.sign(signer, _sig_hash(signer))  # type: ignore[arg-type]
+        self.cert: x509.Certificate = b.sign(signer, _sig_hash(signer))  # type: ignore[arg-type]
 
     @property
     def intermediates(self) -> list[x509.Certificate]:

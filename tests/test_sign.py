@@ -10,13 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from certs import TestCA, key
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, x25519
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from certs import TestCA, key
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, x25519
 from ferrotls.errors import DecryptError, HandshakeFailure, IllegalParameter, UsageError
 from ferrotls.sign import (
     CERTIFICATE_VERIFY_SCHEMES,
@@ -32,6 +29,8 @@ from ferrotls.sign import (
     verify,
 )
 from ferrotls.suites import SignatureScheme as S
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 MSG = certificate_verify_message(hashlib.sha256(b"transcript").digest(), server=True)
 
@@ -108,7 +107,7 @@ def test_pkcs1_and_sha1_only_for_certificates() -> None:
     ],
 )
 def test_schemes_for_key(kind: str, expected: list[S]) -> None:
-    assert schemes_for_key(key(kind)) == expected  # type: ignore[arg-type]
+    assert schemes_for_key(key(kind)) == expected
 
 
 def test_schemes_for_pss_certificate(pss_cert: tuple[x509.Certificate, Path]) -> None:
@@ -125,12 +124,12 @@ def test_unsupported_curve_has_no_scheme() -> None:
 
 def test_choose_scheme() -> None:
     rsa_key = key("rsa2048")
-    assert choose_scheme(rsa_key, [S.RSA_PSS_RSAE_SHA512, S.RSA_PSS_RSAE_SHA256]) == S.RSA_PSS_RSAE_SHA256  # type: ignore[arg-type]
-    assert choose_scheme(rsa_key, [0xFAFA, S.RSA_PSS_RSAE_SHA384]) == S.RSA_PSS_RSAE_SHA384  # type: ignore[arg-type]
+    assert choose_scheme(rsa_key, [S.RSA_PSS_RSAE_SHA512, S.RSA_PSS_RSAE_SHA256]) == S.RSA_PSS_RSAE_SHA256
+    assert choose_scheme(rsa_key, [0xFAFA, S.RSA_PSS_RSAE_SHA384]) == S.RSA_PSS_RSAE_SHA384
     with pytest.raises(HandshakeFailure):
-        choose_scheme(rsa_key, [S.RSA_PKCS1_SHA256, S.ECDSA_SECP256R1_SHA256])  # type: ignore[arg-type]
+        choose_scheme(rsa_key, [S.RSA_PKCS1_SHA256, S.ECDSA_SECP256R1_SHA256])
     with pytest.raises(HandshakeFailure):
-        choose_scheme(key("p256"), [S.ECDSA_SECP384R1_SHA384])  # type: ignore[arg-type]
+        choose_scheme(key("p256"), [S.ECDSA_SECP384R1_SHA384])
 
 
 # --------------------------------------------------------------------------- round trips
@@ -139,15 +138,15 @@ def test_choose_scheme() -> None:
 @pytest.mark.parametrize(("scheme", "kind"), ROUND_TRIPS, ids=[s.name for s, _ in ROUND_TRIPS])
 def test_round_trip(scheme: S, kind: str) -> None:
     k = key(kind)
-    sig = sign(k, scheme, MSG)  # type: ignore[arg-type]
-    verify(k.public_key(), scheme, sig, MSG)  # type: ignore[arg-type]
+    sig = sign(k, scheme, MSG)
+    verify(k.public_key(), scheme, sig, MSG)
     verify(_cert_for(kind), scheme, sig, MSG)
     with pytest.raises(DecryptError, match="CertificateVerify signature does not verify"):
-        verify(k.public_key(), scheme, sig, MSG[:-1] + b"\x00")  # type: ignore[arg-type]
+        verify(k.public_key(), scheme, sig, MSG[:-1] + b"\x00")
     bad = bytearray(sig)
     bad[len(bad) // 2] ^= 0x01
     with pytest.raises(DecryptError):
-        verify(k.public_key(), scheme, bytes(bad), MSG)  # type: ignore[arg-type]
+        verify(k.public_key(), scheme, bytes(bad), MSG)
 
 
 @pytest.mark.parametrize("scheme", PSS_SCHEMES, ids=[s.name for s in PSS_SCHEMES])
@@ -171,15 +170,15 @@ def test_round_trip_rsa_pss_pss(scheme: S, pss_cert: tuple[x509.Certificate, Pat
 @pytest.mark.parametrize(("scheme", "kind"), ROUND_TRIPS, ids=[s.name for s, _ in ROUND_TRIPS])
 def test_garbage_signature_is_decrypt_error(scheme: S, kind: str, bad_sig: bytes) -> None:
     with pytest.raises(DecryptError):
-        verify(key(kind).public_key(), scheme, bad_sig, MSG)  # type: ignore[arg-type]
+        verify(key(kind).public_key(), scheme, bad_sig, MSG)
 
 
 @settings(max_examples=25, deadline=None)
 @given(st.binary(max_size=200), st.sampled_from(["p256", "ed25519"]))
 def test_round_trip_any_message(message: bytes, kind: str) -> None:
     k = key(kind)
-    scheme = schemes_for_key(k)[0]  # type: ignore[arg-type]
-    verify(k.public_key(), scheme, sign(k, scheme, message), message)  # type: ignore[arg-type]
+    scheme = schemes_for_key(k)[0]
+    verify(k.public_key(), scheme, sign(k, scheme, message), message)
 
 
 # --------------------------------------------------------------------------- bindings and forbidden schemes
@@ -200,43 +199,45 @@ def test_round_trip_any_message(message: bytes, kind: str) -> None:
 def test_scheme_key_mismatch_is_illegal_parameter(scheme: S, kind: str, match: str) -> None:
     other = dict(ROUND_TRIPS)
     real_scheme = next(s for s, k in ROUND_TRIPS if k == kind)
-    sig = sign(key(kind), real_scheme, MSG)  # type: ignore[arg-type]
+    sig = sign(key(kind), real_scheme, MSG)
     del other
     with pytest.raises(IllegalParameter, match=match):
-        verify(key(kind).public_key(), scheme, sig, MSG)  # type: ignore[arg-type]
+        verify(key(kind).public_key(), scheme, sig, MSG)
     with pytest.raises(IllegalParameter, match=match):
         verify(_cert_for(kind), scheme, sig, MSG)
     with pytest.raises(UsageError):
-        sign(key(kind), scheme, MSG)  # type: ignore[arg-type]
+        sign(key(kind), scheme, MSG)
 
 
 @pytest.mark.parametrize("scheme", [S.RSA_PKCS1_SHA256, S.RSA_PKCS1_SHA384, S.RSA_PKCS1_SHA512, S.RSA_PKCS1_SHA1])
 def test_pkcs1_rejected_in_certificate_verify(scheme: S) -> None:
     rsa_key = key("rsa2048")
+    assert isinstance(rsa_key, rsa.RSAPrivateKey)
     h = SCHEMES[scheme].hash
     assert h is not None
-    genuine = rsa_key.sign(MSG, padding.PKCS1v15(), h())  # type: ignore[union-attr, call-arg, arg-type]
+    genuine = rsa_key.sign(MSG, padding.PKCS1v15(), h())
     with pytest.raises(IllegalParameter, match="not allowed in a TLS 1.3 CertificateVerify"):
-        verify(rsa_key.public_key(), scheme, genuine, MSG)  # type: ignore[arg-type]
+        verify(rsa_key.public_key(), scheme, genuine, MSG)
     with pytest.raises(UsageError):
-        sign(rsa_key, scheme, MSG)  # type: ignore[arg-type]
+        sign(rsa_key, scheme, MSG)
 
 
 def test_ecdsa_sha1_and_unknown_schemes_rejected() -> None:
     k = key("p256")
-    sig = k.sign(MSG, ec.ECDSA(hashes.SHA1()))  # type: ignore[call-arg, arg-type, union-attr]
+    assert isinstance(k, ec.EllipticCurvePrivateKey)
+    sig = k.sign(MSG, ec.ECDSA(hashes.SHA1()))
     with pytest.raises(IllegalParameter):
-        verify(k.public_key(), S.ECDSA_SHA1, sig, MSG)  # type: ignore[arg-type]
+        verify(k.public_key(), S.ECDSA_SHA1, sig, MSG)
     with pytest.raises(IllegalParameter, match="0x1234"):
-        verify(k.public_key(), 0x1234, sig, MSG)  # type: ignore[arg-type]
+        verify(k.public_key(), 0x1234, sig, MSG)
 
 
 def test_scheme_not_offered() -> None:
     k = key("p256")
-    sig = sign(k, S.ECDSA_SECP256R1_SHA256, MSG)  # type: ignore[arg-type]
-    verify(k.public_key(), S.ECDSA_SECP256R1_SHA256, sig, MSG, offered=[S.ECDSA_SECP256R1_SHA256])  # type: ignore[arg-type]
+    sig = sign(k, S.ECDSA_SECP256R1_SHA256, MSG)
+    verify(k.public_key(), S.ECDSA_SECP256R1_SHA256, sig, MSG, offered=[S.ECDSA_SECP256R1_SHA256])
     with pytest.raises(IllegalParameter, match="did not offer"):
-        verify(k.public_key(), S.ECDSA_SECP256R1_SHA256, sig, MSG, offered=[S.ED25519])  # type: ignore[arg-type]
+        verify(k.public_key(), S.ECDSA_SECP256R1_SHA256, sig, MSG, offered=[S.ED25519])
 
 
 # --------------------------------------------------------------------------- openssl as an independent oracle
@@ -260,13 +261,13 @@ def test_openssl_agrees(scheme: S, tmp_path: Path) -> None:
     )
     (tmp_path / "msg").write_bytes(MSG)
     # ours -> openssl
-    (tmp_path / "sig").write_bytes(sign(k, scheme, MSG))  # type: ignore[arg-type]
+    (tmp_path / "sig").write_bytes(sign(k, scheme, MSG))
     subprocess.run(["openssl", "dgst", *_OPENSSL_DGST[scheme], "-verify", "pub.pem", "-signature", "sig", "msg"],
                    cwd=tmp_path, check=True, capture_output=True)
     # openssl -> ours
     subprocess.run(["openssl", "dgst", *_OPENSSL_DGST[scheme], "-sign", "key.pem", "-out", "osig", "msg"],
                    cwd=tmp_path, check=True, capture_output=True)
-    verify(k.public_key(), scheme, (tmp_path / "osig").read_bytes(), MSG)  # type: ignore[arg-type]
+    verify(k.public_key(), scheme, (tmp_path / "osig").read_bytes(), MSG)
 
 
 def test_openssl_ed25519(tmp_path: Path) -> None:
@@ -275,17 +276,18 @@ def test_openssl_ed25519(tmp_path: Path) -> None:
         k.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     (tmp_path / "msg").write_bytes(MSG)
-    (tmp_path / "sig").write_bytes(sign(k, S.ED25519, MSG))  # type: ignore[arg-type]
+    (tmp_path / "sig").write_bytes(sign(k, S.ED25519, MSG))
     subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
                     "-sigfile", "sig"], cwd=tmp_path, check=True, capture_output=True)
 
 
 def test_pss_salt_must_equal_hash_length() -> None:
     k = key("rsa2048")
+    assert isinstance(k, rsa.RSAPrivateKey)
     h = hashes.SHA256()
-    short_salt = k.sign(MSG, padding.PSS(padding.MGF1(h), 20), h)  # type: ignore[union-attr, call-arg, arg-type]
+    short_salt = k.sign(MSG, padding.PSS(padding.MGF1(h), 20), h)
     with pytest.raises(DecryptError):
-        verify(k.public_key(), S.RSA_PSS_RSAE_SHA256, short_salt, MSG)  # type: ignore[arg-type]
+        verify(k.public_key(), S.RSA_PSS_RSAE_SHA256, short_salt, MSG)
 
 
 # --------------------------------------------------------------------------- loading
@@ -293,6 +295,7 @@ def test_pss_salt_must_equal_hash_length() -> None:
 
 def test_load_private_key_forms(tmp_path: Path) -> None:
     k = key("p256")
+    assert isinstance(k, ec.EllipticCurvePrivateKey)
     pem = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     der = k.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     enc = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -300,8 +303,9 @@ def test_load_private_key_forms(tmp_path: Path) -> None:
     (tmp_path / "k.pem").write_bytes(pem)
     (tmp_path / "enc.pem").write_bytes(enc)
     pub = k.public_key().public_numbers()
-    for src, pw in [(pem, None), (der, None), (pem.decode(), None), (str(tmp_path / "k.pem"), None),
-                    (tmp_path / "k.pem", None), (tmp_path / "enc.pem", "secret"), (enc, b"secret")]:
+    sources: list[tuple[str | bytes | Path, str | bytes | None]] = [(pem, None), (der, None), (pem.decode(), None), (str(tmp_path / "k.pem"), None),
+                    (tmp_path / "k.pem", None), (tmp_path / "enc.pem", "secret"), (enc, b"secret")]
+    for src, pw in sources:
         loaded = load_private_key(src, pw)
         assert isinstance(loaded, ec.EllipticCurvePrivateKey)
         assert loaded.public_key().public_numbers() == pub
@@ -320,9 +324,10 @@ def test_load_certificate_chain_forms(tmp_path: Path) -> None:
     pem = issued.chain_pem()
     (tmp_path / "chain.pem").write_bytes(pem)
     ders = issued.der_chain()
-    for src in [pem, pem.decode(), str(tmp_path / "chain.pem"), tmp_path / "chain.pem", ders, issued.chain,
-                [pem]]:
-        assert load_certificate_chain(src) == issued.chain  # type: ignore[arg-type]
+    sources: list[str | bytes | Path | list[bytes] | list[x509.Certificate]] = [
+        pem, pem.decode(), str(tmp_path / "chain.pem"), tmp_path / "chain.pem", ders, issued.chain, [pem]]
+    for src in sources:
+        assert load_certificate_chain(src) == issued.chain
     assert load_certificate_chain(ders[0]) == [issued.cert]
     with pytest.raises(UsageError):
         load_certificate_chain(b"not a certificate")
@@ -332,6 +337,6 @@ def test_load_certificate_chain_forms(tmp_path: Path) -> None:
 
 def test_key_matches_certificate() -> None:
     issued = TestCA().issue("example.com", key_kind="p256")
-    assert key_matches_certificate(key("p256"), issued.cert)  # type: ignore[arg-type]
-    assert not key_matches_certificate(key("p256", 1), issued.cert)  # type: ignore[arg-type]
-    assert not key_matches_certificate(key("ed25519"), issued.cert)  # type: ignore[arg-type]
+    assert key_matches_certificate(key("p256"), issued.cert)
+    assert not key_matches_certificate(key("p256", 1), issued.cert)
+    assert not key_matches_certificate(key("ed25519"), issued.cert)

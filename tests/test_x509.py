@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import _ssl
 import datetime
-import ssl
 import warnings
 from pathlib import Path
 
 import pytest
 import trustme
+from certs import CLIENT_AUTH, DAY, NOW, SERVER_AUTH, TestCA, openssl_chain, trustme_chain
 from cryptography import x509
 from cryptography.x509.verification import VerificationError
-
-from certs import CLIENT_AUTH, DAY, NOW, SERVER_AUTH, TestCA, openssl_chain, trustme_chain
 from ferrotls.errors import (
     BadCertificate,
     CertificateExpired,
@@ -38,7 +37,7 @@ PROFILES = ["compatible", "webpki"]
 
 def _now() -> datetime.datetime:
     """For openssl-made certificates, which start at the moment they are made (after NOW)."""
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +45,10 @@ def root() -> TestCA:
     return TestCA()
 
 
-def _verifier(root_cert: x509.Certificate, profile: str | None = None, **kw: object) -> DefaultVerifier:
-    return DefaultVerifier(TrustStore.from_certificates([root_cert]), profile=profile, **kw)  # type: ignore[arg-type]
+def _verifier(root_cert: x509.Certificate, profile: str | None = None, *, check_hostname: bool = True
+              ) -> DefaultVerifier:
+    return DefaultVerifier(TrustStore.from_certificates([root_cert]), profile=profile,  # type: ignore[arg-type]
+                           check_hostname=check_hostname)
 
 
 # --------------------------------------------------------------------------- valid chains
@@ -340,8 +341,8 @@ def test_parse_server_name_rejects(bad: str) -> None:
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        ("validation failed: leaf certificate has no matching subjectAltName (encountered processing "
-         "<Certificate(subject=<Name(CN=x)>, ...)>)", BadCertificate),
+        (("validation failed: leaf certificate has no matching subjectAltName (encountered processing "
+          "<Certificate(subject=<Name(CN=x)>, ...)>)"), BadCertificate),
         ("validation failed: cert is not valid at validation time", CertificateExpired),
         ("validation failed: candidates exhausted: cert is not valid at validation time", CertificateExpired),
         ("validation failed: required EKU not found", UnsupportedCertificate),
@@ -350,8 +351,8 @@ def test_parse_server_name_rejects(bad: str) -> None:
         ("validation failed: candidates exhausted: Forbidden public key algorithm: Ed25519", UnsupportedCertificate),
         ("validation failed: certificate must be an X509v3 certificate", UnsupportedCertificate),
         ("validation failed: candidates exhausted: signature does not match", BadCertificate),
-        ("validation failed: candidates exhausted: invalid extension: 2.5.29.15: Certificate is missing "
-         "required extension", BadCertificate),
+        (("validation failed: candidates exhausted: invalid extension: 2.5.29.15: Certificate is missing "
+          "required extension"), BadCertificate),
         ("validation failed: candidates exhausted: all candidates exhausted with no interior errors", UnknownCA),
         ("validation failed: something new in cryptography 51", CertificateUnknown),
     ],
@@ -428,7 +429,7 @@ def test_peercert_matches_ssl_module(tmp_path: Path, root: TestCA) -> None:
     leaf = root.issue("example.com", "192.0.2.7", "2001:db8::7")
     path = tmp_path / "leaf.pem"
     path.write_bytes(leaf.cert.public_bytes(serialization.Encoding.PEM))
-    expected = ssl._ssl._test_decode_cert(str(path))  # type: ignore[attr-defined]
+    expected = _ssl._test_decode_cert(str(path))  # type: ignore[attr-defined]  # ssl getpeercert() decoder
     ours = peercert_dict(leaf.cert)
     for k in ("subject", "issuer", "version", "serialNumber", "notBefore", "notAfter"):
         assert ours[k] == expected[k], k

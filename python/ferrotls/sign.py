@@ -44,20 +44,20 @@ from .errors import DecryptError, HandshakeFailure, IllegalParameter, UsageError
 from .suites import SignatureScheme
 
 __all__ = [
+    "CERTIFICATE_VERIFY_SCHEMES",
+    "SCHEMES",
+    "SIGNATURE_ALGORITHMS_CERT",
+    "SchemeInfo",
     "SigningKey",
     "VerifyingKey",
-    "SchemeInfo",
-    "SCHEMES",
-    "CERTIFICATE_VERIFY_SCHEMES",
-    "SIGNATURE_ALGORITHMS_CERT",
     "certificate_verify_message",
-    "schemes_for_key",
     "choose_scheme",
+    "key_matches_certificate",
+    "load_certificate_chain",
+    "load_private_key",
+    "schemes_for_key",
     "sign",
     "verify",
-    "load_private_key",
-    "load_certificate_chain",
-    "key_matches_certificate",
 ]
 
 SigningKey: TypeAlias = (
@@ -176,9 +176,12 @@ def _fits(row: SchemeInfo, public_key: object, spki: RsaSpki | None) -> str | No
     kind = _kind(public_key)
     if kind != row.kind:
         return f"{_scheme_name(row.scheme)} needs an {row.kind} key, not {kind or type(public_key).__name__}"
-    if row.curve is not None and isinstance(public_key, ec.EllipticCurvePublicKey):
-        if not isinstance(public_key.curve, row.curve):
-            return f"{_scheme_name(row.scheme)} is bound to {row.curve.name}, the key is on {public_key.curve.name}"
+    if (
+        row.curve is not None
+        and isinstance(public_key, ec.EllipticCurvePublicKey)
+        and not isinstance(public_key.curve, row.curve)
+    ):
+        return f"{_scheme_name(row.scheme)} is bound to {row.curve.name}, the key is on {public_key.curve.name}"
     if row.rsa_spki is not None and row.rsa_spki != (spki or "rsae"):
         oid = "RSASSA-PSS" if row.rsa_spki == "pss" else "rsaEncryption"
         return f"{_scheme_name(row.scheme)} needs a certificate with the {oid} public key OID"

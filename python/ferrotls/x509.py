@@ -73,7 +73,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import (
     Criticality,
     ExtensionPolicy,
@@ -97,16 +97,16 @@ from .errors import (
 )
 
 __all__ = [
-    "Profile",
+    "ERROR_PATTERNS",
     "PROFILES",
-    "VerifiedChain",
     "CertificateVerifier",
-    "TrustStore",
     "DefaultVerifier",
     "InsecureNoVerification",
-    "ERROR_PATTERNS",
-    "parse_server_name",
+    "Profile",
+    "TrustStore",
+    "VerifiedChain",
     "parse_chain",
+    "parse_server_name",
     "peercert_dict",
 ]
 
@@ -347,7 +347,7 @@ def parse_server_name(server_name: str) -> Subject:
         return x509.IPAddress(ipaddress.ip_address(literal))
     except ValueError:
         pass
-    dns = name[:-1] if name.endswith(".") else name
+    dns = name.removesuffix(".")
     if not dns or not dns.isascii() or any(c.isspace() or c in "/@:[]" for c in dns):
         raise UsageError(f"invalid server name {server_name!r} (use an A-label / IDNA-encoded name)")
     return x509.DNSName(dns.lower())
@@ -381,7 +381,7 @@ def _check_tls13_leaf(leaf: x509.Certificate) -> None:
 
 
 def _pem_blocks(data: bytes) -> list[bytes]:
-    return re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", data, re.S)
+    return re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", data, re.DOTALL)
 
 
 def _load_bundle(data: bytes, where: str, *, strict: bool) -> list[x509.Certificate]:
