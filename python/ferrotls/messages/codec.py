@@ -21,7 +21,7 @@ from typing_extensions import Buffer
 
 from ..errors import DecodeError
 
-__all__ = ["Reader", "Writer", "DecodeError"]
+__all__ = ["DecodeError", "Reader", "Writer"]
 
 _PREFIX_SIZES = (1, 2, 3, 4)
 
@@ -33,7 +33,7 @@ class Reader:
     reading from a sub-Reader never reads past its own end.
     """
 
-    __slots__ = ("_view", "_pos", "_end")
+    __slots__ = ("_end", "_pos", "_view")
 
     def __init__(self, data: Buffer) -> None:
         view = memoryview(data)
@@ -69,9 +69,7 @@ class Reader:
     def _take(self, n: int, what: str) -> memoryview:
         pos = self._pos
         if n > self._end - pos:
-            raise DecodeError(
-                f"truncated {what}: need {n} byte(s), {self._end - pos} left"
-            )
+            raise DecodeError(f"truncated {what}: need {n} byte(s), {self._end - pos} left")
         self._pos = pos + n
         return self._view[pos : pos + n]
 
@@ -291,4 +289,3 @@ class Writer:
         with self.prefixed(prefix):
             for v in values:
                 self.uint(item, v)
-

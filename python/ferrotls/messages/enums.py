@@ -19,23 +19,23 @@ from ..errors import AlertDescription
 from ..suites import CipherSuite, NamedGroup, SignatureScheme
 
 __all__ = [
-    "AlertDescription",
-    "CipherSuite",
-    "NamedGroup",
-    "SignatureScheme",
-    "ContentType",
-    "HandshakeType",
-    "ExtensionType",
-    "ProtocolVersion",
-    "PskKeyExchangeMode",
-    "KeyUpdateRequest",
-    "CertificateCompressionAlgorithm",
-    "ServerNameType",
-    "CertificateType",
     "TLS10",
     "TLS11",
     "TLS12",
     "TLS13",
+    "AlertDescription",
+    "CertificateCompressionAlgorithm",
+    "CertificateType",
+    "CipherSuite",
+    "ContentType",
+    "ExtensionType",
+    "HandshakeType",
+    "KeyUpdateRequest",
+    "NamedGroup",
+    "ProtocolVersion",
+    "PskKeyExchangeMode",
+    "ServerNameType",
+    "SignatureScheme",
     "coerce",
 ]
 
@@ -87,6 +87,7 @@ class ExtensionType(enum.IntEnum):
     EXTENDED_MASTER_SECRET = 23
     COMPRESS_CERTIFICATE = 27
     RECORD_SIZE_LIMIT = 28
+    DELEGATED_CREDENTIAL = 34
     SESSION_TICKET = 35
     PRE_SHARED_KEY = 41
     EARLY_DATA = 42
@@ -98,6 +99,9 @@ class ExtensionType(enum.IntEnum):
     POST_HANDSHAKE_AUTH = 49
     SIGNATURE_ALGORITHMS_CERT = 50
     KEY_SHARE = 51
+    CONNECTION_ID = 54
+    QUIC_TRANSPORT_PARAMETERS = 57
+    ENCRYPTED_CLIENT_HELLO = 0xFE0D
     RENEGOTIATION_INFO = 0xFF01
 
     APPLICATION_LAYER_PROTOCOL_NEGOTIATION = 16  # alias of ALPN

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Self, TypeVar, Union
+from typing import ClassVar, Self, TypeAlias, TypeVar
 
 from typing_extensions import Buffer
 
@@ -51,34 +51,32 @@ from .extensions import (
 )
 
 __all__ = [
+    "HANDSHAKE_CLASSES",
     "HRR_RANDOM",
-    "HandshakeMessage",
-    "ClientHello",
-    "ServerHello",
-    "HelloRetryRequest",
-    "EncryptedExtensions",
-    "CertificateRequest",
-    "CertificateEntry",
+    "AnyHandshake",
     "Certificate",
+    "CertificateEntry",
+    "CertificateRequest",
     "CertificateVerify",
-    "Finished",
-    "NewSessionTicket",
+    "ClientHello",
+    "CompressedCertificate",
+    "EncryptedExtensions",
     "EndOfEarlyData",
+    "Finished",
+    "HandshakeMessage",
+    "HelloRetryRequest",
     "KeyUpdate",
     "MessageHash",
-    "CompressedCertificate",
+    "NewSessionTicket",
+    "ServerHello",
     "UnknownHandshake",
-    "AnyHandshake",
-    "HANDSHAKE_CLASSES",
-    "encode_handshake",
     "decode_handshake",
     "decode_handshake_message",
     "decode_server_hello",
+    "encode_handshake",
 ]
 
-HRR_RANDOM = bytes.fromhex(
-    "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
-)
+HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 """ServerHello.random that marks a HelloRetryRequest: SHA-256("HelloRetryRequest")."""
 
 _X = TypeVar("_X", bound=Extension)
@@ -249,9 +247,7 @@ class ClientHello(_HasExtensions, HandshakeMessage):
 # ServerHello / HelloRetryRequest
 
 
-def _read_server_hello_tail(
-    r: Reader, ctx: Context
-) -> tuple[bytes, int, int, list[Extension]]:
+def _read_server_hello_tail(r: Reader, ctx: Context) -> tuple[bytes, int, int, list[Extension]]:
     session_id = r.opaque8(0, 32, what="legacy_session_id_echo")
     suite = coerce(CipherSuite, r.u16("cipher_suite"))
     compression = r.u8("legacy_compression_method")
@@ -626,22 +622,22 @@ class UnknownHandshake(HandshakeMessage):
         raise TypeError("UnknownHandshake is built by decode_handshake")
 
 
-AnyHandshake = Union[
-    ClientHello,
-    ServerHello,
-    HelloRetryRequest,
-    EncryptedExtensions,
-    CertificateRequest,
-    Certificate,
-    CertificateVerify,
-    Finished,
-    NewSessionTicket,
-    EndOfEarlyData,
-    KeyUpdate,
-    MessageHash,
-    CompressedCertificate,
-    UnknownHandshake,
-]
+AnyHandshake: TypeAlias = (
+    ClientHello
+    | ServerHello
+    | HelloRetryRequest
+    | EncryptedExtensions
+    | CertificateRequest
+    | Certificate
+    | CertificateVerify
+    | Finished
+    | NewSessionTicket
+    | EndOfEarlyData
+    | KeyUpdate
+    | MessageHash
+    | CompressedCertificate
+    | UnknownHandshake
+)
 """Every type :func:`decode_handshake` can return."""
 
 HANDSHAKE_CLASSES: dict[int, type[HandshakeMessage]] = {
