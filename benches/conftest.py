@@ -1,0 +1,64 @@
+"""Benchmark fixtures: the same backend parametrization as tests/conftest.py.
+
+Run with ``.venv/bin/pytest benches --benchmark-enable`` (pyproject's addopts
+disable benchmarks in normal runs).  Add ``--benchmark-json=FILE`` and feed FILE
+to ``benches/report.py`` for the ratio table.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_ROOT = Path(__file__).resolve().parent.parent
+if importlib.util.find_spec("ferrotls") is None:  # not installed: use the source tree
+    sys.path.insert(0, str(_ROOT / "python"))
+
+import ferrotls.backend as backend_module  # noqa: E402
+
+IMPLS = ["native", "python", "cryptography"]
+
+
+def pytest_collect_file(file_path: Path, parent: Any) -> Any:
+    """Collect ``bench_*.py`` here (pytest's default pattern is ``test_*.py``)."""
+    if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
+        return pytest.Module.from_parent(parent, path=file_path)
+    return None
+
+
+def _require_native() -> bool:
+    return os.environ.get("FERROTLS_REQUIRE_NATIVE", "").strip() not in ("", "0", "false", "no")
+
+
+def load(name: str) -> Any:
+    try:
+        return backend_module.load_backend(name)
+    except ImportError as exc:
+        if name == "native" and not _require_native():
+            pytest.skip(f"native backend not built: {exc}")
+        pytest.fail(f"{name} backend failed to load: {exc}", pytrace=False)
+
+
+@pytest.fixture(params=["native", "python"])
+def backend(request: pytest.FixtureRequest) -> Any:
+    return load(request.param)
+
+
+@pytest.fixture(params=IMPLS)
+def impl(request: pytest.FixtureRequest) -> str:
+    """An implementation name: a ferrotls backend or pyca/cryptography (comparator)."""
+    if request.param != "cryptography":
+        load(request.param)  # skip/fail early if it cannot load
+    return str(request.param)
+
+
+def run(benchmark: Any, impl: str, fn: Any, *, python_rounds: int) -> Any:
+    """benchmark(fn), but with few fixed rounds for the slow pure-Python backend."""
+    if impl == "python":
+        return benchmark.pedantic(fn, rounds=python_rounds, iterations=1, warmup_rounds=1)
+    return benchmark(fn)
