@@ -58,7 +58,7 @@ class HandshakeComplete(Event):
     group: int | None
     alpn_protocol: str | None
     server_name: str | None
-    peer_certificates: tuple[bytes, ...] = ()
+    peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
     signature_scheme: int | None = None
     resumed: bool = False
     psk_identity: bytes | None = None

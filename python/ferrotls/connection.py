@@ -1,0 +1,288 @@
+"""The sans-I/O TLS 1.3 connection (h11 style).
+
+Bytes in, bytes and events out::
+
+    conn = ClientConnection(config, server_hostname="example.com")
+    sock.sendall(conn.data_to_send())          # the ClientHello
+    while ...:
+        conn.receive_data(sock.recv(65536))    # b"" means the peer closed
+        sock.sendall(conn.data_to_send())
+        while (event := conn.next_event()) is not NEED_DATA:
+            ...
+
+``receive_data`` processes eagerly and has one catch point: a protocol error
+moves the connection to ERROR, queues the fatal alert (encrypted when keys
+exist) and re-raises; flush ``data_to_send()`` and close the transport.
+Nothing here touches sockets, threads, clocks or ``os.urandom``: those come
+from the config.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from .backend import resolve
+from .errors import (
+    AlertDescription,
+    AlertReceived,
+    DecodeError,
+    InternalError,
+    ProtocolError,
+    TLSError,
+    TruncationError,
+    UnexpectedMessage,
+    UsageError,
+)
+from .events import NEED_DATA, ApplicationData, ConnectionClosed, Event, NeedData
+from .record import ContentType, HandshakeBuffer, RecordLayer
+
+if TYPE_CHECKING:
+    from .config import ClientConfig, ServerConfig
+    from .handshake.common import HandshakeBase
+
+__all__ = ["ConnectionState", "Connection", "ClientConnection", "ServerConnection"]
+
+_CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
+_WARNING, _FATAL = 1, 2
+
+
+class ConnectionState(enum.Enum):
+    HANDSHAKING = "handshaking"
+    ESTABLISHED = "established"
+    CLOSED = "closed"
+    """Both sides have finished: close_notify sent and received, or a fatal alert."""
+    ERROR = "error"
+
+
+class Connection:
+    """Common part of ClientConnection and ServerConnection."""
+
+    is_client: bool
+
+    def __init__(self, config: ClientConfig | ServerConfig) -> None:
+        self.config = config
+        self.backend = resolve(config.backend)
+        self._records = RecordLayer()
+        self._records.padding = config.record_padding
+        self._handshake_buffer = HandshakeBuffer(config.max_handshake_size)
+        self._events: deque[Event] = deque()
+        self._error: TLSError | None = None
+        self._peer_closed = False
+        self._close_sent = False
+        self._eof = False
+        self.state = ConnectionState.HANDSHAKING
+        self._app_read = False
+        self._app_write = False
+        self._handshake: HandshakeBase
+
+    # -- public API ------------------------------------------------------------
+
+    @property
+    def handshake_complete(self) -> bool:
+        return self._handshake.complete
+
+    @property
+    def info(self) -> Any:
+        """The HandshakeComplete event of this connection (None before completion)."""
+        return self._handshake.info
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Process bytes from the peer; ``b""`` means the transport was closed.
+
+        Raises a ProtocolError subclass (after queueing the alert), AlertReceived
+        when the peer sent a fatal alert, or TruncationError when the transport
+        closed without close_notify.
+        """
+        if self._error is not None:
+            raise UsageError(f"connection failed earlier: {self._error}")
+        if not data:
+            self._receive_eof()
+            return
+        if self._peer_closed:
+            return  # data after close_notify is ignored (RFC 8446 section 6.1)
+        self._records.feed(data)
+        try:
+            self._process_records()
+        except ProtocolError as exc:
+            self._fail(exc)
+            raise
+        except AlertReceived as exc:
+            self._error = exc
+            self.state = ConnectionState.ERROR
+            raise
+        except TLSError:
+            raise
+        except Exception as exc:  # a bug: never let it pass silently
+            err = InternalError(f"internal error while processing received data: {exc!r}")
+            self._fail(err)
+            raise
+
+    def next_event(self) -> Event | NeedData:
+        """The next pending event, or NEED_DATA."""
+        if self._events:
+            return self._events.popleft()
+        return NEED_DATA
+
+    def events(self) -> list[Event]:
+        """All pending events, emptying the queue."""
+        out = list(self._events)
+        self._events.clear()
+        return out
+
+    def data_to_send(self) -> bytes:
+        """Bytes to write to the transport (may be empty)."""
+        return self._records.take_output()
+
+    def send(self, data: bytes | bytearray | memoryview) -> None:
+        """Queue application data.  UsageError before the handshake completes or after close."""
+        if self._error is not None:
+            raise UsageError(f"connection failed earlier: {self._error}")
+        if self._close_sent:
+            raise UsageError("cannot send after close()")
+        if not self._app_write:
+            raise UsageError("cannot send application data before the handshake completes")
+        self._records.write(ContentType.APPLICATION_DATA, data)
+
+    def close(self) -> None:
+        """Queue a close_notify alert; no application data can be sent afterwards."""
+        if self._close_sent or self._error is not None:
+            return
+        self._close_sent = True
+        self._send_alert(_WARNING, AlertDescription.CLOSE_NOTIFY)
+        if self._peer_closed:
+            self.state = ConnectionState.CLOSED
+
+    def update_keys(self, request_peer_update: bool = True) -> None:
+        """Send a KeyUpdate and switch to the next sending keys (RFC 8446 section 4.6.3)."""
+        if self.state is not ConnectionState.ESTABLISHED or self._close_sent:
+            raise UsageError("key updates need an established connection")
+        self._handshake.send_key_update(request_peer_update)
+
+    def export_keying_material(self, label: bytes | str, context: bytes | None, length: int) -> bytes:
+        """TLS-Exporter (RFC 8446 section 7.5); context None and b"" are the same in TLS 1.3."""
+        if isinstance(label, str):
+            label = label.encode("ascii")
+        return self._handshake.export(label, context or b"", length)
+
+    @property
+    def peer_closed(self) -> bool:
+        return self._peer_closed
+
+    # -- internals ------------------------------------------------------------
+
+    def _receive_eof(self) -> None:
+        if self._eof:
+            return
+        self._eof = True
+        if self._peer_closed:
+            return
+        self._error = TruncationError(
+            "the peer closed the connection without close_notify: data may be truncated"
+            if self.state is ConnectionState.ESTABLISHED
+            else "the peer closed the connection during the handshake"
+        )
+        self.state = ConnectionState.ERROR
+        raise self._error
+
+    def _process_records(self) -> None:
+        records = self._records
+        handlers = self._dispatch
+        while not self._peer_closed:
+            items = records.read_records()
+            if not items:
+                return
+            for content_type, payload in items:
+                if content_type == ContentType.APPLICATION_DATA:
+                    if not self._app_read:
+                        raise UnexpectedMessage("application data before the handshake completed")
+                    self._events.append(ApplicationData(payload))
+                else:
+                    handler = handlers.get(content_type)
+                    if handler is None:
+                        raise UnexpectedMessage(f"record of content type {content_type}")
+                    handler(self, payload)
+                    if self._peer_closed:
+                        return
+
+    def _on_handshake_record(self, payload: bytes) -> None:
+        if not payload:
+            raise DecodeError("empty handshake record")
+        buf = self._handshake_buffer
+        buf.add(payload)
+        while True:
+            message = buf.pop_message()
+            if message is None:
+                return
+            self._handshake.handle_message(*message)
+
+    def _on_alert_record(self, payload: bytes) -> None:
+        if len(payload) != 2:
+            raise DecodeError(f"alert record of {len(payload)} bytes, expected 2")
+        description = payload[1]
+        if description == AlertDescription.CLOSE_NOTIFY:
+            self._peer_closed = True
+            self._events.append(ConnectionClosed())
+            self.state = ConnectionState.CLOSED if self._close_sent else self.state
+            return
+        if description == AlertDescription.USER_CANCELED:
+            return
+        raise AlertReceived(description)
+
+    def _on_ccs_record(self, payload: bytes) -> None:
+        if self._records.read_protector is None and not self._handshake.hello_exchanged:
+            raise UnexpectedMessage("change_cipher_spec before the hello messages")
+        if self._handshake.peer_finished:
+            raise UnexpectedMessage("change_cipher_spec after the handshake")
+        if payload != b"\x01":
+            raise UnexpectedMessage("change_cipher_spec record must hold the single byte 0x01")
+
+    _dispatch: dict[int, Any] = {
+        ContentType.HANDSHAKE: _on_handshake_record,
+        ContentType.ALERT: _on_alert_record,
+        ContentType.CHANGE_CIPHER_SPEC: _on_ccs_record,
+    }
+
+    def _send_alert(self, level: int, description: int) -> None:
+        self._records.write(ContentType.ALERT, bytes((level, description)))
+
+    def _send_ccs(self) -> None:
+        self._records.write_raw(_CCS_RECORD)
+
+    def _fail(self, exc: ProtocolError) -> None:
+        self._error = exc
+        self.state = ConnectionState.ERROR
+        try:
+            self._send_alert(_FATAL, exc.description)
+        except TLSError:  # e.g. sequence numbers exhausted: nothing more to send
+            pass
+
+    def _established(self) -> None:
+        self.state = ConnectionState.ESTABLISHED
+
+
+class ClientConnection(Connection):
+    """A TLS 1.3 client.  The ClientHello is ready in ``data_to_send()`` at once."""
+
+    is_client = True
+
+    def __init__(self, config: ClientConfig, server_hostname: str | None = None) -> None:
+        super().__init__(config)
+        from .handshake.client import ClientHandshake
+
+        self.server_hostname = server_hostname
+        self._handshake = ClientHandshake(self, config, server_hostname)
+        self._handshake.start()
+
+
+class ServerConnection(Connection):
+    """A TLS 1.3 server: feed it the client's bytes."""
+
+    is_client = False
+
+    def __init__(self, config: ServerConfig) -> None:
+        super().__init__(config)
+        from .handshake.server import ServerHandshake
+
+        self._handshake = ServerHandshake(self, config)

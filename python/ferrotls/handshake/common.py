@@ -1,0 +1,184 @@
+"""What the client and server handshakes share.
+
+A handshake is a small state machine: ``state`` names the current state and
+``TABLE`` maps each state to the handshake message types allowed in it and the
+method that handles them (a table, as in h11's ``_state.py``).  Any other
+message type raises UnexpectedMessage.  Handlers decode with the
+``messages`` codec, update the transcript and the key schedule, and install
+keys in the connection's record layer.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import IllegalParameter, UnexpectedMessage, UsageError
+from ..events import HandshakeComplete, KeyUpdated
+from ..keyschedule import (
+    MasterSecrets,
+    export_keying_material,
+    finished_verify_data,
+    next_traffic_secret,
+    traffic_keys,
+)
+from ..messages.enums import HandshakeType
+from ..messages.handshake import KeyUpdate, decode_handshake, encode_handshake
+from ..record import ContentType
+from ..suites import SuiteInfo
+from ..transcript import Transcript
+
+if TYPE_CHECKING:
+    from ..config import ClientConfig, ServerConfig
+    from ..connection import Connection
+
+__all__ = ["HandshakeBase", "require"]
+
+Handler = Callable[[Any, Any, bytes], None]
+
+
+class HandshakeBase:
+    """State, transcript and secrets of one side of a handshake."""
+
+    TABLE: ClassVar[dict[str, tuple[frozenset[int], str]]] = {}
+    is_client: ClassVar[bool]
+
+    def __init__(self, conn: Connection, config: ClientConfig | ServerConfig) -> None:
+        self.conn = conn
+        self.config = config
+        self.backend = conn.backend
+        self.transcript = Transcript()
+        self.suite: SuiteInfo | None = None
+        self.state = "start"
+        self.complete = False
+        self.info: HandshakeComplete | None = None
+        self.hello_exchanged = False
+        self.peer_finished = False
+        self.client_random = b""
+        self.group: int | None = None
+        self.alpn: str | None = None
+        self.server_name: str | None = None
+        self.peer_certificates: tuple[bytes, ...] = ()
+        self.signature_scheme: int | None = None
+        self._read_secret = b""
+        self._write_secret = b""
+        self._exporter_secret = b""
+        self.resumption_master_secret = b""
+        self._key_update_pending = False
+
+    # -- message dispatch ------------------------------------------------------
+
+    def handle_message(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        entry = self.TABLE.get(self.state)
+        if entry is None or msg_type not in entry[0]:
+            try:
+                name = HandshakeType(msg_type).name
+            except ValueError:
+                name = f"handshake message type {msg_type}"
+            raise UnexpectedMessage(f"{name} is not expected in state {self.state}")
+        message = decode_handshake(msg_type, body)
+        getattr(self, entry[1])(message, raw)
+
+    # -- output ----------------------------------------------------------------
+
+    def send_message(self, message: Any, *, legacy_version: int = 0x0303) -> bytes:
+        """Encode, add to the transcript and queue one handshake message."""
+        raw = encode_handshake(message)
+        self.transcript.add(raw)
+        self.conn._records.write(ContentType.HANDSHAKE, raw, legacy_version)
+        return raw
+
+    # -- keys --------------------------------------------------------------------
+
+    def _protector(self, secret: bytes) -> Any:
+        assert self.suite is not None
+        keys = traffic_keys(self.backend, self.suite, secret)
+        return self.backend.record_protector(self.suite.suite, keys.key, keys.iv)
+
+    def set_read_secret(self, secret: bytes) -> None:
+        if len(self.conn._handshake_buffer):
+            raise UnexpectedMessage("a handshake message spans a key change")
+        self._read_secret = secret
+        self.conn._records.read_protector = self._protector(secret)
+
+    def set_write_secret(self, secret: bytes) -> None:
+        self._write_secret = secret
+        self.conn._records.write_protector = self._protector(secret)
+
+    def key_log(self, label: str, secret: bytes) -> None:
+        callback = self.config.key_log
+        if callback is not None:
+            callback(f"{label} {self.client_random.hex()} {secret.hex()}")
+
+    def finished_data(self, base_key: bytes, transcript_hash: bytes) -> bytes:
+        assert self.suite is not None
+        return finished_verify_data(self.backend, self.suite, base_key, transcript_hash)
+
+    def check_finished(self, verify_data: bytes, base_key: bytes, transcript_hash: bytes) -> None:
+        from ..errors import DecryptError
+
+        expected = self.finished_data(base_key, transcript_hash)
+        if not hmac.compare_digest(expected, verify_data):
+            raise DecryptError("the peer's Finished does not verify")
+
+    def application_secrets(self, master: MasterSecrets, server_finished_hash: bytes) -> tuple[bytes, bytes]:
+        c_ap = master.client_application_traffic_secret(server_finished_hash)
+        s_ap = master.server_application_traffic_secret(server_finished_hash)
+        self._exporter_secret = master.exporter_master_secret(server_finished_hash)
+        self.key_log("CLIENT_TRAFFIC_SECRET_0", c_ap)
+        self.key_log("SERVER_TRAFFIC_SECRET_0", s_ap)
+        self.key_log("EXPORTER_SECRET", self._exporter_secret)
+        return c_ap, s_ap
+
+    def export(self, label: bytes, context: bytes, length: int) -> bytes:
+        if not self._exporter_secret or self.suite is None:
+            raise UsageError("keying material can be exported only after the handshake")
+        return export_keying_material(
+            self.backend, self.suite, self._exporter_secret, label, context, length
+        )
+
+    # -- completion and post-handshake ----------------------------------------------
+
+    def finish(self) -> None:
+        assert self.suite is not None
+        self.complete = True
+        self.state = "traffic"
+        self.info = HandshakeComplete(
+            version="TLSv1.3",
+            cipher_suite=int(self.suite.suite),
+            group=self.group,
+            alpn_protocol=self.alpn,
+            server_name=self.server_name,
+            peer_certificates=self.peer_certificates,
+            signature_scheme=self.signature_scheme,
+        )
+        self.conn._app_read = True
+        self.conn._app_write = True
+        self.conn._established()
+        self.conn._events.append(self.info)
+
+    def handle_key_update(self, message: KeyUpdate, raw: bytes) -> None:
+        assert self.suite is not None
+        if message.request_update not in (0, 1):
+            raise IllegalParameter(f"KeyUpdate request_update {message.request_update}")
+        self.set_read_secret(next_traffic_secret(self.backend, self.suite, self._read_secret))
+        requested = message.request_update == 1
+        if requested and not self.conn._close_sent:
+            self.send_key_update(False)
+        self.conn._events.append(KeyUpdated(requested))
+
+    def send_key_update(self, request_peer_update: bool) -> None:
+        assert self.suite is not None
+        if not self.complete:
+            raise UsageError("key updates need an established connection")
+        raw = encode_handshake(KeyUpdate(request_update=1 if request_peer_update else 0))
+        self.conn._records.write(ContentType.HANDSHAKE, raw)
+        self.set_write_secret(next_traffic_secret(self.backend, self.suite, self._write_secret))
+
+
+def require(condition: bool, error: type[Exception], message: str) -> None:
+    """Raise ``error(message)`` unless ``condition``."""
+    if not condition:
+        raise error(message)
+
