@@ -85,12 +85,20 @@ def _key(kind: str, index: int) -> PrivateKey:
 
 
 def _sig_hash(k: PrivateKey) -> hashes.HashAlgorithm | None:
-    return None if isinstance(k, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey) else hashes.SHA256()
+    return (
+        None
+        if isinstance(k, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey)
+        else hashes.SHA256()
+    )
 
 
 def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ferrotls tests"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ferrotls tests"),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
 
 
 def _general_name(n: str) -> x509.GeneralName:
@@ -121,9 +129,13 @@ class Issued:
 
     def key_pem(self, password: bytes | None = None) -> bytes:
         enc: serialization.KeySerializationEncryption = (
-            serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+            serialization.BestAvailableEncryption(password)
+            if password
+            else serialization.NoEncryption()
         )
-        return self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+        return self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc
+        )
 
 
 class TestCA:
@@ -157,20 +169,29 @@ class TestCA:
             .not_valid_before(not_before or NOW - 30 * DAY)
             .not_valid_after(not_after or NOW + 3650 * DAY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False
+            )
         )
         if key_usage:
             b = b.add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                    encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
         if parent:
             b = b.add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(parent.key.public_key()), critical=False
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(parent.key.public_key()),
+                critical=False,
             )
         self.cert: x509.Certificate = b.sign(signer, _sig_hash(signer))  # type: ignore[arg-type]
 
@@ -213,11 +234,13 @@ class TestCA:
         )
         b = b.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         b = b.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+            critical=False,
         )
         if names:
             b = b.add_extension(
-                x509.SubjectAlternativeName([_general_name(n) for n in names]), critical=san_critical
+                x509.SubjectAlternativeName([_general_name(n) for n in names]),
+                critical=san_critical,
             )
         if eku is not None:
             b = b.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=eku_critical)
@@ -285,32 +308,98 @@ def openssl_chain(
     ``openssl x509 -req -extfile`` carrying subjectAltName (and extendedKeyUsage if ``eku``)."""
     tmp.mkdir(parents=True, exist_ok=True)
     kopt = _OPENSSL_KEYS[key_kind]
-    _run("req", "-x509", *kopt, "-nodes", "-subj", "/CN=ferrotls openssl CA", "-days", "30",
-         "-keyout", "ca.key", "-out", "ca.pem", cwd=tmp)
+    _run(
+        "req",
+        "-x509",
+        *kopt,
+        "-nodes",
+        "-subj",
+        "/CN=ferrotls openssl CA",
+        "-days",
+        "30",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        cwd=tmp,
+    )
     issuer = "ca"
     if intermediate:
         (tmp / "int.cnf").write_text(
             "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
             "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
         )
-        _run("req", "-new", *kopt, "-nodes", "-subj", "/CN=ferrotls openssl intermediate",
-             "-keyout", "int.key", "-out", "int.csr", cwd=tmp)
-        _run("x509", "-req", "-in", "int.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-             "-days", "30", "-extfile", "int.cnf", "-out", "int.pem", cwd=tmp)
+        _run(
+            "req",
+            "-new",
+            *kopt,
+            "-nodes",
+            "-subj",
+            "/CN=ferrotls openssl intermediate",
+            "-keyout",
+            "int.key",
+            "-out",
+            "int.csr",
+            cwd=tmp,
+        )
+        _run(
+            "x509",
+            "-req",
+            "-in",
+            "int.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            "int.cnf",
+            "-out",
+            "int.pem",
+            cwd=tmp,
+        )
         issuer = "int"
-    san = ",".join(
-        ("IP:" if _is_ip(n) else "DNS:") + n for n in names
-    )
+    san = ",".join(("IP:" if _is_ip(n) else "DNS:") + n for n in names)
     ext_lines = [f"subjectAltName={san}"] if names else []
     if eku:
         ext_lines.append(f"extendedKeyUsage={eku}")
     (tmp / "leaf.cnf").write_text("\n".join(ext_lines) + "\n")
-    _run("req", "-new", *kopt, "-nodes", "-subj", f"/CN={names[0] if names else 'client'}",
-         "-keyout", "leaf.key", "-out", "leaf.csr", cwd=tmp)
+    _run(
+        "req",
+        "-new",
+        *kopt,
+        "-nodes",
+        "-subj",
+        f"/CN={names[0] if names else 'client'}",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        cwd=tmp,
+    )
     extfile = () if v1_leaf else ("-extfile", "leaf.cnf")
-    _run("x509", "-req", "-in", "leaf.csr", "-CA", f"{issuer}.pem", "-CAkey", f"{issuer}.key",
-         "-CAcreateserial", "-days", "30", *extfile, "-out", "leaf.pem", cwd=tmp)
-    chain = (tmp / "leaf.pem").read_bytes() + ((tmp / "int.pem").read_bytes() if intermediate else b"")
+    _run(
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        f"{issuer}.pem",
+        "-CAkey",
+        f"{issuer}.key",
+        "-CAcreateserial",
+        "-days",
+        "30",
+        *extfile,
+        "-out",
+        "leaf.pem",
+        cwd=tmp,
+    )
+    chain = (tmp / "leaf.pem").read_bytes() + (
+        (tmp / "int.pem").read_bytes() if intermediate else b""
+    )
     (tmp / "chain.pem").write_bytes(chain)
     return OpenSSLChain(tmp / "ca.pem", tmp / "leaf.pem", tmp / "leaf.key", tmp / "chain.pem")
 

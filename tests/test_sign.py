@@ -52,10 +52,39 @@ PSS_SCHEMES = [S.RSA_PSS_PSS_SHA256, S.RSA_PSS_PSS_SHA384, S.RSA_PSS_PSS_SHA512]
 def pss_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[x509.Certificate, Path]:
     """An RSASSA-PSS (id-RSASSA-PSS SPKI) self-signed certificate and key file, made by openssl."""
     d = tmp_path_factory.mktemp("pss")
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048",
-                    "-out", "pss.key"], cwd=d, check=True, capture_output=True)
-    subprocess.run(["openssl", "req", "-x509", "-key", "pss.key", "-subj", "/CN=pss", "-days", "2",
-                    "-out", "pss.pem"], cwd=d, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "genpkey",
+            "-algorithm",
+            "RSA-PSS",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "pss.key",
+        ],
+        cwd=d,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-key",
+            "pss.key",
+            "-subj",
+            "/CN=pss",
+            "-days",
+            "2",
+            "-out",
+            "pss.pem",
+        ],
+        cwd=d,
+        check=True,
+        capture_output=True,
+    )
     return x509.load_pem_x509_certificate((d / "pss.pem").read_bytes()), d / "pss.key"
 
 
@@ -71,7 +100,12 @@ def _cert_for(kind: str) -> x509.Certificate:
 def test_certificate_verify_message_layout(server: bool, hlen: int) -> None:
     h = bytes(range(hlen))
     side = "server" if server else "client"
-    expected = bytes.fromhex("20" * 64) + f"TLS 1.3, {side} CertificateVerify".encode("ascii") + b"\x00" + h
+    expected = (
+        bytes.fromhex("20" * 64)
+        + f"TLS 1.3, {side} CertificateVerify".encode("ascii")
+        + b"\x00"
+        + h
+    )
     assert certificate_verify_message(h, server=server) == expected
     assert len(expected) == 64 + 33 + 1 + hlen
 
@@ -89,9 +123,17 @@ def test_table_covers_every_scheme() -> None:
 
 
 def test_pkcs1_and_sha1_only_for_certificates() -> None:
-    forbidden = {S.RSA_PKCS1_SHA256, S.RSA_PKCS1_SHA384, S.RSA_PKCS1_SHA512, S.RSA_PKCS1_SHA1, S.ECDSA_SHA1}
+    forbidden = {
+        S.RSA_PKCS1_SHA256,
+        S.RSA_PKCS1_SHA384,
+        S.RSA_PKCS1_SHA512,
+        S.RSA_PKCS1_SHA1,
+        S.ECDSA_SHA1,
+    }
     assert not forbidden & set(CERTIFICATE_VERIFY_SCHEMES)
-    assert {S.RSA_PKCS1_SHA256, S.RSA_PKCS1_SHA384, S.RSA_PKCS1_SHA512} <= set(SIGNATURE_ALGORITHMS_CERT)
+    assert {S.RSA_PKCS1_SHA256, S.RSA_PKCS1_SHA384, S.RSA_PKCS1_SHA512} <= set(
+        SIGNATURE_ALGORITHMS_CERT
+    )
     assert S.RSA_PKCS1_SHA1 not in SIGNATURE_ALGORITHMS_CERT
 
 
@@ -124,7 +166,10 @@ def test_unsupported_curve_has_no_scheme() -> None:
 
 def test_choose_scheme() -> None:
     rsa_key = key("rsa2048")
-    assert choose_scheme(rsa_key, [S.RSA_PSS_RSAE_SHA512, S.RSA_PSS_RSAE_SHA256]) == S.RSA_PSS_RSAE_SHA256
+    assert (
+        choose_scheme(rsa_key, [S.RSA_PSS_RSAE_SHA512, S.RSA_PSS_RSAE_SHA256])
+        == S.RSA_PSS_RSAE_SHA256
+    )
     assert choose_scheme(rsa_key, [0xFAFA, S.RSA_PSS_RSAE_SHA384]) == S.RSA_PSS_RSAE_SHA384
     with pytest.raises(HandshakeFailure):
         choose_scheme(rsa_key, [S.RSA_PKCS1_SHA256, S.ECDSA_SECP256R1_SHA256])
@@ -209,7 +254,9 @@ def test_scheme_key_mismatch_is_illegal_parameter(scheme: S, kind: str, match: s
         sign(key(kind), scheme, MSG)
 
 
-@pytest.mark.parametrize("scheme", [S.RSA_PKCS1_SHA256, S.RSA_PKCS1_SHA384, S.RSA_PKCS1_SHA512, S.RSA_PKCS1_SHA1])
+@pytest.mark.parametrize(
+    "scheme", [S.RSA_PKCS1_SHA256, S.RSA_PKCS1_SHA384, S.RSA_PKCS1_SHA512, S.RSA_PKCS1_SHA1]
+)
 def test_pkcs1_rejected_in_certificate_verify(scheme: S) -> None:
     rsa_key = key("rsa2048")
     assert isinstance(rsa_key, rsa.RSAPrivateKey)
@@ -243,8 +290,20 @@ def test_scheme_not_offered() -> None:
 # --------------------------------------------------------------------------- openssl as an independent oracle
 
 _OPENSSL_DGST = {
-    S.RSA_PSS_RSAE_SHA256: ["-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32"],
-    S.RSA_PSS_RSAE_SHA512: ["-sha512", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:64"],
+    S.RSA_PSS_RSAE_SHA256: [
+        "-sha256",
+        "-sigopt",
+        "rsa_padding_mode:pss",
+        "-sigopt",
+        "rsa_pss_saltlen:32",
+    ],
+    S.RSA_PSS_RSAE_SHA512: [
+        "-sha512",
+        "-sigopt",
+        "rsa_padding_mode:pss",
+        "-sigopt",
+        "rsa_pss_saltlen:64",
+    ],
     S.ECDSA_SECP384R1_SHA384: ["-sha384"],
 }
 
@@ -254,31 +313,72 @@ def test_openssl_agrees(scheme: S, tmp_path: Path) -> None:
     kind = dict(ROUND_TRIPS)[scheme]
     k = key(kind)
     (tmp_path / "key.pem").write_bytes(
-        k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        k.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     )
     (tmp_path / "pub.pem").write_bytes(
-        k.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        k.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
     (tmp_path / "msg").write_bytes(MSG)
     # ours -> openssl
     (tmp_path / "sig").write_bytes(sign(k, scheme, MSG))
-    subprocess.run(["openssl", "dgst", *_OPENSSL_DGST[scheme], "-verify", "pub.pem", "-signature", "sig", "msg"],
-                   cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "dgst",
+            *_OPENSSL_DGST[scheme],
+            "-verify",
+            "pub.pem",
+            "-signature",
+            "sig",
+            "msg",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
     # openssl -> ours
-    subprocess.run(["openssl", "dgst", *_OPENSSL_DGST[scheme], "-sign", "key.pem", "-out", "osig", "msg"],
-                   cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(
+        ["openssl", "dgst", *_OPENSSL_DGST[scheme], "-sign", "key.pem", "-out", "osig", "msg"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
     verify(k.public_key(), scheme, (tmp_path / "osig").read_bytes(), MSG)
 
 
 def test_openssl_ed25519(tmp_path: Path) -> None:
     k = key("ed25519")
     (tmp_path / "pub.pem").write_bytes(
-        k.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        k.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
     (tmp_path / "msg").write_bytes(MSG)
     (tmp_path / "sig").write_bytes(sign(k, S.ED25519, MSG))
-    subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
-                    "-sigfile", "sig"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "pub.pem",
+            "-rawin",
+            "-in",
+            "msg",
+            "-sigfile",
+            "sig",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_pss_salt_must_equal_hash_length() -> None:
@@ -296,15 +396,29 @@ def test_pss_salt_must_equal_hash_length() -> None:
 def test_load_private_key_forms(tmp_path: Path) -> None:
     k = key("p256")
     assert isinstance(k, ec.EllipticCurvePrivateKey)
-    pem = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    der = k.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    enc = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                          serialization.BestAvailableEncryption(b"secret"))
+    pem = k.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    der = k.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    enc = k.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"secret"),
+    )
     (tmp_path / "k.pem").write_bytes(pem)
     (tmp_path / "enc.pem").write_bytes(enc)
     pub = k.public_key().public_numbers()
-    sources: list[tuple[str | bytes | Path, str | bytes | None]] = [(pem, None), (der, None), (pem.decode(), None), (str(tmp_path / "k.pem"), None),
-                    (tmp_path / "k.pem", None), (tmp_path / "enc.pem", "secret"), (enc, b"secret")]
+    sources: list[tuple[str | bytes | Path, str | bytes | None]] = [
+        (pem, None),
+        (der, None),
+        (pem.decode(), None),
+        (str(tmp_path / "k.pem"), None),
+        (tmp_path / "k.pem", None),
+        (tmp_path / "enc.pem", "secret"),
+        (enc, b"secret"),
+    ]
     for src, pw in sources:
         loaded = load_private_key(src, pw)
         assert isinstance(loaded, ec.EllipticCurvePrivateKey)
@@ -315,8 +429,13 @@ def test_load_private_key_forms(tmp_path: Path) -> None:
         load_private_key(tmp_path / "missing.pem")
     xk = x25519.X25519PrivateKey.generate()
     with pytest.raises(UsageError, match="cannot sign"):
-        load_private_key(xk.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+        load_private_key(
+            xk.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
 
 
 def test_load_certificate_chain_forms(tmp_path: Path) -> None:
@@ -325,7 +444,14 @@ def test_load_certificate_chain_forms(tmp_path: Path) -> None:
     (tmp_path / "chain.pem").write_bytes(pem)
     ders = issued.der_chain()
     sources: list[str | bytes | Path | list[bytes] | list[x509.Certificate]] = [
-        pem, pem.decode(), str(tmp_path / "chain.pem"), tmp_path / "chain.pem", ders, issued.chain, [pem]]
+        pem,
+        pem.decode(),
+        str(tmp_path / "chain.pem"),
+        tmp_path / "chain.pem",
+        ders,
+        issued.chain,
+        [pem],
+    ]
     for src in sources:
         assert load_certificate_chain(src) == issued.chain
     assert load_certificate_chain(ders[0]) == [issued.cert]

@@ -45,10 +45,14 @@ def root() -> TestCA:
     return TestCA()
 
 
-def _verifier(root_cert: x509.Certificate, profile: str | None = None, *, check_hostname: bool = True
-              ) -> DefaultVerifier:
-    return DefaultVerifier(TrustStore.from_certificates([root_cert]), profile=profile,  # type: ignore[arg-type]
-                           check_hostname=check_hostname)
+def _verifier(
+    root_cert: x509.Certificate, profile: str | None = None, *, check_hostname: bool = True
+) -> DefaultVerifier:
+    return DefaultVerifier(
+        TrustStore.from_certificates([root_cert]),
+        profile=profile,  # type: ignore[arg-type]
+        check_hostname=check_hostname,
+    )
 
 
 # --------------------------------------------------------------------------- valid chains
@@ -70,7 +74,11 @@ def test_intermediate_chain(root: TestCA, profile: str) -> None:
     inter = root.intermediate()
     leaf = inter.issue("example.com")
     v = _verifier(root.cert, profile)
-    assert v.verify_server_chain(leaf.der_chain(), "example.com", NOW).path == (leaf.cert, inter.cert, root.cert)
+    assert v.verify_server_chain(leaf.der_chain(), "example.com", NOW).path == (
+        leaf.cert,
+        inter.cert,
+        root.cert,
+    )
     with pytest.raises(UnknownCA, match="no path to a trusted certificate authority"):
         v.verify_server_chain(leaf.der_chain()[:1], "example.com", NOW)
 
@@ -104,8 +112,9 @@ def test_name_forms(root: TestCA, names: tuple[str, ...], server_name: str) -> N
     ],
 )
 @pytest.mark.parametrize("profile", PROFILES)
-def test_name_mismatch_is_bad_certificate(root: TestCA, names: tuple[str, ...], server_name: str,
-                                          profile: str) -> None:
+def test_name_mismatch_is_bad_certificate(
+    root: TestCA, names: tuple[str, ...], server_name: str, profile: str
+) -> None:
     leaf = root.issue(*names)
     with pytest.raises(BadCertificate, match=f"certificate is not valid for '{server_name}'"):
         _verifier(root.cert, profile).verify_server_chain(leaf.der_chain(), server_name, NOW)
@@ -123,16 +132,26 @@ def test_server_leaf_without_san(root: TestCA) -> None:
 
 @pytest.mark.parametrize("key_type", [trustme.KeyType.ECDSA, trustme.KeyType.RSA])
 @pytest.mark.parametrize("intermediate", [False, True])
-def test_trustme_compatible_ok_webpki_rejects(key_type: trustme.KeyType, intermediate: bool) -> None:
-    ca, leaf = trustme_chain("example.com", "10.0.0.1", key_type=key_type, intermediate=intermediate)
+def test_trustme_compatible_ok_webpki_rejects(
+    key_type: trustme.KeyType, intermediate: bool
+) -> None:
+    ca, leaf = trustme_chain(
+        "example.com", "10.0.0.1", key_type=key_type, intermediate=intermediate
+    )
     trust = TrustStore.from_certificates([ca])
     assert DefaultVerifier(trust).profile == "compatible"
     DefaultVerifier(trust).verify_server_chain(leaf.der_chain(), "example.com", NOW)
     DefaultVerifier(trust).verify_server_chain(leaf.der_chain(), "10.0.0.1", NOW)
-    DefaultVerifier(trust).verify_client_chain(leaf.der_chain(), NOW)  # trustme leaves carry clientAuth too
+    DefaultVerifier(trust).verify_client_chain(
+        leaf.der_chain(), NOW
+    )  # trustme leaves carry clientAuth too
     # Measured with cryptography 50.0.2: the strict profile rejects trustme's critical SAN.
-    with pytest.raises(BadCertificate, match="EE subjectAltName MUST NOT be critical when subject is nonempty"):
-        DefaultVerifier(trust, profile="webpki").verify_server_chain(leaf.der_chain(), "example.com", NOW)
+    with pytest.raises(
+        BadCertificate, match="EE subjectAltName MUST NOT be critical when subject is nonempty"
+    ):
+        DefaultVerifier(trust, profile="webpki").verify_server_chain(
+            leaf.der_chain(), "example.com", NOW
+        )
     with pytest.raises(BadCertificate, match="not valid for 'other.example'"):
         DefaultVerifier(trust).verify_server_chain(leaf.der_chain(), "other.example", NOW)
 
@@ -149,8 +168,12 @@ def test_builder_critical_san_and_eku_same_as_trustme(root: TestCA) -> None:
 
 @pytest.mark.parametrize("key_kind", ["p256", "rsa2048"])
 @pytest.mark.parametrize("intermediate", [False, True])
-def test_openssl_chain_compatible_ok_webpki_rejects(tmp_path: Path, key_kind: str, intermediate: bool) -> None:
-    oc = openssl_chain(tmp_path, "localhost", "127.0.0.1", key_kind=key_kind, intermediate=intermediate)
+def test_openssl_chain_compatible_ok_webpki_rejects(
+    tmp_path: Path, key_kind: str, intermediate: bool
+) -> None:
+    oc = openssl_chain(
+        tmp_path, "localhost", "127.0.0.1", key_kind=key_kind, intermediate=intermediate
+    )
     trust = TrustStore.from_pem(cafile=oc.ca_pem)
     v = DefaultVerifier(trust)
     res = v.verify_server_chain(oc.der_chain(), "localhost", _now())
@@ -158,13 +181,19 @@ def test_openssl_chain_compatible_ok_webpki_rejects(tmp_path: Path, key_kind: st
     v.verify_server_chain(oc.der_chain(), "127.0.0.1", _now())
     v.verify_client_chain(oc.der_chain(), _now())
     # `openssl req -x509` puts no keyUsage on the CA; WebPKI requires it.
-    with pytest.raises(BadCertificate, match="2.5.29.15: Certificate is missing required extension"):
-        DefaultVerifier(trust, profile="webpki").verify_server_chain(oc.der_chain(), "localhost", _now())
+    with pytest.raises(
+        BadCertificate, match="2.5.29.15: Certificate is missing required extension"
+    ):
+        DefaultVerifier(trust, profile="webpki").verify_server_chain(
+            oc.der_chain(), "localhost", _now()
+        )
 
 
 def test_openssl_chain_without_eku(tmp_path: Path) -> None:
     oc = openssl_chain(tmp_path, "localhost", eku=None)
-    DefaultVerifier(TrustStore.from_pem(cafile=oc.ca_pem)).verify_server_chain(oc.der_chain(), "localhost", _now())
+    DefaultVerifier(TrustStore.from_pem(cafile=oc.ca_pem)).verify_server_chain(
+        oc.der_chain(), "localhost", _now()
+    )
 
 
 def test_openssl_chain_client_only_eku(tmp_path: Path) -> None:
@@ -178,7 +207,9 @@ def test_openssl_chain_client_only_eku(tmp_path: Path) -> None:
 def test_openssl_v1_leaf_is_unsupported(tmp_path: Path) -> None:
     oc = openssl_chain(tmp_path, "localhost", v1_leaf=True)
     with pytest.raises(UnsupportedCertificate, match="X509v3"):
-        DefaultVerifier(TrustStore.from_pem(cafile=oc.ca_pem)).verify_server_chain(oc.der_chain(), "localhost", _now())
+        DefaultVerifier(TrustStore.from_pem(cafile=oc.ca_pem)).verify_server_chain(
+            oc.der_chain(), "localhost", _now()
+        )
 
 
 # --------------------------------------------------------------------------- failures -> exact error classes
@@ -207,7 +238,9 @@ def test_expired_ca(profile: str) -> None:
     root = TestCA("root", key_index=3)
     inter = root.intermediate(not_after=NOW - DAY, key_index=4)
     with pytest.raises(CertificateExpired):
-        _verifier(root.cert, profile).verify_server_chain(inter.issue("example.com").der_chain(), "example.com", NOW)
+        _verifier(root.cert, profile).verify_server_chain(
+            inter.issue("example.com").der_chain(), "example.com", NOW
+        )
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -242,8 +275,9 @@ def test_unknown_ca(root: TestCA, profile: str) -> None:
 def test_forged_issuer_same_name(root: TestCA, profile: str) -> None:
     impostor = TestCA("ferrotls test root", key_index=6)  # same subject, different key
     with pytest.raises(BadCertificate, match="signature does not match"):
-        _verifier(root.cert, profile).verify_server_chain(impostor.issue("example.com").der_chain(),
-                                                          "example.com", NOW)
+        _verifier(root.cert, profile).verify_server_chain(
+            impostor.issue("example.com").der_chain(), "example.com", NOW
+        )
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -255,9 +289,17 @@ def test_path_length_still_enforced(profile: str) -> None:
 
 
 def test_key_usage_without_digital_signature(root: TestCA) -> None:
-    ku = x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=True,
-                       data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                       encipher_only=False, decipher_only=False)
+    ku = x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=True,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
     leaf = root.issue("example.com", extra=[(ku, True)])
     for profile in PROFILES:
         with pytest.raises(UnsupportedCertificate, match="digitalSignature"):
@@ -267,7 +309,9 @@ def test_key_usage_without_digital_signature(root: TestCA) -> None:
 def test_ed25519_ca_is_unsupported() -> None:
     ed_root = TestCA("ed root", key_kind="ed25519")
     with pytest.raises(UnsupportedCertificate, match="Forbidden public key algorithm"):
-        _verifier(ed_root.cert).verify_server_chain(ed_root.issue("example.com").der_chain(), "example.com", NOW)
+        _verifier(ed_root.cert).verify_server_chain(
+            ed_root.issue("example.com").der_chain(), "example.com", NOW
+        )
 
 
 @pytest.mark.parametrize("garbage", [b"", b"\x30\x03\x02\x01\x00", b"not DER at all"])
@@ -303,12 +347,16 @@ def test_check_hostname(root: TestCA) -> None:
         _verifier(root.cert).verify_server_chain(leaf.der_chain(), None, NOW)
     lax = _verifier(root.cert, check_hostname=False)
     assert lax.verify_server_chain(leaf.der_chain(), None, NOW).verified
-    assert lax.verify_server_chain(leaf.der_chain(), "other.example", NOW).verified  # like ssl: name ignored
+    assert lax.verify_server_chain(
+        leaf.der_chain(), "other.example", NOW
+    ).verified  # like ssl: name ignored
     wildcard = root.issue("*.example.com", "10.1.2.3")
     lax.verify_server_chain(wildcard.der_chain(), None, NOW)
     # everything but the name is still checked
     with pytest.raises(UnknownCA):
-        lax.verify_server_chain(TestCA("x", key_index=9).issue("example.com").der_chain(), None, NOW)
+        lax.verify_server_chain(
+            TestCA("x", key_index=9).issue("example.com").der_chain(), None, NOW
+        )
     with pytest.raises(UnsupportedCertificate):
         lax.verify_server_chain(root.issue("example.com", eku=[CLIENT_AUTH]).der_chain(), None, NOW)
     with pytest.raises(CertificateExpired):
@@ -341,19 +389,40 @@ def test_parse_server_name_rejects(bad: str) -> None:
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        (("validation failed: leaf certificate has no matching subjectAltName (encountered processing "
-          "<Certificate(subject=<Name(CN=x)>, ...)>)"), BadCertificate),
+        (
+            (
+                "validation failed: leaf certificate has no matching subjectAltName (encountered processing "
+                "<Certificate(subject=<Name(CN=x)>, ...)>)"
+            ),
+            BadCertificate,
+        ),
         ("validation failed: cert is not valid at validation time", CertificateExpired),
-        ("validation failed: candidates exhausted: cert is not valid at validation time", CertificateExpired),
+        (
+            "validation failed: candidates exhausted: cert is not valid at validation time",
+            CertificateExpired,
+        ),
         ("validation failed: required EKU not found", UnsupportedCertificate),
-        ("validation failed: Python extension validator failed: ValueError: required EKU not found: x",
-         UnsupportedCertificate),
-        ("validation failed: candidates exhausted: Forbidden public key algorithm: Ed25519", UnsupportedCertificate),
+        (
+            "validation failed: Python extension validator failed: ValueError: required EKU not found: x",
+            UnsupportedCertificate,
+        ),
+        (
+            "validation failed: candidates exhausted: Forbidden public key algorithm: Ed25519",
+            UnsupportedCertificate,
+        ),
         ("validation failed: certificate must be an X509v3 certificate", UnsupportedCertificate),
         ("validation failed: candidates exhausted: signature does not match", BadCertificate),
-        (("validation failed: candidates exhausted: invalid extension: 2.5.29.15: Certificate is missing "
-          "required extension"), BadCertificate),
-        ("validation failed: candidates exhausted: all candidates exhausted with no interior errors", UnknownCA),
+        (
+            (
+                "validation failed: candidates exhausted: invalid extension: 2.5.29.15: Certificate is missing "
+                "required extension"
+            ),
+            BadCertificate,
+        ),
+        (
+            "validation failed: candidates exhausted: all candidates exhausted with no interior errors",
+            UnknownCA,
+        ),
         ("validation failed: something new in cryptography 51", CertificateUnknown),
     ],
 )
@@ -383,7 +452,9 @@ def test_trust_store_sources(tmp_path: Path, root: TestCA) -> None:
     assert set(TrustStore.from_pem(capath=d).certificates) == {root.cert, other.cert}
     assert TrustStore.from_pem(cadata=pem.decode()).certificates == (root.cert,)
     assert TrustStore.from_pem(cadata=der).certificates == (root.cert,)
-    assert TrustStore.from_certificates([der, pem, root.cert]).certificates == (root.cert,)  # deduplicated
+    assert TrustStore.from_certificates([der, pem, root.cert]).certificates == (
+        root.cert,
+    )  # deduplicated
     both = TrustStore.from_pem(cafile=tmp_path / "ca.pem", cadata=other.pem())
     assert both.default_profile == "compatible" and len(both.certificates) == 2
     with pytest.raises(UsageError):
@@ -412,8 +483,9 @@ def test_system_trust_store() -> None:
 def test_insecure_no_verification(root: TestCA) -> None:
     with pytest.warns(UserWarning, match="man-in-the-middle"):
         insecure = InsecureNoVerification()
-    stranger = TestCA("stranger", key_index=5).issue("example.com", not_after=NOW - DAY,
-                                                     not_before=NOW - 9 * DAY, eku=[CLIENT_AUTH])
+    stranger = TestCA("stranger", key_index=5).issue(
+        "example.com", not_after=NOW - DAY, not_before=NOW - 9 * DAY, eku=[CLIENT_AUTH]
+    )
     res = insecure.verify_server_chain(stranger.der_chain(), "other.example", NOW)
     assert res.leaf == stranger.cert and not res.verified
     assert insecure.verify_client_chain(stranger.der_chain(), NOW).leaf == stranger.cert
@@ -440,4 +512,6 @@ def test_peercert_matches_ssl_module(tmp_path: Path, root: TestCA) -> None:
 def test_no_warnings_from_verification(root: TestCA) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        _verifier(root.cert).verify_server_chain(root.issue("example.com").der_chain(), "example.com", NOW)
+        _verifier(root.cert).verify_server_chain(
+            root.issue("example.com").der_chain(), "example.com", NOW
+        )

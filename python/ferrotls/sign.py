@@ -61,7 +61,10 @@ __all__ = [
 ]
 
 SigningKey: TypeAlias = (
-    rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
+    rsa.RSAPrivateKey
+    | ec.EllipticCurvePrivateKey
+    | ed25519.Ed25519PrivateKey
+    | ed448.Ed448PrivateKey
 )
 VerifyingKey: TypeAlias = (
     rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
@@ -337,9 +340,14 @@ def load_private_key(pem_or_path: Source, password: str | bytes | None = None) -
         raise UsageError(f"cannot load private key from {where}: {exc}") from None
     if not isinstance(
         key,
-        rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey,
+        rsa.RSAPrivateKey
+        | ec.EllipticCurvePrivateKey
+        | ed25519.Ed25519PrivateKey
+        | ed448.Ed448PrivateKey,
     ):
-        raise UsageError(f"{type(key).__name__} from {where} cannot sign a TLS 1.3 CertificateVerify")
+        raise UsageError(
+            f"{type(key).__name__} from {where} cannot sign a TLS 1.3 CertificateVerify"
+        )
     return key
 
 
@@ -360,7 +368,11 @@ def load_certificate_chain(
     if isinstance(pem_or_path_or_list, list | tuple):
         out: list[x509.Certificate] = []
         for item in pem_or_path_or_list:
-            out.extend([item] if isinstance(item, x509.Certificate) else _load_certs(bytes(item), "list item"))
+            out.extend(
+                [item]
+                if isinstance(item, x509.Certificate)
+                else _load_certs(bytes(item), "list item")
+            )
     else:
         out = _load_certs(*_read(pem_or_path_or_list))  # type: ignore[arg-type]
     if not out:

@@ -155,7 +155,9 @@ class CertificateVerifier(Protocol):
         self, chain: Sequence[bytes], server_name: str | None, now: datetime.datetime
     ) -> VerifiedChain: ...
 
-    def verify_client_chain(self, chain: Sequence[bytes], now: datetime.datetime) -> VerifiedChain: ...
+    def verify_client_chain(
+        self, chain: Sequence[bytes], now: datetime.datetime
+    ) -> VerifiedChain: ...
 
 
 # --------------------------------------------------------------------------- getpeercert-style summary
@@ -184,7 +186,8 @@ _SAN_LABELS: dict[type, Callable[[Any], tuple[str, str]]] = {
 
 def _name_tuple(name: x509.Name) -> tuple[tuple[tuple[str, str], ...], ...]:
     return tuple(
-        tuple((_NAME_LABELS.get(a.oid, a.oid.dotted_string), str(a.value)) for a in rdn) for rdn in name.rdns
+        tuple((_NAME_LABELS.get(a.oid, a.oid.dotted_string), str(a.value)) for a in rdn)
+        for rdn in name.rdns
     )
 
 
@@ -223,11 +226,17 @@ ERROR_PATTERNS: tuple[tuple[re.Pattern[str], type[ProtocolError], str], ...] = t
         (r"no matching subjectAltName|has no subjectAltName", BadCertificate, "name mismatch"),
         (r"not valid at validation time", CertificateExpired, "expired or not yet valid"),
         (r"required EKU not found", UnsupportedCertificate, "wrong extended key usage"),
-        (r"Forbidden (public key|signature) algorithm|X509v3|key too (weak|small)|modulus",
-         UnsupportedCertificate, "unsupported certificate"),
+        (
+            r"Forbidden (public key|signature) algorithm|X509v3|key too (weak|small)|modulus",
+            UnsupportedCertificate,
+            "unsupported certificate",
+        ),
         (r"signature does not match|signature", BadCertificate, "bad certificate signature"),
-        (r"extension|MUST|must|critical|basicConstraints|keyUsage|name constraint",
-         BadCertificate, "certificate violates the verification profile"),
+        (
+            r"extension|MUST|must|critical|basicConstraints|keyUsage|name constraint",
+            BadCertificate,
+            "certificate violates the verification profile",
+        ),
         (r"candidates exhausted", UnknownCA, "no path to a trusted certificate authority"),
     )
 )
@@ -287,7 +296,9 @@ def _ee_key_usage(policy: Policy, cert: x509.Certificate, ext: x509.KeyUsage | N
         raise ValueError("EE keyUsage must not assert keyCertSign")
 
 
-def _ee_basic_constraints(policy: Policy, cert: x509.Certificate, ext: x509.BasicConstraints | None) -> None:
+def _ee_basic_constraints(
+    policy: Policy, cert: x509.Certificate, ext: x509.BasicConstraints | None
+) -> None:
     if ext is not None and ext.ca:
         raise ValueError("basicConstraints.cA must not be asserted in an EE certificate")
 
@@ -297,7 +308,9 @@ def _ca_key_usage(policy: Policy, cert: x509.Certificate, ext: x509.KeyUsage | N
         raise ValueError("keyUsage.keyCertSign must be asserted in a CA certificate")
 
 
-def _ca_basic_constraints(policy: Policy, cert: x509.Certificate, ext: x509.BasicConstraints) -> None:
+def _ca_basic_constraints(
+    policy: Policy, cert: x509.Certificate, ext: x509.BasicConstraints
+) -> None:
     if not ext.ca:
         raise ValueError("basicConstraints.cA must be asserted in a CA certificate")
 
@@ -330,7 +343,10 @@ def _compatible_policies(role: Role) -> tuple[ExtensionPolicy, ExtensionPolicy]:
 #: profile -> role -> (ca_policy, ee_policy), or None for cryptography's own defaults.
 _EXTENSION_POLICIES: dict[Profile, dict[Role, tuple[ExtensionPolicy, ExtensionPolicy] | None]] = {
     "webpki": {"server": None, "client": None},
-    "compatible": {"server": _compatible_policies("server"), "client": _compatible_policies("client")},
+    "compatible": {
+        "server": _compatible_policies("server"),
+        "client": _compatible_policies("client"),
+    },
 }
 
 
@@ -349,7 +365,9 @@ def parse_server_name(server_name: str) -> Subject:
         pass
     dns = name.removesuffix(".")
     if not dns or not dns.isascii() or any(c.isspace() or c in "/@:[]" for c in dns):
-        raise UsageError(f"invalid server name {server_name!r} (use an A-label / IDNA-encoded name)")
+        raise UsageError(
+            f"invalid server name {server_name!r} (use an A-label / IDNA-encoded name)"
+        )
     return x509.DNSName(dns.lower())
 
 
@@ -360,7 +378,9 @@ def parse_chain(chain: Sequence[bytes]) -> list[x509.Certificate]:
         try:
             out.append(x509.load_der_x509_certificate(bytes(der)))
         except ValueError as exc:
-            raise BadCertificate(f"certificate {i} in the chain is not valid DER X.509: {exc}") from None
+            raise BadCertificate(
+                f"certificate {i} in the chain is not valid DER X.509: {exc}"
+            ) from None
     return out
 
 
@@ -438,11 +458,15 @@ class TrustStore:
         paths = ssl.get_default_verify_paths()
         certs: list[x509.Certificate] = []
         sources = []
-        for cafile in dict.fromkeys(os.path.realpath(p) for p in (paths.cafile, paths.openssl_cafile) if p):
+        for cafile in dict.fromkeys(
+            os.path.realpath(p) for p in (paths.cafile, paths.openssl_cafile) if p
+        ):
             if os.path.isfile(cafile):
                 certs += _load_bundle(Path(cafile).read_bytes(), cafile, strict=False)
                 sources.append(cafile)
-        for capath in dict.fromkeys(os.path.realpath(p) for p in (paths.capath, paths.openssl_capath) if p):
+        for capath in dict.fromkeys(
+            os.path.realpath(p) for p in (paths.capath, paths.openssl_capath) if p
+        ):
             if os.path.isdir(capath):
                 certs += _load_dir(Path(capath), strict=False)
                 sources.append(capath)
@@ -451,7 +475,9 @@ class TrustStore:
             if where:
                 certs = _load_bundle(Path(where).read_bytes(), where, strict=False)
                 sources.append(where)
-        return cls(_dedupe(certs), "system", ", ".join(sources) or "no system CA bundle, certifi absent")
+        return cls(
+            _dedupe(certs), "system", ", ".join(sources) or "no system CA bundle, certifi absent"
+        )
 
     @classmethod
     def from_pem(
@@ -481,7 +507,9 @@ class TrustStore:
                 try:
                     certs.append(x509.load_der_x509_certificate(raw))
                 except ValueError as exc:
-                    raise UsageError(f"cadata is neither PEM nor one DER certificate: {exc}") from None
+                    raise UsageError(
+                        f"cadata is neither PEM nor one DER certificate: {exc}"
+                    ) from None
         source = ", ".join(str(p) for p in (cafile, capath) if p is not None) or "cadata"
         return cls(_dedupe(certs), "user", source)
 
@@ -489,8 +517,13 @@ class TrustStore:
     def from_certificates(cls, certificates: Iterable[x509.Certificate | bytes]) -> TrustStore:
         """Certificate objects, or DER/PEM bytes each holding one certificate."""
         certs = [
-            c if isinstance(c, x509.Certificate)
-            else (x509.load_pem_x509_certificate(c) if b"-----BEGIN" in c else x509.load_der_x509_certificate(c))
+            c
+            if isinstance(c, x509.Certificate)
+            else (
+                x509.load_pem_x509_certificate(c)
+                if b"-----BEGIN" in c
+                else x509.load_der_x509_certificate(c)
+            )
             for c in certificates
         ]
         return cls(_dedupe(certs), "user", "certificates")
