@@ -1,0 +1,455 @@
+//! TLS 1.3 record protection (RFC 8446 section 5): TLSInnerPlaintext framing and
+//! padding, per-record nonce = iv XOR seq, the 5-byte header as AAD, and the
+//! 64-bit sequence number kept in atomics so a shared protector never reuses a nonce.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use zeroize::Zeroizing;
+
+use super::aead::{AeadKey, Algorithm, NONCE_LEN, TAG_LEN};
+use super::{invalid, Error, Result};
+
+pub const MAX_PLAINTEXT: usize = 1 << 14;
+pub const MAX_CIPHERTEXT: usize = (1 << 14) + 256;
+pub const HEADER_LEN: usize = 5;
+pub const CONTENT_TYPE_APPLICATION_DATA: u8 = 23;
+const LEGACY_VERSION: [u8; 2] = [0x03, 0x03];
+
+/// The sequence number: values 0 ..= 2**64 - 1 are usable, and "2**64" (exhausted)
+/// is the 65th bit `last_used`.  Reservations are compare-exchange loops, so two
+/// threads sharing a protector never get the same number.
+#[derive(Debug)]
+pub struct Sequence {
+    next: AtomicU64,
+    last_used: AtomicBool,
+}
+
+impl Sequence {
+    /// Start at `start` (0 ..= 2**64; 2**64 means already exhausted).
+    pub fn new(start: u128) -> Result<Self> {
+        if start > 1u128 << 64 {
+            return invalid("sequence must be in 0..2**64");
+        }
+        let exhausted = start == 1u128 << 64;
+        let next = if exhausted { u64::MAX } else { start as u64 };
+        Ok(Self { next: AtomicU64::new(next), last_used: AtomicBool::new(exhausted) })
+    }
+
+    /// The number the next record will use (2**64 once exhausted).
+    pub fn get(&self) -> u128 {
+        if self.last_used.load(Ordering::Acquire) {
+            1u128 << 64
+        } else {
+            u128::from(self.next.load(Ordering::Acquire))
+        }
+    }
+
+    /// Reserve `n >= 1` consecutive numbers and return the first, or
+    /// SequenceNumberExhausted (nothing reserved) if one would be 2**64.
+    pub fn reserve(&self, n: u64) -> Result<u64> {
+        debug_assert!(n >= 1);
+        let mut cur = self.next.load(Ordering::Acquire);
+        loop {
+            if cur == u64::MAX {
+                // Only u64::MAX itself may be left.
+                return if n == 1
+                    && self.last_used.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok()
+                {
+                    Ok(u64::MAX)
+                } else {
+                    Err(Error::SequenceNumberExhausted)
+                };
+            }
+            let below_max = u64::MAX - cur; // numbers cur ..= MAX-1
+            let (new, takes_last) = if n <= below_max {
+                (cur + n, false)
+            } else if n - 1 == below_max {
+                (u64::MAX, true)
+            } else {
+                return Err(Error::SequenceNumberExhausted);
+            };
+            match self.next.compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    if takes_last
+                        && self.last_used.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err()
+                    {
+                        // Another thread took u64::MAX first; numbers cur..MAX-1 are
+                        // burnt (never used twice), and we report exhaustion.
+                        return Err(Error::SequenceNumberExhausted);
+                    }
+                    return Ok(cur);
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Give back a number taken by `reserve(1)` whose record failed to open, so
+    /// the record can be retried with the same number.  A no-op if another thread
+    /// moved on meanwhile.
+    pub fn release_one(&self, seq: u64) {
+        if seq == u64::MAX {
+            self.last_used.store(false, Ordering::Release);
+        } else {
+            let _ = self.next.compare_exchange(seq + 1, seq, Ordering::AcqRel, Ordering::Acquire);
+        }
+    }
+}
+
+/// Validated arguments of a seal: content type, padding, fragment size.
+#[derive(Debug, Clone, Copy)]
+pub struct SealParams {
+    pub content_type: u8,
+    pub padding: usize,
+    /// Content bytes per record (max_fragment - padding), >= 1.
+    pub fragment: usize,
+}
+
+impl SealParams {
+    pub fn new(content_type: i64, padding: i64, max_fragment: i64) -> Result<Self> {
+        let content_type = match u8::try_from(content_type) {
+            Ok(t) if t != 0 => t,
+            _ => return invalid(format!("content_type must be in 1..255, got {content_type}")),
+        };
+        if !(1..=MAX_PLAINTEXT as i64).contains(&max_fragment) {
+            return invalid(format!("max_fragment must be in 1..{MAX_PLAINTEXT}, got {max_fragment}"));
+        }
+        if padding < 0 {
+            return invalid(format!("padding must be >= 0, got {padding}"));
+        }
+        if padding >= max_fragment {
+            return invalid(format!("padding ({padding}) must be smaller than max_fragment ({max_fragment})"));
+        }
+        Ok(Self { content_type, padding: padding as usize, fragment: (max_fragment - padding) as usize })
+    }
+
+    /// Number of records for `len` content bytes (an empty write is one record).
+    pub fn records(&self, len: usize) -> usize {
+        if len == 0 {
+            1
+        } else {
+            len.div_ceil(self.fragment)
+        }
+    }
+
+    /// Total output size for `len` content bytes.
+    pub fn sealed_size(&self, len: usize) -> Result<usize> {
+        let per = HEADER_LEN + 1 + self.padding + TAG_LEN;
+        self.records(len)
+            .checked_mul(per)
+            .and_then(|x| x.checked_add(len))
+            .ok_or_else(|| Error::Invalid("data too large".into()))
+    }
+}
+
+/// Result of [`RecordKey::open_records`]: `items` are (inner type, start, end) in
+/// the scratch buffer; `error` is set when processing stopped at a failing record.
+#[derive(Debug, Default)]
+pub struct Opened {
+    pub items: Vec<(u8, usize, usize)>,
+    pub consumed: usize,
+    pub error: Option<Error>,
+}
+
+/// One direction of record protection.
+pub struct RecordKey {
+    aead: AeadKey,
+    iv: Zeroizing<[u8; NONCE_LEN]>,
+    seq: Sequence,
+}
+
+impl core::fmt::Debug for RecordKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RecordKey")
+            .field("alg", &self.aead.algorithm())
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordKey {
+    pub fn new(alg: Algorithm, key: &[u8], iv: &[u8], sequence: u128) -> Result<Self> {
+        let aead = AeadKey::new(alg, key)?;
+        let iv: [u8; NONCE_LEN] = match iv.try_into() {
+            Ok(iv) => iv,
+            Err(_) => return invalid(format!("iv must be {NONCE_LEN} bytes, got {}", iv.len())),
+        };
+        Ok(Self { aead, iv: Zeroizing::new(iv), seq: Sequence::new(sequence)? })
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.aead.algorithm()
+    }
+
+    pub fn sequence(&self) -> u128 {
+        self.seq.get()
+    }
+
+    #[inline]
+    fn nonce(&self, seq: u64) -> [u8; NONCE_LEN] {
+        let mut n = *self.iv;
+        for (b, s) in n[NONCE_LEN - 8..].iter_mut().zip(seq.to_be_bytes()) {
+            *b ^= s;
+        }
+        n
+    }
+
+    /// Seal `data` as complete records into `out` (at least
+    /// `params.sealed_size(data.len())` bytes; `out` must not overlap `data`).
+    /// Returns the number of bytes written.
+    pub fn seal_records(&self, params: &SealParams, data: &[u8], out: &mut [u8]) -> Result<usize> {
+        let total = params.sealed_size(data.len())?;
+        if out.len() < total {
+            return invalid(format!("output buffer too small: need {total} bytes, got {}", out.len()));
+        }
+        let n = params.records(data.len());
+        let first = self.seq.reserve(n as u64)?;
+        let mut pos = 0;
+        let mut chunks = data.chunks(params.fragment);
+        for i in 0..n {
+            let frag = chunks.next().unwrap_or(&[]);
+            let inner_len = frag.len() + 1 + params.padding;
+            let rec_len = inner_len + TAG_LEN;
+            let rec = &mut out[pos..pos + HEADER_LEN + rec_len];
+            let (header, body) = rec.split_at_mut(HEADER_LEN);
+            header[0] = CONTENT_TYPE_APPLICATION_DATA;
+            header[1..3].copy_from_slice(&LEGACY_VERSION);
+            header[3..5].copy_from_slice(&(rec_len as u16).to_be_bytes());
+            let (inner, tag_out) = body.split_at_mut(inner_len);
+            inner[..frag.len()].copy_from_slice(frag);
+            inner[frag.len()] = params.content_type;
+            inner[frag.len() + 1..].fill(0);
+            let tag = self.aead.seal_in_place(&self.nonce(first + i as u64), header, inner)?;
+            tag_out.copy_from_slice(&tag);
+            pos += HEADER_LEN + rec_len;
+        }
+        debug_assert_eq!(pos, total);
+        Ok(pos)
+    }
+
+    /// Open the complete records at the start of `data` (see interface.py
+    /// `open_records` for the stop rules).  Plaintexts are appended to `scratch`.
+    pub fn open_records(&self, data: &[u8], max_plaintext: usize, scratch: &mut Vec<u8>) -> Opened {
+        let mut res = Opened::default();
+        let mut pos = 0;
+        while let Some(rest) = data.get(pos..) {
+            if rest.len() < HEADER_LEN || rest[0] != CONTENT_TYPE_APPLICATION_DATA {
+                break;
+            }
+            let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+            if len > MAX_CIPHERTEXT {
+                res.error = Some(Error::RecordOverflow);
+                break;
+            }
+            if rest.len() < HEADER_LEN + len {
+                break; // incomplete: wait for more bytes
+            }
+            if len < TAG_LEN {
+                res.error = Some(Error::BadRecordMac);
+                break;
+            }
+            // content + type + padding = len - 16; content + padding must be <= max_plaintext.
+            if len - TAG_LEN > max_plaintext + 1 {
+                res.error = Some(Error::RecordOverflow);
+                break;
+            }
+            let seq = match self.seq.reserve(1) {
+                Ok(s) => s,
+                Err(e) => {
+                    res.error = Some(e);
+                    break;
+                }
+            };
+            let (header, rec) = rest[..HEADER_LEN + len].split_at(HEADER_LEN);
+            let (ct, tag) = rec.split_at(len - TAG_LEN);
+            let start = scratch.len();
+            scratch.extend_from_slice(ct);
+            if self.aead.open_in_place(&self.nonce(seq), header, tag, &mut scratch[start..]).is_err() {
+                self.seq.release_one(seq);
+                scratch.truncate(start);
+                res.error = Some(Error::BadRecordMac);
+                break;
+            }
+            // Strip the zero padding, scanning from the end (RFC 8446 section 5.4).
+            let Some(type_at) = scratch[start..].iter().rposition(|&b| b != 0) else {
+                self.seq.release_one(seq);
+                scratch.truncate(start);
+                res.error = Some(Error::UnexpectedMessage);
+                break;
+            };
+            let content_type = scratch[start + type_at];
+            scratch.truncate(start + type_at);
+            res.items.push((content_type, start, start + type_at));
+            pos += HEADER_LEN + len;
+            res.consumed = pos;
+            if content_type != CONTENT_TYPE_APPLICATION_DATA {
+                break; // e.g. KeyUpdate: the caller may change keys
+            }
+        }
+        res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::hex;
+
+    // RFC 8448 section 3 (simple 1-RTT): the client's encrypted Finished record.
+    const KEY: &str = "dbfaa693d1762c5b666af5d950258d01";
+    const IV: &str = "5bd3c71b836e0b76bb73265f";
+    const FINISHED: &str = "14000020a8ec436d677634ae525ac1fcebe11a039ec17694fac6e98527b642f2edd5ce61";
+    const RECORD: &str = "1703030035 75ec4dc238cce60b298044a71e219c56cc77b0517fe9b93c7a4bfc44d87f38f8
+                          0338ac98fc46deb384bd1caeacab6867d726c40546";
+
+    fn key(seq: u128) -> RecordKey {
+        RecordKey::new(Algorithm::Aes128Gcm, &hex(KEY), &hex(IV), seq).unwrap()
+    }
+
+    fn seal(k: &RecordKey, ct: i64, data: &[u8], pad: i64, maxf: i64) -> Result<Vec<u8>> {
+        let p = SealParams::new(ct, pad, maxf)?;
+        let mut out = vec![0xAAu8; p.sealed_size(data.len())?];
+        let n = k.seal_records(&p, data, &mut out)?;
+        assert_eq!(n, out.len());
+        Ok(out)
+    }
+
+    fn open(k: &RecordKey, data: &[u8]) -> (Vec<(u8, Vec<u8>)>, usize, Option<Error>) {
+        let mut scratch = Vec::new();
+        let o = k.open_records(data, MAX_PLAINTEXT, &mut scratch);
+        (o.items.iter().map(|&(t, s, e)| (t, scratch[s..e].to_vec())).collect(), o.consumed, o.error)
+    }
+
+    #[test]
+    fn rfc8448_client_finished() {
+        let k = key(0);
+        assert_eq!(seal(&k, 22, &hex(FINISHED), 0, MAX_PLAINTEXT as i64).unwrap(), hex(RECORD));
+        assert_eq!(k.sequence(), 1);
+        let r = key(0);
+        assert_eq!(open(&r, &hex(RECORD)), (vec![(22, hex(FINISHED))], 58, None));
+        assert_eq!(r.sequence(), 1);
+    }
+
+    #[test]
+    fn fragments_padding_and_stop_rules() {
+        let data: Vec<u8> = (0..100u8).collect();
+        let s = key(5);
+        let wire = seal(&s, 23, &data, 3, 40).unwrap(); // 37 content bytes per record -> 3 records
+        assert_eq!(wire.len(), 100 + 3 * (5 + 1 + 3 + 16));
+        assert_eq!(s.sequence(), 8);
+        let r = key(5);
+        let (items, consumed, err) = open(&r, &wire);
+        assert_eq!(err, None);
+        assert_eq!(consumed, wire.len());
+        assert_eq!(items.concat_content(), data);
+        // Incomplete trailing record stays.
+        let r = key(5);
+        let (items, consumed, err) = open(&r, &wire[..wire.len() - 1]);
+        assert_eq!((items.len(), err), (2, None));
+        assert_eq!(consumed, 2 * (5 + 37 + 1 + 3 + 16));
+        // Handshake inner type stops after that record; non-23 outer type stops before.
+        let s = key(0);
+        let mut wire = seal(&s, 22, b"hs", 0, 16384).unwrap();
+        wire.extend(seal(&s, 23, b"app", 0, 16384).unwrap());
+        let r = key(0);
+        let (items, consumed, _) = open(&r, &wire);
+        assert_eq!(items, vec![(22, b"hs".to_vec())]);
+        assert_eq!(consumed, 5 + 2 + 1 + 16);
+        let (items, _, _) = open(&r, &[20, 3, 3, 0, 1, 1]);
+        assert!(items.is_empty());
+        // Empty data -> one record with empty content.
+        let s = key(0);
+        let w = seal(&s, 23, b"", 0, 16384).unwrap();
+        assert_eq!(w.len(), 5 + 1 + 16);
+        assert_eq!(open(&key(0), &w).0, vec![(23, vec![])]);
+    }
+
+    trait Concat {
+        fn concat_content(&self) -> Vec<u8>;
+    }
+    impl Concat for Vec<(u8, Vec<u8>)> {
+        fn concat_content(&self) -> Vec<u8> {
+            self.iter().flat_map(|(_, c)| c.clone()).collect()
+        }
+    }
+
+    #[test]
+    fn errors() {
+        let s = key(0);
+        let mut w = seal(&s, 23, b"hello", 0, 16384).unwrap();
+        let good = w.clone();
+        w[7] ^= 0x80;
+        let r = key(0);
+        assert_eq!(open(&r, &w).2, Some(Error::BadRecordMac));
+        assert_eq!(r.sequence(), 0);
+        // A good record then a bad one: the good one is returned, the bad one left.
+        let mut two = good.clone();
+        two.extend_from_slice(&w);
+        let (items, consumed, err) = open(&key(0), &two);
+        assert_eq!((items.len(), consumed, err), (1, good.len(), Some(Error::BadRecordMac)));
+        // Too short for a tag.
+        assert_eq!(open(&key(0), &[23, 3, 3, 0, 15]).2, None); // incomplete
+        assert_eq!(open(&key(0), &[&[23u8, 3, 3, 0, 15][..], &[0u8; 15]].concat()).2, Some(Error::BadRecordMac));
+        // Over-long ciphertext.
+        assert_eq!(open(&key(0), &[23, 3, 3, 0x41, 0x01]).2, Some(Error::RecordOverflow));
+        // Padding-only inner plaintext: seal manually with content type 0 via the AEAD.
+        let k = key(0);
+        let mut rec = vec![23u8, 3, 3, 0, 20, 0, 0, 0, 0];
+        let (h, body) = rec.split_at_mut(5);
+        let tag = k.aead.seal_in_place(&k.nonce(0), h, body).unwrap();
+        rec.extend_from_slice(&tag);
+        assert_eq!(open(&key(0), &rec).2, Some(Error::UnexpectedMessage));
+        // content + padding > max_plaintext.
+        let s = key(0);
+        let w = seal(&s, 23, &[1u8; 100], 0, 16384).unwrap();
+        let mut scratch = Vec::new();
+        assert_eq!(key(0).open_records(&w, 99, &mut scratch).error, Some(Error::RecordOverflow));
+        assert_eq!(key(0).open_records(&w, 100, &mut scratch).error, None);
+        // Arguments.
+        for (ct, pad, maxf) in [(0, 0, 100), (256, 0, 100), (23, -1, 100), (23, 100, 100), (23, 0, 0), (23, 0, 16385)] {
+            assert!(matches!(SealParams::new(ct, pad, maxf), Err(Error::Invalid(_))), "{ct} {pad} {maxf}");
+        }
+        assert!(matches!(RecordKey::new(Algorithm::Aes128Gcm, &[0; 16], &[0; 11], 0), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn sequence_exhaustion() {
+        let top = 1u128 << 64;
+        let s = key(top - 1);
+        assert!(seal(&s, 23, b"x", 0, 16384).is_ok());
+        assert_eq!(s.sequence(), top);
+        assert_eq!(seal(&s, 23, b"x", 0, 16384), Err(Error::SequenceNumberExhausted));
+        let s = key(top - 2);
+        assert_eq!(seal(&s, 23, &[0u8; 30], 0, 10), Err(Error::SequenceNumberExhausted));
+        assert_eq!(s.sequence(), top - 2);
+        assert!(seal(&s, 23, &[0u8; 20], 0, 10).is_ok());
+        assert_eq!(s.sequence(), top);
+        assert!(RecordKey::new(Algorithm::Aes128Gcm, &[0; 16], &[0; 12], top + 1).is_err());
+        // Opening at 2**64 - 1 works once, then exhausts; a failure gives the number back.
+        let s = key(top - 1);
+        let w = seal(&s, 23, b"y", 0, 16384).unwrap();
+        let r = key(top - 1);
+        let mut bad = w.clone();
+        bad[6] ^= 1;
+        assert_eq!(open(&r, &bad).2, Some(Error::BadRecordMac));
+        assert_eq!(r.sequence(), top - 1);
+        assert_eq!(open(&r, &w).0, vec![(23, b"y".to_vec())]);
+        assert_eq!(open(&r, &w).2, Some(Error::SequenceNumberExhausted));
+    }
+
+    #[test]
+    fn threads_never_share_a_number() {
+        let seq = std::sync::Arc::new(Sequence::new(0).unwrap());
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                let s = seq.clone();
+                std::thread::spawn(move || (0..10_000).map(|_| s.reserve(3).unwrap()).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut all: Vec<u64> = hs.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 40_000);
+        assert_eq!(seq.get(), 120_000);
+    }
+}
