@@ -207,6 +207,8 @@ class ServerConfig(_CommonConfig):
     client_verifier: CertificateVerifier | None = None
     require_server_name: bool = False
     """Abort with unrecognized_name when no certificate matches the client's SNI."""
+    encrypted_extensions_hook: Callable[[Any], Any] | None = None
+    """Called with the EncryptedExtensions before it is sent; returns the one to send."""
 
 
 _SYSTEM_VERIFIER: list[Any] = []

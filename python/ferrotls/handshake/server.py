@@ -280,7 +280,10 @@ class ServerHandshake(HandshakeBase):
             ee_exts.append(ext.ALPN([offer.alpn]))
         if offer.name is not None and offer.certified.matches_name(offer.name):
             ee_exts.append(ext.ServerName())
-        self.send_message(EncryptedExtensions(extensions=ee_exts))
+        encrypted_extensions = EncryptedExtensions(extensions=ee_exts)
+        if config.encrypted_extensions_hook is not None:
+            encrypted_extensions = config.encrypted_extensions_hook(encrypted_extensions)
+        self.send_message(encrypted_extensions)
         if config.client_auth is not ClientAuth.NONE:
             schemes = [s for s in config.signature_schemes if s not in _CV_FORBIDDEN]
             self.send_message(CertificateRequest(certificate_request_context=b"", extensions=[ext.SignatureAlgorithms(schemes)]))
