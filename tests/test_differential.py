@@ -146,6 +146,22 @@ def seal_args(draw: Any) -> dict[str, Any]:
     seq=st.one_of(st.integers(0, 3), st.integers(0, 2**64 - 70)),
     calls=st.lists(seal_args(), min_size=1, max_size=3),
 )
+@example(
+    kk=(0x1301, bytes(16)),
+    iv=bytes(12),
+    seq=0,
+    calls=[
+        dict(content_type=23, data=bytes(MAX), padding=0, max_fragment=MAX),
+        dict(content_type=23, data=b"\x01" * (MAX + 1), padding=0, max_fragment=MAX),
+        dict(content_type=22, data=b"\x02" * 300, padding=17, max_fragment=100),
+    ],
+)
+@example(
+    kk=(0x1303, b"\x07" * 32),
+    iv=b"\xff" * 12,
+    seq=2**64 - 5,
+    calls=[dict(content_type=21, data=b"", padding=MAX - 1, max_fragment=MAX)],
+)
 def test_record_streams_cross_backend(
     both_backends: Any, kk: tuple[int, bytes], iv: bytes, seq: int, calls: list[dict[str, Any]]
 ) -> None:
