@@ -24,7 +24,12 @@ def test_hkdf_expand_label(benchmark: Any, impl: str) -> None:
         out = benchmark(lambda: HKDFExpand(hashes.SHA256(), 16, info).derive(SECRET))
     else:
         b = load(impl)
-        out = run(benchmark, impl, lambda: b.hkdf_expand_label("sha256", SECRET, b"key", b"", 16), python_rounds=200)
+        out = run(
+            benchmark,
+            impl,
+            lambda: b.hkdf_expand_label("sha256", SECRET, b"key", b"", 16),
+            python_rounds=200,
+        )
     assert len(out) == 16
 
 

@@ -88,7 +88,10 @@ def test_open(benchmark: Any, impl: str, suite_name: str, size: int) -> None:
         reader = backend.record_protector(suite, key, IV)
         it = iter(records)
         items, _ = benchmark.pedantic(
-            lambda: reader.open_records(next(it)), rounds=PY_ROUNDS[size], iterations=1, warmup_rounds=1
+            lambda: reader.open_records(next(it)),
+            rounds=PY_ROUNDS[size],
+            iterations=1,
+            warmup_rounds=1,
         )
     else:
         items, _ = benchmark(_RecordFeed(backend, suite, key, size))

@@ -19,7 +19,7 @@ _ROOT = Path(__file__).resolve().parent.parent
 if importlib.util.find_spec("ferrotls") is None:  # not installed: use the source tree
     sys.path.insert(0, str(_ROOT / "python"))
 
-import ferrotls.backend as backend_module  # noqa: E402
+import ferrotls.backend as backend_module
 
 IMPLS = ["native", "python", "cryptography"]
 

@@ -27,20 +27,19 @@ if importlib.util.find_spec("ferrotls") is None:  # not installed: use the sourc
     sys.path.insert(0, str(_ROOT / "python"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import utils`, `vectors`
 
-import ferrotls.backend as backend_module  # noqa: E402
+import ferrotls.backend as backend_module
+from utils import env_flag
 
-from utils import env_flag  # noqa: E402
-
-_COMMON: dict[str, Any] = dict(
-    deadline=None,
+_COMMON: dict[str, Any] = {
+    "deadline": None,
     # backends are stateless cached singletons, so function-scoped fixtures are safe
-    suppress_health_check=[
+    "suppress_health_check": [
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
         HealthCheck.function_scoped_fixture,
     ],
-    print_blob=True,
-)
+    "print_blob": True,
+}
 settings.register_profile("ci", max_examples=100, derandomize=False, **_COMMON)
 settings.register_profile("dev", max_examples=40, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))

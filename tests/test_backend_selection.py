@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import ferrotls
+import pytest
 from ferrotls.backend import available_backends, load_backend
 
 PACKAGE_PARENT = str(Path(ferrotls.__file__).resolve().parent.parent)
@@ -53,7 +52,12 @@ def probe(value: str | None) -> dict[str, Any]:
         env["FERROTLS_BACKEND"] = value
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_PARENT, env.get("PYTHONPATH")]))
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])

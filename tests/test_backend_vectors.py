@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-
 from ferrotls.errors import BadRecordMac, IllegalParameter
 from utils import KEY_LEN, oracle_aead
 from vectors import rfc_kat as K
@@ -86,7 +85,9 @@ def test_hkdf_expand_length_limits(backend: Any, hash_name: str, hash_len: int) 
 
 def test_hkdf_extract_empty_salt_is_hashlen_zeros(backend: Any) -> None:
     for name, n in (("sha256", 32), ("sha384", 48)):
-        assert backend.hkdf_extract(name, b"", b"ikm") == backend.hkdf_extract(name, bytes(n), b"ikm")
+        assert backend.hkdf_extract(name, b"", b"ikm") == backend.hkdf_extract(
+            name, bytes(n), b"ikm"
+        )
         assert backend.hkdf_extract(name, b"", b"ikm") == hmac.new(bytes(n), b"ikm", name).digest()
 
 
@@ -211,8 +212,12 @@ def test_aead_known_answer(backend: Any, case: K.AeadCase) -> None:
     assert sealed == case.ciphertext + case.tag
     assert aead.open(case.nonce, case.aad, sealed) == case.plaintext
     # buffer types
-    assert aead.seal(bytearray(case.nonce), memoryview(case.aad), bytearray(case.plaintext)) == sealed
-    assert aead.open(memoryview(case.nonce), bytearray(case.aad), memoryview(sealed)) == case.plaintext
+    assert (
+        aead.seal(bytearray(case.nonce), memoryview(case.aad), bytearray(case.plaintext)) == sealed
+    )
+    assert (
+        aead.open(memoryview(case.nonce), bytearray(case.aad), memoryview(sealed)) == case.plaintext
+    )
 
 
 @pytest.mark.parametrize("case", K.AEAD_KATS, ids=lambda c: c.name)

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from ferrotls.errors import TLSError
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from ferrotls.errors import TLSError
 from utils import ALL_SUITES, KEY_LEN, hypothesis_settings, oracle_aead
 
 MAX = 1 << 14
@@ -45,7 +44,7 @@ def payloads(draw: Any) -> bytes:
     n = draw(lengths)
     if n > 512:  # large: cheap generation (random seed-expanded pattern)
         seed = draw(st.binary(min_size=1, max_size=16))
-        return (seed * (n // len(seed) + 1))[:n]
+        return bytes(seed * (n // len(seed) + 1))[:n]
     return bytes(draw(st.binary(min_size=n, max_size=n)))
 
 
@@ -63,10 +62,19 @@ def outcome(fn: Any, *args: Any, **kw: Any) -> tuple[str, Any]:
 
 
 @SETTINGS
-@given(kk=keyed(), nonce=st.binary(min_size=12, max_size=12), aad=st.binary(max_size=64), data=payloads())
+@given(
+    kk=keyed(),
+    nonce=st.binary(min_size=12, max_size=12),
+    aad=st.binary(max_size=64),
+    data=payloads(),
+)
 @example(kk=(0x1301, bytes(16)), nonce=bytes(12), aad=b"", data=b"")
-@example(kk=(0x1303, bytes(32)), nonce=b"\xff" * 12, aad=b"\x17\x03\x03\x40\x11", data=bytes(MAX + 1))
-def test_aead_three_way(both_backends: Any, kk: tuple[int, bytes], nonce: bytes, aad: bytes, data: bytes) -> None:
+@example(
+    kk=(0x1303, bytes(32)), nonce=b"\xff" * 12, aad=b"\x17\x03\x03\x40\x11", data=bytes(MAX + 1)
+)
+def test_aead_three_way(
+    both_backends: Any, kk: tuple[int, bytes], nonce: bytes, aad: bytes, data: bytes
+) -> None:
     native, python = both_backends
     suite, key = kk
     expected = oracle_aead(suite, key).encrypt(nonce, data, aad)
@@ -87,7 +95,14 @@ def test_aead_three_way(both_backends: Any, kk: tuple[int, bytes], nonce: bytes,
     cut=st.integers(0, 20),
 )
 def test_aead_tamper_same_exception(
-    both_backends: Any, kk: tuple[int, bytes], nonce: bytes, aad: bytes, data: bytes, flip: int, bit: int, cut: int
+    both_backends: Any,
+    kk: tuple[int, bytes],
+    nonce: bytes,
+    aad: bytes,
+    data: bytes,
+    flip: int,
+    bit: int,
+    cut: int,
 ) -> None:
     native, python = both_backends
     suite, key = kk
@@ -103,8 +118,14 @@ def test_aead_tamper_same_exception(
 
 
 @SETTINGS_CHEAP
-@given(suite=st.sampled_from([*ALL_SUITES, 0x1304, 0]), key_len=st.integers(0, 40), nonce_len=st.integers(0, 20))
-def test_aead_argument_errors_match(both_backends: Any, suite: int, key_len: int, nonce_len: int) -> None:
+@given(
+    suite=st.sampled_from([*ALL_SUITES, 0x1304, 0]),
+    key_len=st.integers(0, 40),
+    nonce_len=st.integers(0, 20),
+)
+def test_aead_argument_errors_match(
+    both_backends: Any, suite: int, key_len: int, nonce_len: int
+) -> None:
     native, python = both_backends
     n = outcome(native.aead, suite, bytes(key_len))
     p = outcome(python.aead, suite, bytes(key_len))
@@ -131,12 +152,12 @@ def seal_args(draw: Any) -> dict[str, Any]:
     step = max_fragment - padding
     if len(data) // step > 64:
         data = data[: step * 64]
-    return dict(
-        content_type=draw(st.sampled_from([23, 22, 21, 1, 255])),
-        data=data,
-        padding=padding,
-        max_fragment=max_fragment,
-    )
+    return {
+        "content_type": draw(st.sampled_from([23, 22, 21, 1, 255])),
+        "data": data,
+        "padding": padding,
+        "max_fragment": max_fragment,
+    }
 
 
 @SETTINGS
@@ -151,16 +172,16 @@ def seal_args(draw: Any) -> dict[str, Any]:
     iv=bytes(12),
     seq=0,
     calls=[
-        dict(content_type=23, data=bytes(MAX), padding=0, max_fragment=MAX),
-        dict(content_type=23, data=b"\x01" * (MAX + 1), padding=0, max_fragment=MAX),
-        dict(content_type=22, data=b"\x02" * 300, padding=17, max_fragment=100),
+        {"content_type": 23, "data": bytes(MAX), "padding": 0, "max_fragment": MAX},
+        {"content_type": 23, "data": b"\x01" * (MAX + 1), "padding": 0, "max_fragment": MAX},
+        {"content_type": 22, "data": b"\x02" * 300, "padding": 17, "max_fragment": 100},
     ],
 )
 @example(
     kk=(0x1303, b"\x07" * 32),
     iv=b"\xff" * 12,
     seq=2**64 - 5,
-    calls=[dict(content_type=21, data=b"", padding=MAX - 1, max_fragment=MAX)],
+    calls=[{"content_type": 21, "data": b"", "padding": MAX - 1, "max_fragment": MAX}],
 )
 def test_record_streams_cross_backend(
     both_backends: Any, kk: tuple[int, bytes], iv: bytes, seq: int, calls: list[dict[str, Any]]
@@ -172,17 +193,21 @@ def test_record_streams_cross_backend(
     stream = b""
     expected_items: list[tuple[int, bytes]] = []
     for call in calls:
-        a = wn.seal_record(call["content_type"], call["data"], call["padding"], call["max_fragment"])
-        b = wp.seal_record(call["content_type"], call["data"], call["padding"], call["max_fragment"])
+        a = wn.seal_record(
+            call["content_type"], call["data"], call["padding"], call["max_fragment"]
+        )
+        b = wp.seal_record(
+            call["content_type"], call["data"], call["padding"], call["max_fragment"]
+        )
         assert a == b
         assert len(a) == wn.sealed_size(len(call["data"]), call["padding"], call["max_fragment"])
         assert len(a) == wp.sealed_size(len(call["data"]), call["padding"], call["max_fragment"])
         stream += a
         step = call["max_fragment"] - call["padding"]
         d = call["data"]
-        expected_items += [(call["content_type"], d[i : i + step]) for i in range(0, len(d), step)] or [
-            (call["content_type"], b"")
-        ]
+        expected_items += [
+            (call["content_type"], d[i : i + step]) for i in range(0, len(d), step)
+        ] or [(call["content_type"], b"")]
     assert wn.sequence == wp.sequence == seq + len(expected_items)
 
     # sealed by native, opened by python and vice versa (same bytes, so both ways)
@@ -205,7 +230,9 @@ def test_record_streams_cross_backend(
     iv=st.binary(min_size=12, max_size=12),
     n_good=st.integers(0, 3),
     data=st.binary(max_size=100),
-    mutation=st.sampled_from(["flip", "truncate", "length", "outer", "overflow", "short", "garbage"]),
+    mutation=st.sampled_from(
+        ["flip", "truncate", "length", "outer", "overflow", "short", "garbage"]
+    ),
     pos=st.integers(0, 10_000),
     max_plaintext=st.one_of(st.just(MAX), st.integers(1, 120)),
 )
@@ -272,7 +299,14 @@ def test_record_open_errors_match(
     context=st.binary(max_size=64),
 )
 def test_hkdf_identical(
-    both_backends: Any, hash_name: str, salt: bytes, ikm: bytes, info: bytes, length: int, label: bytes, context: bytes
+    both_backends: Any,
+    hash_name: str,
+    salt: bytes,
+    ikm: bytes,
+    info: bytes,
+    length: int,
+    label: bytes,
+    context: bytes,
 ) -> None:
     native, python = both_backends
     prk_n = native.hkdf_extract(hash_name, salt, ikm)
@@ -291,11 +325,15 @@ def test_hkdf_identical(
         from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
         algo = hashes.SHA256() if hash_name == "sha256" else hashes.SHA384()
-        assert native.hkdf_expand(hash_name, prk_n, info, length) == HKDFExpand(algo, length, info).derive(prk_n)
+        assert native.hkdf_expand(hash_name, prk_n, info, length) == HKDFExpand(
+            algo, length, info
+        ).derive(prk_n)
 
 
 @SETTINGS_CHEAP
-@given(private=st.binary(min_size=32, max_size=32), peer_private=st.binary(min_size=32, max_size=32))
+@given(
+    private=st.binary(min_size=32, max_size=32), peer_private=st.binary(min_size=32, max_size=32)
+)
 def test_x25519_identical(both_backends: Any, private: bytes, peer_private: bytes) -> None:
     native, python = both_backends
     kn, kp = native.x25519_from_bytes(private), python.x25519_from_bytes(private)
@@ -308,7 +346,9 @@ def test_x25519_identical(both_backends: Any, private: bytes, peer_private: byte
 
 @SETTINGS_CHEAP
 @given(private=st.binary(min_size=32, max_size=32), public=st.binary(min_size=0, max_size=34))
-def test_x25519_arbitrary_public_same_outcome(both_backends: Any, private: bytes, public: bytes) -> None:
+def test_x25519_arbitrary_public_same_outcome(
+    both_backends: Any, private: bytes, public: bytes
+) -> None:
     native, python = both_backends
     n = outcome(native.x25519_from_bytes(private).exchange, public)
     p = outcome(python.x25519_from_bytes(private).exchange, public)

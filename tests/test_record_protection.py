@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from ferrotls.errors import (
     BadRecordMac,
     RecordOverflow,
@@ -49,7 +48,13 @@ def pair(backend: Any, suite: int, sequence: int = 0) -> tuple[Any, Any]:
 
 
 def expected_records(
-    suite: int, data: bytes, content_type: int, *, padding: int = 0, max_fragment: int = MAX, seq: int = 0
+    suite: int,
+    data: bytes,
+    content_type: int,
+    *,
+    padding: int = 0,
+    max_fragment: int = MAX,
+    seq: int = 0,
 ) -> bytes:
     step = max_fragment - padding
     frags = [data[i : i + step] for i in range(0, len(data), step)] or [b""]
@@ -73,7 +78,9 @@ def open_all(reader: Any, data: bytes, **kw: Any) -> list[tuple[int, bytes]]:
 def craft(suite: int, seq: int, inner: bytes, *, header: bytes | None = None) -> bytes:
     """A record whose inner plaintext is exactly ``inner`` (sealed by the oracle)."""
     hdr = header if header is not None else record_header(len(inner) + 16)
-    return hdr + oracle_aead(suite, key_for(suite)).encrypt(record_nonce(IV, seq), inner, hdr)
+    return hdr + bytes(
+        oracle_aead(suite, key_for(suite)).encrypt(record_nonce(IV, seq), inner, hdr)
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -130,7 +137,9 @@ def test_fragmenting_at_2_14(backend: Any, suite: int, length: int) -> None:
     assert open_all(reader, out) == [(APP, data[i * MAX : (i + 1) * MAX]) for i in range(n)]
 
 
-@pytest.mark.parametrize("max_fragment,padding", [(1, 0), (7, 0), (100, 0), (100, 37), (1000, 999), (MAX, 100)])
+@pytest.mark.parametrize(
+    "max_fragment,padding", [(1, 0), (7, 0), (100, 0), (100, 37), (1000, 999), (MAX, 100)]
+)
 def test_fragmenting_with_max_fragment_and_padding(
     backend: Any, suite: int, max_fragment: int, padding: int
 ) -> None:
@@ -139,7 +148,9 @@ def test_fragmenting_with_max_fragment_and_padding(
         data = data[:50]
     writer, reader = pair(backend, suite)
     out = writer.seal_record(HANDSHAKE, data, padding=padding, max_fragment=max_fragment)
-    assert out == expected_records(suite, data, HANDSHAKE, padding=padding, max_fragment=max_fragment)
+    assert out == expected_records(
+        suite, data, HANDSHAKE, padding=padding, max_fragment=max_fragment
+    )
     step = max_fragment - padding
     for _, rec in parse_records(out):
         assert len(rec) - 5 - 16 - 1 <= max_fragment  # content + padding bounded
@@ -151,8 +162,10 @@ def test_fragmenting_with_max_fragment_and_padding(
 @pytest.mark.parametrize("padding", [1, 16, 255, 1000, MAX - 1])
 def test_padding(backend: Any, suite: int, padding: int) -> None:
     writer, reader = pair(backend, suite)
-    out = writer.seal_record(APP, b"x", padding=padding) if padding < MAX - 1 else writer.seal_record(
-        APP, b"", padding=padding
+    out = (
+        writer.seal_record(APP, b"x", padding=padding)
+        if padding < MAX - 1
+        else writer.seal_record(APP, b"", padding=padding)
     )
     content = b"x" if padding < MAX - 1 else b""
     assert out == expected_records(suite, content, APP, padding=padding)
@@ -165,33 +178,46 @@ def test_padding(backend: Any, suite: int, padding: int) -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [
-        dict(content_type=0),
-        dict(content_type=256),
-        dict(content_type=-1),
-        dict(padding=-1),
-        dict(max_fragment=0),
-        dict(max_fragment=MAX + 1),
-        dict(padding=100, max_fragment=100),
-        dict(padding=101, max_fragment=100),
-        dict(padding=MAX),
+        {"content_type": 0},
+        {"content_type": 256},
+        {"content_type": -1},
+        {"padding": -1},
+        {"max_fragment": 0},
+        {"max_fragment": MAX + 1},
+        {"padding": 100, "max_fragment": 100},
+        {"padding": 101, "max_fragment": 100},
+        {"padding": MAX},
     ],
     ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()),
 )
 def test_seal_argument_errors(backend: Any, kwargs: dict[str, int]) -> None:
     writer, _ = pair(backend, 0x1301)
-    args = dict(content_type=APP, padding=0, max_fragment=MAX) | kwargs
+    args = {"content_type": APP, "padding": 0, "max_fragment": MAX} | kwargs
     with pytest.raises(ValueError):
         writer.seal_record(args["content_type"], b"data", args["padding"], args["max_fragment"])
     buf = bytearray(1 << 15)
     with pytest.raises(ValueError):
-        writer.seal_record_into(buf, args["content_type"], b"data", args["padding"], args["max_fragment"])
+        writer.seal_record_into(
+            buf, args["content_type"], b"data", args["padding"], args["max_fragment"]
+        )
     assert writer.sequence == 0
 
 
 @pytest.mark.parametrize(
     "length,padding,max_fragment",
-    [(0, 0, MAX), (1, 0, MAX), (MAX, 0, MAX), (MAX + 1, 0, MAX), (5 * MAX, 3, MAX),
-     (0, 10, 11), (1000, 10, 11), (999, 0, 1), (12345, 5, 512), (64, 0, 64), (65, 0, 64)],
+    [
+        (0, 0, MAX),
+        (1, 0, MAX),
+        (MAX, 0, MAX),
+        (MAX + 1, 0, MAX),
+        (5 * MAX, 3, MAX),
+        (0, 10, 11),
+        (1000, 10, 11),
+        (999, 0, 1),
+        (12345, 5, 512),
+        (64, 0, 64),
+        (65, 0, 64),
+    ],
 )
 def test_sealed_size(backend: Any, length: int, padding: int, max_fragment: int) -> None:
     writer, _ = pair(backend, 0x1303)
@@ -227,7 +253,9 @@ def test_seal_record_into_memoryview_slice(backend: Any) -> None:
     writer, _ = pair(backend, 0x1301)
     backing = bytearray(200)
     n = writer.seal_record_into(memoryview(backing)[50:], HANDSHAKE, b"hi", 3, 100)
-    assert bytes(backing[50 : 50 + n]) == expected_records(0x1301, b"hi", HANDSHAKE, padding=3, max_fragment=100)
+    assert bytes(backing[50 : 50 + n]) == expected_records(
+        0x1301, b"hi", HANDSHAKE, padding=3, max_fragment=100
+    )
     assert backing[:50] == bytes(50)
 
 
@@ -239,13 +267,18 @@ def test_seal_record_into_too_small(backend: Any, suite: int) -> None:
         writer.seal_record_into(out, APP, bytes(10), 2, 100)
     assert writer.sequence == 0, "a failed seal_record_into must not consume a sequence number"
     # and the protector still produces record 0 afterwards
-    assert writer.seal_record(APP, bytes(10), 2, 100) == expected_records(suite, bytes(10), APP, padding=2)
+    assert writer.seal_record(APP, bytes(10), 2, 100) == expected_records(
+        suite, bytes(10), APP, padding=2
+    )
     with pytest.raises(ValueError):
         writer.seal_record_into(bytearray(0), APP, b"")
 
 
-@pytest.mark.parametrize("make", [bytes, lambda n: memoryview(bytes(n)), lambda n: memoryview(bytearray(n)).toreadonly()],
-                         ids=["bytes", "readonly-memoryview-of-bytes", "toreadonly"])
+@pytest.mark.parametrize(
+    "make",
+    [bytes, lambda n: memoryview(bytes(n)), lambda n: memoryview(bytearray(n)).toreadonly()],
+    ids=["bytes", "readonly-memoryview-of-bytes", "toreadonly"],
+)
 def test_seal_record_into_rejects_read_only(backend: Any, make: Any) -> None:
     writer, _ = pair(backend, 0x1301)
     target = make(writer.sealed_size(4) + 10)
@@ -292,7 +325,9 @@ def test_open_stops_before_non_application_outer_type(backend: Any, outer: int) 
 
 
 @pytest.mark.parametrize("inner_type", [HANDSHAKE, ALERT, CCS, 1, 255])
-def test_open_stops_after_non_application_inner_type(backend: Any, suite: int, inner_type: int) -> None:
+def test_open_stops_after_non_application_inner_type(
+    backend: Any, suite: int, inner_type: int
+) -> None:
     writer, reader = pair(backend, suite)
     r1 = writer.seal_record(APP, b"a")
     r2 = writer.seal_record(inner_type, b"key update")
@@ -389,7 +424,9 @@ def test_max_plaintext_parameter(backend: Any, suite: int) -> None:
     assert reader.open_records(padded, max_plaintext=100) == ([(APP, bytes(50))], len(padded))
 
 
-@pytest.mark.parametrize("where", ["version", "body-first", "body-middle", "tag-first", "tag-last", "outer-length"])
+@pytest.mark.parametrize(
+    "where", ["version", "body-first", "body-middle", "tag-first", "tag-last", "outer-length"]
+)
 def test_tamper_gives_bad_record_mac(backend: Any, suite: int, where: str) -> None:
     writer, reader = pair(backend, suite)
     rec = bytearray(writer.seal_record(APP, b"attack at dawn"))
@@ -435,7 +472,9 @@ def test_all_zero_inner_plaintext(backend: Any, suite: int, zeros: int) -> None:
 def test_sequence_number_exhausted_seal(backend: Any, suite: int) -> None:
     last = 2**64 - 1
     writer = backend.record_protector(suite, key_for(suite), IV, sequence=last)
-    assert writer.seal_record(APP, b"last") == oracle_seal_record(suite, key_for(suite), IV, last, APP, b"last")
+    assert writer.seal_record(APP, b"last") == oracle_seal_record(
+        suite, key_for(suite), IV, last, APP, b"last"
+    )
     with pytest.raises(SequenceNumberExhausted):
         writer.seal_record(APP, b"one too many")
     with pytest.raises(SequenceNumberExhausted):

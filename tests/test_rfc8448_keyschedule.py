@@ -14,7 +14,6 @@ import hmac
 from typing import Any
 
 import pytest
-
 from ferrotls.errors import BadRecordMac
 from utils import oracle_aead, record_nonce
 from vectors import rfc8448_simple as V
@@ -62,21 +61,67 @@ RECORDS = [
     # (name, record, key, iv, seq, inner plaintext = content || type)
     (
         "server EncryptedExtensions..Finished",
-        V.SERVER_HANDSHAKE_RECORD, V.SERVER_HS_KEY, V.SERVER_HS_IV, 0,
-        b"".join(SERVER_FLIGHT), HANDSHAKE,
+        V.SERVER_HANDSHAKE_RECORD,
+        V.SERVER_HS_KEY,
+        V.SERVER_HS_IV,
+        0,
+        b"".join(SERVER_FLIGHT),
+        HANDSHAKE,
     ),
-    ("client Finished", V.CLIENT_FINISHED_RECORD, V.CLIENT_HS_KEY, V.CLIENT_HS_IV, 0,
-     V.CLIENT_FINISHED, HANDSHAKE),
-    ("server NewSessionTicket", V.NEW_SESSION_TICKET_RECORD, V.SERVER_AP_KEY, V.SERVER_AP_IV, 0,
-     V.NEW_SESSION_TICKET, HANDSHAKE),
-    ("client application_data", V.CLIENT_APPLICATION_RECORD, V.CLIENT_AP_KEY, V.CLIENT_AP_IV, 0,
-     V.APPLICATION_PAYLOAD, APPLICATION_DATA),
-    ("server application_data", V.SERVER_APPLICATION_RECORD, V.SERVER_AP_KEY, V.SERVER_AP_IV, 1,
-     V.APPLICATION_PAYLOAD, APPLICATION_DATA),
-    ("client close_notify", V.CLIENT_ALERT_RECORD, V.CLIENT_AP_KEY, V.CLIENT_AP_IV, 1,
-     V.CLOSE_NOTIFY, ALERT),
-    ("server close_notify", V.SERVER_ALERT_RECORD, V.SERVER_AP_KEY, V.SERVER_AP_IV, 2,
-     V.CLOSE_NOTIFY, ALERT),
+    (
+        "client Finished",
+        V.CLIENT_FINISHED_RECORD,
+        V.CLIENT_HS_KEY,
+        V.CLIENT_HS_IV,
+        0,
+        V.CLIENT_FINISHED,
+        HANDSHAKE,
+    ),
+    (
+        "server NewSessionTicket",
+        V.NEW_SESSION_TICKET_RECORD,
+        V.SERVER_AP_KEY,
+        V.SERVER_AP_IV,
+        0,
+        V.NEW_SESSION_TICKET,
+        HANDSHAKE,
+    ),
+    (
+        "client application_data",
+        V.CLIENT_APPLICATION_RECORD,
+        V.CLIENT_AP_KEY,
+        V.CLIENT_AP_IV,
+        0,
+        V.APPLICATION_PAYLOAD,
+        APPLICATION_DATA,
+    ),
+    (
+        "server application_data",
+        V.SERVER_APPLICATION_RECORD,
+        V.SERVER_AP_KEY,
+        V.SERVER_AP_IV,
+        1,
+        V.APPLICATION_PAYLOAD,
+        APPLICATION_DATA,
+    ),
+    (
+        "client close_notify",
+        V.CLIENT_ALERT_RECORD,
+        V.CLIENT_AP_KEY,
+        V.CLIENT_AP_IV,
+        1,
+        V.CLOSE_NOTIFY,
+        ALERT,
+    ),
+    (
+        "server close_notify",
+        V.SERVER_ALERT_RECORD,
+        V.SERVER_AP_KEY,
+        V.SERVER_AP_IV,
+        2,
+        V.CLOSE_NOTIFY,
+        ALERT,
+    ),
 ]
 RECORD_IDS = [r[0] for r in RECORDS]
 
@@ -172,7 +217,14 @@ def test_finished(backend: Any) -> None:
 
 @pytest.mark.parametrize("name,record,key,iv,seq,content,ctype", RECORDS, ids=RECORD_IDS)
 def test_seal_trace_record(
-    backend: Any, name: str, record: bytes, key: bytes, iv: bytes, seq: int, content: bytes, ctype: int
+    backend: Any,
+    name: str,
+    record: bytes,
+    key: bytes,
+    iv: bytes,
+    seq: int,
+    content: bytes,
+    ctype: int,
 ) -> None:
     writer = backend.record_protector(V.SUITE, key, iv, sequence=seq)
     assert writer.sequence == seq
@@ -183,7 +235,14 @@ def test_seal_trace_record(
 
 @pytest.mark.parametrize("name,record,key,iv,seq,content,ctype", RECORDS, ids=RECORD_IDS)
 def test_open_trace_record(
-    backend: Any, name: str, record: bytes, key: bytes, iv: bytes, seq: int, content: bytes, ctype: int
+    backend: Any,
+    name: str,
+    record: bytes,
+    key: bytes,
+    iv: bytes,
+    seq: int,
+    content: bytes,
+    ctype: int,
 ) -> None:
     reader = backend.record_protector(V.SUITE, key, iv, sequence=seq)
     items, consumed = reader.open_records(record + b"\x17\x03")  # trailing partial header

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from pathlib import Path
 
@@ -19,11 +20,11 @@ def test_native_version_matches_when_built() -> None:
     import pytest
 
     try:
-        from ferrotls import _native  # type: ignore[attr-defined]
+        native_module = importlib.import_module("ferrotls._native")
     except ImportError:
         from utils import env_flag
 
         if env_flag("FERROTLS_REQUIRE_NATIVE"):
             pytest.fail("FERROTLS_REQUIRE_NATIVE=1 but ferrotls._native is not built")
         pytest.skip("native backend not built")
-    assert _native.__version__ == ferrotls.__version__
+    assert native_module.__version__ == ferrotls.__version__

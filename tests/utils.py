@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,16 +39,15 @@ HASH_OF_SUITE = {SUITE_AES_128_GCM: "sha256", SUITE_AES_256_GCM: "sha384", SUITE
 PYTHON_EXAMPLE_FRACTION = 0.25
 
 
-def hypothesis_settings(*backend_names: str, fraction: float = 1.0) -> Any:
+def hypothesis_settings(*backend_names: str, fraction: float = 1.0) -> settings:
     """Settings for a hypothesis test that exercises the named backends.
 
     Starts from the loaded profile (``HYPOTHESIS_PROFILE``: ci or dev) and scales
     max_examples by ``fraction``, and again by PYTHON_EXAMPLE_FRACTION when the
     python backend is involved.
     """
-    from hypothesis import settings
-
     base = settings.default
+    assert base is not None
     n = max(1, int(base.max_examples * fraction))
     if "python" in backend_names:
         n = max(5, int(n * PYTHON_EXAMPLE_FRACTION))
@@ -221,11 +221,17 @@ def record_header(length: int, outer_type: int = 23) -> bytes:
 
 
 def oracle_seal_record(
-    suite: int, key: bytes, iv: bytes, seq: int, content_type: int, fragment: bytes, padding: int = 0
+    suite: int,
+    key: bytes,
+    iv: bytes,
+    seq: int,
+    content_type: int,
+    fragment: bytes,
+    padding: int = 0,
 ) -> bytes:
     inner = fragment + bytes([content_type]) + bytes(padding)
     header = record_header(len(inner) + 16)
-    return header + oracle_aead(suite, key).encrypt(record_nonce(iv, seq), inner, header)
+    return header + bytes(oracle_aead(suite, key).encrypt(record_nonce(iv, seq), inner, header))
 
 
 def oracle_hkdf_expand_label(
@@ -240,7 +246,9 @@ def oracle_hkdf_expand_label(
     block = b""
     counter = 1
     while len(out) < length:
-        block = hmac.new(secret, block + info + bytes([counter]), getattr(hashlib, hash_name)).digest()
+        block = hmac.new(
+            secret, block + info + bytes([counter]), getattr(hashlib, hash_name)
+        ).digest()
         out += block
         counter += 1
     return out[:length]
@@ -256,6 +264,6 @@ def parse_records(data: bytes) -> list[tuple[int, bytes]]:
         assert data[pos + 1 : pos + 3] == b"\x03\x03", "legacy_record_version must be 0x0303"
         end = pos + 5 + length
         assert end <= len(data), "trailing partial record"
-        out.append((data[pos], data[pos : end]))
+        out.append((data[pos], data[pos:end]))
         pos = end
     return out

@@ -34,19 +34,18 @@ RFC5869_SHA256 = [
         "A.1 basic",
         "sha256",
         ikm=bytes([0x0B]) * 22,
-        salt=bytes(range(0x00, 0x0D)),
+        salt=bytes(range(0x0D)),
         info=bytes(range(0xF0, 0xFA)),
         length=42,
         prk=h("077709362c2e32df0ddc3f0dc47bba63 90b6c73bb50f9c3122ec844ad7c2b3e5"),
         okm=h(
-            "3cb25f25faacd57a90434f64d0362f2a 2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
-            "34007208d5b887185865"
+            "3cb25f25faacd57a90434f64d0362f2a 2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
         ),
     ),
     HkdfCase(
         "A.2 longer inputs",
         "sha256",
-        ikm=bytes(range(0x00, 0x50)),
+        ikm=bytes(range(0x50)),
         salt=bytes(range(0x60, 0xB0)),
         info=bytes(range(0xB0, 0x100)),
         length=82,
@@ -66,8 +65,7 @@ RFC5869_SHA256 = [
         length=42,
         prk=h("19ef24a32c717b167f33a91d6f648bdf 96596776afdb6377ac434c1c293ccb04"),
         okm=h(
-            "8da4e775a563c18f715f802a063c5a31 b8a11f5c5ee1879ec3454e5f3c738d2d"
-            "9d201395faa4b61a96c8"
+            "8da4e775a563c18f715f802a063c5a31 b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"
         ),
     ),
 ]
@@ -128,30 +126,98 @@ _GCM_AAD = h("feedfacedeadbeeffeedfacedeadbeef abaddad2")
 # McGrew & Viega, "The Galois/Counter Mode of Operation (GCM)", revised 2005,
 # Appendix B, test cases 1-4 (AES-128) and 13-16 (AES-256), the 96-bit-IV ones.
 GCM_SPEC = [
-    AeadCase("GCM TC1", 0x1301, bytes(16), bytes(12), b"", b"", b"",
-             h("58e2fccefa7e3061367f1d57a4e7455a")),
-    AeadCase("GCM TC2", 0x1301, bytes(16), bytes(12), b"", bytes(16),
-             h("0388dace60b6a392f328c2b971b2fe78"), h("ab6e47d42cec13bdf53a67b21257bddf")),
-    AeadCase("GCM TC3", 0x1301, _GCM_K128, _GCM_IV, b"", _GCM_P64,
-             h("42831ec2217774244b7221b784d0d49c e3aa212f2c02a4e035c17e2329aca12e"
-               "21d514b25466931c7d8f6a5aac84aa05 1ba30b396a0aac973d58e091473f5985"),
-             h("4d5c2af327cd64a62cf35abd2ba6fab4")),
-    AeadCase("GCM TC4", 0x1301, _GCM_K128, _GCM_IV, _GCM_AAD, _GCM_P64[:60],
-             h("42831ec2217774244b7221b784d0d49c e3aa212f2c02a4e035c17e2329aca12e"
-               "21d514b25466931c7d8f6a5aac84aa05 1ba30b396a0aac973d58e091"),
-             h("5bc94fbc3221a5db94fae95ae7121a47")),
-    AeadCase("GCM TC13", 0x1302, bytes(32), bytes(12), b"", b"", b"",
-             h("530f8afbc74536b9a963b4f1c4cb738b")),
-    AeadCase("GCM TC14", 0x1302, bytes(32), bytes(12), b"", bytes(16),
-             h("cea7403d4d606b6e074ec5d3baf39d18"), h("d0d1c8a799996bf0265b98b5d48ab919")),
-    AeadCase("GCM TC15", 0x1302, _GCM_K256, _GCM_IV, b"", _GCM_P64,
-             h("522dc1f099567d07f47f37a32a84427d 643a8cdcbfe5c0c97598a2bd2555d1aa"
-               "8cb08e48590dbb3da7b08b1056828838 c5f61e6393ba7a0abcc9f662898015ad"),
-             h("b094dac5d93471bdec1a502270e3cc6c")),
-    AeadCase("GCM TC16", 0x1302, _GCM_K256, _GCM_IV, _GCM_AAD, _GCM_P64[:60],
-             h("522dc1f099567d07f47f37a32a84427d 643a8cdcbfe5c0c97598a2bd2555d1aa"
-               "8cb08e48590dbb3da7b08b1056828838 c5f61e6393ba7a0abcc9f662"),
-             h("76fc6ece0f4e1768cddf8853bb2d551b")),
+    AeadCase(
+        "GCM TC1",
+        0x1301,
+        bytes(16),
+        bytes(12),
+        b"",
+        b"",
+        b"",
+        h("58e2fccefa7e3061367f1d57a4e7455a"),
+    ),
+    AeadCase(
+        "GCM TC2",
+        0x1301,
+        bytes(16),
+        bytes(12),
+        b"",
+        bytes(16),
+        h("0388dace60b6a392f328c2b971b2fe78"),
+        h("ab6e47d42cec13bdf53a67b21257bddf"),
+    ),
+    AeadCase(
+        "GCM TC3",
+        0x1301,
+        _GCM_K128,
+        _GCM_IV,
+        b"",
+        _GCM_P64,
+        h(
+            "42831ec2217774244b7221b784d0d49c e3aa212f2c02a4e035c17e2329aca12e"
+            "21d514b25466931c7d8f6a5aac84aa05 1ba30b396a0aac973d58e091473f5985"
+        ),
+        h("4d5c2af327cd64a62cf35abd2ba6fab4"),
+    ),
+    AeadCase(
+        "GCM TC4",
+        0x1301,
+        _GCM_K128,
+        _GCM_IV,
+        _GCM_AAD,
+        _GCM_P64[:60],
+        h(
+            "42831ec2217774244b7221b784d0d49c e3aa212f2c02a4e035c17e2329aca12e"
+            "21d514b25466931c7d8f6a5aac84aa05 1ba30b396a0aac973d58e091"
+        ),
+        h("5bc94fbc3221a5db94fae95ae7121a47"),
+    ),
+    AeadCase(
+        "GCM TC13",
+        0x1302,
+        bytes(32),
+        bytes(12),
+        b"",
+        b"",
+        b"",
+        h("530f8afbc74536b9a963b4f1c4cb738b"),
+    ),
+    AeadCase(
+        "GCM TC14",
+        0x1302,
+        bytes(32),
+        bytes(12),
+        b"",
+        bytes(16),
+        h("cea7403d4d606b6e074ec5d3baf39d18"),
+        h("d0d1c8a799996bf0265b98b5d48ab919"),
+    ),
+    AeadCase(
+        "GCM TC15",
+        0x1302,
+        _GCM_K256,
+        _GCM_IV,
+        b"",
+        _GCM_P64,
+        h(
+            "522dc1f099567d07f47f37a32a84427d 643a8cdcbfe5c0c97598a2bd2555d1aa"
+            "8cb08e48590dbb3da7b08b1056828838 c5f61e6393ba7a0abcc9f662898015ad"
+        ),
+        h("b094dac5d93471bdec1a502270e3cc6c"),
+    ),
+    AeadCase(
+        "GCM TC16",
+        0x1302,
+        _GCM_K256,
+        _GCM_IV,
+        _GCM_AAD,
+        _GCM_P64[:60],
+        h(
+            "522dc1f099567d07f47f37a32a84427d 643a8cdcbfe5c0c97598a2bd2555d1aa"
+            "8cb08e48590dbb3da7b08b1056828838 c5f61e6393ba7a0abcc9f662"
+        ),
+        h("76fc6ece0f4e1768cddf8853bb2d551b"),
+    ),
 ]
 
 # RFC 8439 section 2.8.2, AEAD_CHACHA20_POLY1305 example.
