@@ -195,13 +195,19 @@ def _ssl_time(t: datetime.datetime) -> str:
     return f"{t:%b} {t.day:2d} {t:%H:%M:%S %Y} GMT"
 
 
+def _serial_hex(serial: int) -> str:
+    """Upper-case hex padded to whole bytes, as the ssl module prints it."""
+    digits = f"{serial:X}"
+    return digits.zfill(len(digits) + len(digits) % 2)
+
+
 def peercert_dict(cert: x509.Certificate) -> dict[str, Any]:
     """A dict shaped like ``ssl.SSLSocket.getpeercert()`` for display and logging."""
     out: dict[str, Any] = {
         "subject": _name_tuple(cert.subject),
         "issuer": _name_tuple(cert.issuer),
         "version": cert.version.value + 1,
-        "serialNumber": f"{cert.serial_number:X}",
+        "serialNumber": _serial_hex(cert.serial_number),
         "notBefore": _ssl_time(cert.not_valid_before_utc),
         "notAfter": _ssl_time(cert.not_valid_after_utc),
     }
