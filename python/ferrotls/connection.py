@@ -231,8 +231,11 @@ class Connection:
         raise AlertReceived(description)
 
     def _on_ccs_record(self, payload: bytes) -> None:
-        if self._records.read_protector is None and not self._handshake.hello_exchanged:
-            raise UnexpectedMessage("change_cipher_spec before the hello messages")
+        # RFC 8446 section 5: allowed any time after the first ClientHello was sent or
+        # received -- so also between a HelloRetryRequest and the second ClientHello
+        # (OpenSSL sends it there) -- until the peer's Finished.
+        if not self.is_client and self._handshake.state == "wait_ch":
+            raise UnexpectedMessage("change_cipher_spec before the ClientHello")
         if self._handshake.peer_finished:
             raise UnexpectedMessage("change_cipher_spec after the handshake")
         if payload != b"\x01":
