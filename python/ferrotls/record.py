@@ -45,13 +45,19 @@ class RecordLayer:
 
     ``read_records()`` returns the next batch of ``(content_type, payload)``
     items decoded from buffered input; ``write()`` queues outgoing records.
+    Consecutive handshake messages are coalesced into as few records as the
+    fragment limit allows (RFC 8446 section 5.1 permits it; RFC 8448 traces do
+    it): they are held until another content type is written, the write keys
+    change or the output is taken, so no record ever spans a key change.
     """
 
     __slots__ = (
         "_in",
         "_out",
+        "_hs_pending",
+        "_hs_version",
         "read_protector",
-        "write_protector",
+        "_write_protector",
         "max_fragment",
         "padding",
         "peer_max_plaintext",
@@ -61,8 +67,10 @@ class RecordLayer:
     def __init__(self) -> None:
         self._in = bytearray()
         self._out: list[bytes] = []
+        self._hs_pending = bytearray()
+        self._hs_version = 0x0303
         self.read_protector: RecordProtector | None = None
-        self.write_protector: RecordProtector | None = None
+        self._write_protector: RecordProtector | None = None
         self.max_fragment = MAX_PLAINTEXT
         self.padding = 0
         self.peer_max_plaintext = MAX_PLAINTEXT
@@ -125,9 +133,34 @@ class RecordLayer:
 
     # -- output --------------------------------------------------------------
 
+    @property
+    def write_protector(self) -> RecordProtector | None:
+        return self._write_protector
+
+    @write_protector.setter
+    def write_protector(self, protector: RecordProtector | None) -> None:
+        self._flush_handshake()  # pending messages go out under the old keys
+        self._write_protector = protector
+
     def write(self, content_type: int, data: bytes, legacy_version: int = 0x0303) -> None:
         """Queue ``data`` as one or more records of ``content_type``."""
-        protector = self.write_protector
+        if content_type == ContentType.HANDSHAKE:
+            if self._hs_pending and legacy_version != self._hs_version:
+                self._flush_handshake()
+            self._hs_pending += data
+            self._hs_version = legacy_version
+            return
+        self._flush_handshake()
+        self._write(content_type, data, legacy_version)
+
+    def _flush_handshake(self) -> None:
+        if self._hs_pending:
+            data = bytes(self._hs_pending)
+            self._hs_pending.clear()
+            self._write(ContentType.HANDSHAKE, data, self._hs_version)
+
+    def _write(self, content_type: int, data: bytes, legacy_version: int) -> None:
+        protector = self._write_protector
         if protector is not None:
             self._out.append(
                 protector.seal_record(content_type, data, self.padding, self.max_fragment)
@@ -149,13 +182,16 @@ class RecordLayer:
 
     def write_raw(self, data: bytes) -> None:
         """Queue bytes that are already framed (e.g. a dummy change_cipher_spec)."""
+        self._flush_handshake()
         self._out.append(data)
 
     def pending_output(self) -> int:
+        self._flush_handshake()
         return sum(len(b) for b in self._out)
 
     def take_output(self) -> bytes:
         """All queued output, emptying the queue."""
+        self._flush_handshake()
         out = self._out
         if not out:
             return b""
