@@ -123,12 +123,12 @@ class CertifiedKey:
         """Signature schemes this key can produce, most preferred first."""
         from .sign import schemes_for_key
 
-        return [int(s) for s in schemes_for_key(self.private_key)]
+        return [int(s) for s in schemes_for_key(self.private_key, certificate=self.chain[0])]
 
     def sign(self, scheme: int, message: bytes) -> bytes:
         from .sign import sign
 
-        return sign(self.private_key, SignatureScheme(scheme), message)
+        return sign(self.private_key, SignatureScheme(scheme), message, certificate=self.chain[0])
 
     def matches_name(self, server_name: str | None) -> bool:
         """Whether the leaf's DNS SANs cover ``server_name`` (wildcards one label deep)."""

@@ -559,8 +559,9 @@ class DefaultVerifier:
     """Verify peer chains against ``trust`` with cryptography.x509.verification.
 
     ``profile``: ``"webpki"`` or ``"compatible"`` (default: ``trust.default_profile``).
-    ``check_hostname=False`` allows ``server_name=None`` (the chain is still verified,
-    the name is not); with ``check_hostname=True`` a missing server name is a UsageError.
+    ``server_name=None`` or ``check_hostname=False``: the chain is still verified, the
+    name is not (ClientConnection refuses to start without a server name when its
+    config's ``check_hostname`` is on, as ``ssl`` does).
     """
 
     def __init__(
@@ -592,8 +593,6 @@ class DefaultVerifier:
     ) -> VerifiedChain:
         if not chain:
             raise DecodeError("server sent an empty Certificate message")
-        if server_name is None and self.check_hostname:
-            raise UsageError("server_name is required when check_hostname is True")
         certs = parse_chain(chain)
         leaf = certs[0]
         # check_hostname=False (like ssl): the path, validity and serverAuth EKU are still

@@ -119,7 +119,7 @@ class ClientHandshake(HandshakeBase):
         self.server_hs_secret = b""
         self.client_hs_secret = b""
         self.certificate_request: CertificateRequest | None = None
-        self.peer_public_key: Any = None
+        self.peer_leaf: Any = None
         self.offered_alpn = [p.encode("ascii") if isinstance(p, str) else p for p in config.alpn_protocols]
 
     # -- ClientHello -------------------------------------------------------------
@@ -303,7 +303,7 @@ class ClientHandshake(HandshakeBase):
         verifier = self.cconfig.get_verifier()
         hostname = self.server_hostname if self.cconfig.check_hostname else None
         verified = verifier.verify_server_chain(chain, hostname, self._now())
-        self.peer_public_key = verified.leaf.public_key()
+        self.peer_leaf = verified.leaf
         self.peer_certificates = tuple(chain)
         self.transcript.add(raw)
         self.state = "wait_cv"
@@ -314,10 +314,11 @@ class ClientHandshake(HandshakeBase):
         return datetime.datetime.fromtimestamp(self.cconfig.clock(), datetime.timezone.utc)
 
     def on_certificate_verify(self, cv: CertificateVerify, raw: bytes) -> None:
-        if cv.algorithm not in self.cconfig.signature_schemes:
-            raise IllegalParameter(f"server signed with scheme 0x{cv.algorithm:04x} we did not offer")
         content = certificate_verify_message(self.transcript.digest(), server=True)
-        verify(self.peer_public_key, cv.algorithm, cv.signature, content)
+        verify(
+            self.peer_leaf, cv.algorithm, cv.signature, content,
+            offered=self.cconfig.signature_schemes,
+        )
         self.signature_scheme = int(cv.algorithm)
         self.transcript.add(raw)
         self.state = "wait_finished"
@@ -353,7 +354,7 @@ class ClientHandshake(HandshakeBase):
             offered = ext.get_extension(request.extensions, ext.SignatureAlgorithms)
             schemes = offered.schemes if offered is not None else []
             try:
-                scheme = choose_scheme(certified.private_key, schemes)
+                scheme = choose_scheme(certified.private_key, schemes, certificate=certified.chain[0])
             except HandshakeFailure:
                 scheme = None  # no usable scheme: send an empty certificate
         if certified is None or scheme is None:

@@ -91,7 +91,7 @@ class ServerHandshake(HandshakeBase):
         self.client_hs_secret = b""
         self.client_ap_secret = b""
         self.master: Any = None
-        self.peer_public_key: Any = None
+        self.peer_leaf: Any = None
         self.request_sent = False
         for suite in config.cipher_suites:
             suite_info(suite)
@@ -201,7 +201,9 @@ class ServerHandshake(HandshakeBase):
             candidates = matching or list(config.certificates)
         for certified in candidates:
             try:
-                offer.scheme = int(choose_scheme(certified.private_key, usable))
+                offer.scheme = int(
+                    choose_scheme(certified.private_key, usable, certificate=certified.chain[0])
+                )
             except HandshakeFailure:
                 continue
             offer.certified = certified
@@ -318,16 +320,16 @@ class ServerHandshake(HandshakeBase):
             raise HandshakeFailure("no verifier configured for client certificates")
         now = datetime.datetime.fromtimestamp(self.sconfig.clock(), datetime.timezone.utc)
         verified = verifier.verify_client_chain(chain, now)
-        self.peer_public_key = verified.leaf.public_key()
+        self.peer_leaf = verified.leaf
         self.peer_certificates = tuple(chain)
         self.state = "wait_cv"
 
     def on_certificate_verify(self, cv: CertificateVerify, raw: bytes) -> None:
-        allowed = [s for s in self.sconfig.signature_schemes if s not in _CV_FORBIDDEN]
-        if cv.algorithm not in allowed:
-            raise IllegalParameter(f"client signed with scheme 0x{cv.algorithm:04x} we did not offer")
         content = certificate_verify_message(self.transcript.digest(), server=False)
-        verify(self.peer_public_key, cv.algorithm, cv.signature, content)
+        verify(
+            self.peer_leaf, cv.algorithm, cv.signature, content,
+            offered=self.sconfig.signature_schemes,
+        )
         self.transcript.add(raw)
         self.state = "wait_finished"
 
