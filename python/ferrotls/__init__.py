@@ -18,6 +18,25 @@ from .errors import (
     TruncationError,
     UsageError,
 )
+from .config import (
+    CertifiedKey,
+    ClientAuth,
+    ClientConfig,
+    KeyLogWriter,
+    ServerConfig,
+    create_client_config,
+    create_server_config,
+)
+from .connection import ClientConnection, ConnectionState, ServerConnection
+from .events import (
+    NEED_DATA,
+    ApplicationData,
+    ConnectionClosed,
+    Event,
+    HandshakeComplete,
+    KeyUpdated,
+    SessionTicket,
+)
 from .suites import CipherSuite, NamedGroup, SignatureScheme
 
 __all__ = [
@@ -32,6 +51,23 @@ __all__ = [
     "AlertDescription",
     "UsageError",
     "TruncationError",
+    "ClientConnection",
+    "ServerConnection",
+    "ConnectionState",
+    "ClientConfig",
+    "ServerConfig",
+    "ClientAuth",
+    "CertifiedKey",
+    "KeyLogWriter",
+    "create_client_config",
+    "create_server_config",
+    "Event",
+    "NEED_DATA",
+    "HandshakeComplete",
+    "ApplicationData",
+    "KeyUpdated",
+    "SessionTicket",
+    "ConnectionClosed",
     "CipherSuite",
     "NamedGroup",
     "SignatureScheme",
