@@ -113,7 +113,7 @@ class FerroSocket:
     """A ferrotls connection over a connected socket.
 
     Every event is kept in ``events``; application data accumulates in ``data``;
-    ``raw_in`` keeps every byte received (to spot a HelloRetryRequest).
+    ``raw_in``/``raw_out`` keep every byte received/sent (to spot a HelloRetryRequest).
     """
 
     def __init__(self, conn: Connection, sock: socket.socket, timeout: float = TIMEOUT) -> None:
@@ -124,12 +124,14 @@ class FerroSocket:
         self.events: list[Any] = []
         self.data = bytearray()
         self.raw_in = bytearray()
+        self.raw_out = bytearray()
         self.peer_closed = False
         self.eof = False
 
     def flush(self) -> None:
         out = self.conn.data_to_send()
         if out:
+            self.raw_out += out
             self.sock.sendall(out)
 
     def _collect(self) -> None:
@@ -284,14 +286,15 @@ class FerroServer:
             raise self.error
 
 
-def echo_handler(fs: FerroSocket) -> FerroSocket:
-    """Server conversation: handshake, echo every chunk until close_notify, close back."""
+def echo_handler(fs: FerroSocket, prefix: bytes = b"echo:") -> FerroSocket:
+    """Server conversation: handshake, echo every chunk (with ``prefix``) until
+    close_notify, then close_notify back."""
     fs.handshake()
     echoed = 0
     while True:
         fs.wait_for(lambda: len(fs.data) > echoed or fs.peer_closed, "data or close_notify")
         if len(fs.data) > echoed:
-            fs.send(bytes(fs.data[echoed:]))
+            fs.send(prefix + bytes(fs.data[echoed:]))
             echoed = len(fs.data)
         if fs.peer_closed:
             fs.close()
