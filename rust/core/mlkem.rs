@@ -4,7 +4,6 @@
 //! used only by tests (Wycheproof encaps vectors).
 
 use aws_lc_rs::kem::{Ciphertext, DecapsulationKey, EncapsulationKey, ML_KEM_768};
-use ml_kem::kem::Decapsulate as _;
 use ml_kem::EncapsulateDeterministic as _;
 use ml_kem::{EncodedSizeUser, KemCore, MlKem768, B32};
 use zeroize::Zeroize;
@@ -16,6 +15,7 @@ pub const CIPHERTEXT_LEN: usize = 1088;
 pub const SECRET_LEN: usize = 32;
 pub const SEED_LEN: usize = 64;
 const Q: u16 = 3329;
+const MODULUS: &str = "ML-KEM-768 public key fails the modulus check";
 
 pub struct MlKem768Key {
     dk: DecapsulationKey,
@@ -49,7 +49,7 @@ pub fn check_public(public: &[u8]) -> Result<()> {
         bad |= ((d1.wrapping_sub(Q) >> 15) ^ 1) | ((d2.wrapping_sub(Q) >> 15) ^ 1);
     }
     if bad != 0 {
-        return Err(Error::IllegalParameter);
+        return Err(Error::IllegalParameter(MODULUS));
     }
     Ok(())
 }
@@ -103,7 +103,7 @@ impl MlKem768Key {
 /// Encapsulate to `public`: (ciphertext, shared secret) into the two outputs.
 pub fn encapsulate(public: &[u8], ct_out: &mut [u8], ss_out: &mut [u8]) -> Result<()> {
     check_public(public)?;
-    let ek = EncapsulationKey::new(&ML_KEM_768, public).map_err(|_| Error::IllegalParameter)?;
+    let ek = EncapsulationKey::new(&ML_KEM_768, public).map_err(|_| Error::IllegalParameter(MODULUS))?;
     let (ct, ss) = ek.encapsulate().map_err(internal("ML-KEM encapsulation failed"))?;
     if ct_out.len() != CIPHERTEXT_LEN || ss_out.len() != SECRET_LEN {
         return Err(Error::Internal("ML-KEM output length"));
@@ -136,6 +136,7 @@ pub fn encapsulate_deterministic(public: &[u8], m: &[u8], ct_out: &mut [u8], ss_
 /// ml-kem's own decapsulation, for cross-checking aws-lc in tests.
 #[cfg(test)]
 fn decapsulate_rustcrypto(seed: &[u8], ct: &[u8]) -> Vec<u8> {
+    use ml_kem::kem::Decapsulate as _;
     let mut d = B32::default();
     let mut z = B32::default();
     d.copy_from_slice(&seed[..32]);
@@ -194,19 +195,19 @@ mod tests {
     #[test]
     fn modulus_check_and_lengths() {
         let k = MlKem768Key::from_seed(&[3u8; 64]).unwrap();
-        let mut public = k.public_bytes().to_vec();
+        let public = k.public_bytes().to_vec();
         assert!(check_public(&public).is_ok());
         let (mut ct, mut ss) = (vec![0u8; CIPHERTEXT_LEN], [0u8; 32]);
         // Coefficient 0 = 0xfff >= q.
         let mut bad = public.clone();
         bad[0] = 0xff;
         bad[1] |= 0x0f;
-        assert_eq!(encapsulate(&bad, &mut ct, &mut ss), Err(Error::IllegalParameter));
+        assert_eq!(encapsulate(&bad, &mut ct, &mut ss), Err(Error::IllegalParameter(MODULUS)));
         // Coefficient 1 = exactly q (0xd01): low nibble in byte 1's top half, rest in byte 2.
         let mut bad = public.clone();
         bad[1] = (bad[1] & 0x0f) | 0x10;
         bad[2] = 0xd0;
-        assert_eq!(check_public(&bad), Err(Error::IllegalParameter));
+        assert_eq!(check_public(&bad), Err(Error::IllegalParameter(MODULUS)));
         // q - 1 is fine.
         let mut ok = public.clone();
         ok[1] = ok[1] & 0x0f;

@@ -18,7 +18,7 @@ pub enum Error {
     /// The inner plaintext was all zero bytes (no content type).
     UnexpectedMessage,
     /// A peer value was unacceptable (all-zero X25519 secret, ML-KEM modulus check).
-    IllegalParameter,
+    IllegalParameter(&'static str),
     /// A record would need sequence number 2**64.
     SequenceNumberExhausted,
     /// A caller argument was wrong (ValueError in Python).

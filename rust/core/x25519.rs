@@ -6,6 +6,7 @@ use aws_lc_rs::agreement::{self, PrivateKey, UnparsedPublicKey, X25519};
 use super::{invalid, Error, Result};
 
 pub const KEY_LEN: usize = 32;
+const ZERO_SECRET: &str = "X25519 shared secret is all zeros (low-order peer key)";
 
 pub struct X25519Key {
     key: PrivateKey,
@@ -46,7 +47,7 @@ impl X25519Key {
         }
         // aws-lc itself refuses an all-zero result, which is the only way agree()
         // fails for a 32-byte input.
-        agreement::agree(&self.key, UnparsedPublicKey::new(&X25519, peer), Error::IllegalParameter, |secret| {
+        agreement::agree(&self.key, UnparsedPublicKey::new(&X25519, peer), Error::IllegalParameter(ZERO_SECRET), |secret| {
             if secret.len() != KEY_LEN {
                 return Err(Error::Internal("X25519 secret length"));
             }
@@ -54,7 +55,7 @@ impl X25519Key {
             Ok(())
         })?;
         if out.iter().fold(0u8, |acc, b| acc | b) == 0 {
-            return Err(Error::IllegalParameter);
+            return Err(Error::IllegalParameter(ZERO_SECRET));
         }
         Ok(())
     }
@@ -96,10 +97,10 @@ mod tests {
     fn low_order_and_lengths() {
         let k = X25519Key::generate().unwrap();
         let mut out = [0u8; 32];
-        assert_eq!(k.exchange(&[0u8; 32], &mut out), Err(Error::IllegalParameter));
+        assert_eq!(k.exchange(&[0u8; 32], &mut out), Err(Error::IllegalParameter(ZERO_SECRET)));
         let mut one = [0u8; 32];
         one[0] = 1;
-        assert_eq!(k.exchange(&one, &mut out), Err(Error::IllegalParameter));
+        assert_eq!(k.exchange(&one, &mut out), Err(Error::IllegalParameter(ZERO_SECRET)));
         assert!(matches!(k.exchange(&[9u8; 31], &mut out), Err(Error::Invalid(_))));
         assert!(matches!(X25519Key::from_bytes(&[1u8; 33]), Err(Error::Invalid(_))));
     }

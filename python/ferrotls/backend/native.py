@@ -1,0 +1,73 @@
+"""The native backend: a thin adapter over the Rust module ``ferrotls._native``.
+
+All cryptography and record framing happen in Rust; this module only maps the
+``Backend`` interface onto the extension's classes and functions.  Importing it
+raises ImportError when the extension is not built.
+"""
+
+from __future__ import annotations
+
+from typing_extensions import Buffer
+
+from .. import _native
+
+__all__ = ["BACKEND", "NativeBackend"]
+
+
+class NativeBackend:
+    """``Backend`` over ``ferrotls._native``; use the singleton ``BACKEND``."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return "native"
+
+    def features(self) -> dict[str, str]:
+        return _native.features()
+
+    def aead(self, suite: int, key: Buffer) -> _native.Aead:
+        return _native.Aead(suite, key)
+
+    def record_protector(
+        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0
+    ) -> _native.RecordProtector:
+        return _native.RecordProtector(suite, key, iv, sequence)
+
+    def hkdf_extract(self, hash_name: str, salt: Buffer, ikm: Buffer) -> bytes:
+        return _native.hkdf_extract(hash_name, salt, ikm)
+
+    def hkdf_expand(self, hash_name: str, prk: Buffer, info: Buffer, length: int) -> bytes:
+        return _native.hkdf_expand(hash_name, prk, info, length)
+
+    def hkdf_expand_label(
+        self, hash_name: str, secret: Buffer, label: bytes, context: Buffer, length: int
+    ) -> bytes:
+        return _native.hkdf_expand_label(hash_name, secret, label, context, length)
+
+    def derive_secret(
+        self, hash_name: str, secret: Buffer, label: bytes, transcript_hash: Buffer
+    ) -> bytes:
+        return _native.derive_secret(hash_name, secret, label, transcript_hash)
+
+    def x25519_generate(self) -> _native.X25519PrivateKey:
+        return _native.X25519PrivateKey.generate()
+
+    def x25519_from_bytes(self, private: Buffer) -> _native.X25519PrivateKey:
+        return _native.X25519PrivateKey.from_private_bytes(private)
+
+    def mlkem768_generate(self) -> _native.MlKem768PrivateKey:
+        return _native.MlKem768PrivateKey.generate()
+
+    def mlkem768_from_seed(self, seed: Buffer) -> _native.MlKem768PrivateKey:
+        return _native.MlKem768PrivateKey.from_seed(seed)
+
+    def mlkem768_encapsulate(self, public: Buffer) -> tuple[bytes, bytes]:
+        return _native.mlkem768_encapsulate(public)
+
+    def __repr__(self) -> str:
+        return "<ferrotls native backend>"
+
+
+BACKEND = NativeBackend()
+

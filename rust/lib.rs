@@ -1,0 +1,29 @@
+//! ferrotls._native: record protection, AEAD, HKDF, X25519 and ML-KEM-768 for
+//! ferrotls.  `core` is pure Rust; `py` holds the PyO3 bindings.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+pub mod core;
+
+#[cfg(feature = "extension-module")]
+mod py;
+
+#[cfg(feature = "extension-module")]
+#[pyo3::pymodule(gil_used = false)]
+mod _native {
+    #[pymodule_export]
+    use crate::py::aead::Aead;
+    #[pymodule_export]
+    use crate::py::features::features;
+    #[pymodule_export]
+    use crate::py::hkdf::{derive_secret, hkdf_expand, hkdf_expand_label, hkdf_extract};
+    #[pymodule_export]
+    use crate::py::mlkem::{mlkem768_encapsulate, mlkem768_encapsulate_deterministic, MlKem768PrivateKey};
+    #[pymodule_export]
+    use crate::py::record::RecordProtector;
+    #[pymodule_export]
+    use crate::py::x25519::X25519PrivateKey;
+
+    #[allow(non_upper_case_globals)]
+    #[pymodule_export]
+    const __version__: &str = env!("CARGO_PKG_VERSION");
+}
