@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from certs import Issued, TestCA
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.serialization import Encoding
 from ferrotls.config import CertifiedKey, ClientConfig, ServerConfig
 from ferrotls.connection import ClientConnection, ServerConnection
@@ -251,7 +252,7 @@ def read_alert(
         for seq in range(16):
             try:
                 inner_type, content = open_record(suite, secret, seq, record)
-            except Exception:
+            except InvalidTag:
                 continue
             assert inner_type == CT_ALERT, f"protected record holds type {inner_type}"
             return WireAlert(content, True, label)

@@ -111,7 +111,8 @@ def _client_case(
 ) -> ClientCase:
     c_log, s_log = KeyLog(), KeyLog()
     client = ClientConnection(
-        client_config(backend, cipher_suites=(SUITE,), key_log=c_log, **(client_kw or {})), SERVER_NAME
+        client_config(backend, cipher_suites=(SUITE,), key_log=c_log, **(client_kw or {})),
+        SERVER_NAME,
     )
     server = ServerConnection(server_config(backend, kinds, key_log=s_log, **(server_kw or {})))
     server.receive_data(client.data_to_send())
@@ -141,45 +142,171 @@ SUPPORTED_VERSIONS, KEY_SHARE = 43, 51
 #  edit of the ServerHello, server certificate kinds, exception, alert description)
 CLIENT_TABLE: list[Any] = [
     ("finished_instead_of_ee", lambda m: [m[3]], None, ("p256",), UnexpectedMessage, 10),
-    ("certificate_before_ee", lambda m: [m[1], m[0], m[2], m[3]], None, ("p256",), UnexpectedMessage, 10),
-    ("finished_before_certificate_verify", lambda m: [m[0], m[1], m[3]], None, ("p256",), UnexpectedMessage, 10),
-    ("second_encrypted_extensions", lambda m: [m[0], m[0], *m[1:]], None, ("p256",), UnexpectedMessage, 10),
-    ("client_hello_from_server", lambda m: [bytes.fromhex("01000000")], None, ("p256",), UnexpectedMessage, 10),
+    (
+        "certificate_before_ee",
+        lambda m: [m[1], m[0], m[2], m[3]],
+        None,
+        ("p256",),
+        UnexpectedMessage,
+        10,
+    ),
+    (
+        "finished_before_certificate_verify",
+        lambda m: [m[0], m[1], m[3]],
+        None,
+        ("p256",),
+        UnexpectedMessage,
+        10,
+    ),
+    (
+        "second_encrypted_extensions",
+        lambda m: [m[0], m[0], *m[1:]],
+        None,
+        ("p256",),
+        UnexpectedMessage,
+        10,
+    ),
+    (
+        "client_hello_from_server",
+        lambda m: [bytes.fromhex("01000000")],
+        None,
+        ("p256",),
+        UnexpectedMessage,
+        10,
+    ),
     ("tampered_finished", lambda m: [*m[:3], _flip_last(m[3])], None, ("p256",), DecryptError, 51),
-    ("bad_signature_ed25519", lambda m: [m[0], m[1], _flip_last(m[2]), m[3]], None, ("ed25519",), DecryptError, 51),
-    ("bad_signature_rsa", lambda m: [m[0], m[1], _flip_last(m[2]), m[3]], None, ("rsa2048",), DecryptError, 51),
+    (
+        "bad_signature_ed25519",
+        lambda m: [m[0], m[1], _flip_last(m[2]), m[3]],
+        None,
+        ("ed25519",),
+        DecryptError,
+        51,
+    ),
+    (
+        "bad_signature_rsa",
+        lambda m: [m[0], m[1], _flip_last(m[2]), m[3]],
+        None,
+        ("rsa2048",),
+        DecryptError,
+        51,
+    ),
     # p256 certificate, CertificateVerify claiming ecdsa_secp384r1_sha384: scheme does not fit the key
-    ("signature_scheme_mismatch", lambda m: [m[0], m[1], m[2][:4] + b"\x05\x03" + m[2][6:], m[3]], None,
-     ("p256",), IllegalParameter, 47),
-    ("empty_certificate", lambda m: [m[0], bytes.fromhex("0b00000400000000"), *m[2:]], None, ("p256",),
-     DecodeError, 50),
-    ("truncated_finished", lambda m: [*m[:3], b"\x14\x00\x00\x1f" + m[3][4:-1]], None, ("p256",),
-     DecryptError, 51),
-    ("garbage_certificate_der", lambda m: [m[0], bytes.fromhex("0b00000a00000006000001ff0000"), *m[2:]],
-     None, ("p256",), BadCertificate, 42),
+    (
+        "signature_scheme_mismatch",
+        lambda m: [m[0], m[1], m[2][:4] + b"\x05\x03" + m[2][6:], m[3]],
+        None,
+        ("p256",),
+        IllegalParameter,
+        47,
+    ),
+    (
+        "empty_certificate",
+        lambda m: [m[0], bytes.fromhex("0b00000400000000"), *m[2:]],
+        None,
+        ("p256",),
+        DecodeError,
+        50,
+    ),
+    (
+        "truncated_finished",
+        lambda m: [*m[:3], b"\x14\x00\x00\x1f" + m[3][4:-1]],
+        None,
+        ("p256",),
+        DecryptError,
+        51,
+    ),
+    (
+        "garbage_certificate_der",
+        lambda m: [m[0], bytes.fromhex("0b00000a00000006000001ff0000"), *m[2:]],
+        None,
+        ("p256",),
+        BadCertificate,
+        42,
+    ),
     # ServerHello edits (the client stops before the protected part)
-    ("sh_suite_not_offered", lambda m: m, lambda sh: dataclasses.replace(sh, cipher_suite=0x1302), ("p256",),
-     IllegalParameter, 47),
-    ("sh_unknown_suite", lambda m: m, lambda sh: dataclasses.replace(sh, cipher_suite=0x00FF), ("p256",),
-     IllegalParameter, 47),
-    ("sh_wrong_session_id_echo", lambda m: m,
-     lambda sh: dataclasses.replace(sh, legacy_session_id_echo=bytes(32)), ("p256",), IllegalParameter, 47),
-    ("sh_without_supported_versions", lambda m: m, lambda sh: _without_ext(sh, SUPPORTED_VERSIONS), ("p256",),
-     ProtocolVersionError, 70),
-    ("sh_downgrade_sentinel", lambda m: m,
-     lambda sh: dataclasses.replace(_without_ext(sh, SUPPORTED_VERSIONS), random=sh.random[:24] + b"DOWNGRD\x01"),
-     ("p256",), IllegalParameter, 47),
-    ("sh_selects_tls12", lambda m: m,
-     lambda sh: dataclasses.replace(
-         _without_ext(sh, SUPPORTED_VERSIONS), extensions=[*_without_ext(sh, SUPPORTED_VERSIONS).extensions,
-                                                           ext.SupportedVersionsServerHello(0x0303)]),
-     ("p256",), IllegalParameter, 47),
-    ("sh_without_key_share", lambda m: m, lambda sh: _without_ext(sh, KEY_SHARE), ("p256",), MissingExtension, 109),
-    ("sh_compression", lambda m: m, lambda sh: dataclasses.replace(sh, legacy_compression_method=1), ("p256",),
-     IllegalParameter, 47),
-    ("sh_unoffered_extension", lambda m: m,
-     lambda sh: dataclasses.replace(sh, extensions=[*sh.extensions, ext.UnknownExtension(0x1234, b"")]),
-     ("p256",), UnsupportedExtension, 110),
+    (
+        "sh_suite_not_offered",
+        lambda m: m,
+        lambda sh: dataclasses.replace(sh, cipher_suite=0x1302),
+        ("p256",),
+        IllegalParameter,
+        47,
+    ),
+    (
+        "sh_unknown_suite",
+        lambda m: m,
+        lambda sh: dataclasses.replace(sh, cipher_suite=0x00FF),
+        ("p256",),
+        IllegalParameter,
+        47,
+    ),
+    (
+        "sh_wrong_session_id_echo",
+        lambda m: m,
+        lambda sh: dataclasses.replace(sh, legacy_session_id_echo=bytes(32)),
+        ("p256",),
+        IllegalParameter,
+        47,
+    ),
+    (
+        "sh_without_supported_versions",
+        lambda m: m,
+        lambda sh: _without_ext(sh, SUPPORTED_VERSIONS),
+        ("p256",),
+        ProtocolVersionError,
+        70,
+    ),
+    (
+        "sh_downgrade_sentinel",
+        lambda m: m,
+        lambda sh: dataclasses.replace(
+            _without_ext(sh, SUPPORTED_VERSIONS), random=sh.random[:24] + b"DOWNGRD\x01"
+        ),
+        ("p256",),
+        IllegalParameter,
+        47,
+    ),
+    (
+        "sh_selects_tls12",
+        lambda m: m,
+        lambda sh: dataclasses.replace(
+            _without_ext(sh, SUPPORTED_VERSIONS),
+            extensions=[
+                *_without_ext(sh, SUPPORTED_VERSIONS).extensions,
+                ext.SupportedVersionsServerHello(0x0303),
+            ],
+        ),
+        ("p256",),
+        IllegalParameter,
+        47,
+    ),
+    (
+        "sh_without_key_share",
+        lambda m: m,
+        lambda sh: _without_ext(sh, KEY_SHARE),
+        ("p256",),
+        MissingExtension,
+        109,
+    ),
+    (
+        "sh_compression",
+        lambda m: m,
+        lambda sh: dataclasses.replace(sh, legacy_compression_method=1),
+        ("p256",),
+        IllegalParameter,
+        47,
+    ),
+    (
+        "sh_unoffered_extension",
+        lambda m: m,
+        lambda sh: dataclasses.replace(
+            sh, extensions=[*sh.extensions, ext.UnknownExtension(0x1234, b"")]
+        ),
+        ("p256",),
+        UnsupportedExtension,
+        110,
+    ),
 ]
 
 
@@ -225,8 +352,15 @@ def _check_client_alert(case: ClientCase, description: int) -> None:
     "added,exc_type,description",
     [
         pytest.param(ext.ALPN([b"h2"]), UnsupportedExtension, 110, id="unoffered_alpn"),
-        pytest.param(ext.UnknownExtension(0x4A4A, b"grease"), UnsupportedExtension, 110, id="unknown_extension"),
-        pytest.param(ext.SupportedVersionsServerHello(0x0304), IllegalParameter, 47, id="supported_versions"),
+        pytest.param(
+            ext.UnknownExtension(0x4A4A, b"grease"),
+            UnsupportedExtension,
+            110,
+            id="unknown_extension",
+        ),
+        pytest.param(
+            ext.SupportedVersionsServerHello(0x0304), IllegalParameter, 47, id="supported_versions"
+        ),
     ],
 )
 def test_client_rejects_encrypted_extensions(
@@ -245,8 +379,11 @@ def test_client_rejects_alpn_it_did_not_offer(backend: Any) -> None:
     def hook(ee: Any) -> Any:
         return dataclasses.replace(ee, extensions=[ext.ALPN([b"spdy/1"])])
 
-    case = _client_case(backend, server_kw={"encrypted_extensions_hook": hook},
-                        client_kw={"alpn_protocols": ("h2",)})
+    case = _client_case(
+        backend,
+        server_kw={"encrypted_extensions_hook": hook},
+        client_kw={"alpn_protocols": ("h2",)},
+    )
     with pytest.raises(IllegalParameter):
         case.client.receive_data(case.flight)
     _check_client_alert(case, 47)
@@ -256,7 +393,9 @@ def test_client_rejects_alpn_it_did_not_offer(backend: Any) -> None:
 
 
 def _expired() -> CertifiedKey:
-    leaf = root_ca().issue(SERVER_NAME, not_before=NOW - 60 * DAY, not_after=NOW - 30 * DAY, key_index=1)
+    leaf = root_ca().issue(
+        SERVER_NAME, not_before=NOW - 60 * DAY, not_after=NOW - 30 * DAY, key_index=1
+    )
     return CertifiedKey(leaf.chain, leaf.key)
 
 
@@ -300,8 +439,12 @@ def test_server_rejects_untrusted_client_certificate(backend: Any) -> None:
     s_log = KeyLog()
     leaf = TestCA("untrusted client root", key_index=2).issue("client.example", key_index=1)
     pair = ConnectionPair(
-        client_config(backend, certificate=CertifiedKey(leaf.chain, leaf.key), cipher_suites=(SUITE,)),
-        server_config(backend, client_auth=ClientAuth.REQUIRED, client_verifier=verifier(), key_log=s_log),
+        client_config(
+            backend, certificate=CertifiedKey(leaf.chain, leaf.key), cipher_suites=(SUITE,)
+        ),
+        server_config(
+            backend, client_auth=ClientAuth.REQUIRED, client_verifier=verifier(), key_log=s_log
+        ),
     )
     pair.server.receive_data(pair.client.data_to_send())
     pair.client.receive_data(pair.server.data_to_send())
@@ -325,14 +468,18 @@ class ServerCase:
 
 def _fresh_server(backend: Any, **kw: Any) -> ServerCase:
     log = KeyLog()
-    return ServerCase(ServerConnection(server_config(backend, key_log=log, **kw)), None, log, KeyLog())
+    return ServerCase(
+        ServerConnection(server_config(backend, key_log=log, **kw)), None, log, KeyLog()
+    )
 
 
 def _server_after_hello(backend: Any) -> ServerCase:
     """The server has answered a ClientHello (it holds handshake and application keys)."""
     case = _fresh_server(backend)
     c_log = KeyLog()
-    client = ClientConnection(client_config(backend, cipher_suites=(SUITE,), key_log=c_log), SERVER_NAME)
+    client = ClientConnection(
+        client_config(backend, cipher_suites=(SUITE,), key_log=c_log), SERVER_NAME
+    )
     case.server.receive_data(client.data_to_send())
     client.receive_data(case.server.data_to_send())
     return ServerCase(case.server, client, case.server_log, c_log)
@@ -362,12 +509,14 @@ def _bad_mac(case: ServerCase) -> bytes:
 def _key_update_value(case: ServerCase) -> bytes:
     prefix, record = _client_finished_record(case)
     secret = case.client_log.secret("CLIENT_TRAFFIC_SECRET_0")
-    return prefix + record + seal_record(SUITE, secret, 0, CT_HANDSHAKE, bytes.fromhex("1800000105"))
+    return (
+        prefix + record + seal_record(SUITE, secret, 0, CT_HANDSHAKE, bytes.fromhex("1800000105"))
+    )
 
 
 def _app_data_in_handshake_type(case: ServerCase) -> bytes:
     # a protected record that holds application data where the client's Finished belongs
-    _, record = _client_finished_record(case)
+    _, _record = _client_finished_record(case)
     secret = case.client_log.secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
     return seal_record(SUITE, secret, 0, 23, b"too early")
 
@@ -379,23 +528,98 @@ def _unprotected_handshake(case: ServerCase) -> bytes:
 
 # (id, setup, bytes to feed, exception, description, encrypted?)
 SERVER_TABLE: list[Any] = [
-    ("app_data_before_handshake", _fresh_server, lambda c: b"\x17\x03\x03\x00\x05hello",
-     UnexpectedMessage, 10, False),
-    ("ccs_before_client_hello", _fresh_server, lambda c: b"\x14\x03\x03\x00\x01\x01", UnexpectedMessage, 10, False),
-    ("garbage_content_type", _fresh_server, lambda c: b"\x63\x03\x03\x00\x01\x00", UnexpectedMessage, 10, False),
-    ("plaintext_record_overflow", _fresh_server, lambda c: b"\x16\x03\x03\x40\x01", RecordOverflow, 22, False),
+    (
+        "app_data_before_handshake",
+        _fresh_server,
+        lambda c: b"\x17\x03\x03\x00\x05hello",
+        UnexpectedMessage,
+        10,
+        False,
+    ),
+    (
+        "ccs_before_client_hello",
+        _fresh_server,
+        lambda c: b"\x14\x03\x03\x00\x01\x01",
+        UnexpectedMessage,
+        10,
+        False,
+    ),
+    (
+        "garbage_content_type",
+        _fresh_server,
+        lambda c: b"\x63\x03\x03\x00\x01\x00",
+        UnexpectedMessage,
+        10,
+        False,
+    ),
+    (
+        "plaintext_record_overflow",
+        _fresh_server,
+        lambda c: b"\x16\x03\x03\x40\x01",
+        RecordOverflow,
+        22,
+        False,
+    ),
     ("not_tls", _fresh_server, lambda c: b"GET / HTTP/1.1\r\n\r\n", UnexpectedMessage, 10, False),
-    ("empty_handshake_record", _fresh_server, lambda c: b"\x16\x03\x03\x00\x00", DecodeError, 50, False),
-    ("bad_alert_length", _fresh_server, lambda c: b"\x15\x03\x03\x00\x03\x02\x28\x00", DecodeError, 50, False),
-    ("server_hello_to_server", _fresh_server, lambda c: b"\x16\x03\x03\x00\x04\x02\x00\x00\x00",
-     UnexpectedMessage, 10, False),
-    ("ccs_wrong_body", _server_after_hello, lambda c: b"\x14\x03\x03\x00\x01\x02", UnexpectedMessage, 10, True),
-    ("protected_record_overflow", _server_after_hello, lambda c: b"\x17\x03\x03\x41\x01", RecordOverflow, 22, True),
+    (
+        "empty_handshake_record",
+        _fresh_server,
+        lambda c: b"\x16\x03\x03\x00\x00",
+        DecodeError,
+        50,
+        False,
+    ),
+    (
+        "bad_alert_length",
+        _fresh_server,
+        lambda c: b"\x15\x03\x03\x00\x03\x02\x28\x00",
+        DecodeError,
+        50,
+        False,
+    ),
+    (
+        "server_hello_to_server",
+        _fresh_server,
+        lambda c: b"\x16\x03\x03\x00\x04\x02\x00\x00\x00",
+        UnexpectedMessage,
+        10,
+        False,
+    ),
+    (
+        "ccs_wrong_body",
+        _server_after_hello,
+        lambda c: b"\x14\x03\x03\x00\x01\x02",
+        UnexpectedMessage,
+        10,
+        True,
+    ),
+    (
+        "protected_record_overflow",
+        _server_after_hello,
+        lambda c: b"\x17\x03\x03\x41\x01",
+        RecordOverflow,
+        22,
+        True,
+    ),
     ("tampered_client_finished", _server_after_hello, _tampered_finished, DecryptError, 51, True),
     ("bad_record_mac", _server_after_hello, _bad_mac, BadRecordMac, 20, True),
     ("key_update_bad_value", _server_after_hello, _key_update_value, IllegalParameter, 47, True),
-    ("app_data_instead_of_finished", _server_after_hello, _app_data_in_handshake_type, UnexpectedMessage, 10, True),
-    ("unprotected_handshake_after_keys", _server_after_hello, _unprotected_handshake, UnexpectedMessage, 10, True),
+    (
+        "app_data_instead_of_finished",
+        _server_after_hello,
+        _app_data_in_handshake_type,
+        UnexpectedMessage,
+        10,
+        True,
+    ),
+    (
+        "unprotected_handshake_after_keys",
+        _server_after_hello,
+        _unprotected_handshake,
+        UnexpectedMessage,
+        10,
+        True,
+    ),
 ]
 
 
@@ -450,7 +674,9 @@ def test_bad_record_mac_message_is_fixed(backend: Any) -> None:
 
 def _drop(ext_type: int) -> Callable[[Any], Any]:
     def hook(hello: Any) -> Any:
-        return dataclasses.replace(hello, extensions=[e for e in hello.extensions if e.ext_type != ext_type])
+        return dataclasses.replace(
+            hello, extensions=[e for e in hello.extensions if e.ext_type != ext_type]
+        )
 
     return hook
 
@@ -458,13 +684,23 @@ def _drop(ext_type: int) -> Callable[[Any], Any]:
 @pytest.mark.parametrize(
     "hook,exc_type,description",
     [
-        pytest.param(_drop(SUPPORTED_VERSIONS), ProtocolVersionError, 70, id="no_supported_versions"),
+        pytest.param(
+            _drop(SUPPORTED_VERSIONS), ProtocolVersionError, 70, id="no_supported_versions"
+        ),
         pytest.param(_drop(13), MissingExtension, 109, id="no_signature_algorithms"),
         pytest.param(_drop(KEY_SHARE), MissingExtension, 109, id="no_key_share"),
-        pytest.param(lambda h: dataclasses.replace(h, cipher_suites=[0x00FF, 0x1304]), HandshakeFailure, 40,
-                     id="no_common_suite"),
-        pytest.param(lambda h: dataclasses.replace(h, legacy_compression_methods=b"\x01\x00"), IllegalParameter, 47,
-                     id="compression"),
+        pytest.param(
+            lambda h: dataclasses.replace(h, cipher_suites=[0x00FF, 0x1304]),
+            HandshakeFailure,
+            40,
+            id="no_common_suite",
+        ),
+        pytest.param(
+            lambda h: dataclasses.replace(h, legacy_compression_methods=b"\x01\x00"),
+            IllegalParameter,
+            47,
+            id="compression",
+        ),
     ],
 )
 def test_server_rejects_client_hello(

@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 from ferrotls.connection import ClientConnection, ConnectionState, ServerConnection
 from ferrotls.errors import UsageError
-from ferrotls.events import NEED_DATA, ApplicationData, ConnectionClosed, HandshakeComplete, KeyUpdated, NeedData
+from ferrotls.events import (
+    NEED_DATA,
+    ApplicationData,
+    ConnectionClosed,
+    HandshakeComplete,
+    KeyUpdated,
+    NeedData,
+)
 from helpers_tls import SERVER_NAME, ConnectionPair, KeyLog, client_config, server_config
 
 
@@ -52,7 +59,9 @@ def test_usage_errors_after_close(backend: Any) -> None:
     pair.pump()
     assert pair.client.state is pair.server.state is ConnectionState.CLOSED
     # exporters remain usable after close
-    assert pair.client.export_keying_material(b"x", b"", 8) == pair.server.export_keying_material(b"x", b"", 8)
+    assert pair.client.export_keying_material(b"x", b"", 8) == pair.server.export_keying_material(
+        b"x", b"", 8
+    )
 
 
 def test_check_hostname_needs_a_name(backend: Any) -> None:
@@ -92,11 +101,13 @@ def test_next_event_and_need_data(backend: Any) -> None:
 
 def test_events_are_values(backend: Any) -> None:
     pair = _pair(backend, alpn_protocols=("h2",))
-    c_info, s_info = pair.handshake()
+    c_info, _s_info = pair.handshake()
     assert c_info == pair.client.info
     with pytest.raises(AttributeError):
         c_info.cipher_suite = 0  # type: ignore[misc]
-    assert ApplicationData(b"a") == ApplicationData(b"a") and ApplicationData(b"a") != ApplicationData(b"b")
+    assert ApplicationData(b"a") == ApplicationData(b"a") and ApplicationData(
+        b"a"
+    ) != ApplicationData(b"b")
 
 
 def _all_secrets(log: KeyLog) -> list[str]:

@@ -69,7 +69,9 @@ def _id(case: tuple[int, int, str]) -> str:
     return f"{SUITE_NAMES[suite]}-{GROUP_NAMES[group]}-{kind}"
 
 
-def _matrix_pair(client_backend: Any, server_backend: Any, suite: int, group: int, kind: str) -> ConnectionPair:
+def _matrix_pair(
+    client_backend: Any, server_backend: Any, suite: int, group: int, kind: str
+) -> ConnectionPair:
     ccfg = client_config(
         client_backend,
         cipher_suites=(suite,),
@@ -100,7 +102,10 @@ def _run_full_session(pair: ConnectionPair, suite: int, group: int, kind: str) -
     pair.client.send(b"ping")
     pair.client.send(BIG)
     pair.pump()
-    assert b"".join(e.data for e in pair.server.events() if isinstance(e, ApplicationData)) == b"ping" + BIG
+    assert (
+        b"".join(e.data for e in pair.server.events() if isinstance(e, ApplicationData))
+        == b"ping" + BIG
+    )
     pair.server.send(BIG)
     pair.pump()
     got = pair.client.events()
@@ -144,7 +149,11 @@ def test_reduced_matrix_covers_everything() -> None:
 def test_cross_backend(
     native_backend: Any, python_backend: Any, client_on: str, case: tuple[int, int, str]
 ) -> None:
-    c, s = (native_backend, python_backend) if client_on == "native" else (python_backend, native_backend)
+    c, s = (
+        (native_backend, python_backend)
+        if client_on == "native"
+        else (python_backend, native_backend)
+    )
     _run_full_session(_matrix_pair(c, s, *case), *case)
 
 
@@ -185,8 +194,12 @@ def test_no_hello_retry_when_share_matches(backend: Any) -> None:
 # --------------------------------------------------------------------------- client auth
 
 
-def _client_auth_pair(backend: Any, mode: ClientAuth, with_cert: bool, **server_kw: Any) -> ConnectionPair:
-    ccfg = client_config(backend, certificate=certified("p256", "client.example") if with_cert else None)
+def _client_auth_pair(
+    backend: Any, mode: ClientAuth, with_cert: bool, **server_kw: Any
+) -> ConnectionPair:
+    ccfg = client_config(
+        backend, certificate=certified("p256", "client.example") if with_cert else None
+    )
     scfg = server_config(backend, client_auth=mode, client_verifier=verifier(), **server_kw)
     return ConnectionPair(ccfg, scfg)
 
@@ -202,7 +215,7 @@ def _client_auth_pair(backend: Any, mode: ClientAuth, with_cert: bool, **server_
 )
 def test_client_auth(backend: Any, mode: ClientAuth, with_cert: bool) -> None:
     pair = _client_auth_pair(backend, mode, with_cert)
-    c_info, s_info = pair.handshake()
+    _c_info, s_info = pair.handshake()
     sent = with_cert and mode is not ClientAuth.NONE
     expected = tuple(issued("p256", "client.example").der_chain()) if sent else ()
     assert s_info.peer_certificates == expected
@@ -272,7 +285,9 @@ def test_key_update_both_directions(backend: Any) -> None:
         (("h2",), (), None),
     ],
 )
-def test_alpn(backend: Any, client_alpn: tuple[str, ...], server_alpn: tuple[str, ...], expected: str | None) -> None:
+def test_alpn(
+    backend: Any, client_alpn: tuple[str, ...], server_alpn: tuple[str, ...], expected: str | None
+) -> None:
     pair = ConnectionPair(
         client_config(backend, alpn_protocols=client_alpn),
         server_config(backend, alpn_protocols=server_alpn),
@@ -299,13 +314,19 @@ def test_alpn_no_overlap(backend: Any) -> None:
 
 
 def test_sni_selects_certificate_by_name(backend: Any) -> None:
-    certs = (certified("p256", "a.example"), certified("p384", "b.example"), certified("p256", "*.c.example"))
+    certs = (
+        certified("p256", "a.example"),
+        certified("p384", "b.example"),
+        certified("p256", "*.c.example"),
+    )
     for host, kind, names in [
         ("a.example", "p256", ("a.example",)),
         ("b.example", "p384", ("b.example",)),
         ("x.c.example", "p256", ("*.c.example",)),
     ]:
-        pair = ConnectionPair(client_config(backend), server_config(backend, certificates=certs), host)
+        pair = ConnectionPair(
+            client_config(backend), server_config(backend, certificates=certs), host
+        )
         c_info, s_info = pair.handshake()
         assert c_info.peer_certificates[0] == leaf_der(kind, *names)
         assert s_info.server_name == host
@@ -315,7 +336,9 @@ def test_sni_selects_certificate_by_name(backend: Any) -> None:
     "schemes,kind",
     [((0x0804,), "rsa2048"), ((0x0403,), "p256"), ((0x0804, 0x0403), "rsa2048")],
 )
-def test_certificate_selected_by_signature_scheme(backend: Any, schemes: tuple[int, ...], kind: str) -> None:
+def test_certificate_selected_by_signature_scheme(
+    backend: Any, schemes: tuple[int, ...], kind: str
+) -> None:
     certs = (certified("rsa2048", "dual.example"), certified("p256", "dual.example"))
     pair = ConnectionPair(
         client_config(backend, signature_schemes=schemes),
@@ -348,18 +371,23 @@ def test_key_log_lines(backend: Any) -> None:
     for log in (c_log, s_log):
         assert sorted(lab for lab, _, _ in log.entries()) == sorted(labels)
         for line in log.lines:
-            label, random_hex, secret_hex = line.split(" ")
+            _label, random_hex, secret_hex = line.split(" ")
             assert random_hex == client_random.hex()
             assert len(secret_hex) == 96 and secret_hex == secret_hex.lower()  # SHA-384
     assert sorted(c_log.lines) == sorted(s_log.lines)
     # the logged secrets are the real ones: they open the server's protected flight
     records = [r for t, r in split_records(pair.s2c[0]) if t == 23]
-    inner_type, content = open_record(0x1302, s_log.secret("SERVER_HANDSHAKE_TRAFFIC_SECRET"), 0, records[0])
+    inner_type, content = open_record(
+        0x1302, s_log.secret("SERVER_HANDSHAKE_TRAFFIC_SECRET"), 0, records[0]
+    )
     assert inner_type == CT_HANDSHAKE and content[0] == 8  # EncryptedExtensions first
     pair.client.send(b"logged")
     data = pair.client.data_to_send()
     assert open_record(0x1302, c_log.secret("CLIENT_TRAFFIC_SECRET_0"), 0, data) == (23, b"logged")
-    assert all(lab in CLIENT_SECRETS + SERVER_SECRETS + ("EXPORTER_SECRET",) for lab, _, _ in c_log.entries())
+    assert all(
+        lab in CLIENT_SECRETS + SERVER_SECRETS + ("EXPORTER_SECRET",)
+        for lab, _, _ in c_log.entries()
+    )
 
 
 def test_no_key_log_by_default(backend: Any) -> None:
@@ -375,7 +403,9 @@ def _summary(events: list[Any]) -> list[Any]:
     out: list[Any] = []
     for e in events:
         if isinstance(e, HandshakeComplete):
-            out.append(("hc", e.cipher_suite, e.group, e.alpn_protocol, e.server_name, e.signature_scheme))
+            out.append(
+                ("hc", e.cipher_suite, e.group, e.alpn_protocol, e.server_name, e.signature_scheme)
+            )
         else:
             out.append(e)
     return out
@@ -452,7 +482,12 @@ def test_coalesced_delivery(backend: Any) -> None:
     assert len(split_records(flight)) >= 5  # [CCS] Finished, a, b, close_notify
     pair.server.receive_data(flight)
     events = pair.server.events()
-    assert [type(e) for e in events] == [HandshakeComplete, ApplicationData, ApplicationData, ConnectionClosed]
+    assert [type(e) for e in events] == [
+        HandshakeComplete,
+        ApplicationData,
+        ApplicationData,
+        ConnectionClosed,
+    ]
     assert [e.data for e in events[1:3]] == [b"a", b"b"]
     assert pair.server.next_event() is NEED_DATA
 

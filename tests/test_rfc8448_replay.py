@@ -135,7 +135,9 @@ def test_trace_client_hello_holds_our_key_share(backend: Any) -> None:
     assert ours.random == CLIENT_RANDOM and ours.legacy_session_id == b""
     share = ours.get(KeyShareClientHello)
     assert share is not None
-    assert [(e.group, e.key_exchange) for e in share.client_shares] == [(X25519, rfc.CLIENT_X25519_PUBLIC)]
+    assert [(e.group, e.key_exchange) for e in share.client_shares] == [
+        (X25519, rfc.CLIENT_X25519_PUBLIC)
+    ]
 
 
 def test_client_replays_trace(backend: Any) -> None:
@@ -181,7 +183,9 @@ def test_client_replays_trace(backend: Any) -> None:
     _check_info(events[0], "server")
     assert events[0].peer_certificates == (TRACE_CERT_DER,)
     _check_key_log(log)
-    assert client._handshake.resumption_master_secret == rfc.RESUMPTION_MASTER  # internal, on purpose
+    assert (
+        client._handshake.resumption_master_secret == rfc.RESUMPTION_MASTER
+    )  # internal, on purpose
 
     client.send(rfc.APPLICATION_PAYLOAD)
     assert client.data_to_send() == rfc.CLIENT_APPLICATION_RECORD
@@ -240,7 +244,9 @@ def test_server_replays_trace(backend: Any) -> None:
     _check_info(events[0], "server")
     assert events[0].peer_certificates == ()
     _check_key_log(log)
-    assert server._handshake.resumption_master_secret == rfc.RESUMPTION_MASTER  # internal, on purpose
+    assert (
+        server._handshake.resumption_master_secret == rfc.RESUMPTION_MASTER
+    )  # internal, on purpose
     assert server.data_to_send() == b""
 
     # ferrotls does not send NewSessionTicket yet.  The trace's server sends one first
