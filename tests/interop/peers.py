@@ -282,8 +282,11 @@ class FerroServer:
             self.join()
         finally:
             self.listener.close()
-        if exc_info[0] is None and self.error is not None and not self.expect_error:
-            raise self.error
+        if self.error is not None and not self.expect_error:
+            if exc_info[0] is None:
+                raise self.error
+            if isinstance(exc_info[1], BaseException):  # the test failed first: say why
+                exc_info[1].add_note(f"ferrotls server thread failed: {self.error!r}")
 
 
 def echo_handler(fs: FerroSocket, prefix: bytes = b"echo:") -> FerroSocket:
