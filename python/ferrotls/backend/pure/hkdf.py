@@ -6,17 +6,16 @@ name, lengths) live here so that both entry points behave identically.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 __all__ = ["HASHES", "hash_len", "hkdf_extract", "hkdf_expand", "hkdf_expand_label", "derive_secret"]
 
-HASHES = {"sha256": (hashlib.sha256, 32), "sha384": (hashlib.sha384, 48)}
+HASHES: dict[str, int] = {"sha256": 32, "sha384": 48}
 
 
-def _hash(hash_name: str) -> tuple[object, int]:
+def _hash(hash_name: str) -> tuple[str, int]:
     try:
-        return HASHES[hash_name]
+        return hash_name, HASHES[hash_name]
     except (KeyError, TypeError):
         raise ValueError(f"unsupported hash {hash_name!r}: expected 'sha256' or 'sha384'") from None
 
@@ -29,7 +28,7 @@ def hash_len(hash_name: str) -> int:
 def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
     """HKDF-Extract(salt, IKM); an empty salt is HashLen zero bytes (HMAC pads it anyway)."""
     digest, size = _hash(hash_name)
-    return hmac.new(bytes(salt) or bytes(size), bytes(ikm), digest).digest()  # type: ignore[arg-type]
+    return hmac.new(bytes(salt) or bytes(size), bytes(ikm), digest).digest()
 
 
 def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
@@ -41,7 +40,7 @@ def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
     out = []
     t = b""
     for i in range(1, -(-length // size) + 1):
-        t = hmac.new(prk, t + info + bytes((i,)), digest).digest()  # type: ignore[arg-type]
+        t = hmac.new(prk, t + info + bytes((i,)), digest).digest()
         out.append(t)
     return b"".join(out)[:length]
 
