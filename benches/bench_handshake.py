@@ -33,13 +33,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import load  # noqa: E402
-from peers import HOST, SslPeer, TlsLitePeer, Wire, make_pki  # noqa: E402
-
-from ferrotls.config import CertifiedKey, ClientConfig, ServerConfig  # noqa: E402
-from ferrotls.connection import ClientConnection, ServerConnection  # noqa: E402
-from ferrotls.suites import CipherSuite, NamedGroup  # noqa: E402
-from ferrotls.x509 import DefaultVerifier, TrustStore  # noqa: E402
+from conftest import load
+from ferrotls.config import CertifiedKey, ClientConfig, ServerConfig
+from ferrotls.connection import ClientConnection, ServerConnection
+from ferrotls.suites import CipherSuite, NamedGroup
+from ferrotls.x509 import DefaultVerifier, TrustStore
+from peers import HOST, SslPeer, TlsLitePeer, Wire, make_pki
 
 # fixed rounds for the pure-Python implementations (~30-70 hs/s): a few seconds each
 PY_ROUNDS = 15
@@ -53,7 +52,7 @@ X25519_ONLY = {
 class FerroPair:
     """ferrotls client and server configs, built once; ``handshake()`` runs one full handshake."""
 
-    def __init__(self, ca: Any, leaf: Any, backend: str, *, defaults: bool = False) -> None:
+    def __init__(self, ca: Any, leaf: Any, backend: Any, *, defaults: bool = False) -> None:
         from cryptography import x509
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
 

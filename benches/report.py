@@ -5,6 +5,10 @@
 
 Per group (``{op}-{suite}-{size}``, ``hkdf_expand_label-...``, ``x25519-exchange``):
 ops/s and MB/s (MB = 10**6 bytes) for each implementation, and native/cryptography.
+Handshake groups (``handshake-*``, benches/bench_handshake.py) get their own tables:
+handshakes/s with ratios to ssl and tlslite-ng, bytes on the wire beside ssl's, and
+the handshake targets (PASS/FAIL on the ratios measured in the same run; the ratio
+to the shared/anchors figure is shown beside it).
 Rates use the *median* time per call (``--stat mean`` to change), because the
 shared machine produces long-tailed outliers.  Then the issue's target lines with
 PASS/FAIL ("n/a" when an implementation is missing from the file).
@@ -40,8 +44,26 @@ TARGETS: list[tuple[str, str, float]] = [
 ]
 
 
+# Handshake groups (benches/bench_handshake.py) get their own tables, below.
+HANDSHAKE_PREFIX = "handshake-"
+HANDSHAKE_GROUP = "handshake-full-x25519"
+HANDSHAKE_ORDER = ["native", "python", "ssl", "ssl-2tickets", "tlslite"]
+# shared/anchors/RESULTS.md, this machine: ssl full handshake with OpenSSL's 2 tickets,
+# tlslite-ng full handshake (x25519, ECDSA P-256); ssl's bytes on the wire.
+ANCHOR_SSL_HS = 1762.0
+ANCHOR_TLSLITE_HS = 66.4
+ANCHOR_SSL_WIRE = {"c2s": 326, "s2c_flight": 935, "s2c_after": 510}
+# (description, numerator impl, denominator impl, anchor for the denominator, minimum ratio);
+# a ratio must be > minimum when the minimum is given as negative (strict), else >=.
+HANDSHAKE_TARGETS: list[tuple[str, str, str, float, float]] = [
+    ("ferrotls-native >= 0.6x ssl full handshakes/s (ssl with 2 tickets)", "native", "ssl-2tickets", ANCHOR_SSL_HS, 0.6),
+    ("ferrotls-native >= 15x tlslite-ng full handshakes/s", "native", "tlslite", ANCHOR_TLSLITE_HS, 15.0),
+    ("ferrotls-python > tlslite-ng full handshakes/s", "python", "tlslite", ANCHOR_TLSLITE_HS, -1.0),
+]
+
+
 def load(path: Path, stat: str) -> dict[str, dict[str, dict[str, float]]]:
-    """{group: {impl: {"ops": ops/s, "bytes": payload bytes}}}."""
+    """{group: {impl: {"ops": ops/s, "bytes": payload bytes, "wire_*": handshake bytes}}}."""
     data = json.loads(path.read_text(encoding="utf-8"))
     groups: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
     for bench in data.get("benchmarks", []):
@@ -51,6 +73,7 @@ def load(path: Path, stat: str) -> dict[str, dict[str, dict[str, float]]]:
         groups[bench.get("group") or bench["name"]][impl] = {
             "ops": 1.0 / seconds if seconds > 0 else float("inf"),
             "bytes": float(extra.get("bytes", 0)),
+            **{k: float(v) for k, v in extra.items() if k.startswith("wire_")},
         }
     return groups
 
@@ -75,7 +98,82 @@ def _group_key(name: str) -> tuple[Any, ...]:
     return (parts[0], "-".join(parts[1:-1]) if size else name, size)
 
 
+def render_handshakes(groups: dict[str, dict[str, dict[str, float]]], stat: str) -> str:
+    """Handshakes/s with ratios, bytes on the wire, and the handshake targets."""
+    hs = {k: v for k, v in groups.items() if k.startswith(HANDSHAKE_PREFIX)}
+    main = hs.get(HANDSHAKE_GROUP, {})
+    ssl_rate = main.get("ssl-2tickets", {}).get("ops")
+    tl_rate = main.get("tlslite", {}).get("ops")
+    lines = [
+        f"Full handshakes/s ({stat} time per handshake; both ends in one thread, in memory). "
+        f"Anchors (shared/anchors/RESULTS.md): ssl {ANCHOR_SSL_HS:,.0f}/s with 2 tickets, "
+        f"tlslite-ng {ANCHOR_TLSLITE_HS:g}/s.",
+        "",
+        "| group | impl | hs/s | µs/hs | / ssl-2tickets | / tlslite |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name in sorted(hs, key=lambda n: (n != HANDSHAKE_GROUP, n)):
+        g = hs[name]
+        order = [i for i in HANDSHAKE_ORDER if i in g] + sorted(set(g) - set(HANDSHAKE_ORDER))
+        for impl in order:
+            ops = g[impl]["ops"]
+            r_ssl = f"{ops / ssl_rate:.3g}x" if ssl_rate else "-"
+            r_tl = f"{ops / tl_rate:.3g}x" if tl_rate else "-"
+            lines.append(f"| {name} | {impl} | {fmt(ops)} | {1e6 / ops:,.0f} | {r_ssl} | {r_tl} |")
+    lines += [
+        "",
+        "Bytes on the wire per full handshake (same certificate chain for all rows):",
+        "",
+        "| group | impl | c->s | s->c handshake flight | s->c after (tickets) | s->c total |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name in sorted(hs, key=lambda n: (n != HANDSHAKE_GROUP, n)):
+        g = hs[name]
+        order = [i for i in HANDSHAKE_ORDER if i in g] + sorted(set(g) - set(HANDSHAKE_ORDER))
+        for impl in order:
+            w = g[impl]
+            if "wire_c2s" not in w:
+                continue
+            lines.append(
+                f"| {name} | {impl} | {w['wire_c2s']:.0f} | {w['wire_s2c_flight']:.0f} "
+                f"| {w['wire_s2c_after']:.0f} | {w['wire_s2c']:.0f} |"
+            )
+    a = ANCHOR_SSL_WIRE
+    lines.append(
+        f"| anchors | ssl (RESULTS.md) | {a['c2s']} | {a['s2c_flight']} | {a['s2c_after']} "
+        f"| {a['s2c_flight'] + a['s2c_after']} |"
+    )
+    lines += [
+        "",
+        "| handshake target | measured ratio | ratio vs anchor | result |",
+        "|---|---:|---:|---|",
+    ]
+    for desc, num, den, anchor, minimum in HANDSHAKE_TARGETS:
+        n_ops = main.get(num, {}).get("ops")
+        d_ops = main.get(den, {}).get("ops")
+        if n_ops is None:
+            lines.append(f"| {desc} | - | - | n/a ({num} missing from {HANDSHAKE_GROUP}) |")
+            continue
+        vs_anchor = n_ops / anchor
+        if d_ops is None:
+            lines.append(f"| {desc} | - | {vs_anchor:.3g}x | n/a ({den} missing) |")
+            continue
+        r = n_ops / d_ops
+        ok = r > abs(minimum) if minimum < 0 else r >= minimum
+        lines.append(f"| {desc} | {r:.3g}x | {vs_anchor:.3g}x | {'PASS' if ok else 'FAIL'} |")
+    return "\n".join(lines)
+
+
 def render(groups: dict[str, dict[str, dict[str, float]]], stat: str) -> str:
+    hs = {k: v for k, v in groups.items() if k.startswith(HANDSHAKE_PREFIX)}
+    groups = {k: v for k, v in groups.items() if not k.startswith(HANDSHAKE_PREFIX)}
+    if not groups:
+        return render_handshakes(hs, stat)
+    out = _render_records(groups, stat)
+    return out + ("\n\n" + render_handshakes(hs, stat) if hs else "")
+
+
+def _render_records(groups: dict[str, dict[str, dict[str, float]]], stat: str) -> str:
     impls = [i for i in IMPL_ORDER if any(i in g for g in groups.values())]
     impls += sorted({i for g in groups.values() for i in g} - set(impls))
     lines = [f"Rates from the {stat} time per call; MB = 10^6 bytes of payload.", ""]
