@@ -216,7 +216,7 @@ def seal_record(suite: int, secret: bytes, seq: int, content_type: int, content:
     key, iv = oracle_keys(suite, secret)
     inner = content + bytes([content_type])
     header = bytes([CT_APPDATA, 3, 3]) + (len(inner) + 16).to_bytes(2, "big")
-    return header + oracle_aead(suite, key).encrypt(record_nonce(iv, seq), inner, header)
+    return header + bytes(oracle_aead(suite, key).encrypt(record_nonce(iv, seq), inner, header))
 
 
 SERVER_SECRETS = ("SERVER_HANDSHAKE_TRAFFIC_SECRET", "SERVER_TRAFFIC_SECRET_0")

@@ -788,11 +788,12 @@ def test_failed_connection_refuses_everything(backend: Any) -> None:
     server = ServerConnection(server_config(backend))
     with pytest.raises(UnexpectedMessage):
         server.receive_data(b"\x17\x03\x03\x00\x01\x00")
-    for call in (
+    calls: list[Callable[[], None]] = [
         lambda: server.receive_data(b"\x16"),
         lambda: server.receive_data(b""),
         lambda: server.send(b"x"),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(UsageError):
             call()
     server.close()  # no-op in ERROR: nothing more is written

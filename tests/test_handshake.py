@@ -124,7 +124,7 @@ def _run_full_session(pair: ConnectionPair, suite: int, group: int, kind: str) -
     pair.server.close()
     pair.pump()
     assert pair.client.events() == [ConnectionClosed()]
-    assert pair.client.state is ConnectionState.CLOSED
+    assert pair.client.state is ConnectionState.CLOSED  # type: ignore[comparison-overlap]
     assert pair.server.state is ConnectionState.CLOSED
 
 
@@ -488,7 +488,7 @@ def test_coalesced_delivery(backend: Any) -> None:
         ApplicationData,
         ConnectionClosed,
     ]
-    assert [e.data for e in events[1:3]] == [b"a", b"b"]
+    assert [e.data for e in events[1:3] if isinstance(e, ApplicationData)] == [b"a", b"b"]
     assert pair.server.next_event() is NEED_DATA
 
 
