@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from certs import Issued, TestCA
 from ferrotls.config import CertifiedKey, ClientAuth, ClientConfig, ServerConfig
@@ -33,16 +33,16 @@ from ferrotls.events import ApplicationData, ConnectionClosed, HandshakeComplete
 from ferrotls.x509 import DefaultVerifier, TrustStore
 
 __all__ = [
+    "HRR_RANDOM",
     "LOOPBACK",
     "TIMEOUT",
-    "HRR_RANDOM",
-    "FerroSocket",
     "FerroServer",
+    "FerroSocket",
     "MemoryPeer",
     "OpenSSLProcess",
-    "openssl_server",
-    "openssl_client",
     "contains_hrr",
+    "openssl_client",
+    "openssl_server",
 ]
 
 LOOPBACK = "127.0.0.1"
@@ -264,7 +264,7 @@ class FerroServer:
         finally:
             self.fs.shutdown()
 
-    def __enter__(self) -> FerroServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -277,7 +277,7 @@ class FerroServer:
                 self.fs.shutdown()
             raise TimeoutError("ferrotls server thread did not finish")
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         try:
             self.join()
         finally:
@@ -295,7 +295,11 @@ def echo_handler(fs: FerroSocket, prefix: bytes = b"echo:") -> FerroSocket:
     fs.handshake()
     echoed = 0
     while True:
-        fs.wait_for(lambda: len(fs.data) > echoed or fs.peer_closed, "data or close_notify")
+
+        def more_or_closed(seen: int = echoed) -> bool:
+            return len(fs.data) > seen or fs.peer_closed
+
+        fs.wait_for(more_or_closed, "data or close_notify")
         if len(fs.data) > echoed:
             fs.send(prefix + bytes(fs.data[echoed:]))
             echoed = len(fs.data)
@@ -496,10 +500,10 @@ class OpenSSLProcess:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 
-    def __enter__(self) -> OpenSSLProcess:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
 

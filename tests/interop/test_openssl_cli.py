@@ -13,7 +13,7 @@ Every wait is bounded (``peers.TIMEOUT``); subprocesses are always killed.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Self
 
 import pytest
 from ferrotls.config import ClientAuth
@@ -28,18 +28,18 @@ from .peers import (
     SERVER_NAME,
     FerroServer,
     FerroSocket,
+    client_config,
     connect,
     contains_hrr,
     echo_handler,
     openssl_client,
     openssl_server,
     server_config,
-    client_config,
 )
 
 pytestmark = [pytest.mark.interop, pytest.mark.usefixtures("openssl_bin")]
 
-SUITES = {
+SUITES: dict[int, str] = {
     CipherSuite.TLS_AES_128_GCM_SHA256: "TLS_AES_128_GCM_SHA256",
     CipherSuite.TLS_AES_256_GCM_SHA384: "TLS_AES_256_GCM_SHA384",
     CipherSuite.TLS_CHACHA20_POLY1305_SHA256: "TLS_CHACHA20_POLY1305_SHA256",
@@ -59,8 +59,14 @@ def s_server_args(pki: PKI, leaf: Any = None, *extra: str) -> list[str]:
 
 def s_client_args(pki: PKI, *extra: str, name: str = SERVER_NAME) -> list[str]:
     return [
-        "-CAfile", str(pki.ca_pem), "-verify_return_error",
-        "-servername", name, "-verify_hostname", name, *extra,
+        "-CAfile",
+        str(pki.ca_pem),
+        "-verify_return_error",
+        "-servername",
+        name,
+        "-verify_hostname",
+        name,
+        *extra,
     ]
 
 
@@ -85,7 +91,10 @@ def close_with_s_server(server: Any, fs: FerroSocket) -> None:
 
 @pytest.mark.parametrize("suite", list(SUITES), ids=list(SUITES.values()))
 def test_client_cipher_suites(backend: Any, pki: PKI, suite: int) -> None:
-    with openssl_server(*s_server_args(pki, None, "-ciphersuites", SUITES[suite])) as (server, port):
+    with openssl_server(*s_server_args(pki, None, "-ciphersuites", SUITES[suite])) as (
+        server,
+        port,
+    ):
         fs = connect(ClientConnection(client_config(backend, pki), SERVER_NAME), port)
         info = fs.handshake()
         assert info.cipher_suite == suite
@@ -135,7 +144,9 @@ def test_client_server_key_types(backend: Any, pki: PKI, leaf: str) -> None:
 
 @pytest.mark.parametrize("leaf", ["client_p256", "client_rsa"])
 def test_client_certificate_to_s_server(backend: Any, pki: PKI, leaf: str) -> None:
-    args = s_server_args(pki, None, "-CAfile", str(pki.ca_pem), "-Verify", "1", "-verify_return_error")
+    args = s_server_args(
+        pki, None, "-CAfile", str(pki.ca_pem), "-Verify", "1", "-verify_return_error"
+    )
     with openssl_server(*args) as (server, port):
         cfg = client_config(backend, pki, certificate=getattr(pki, leaf).certified)
         fs = connect(ClientConnection(cfg, SERVER_NAME), port)
@@ -147,8 +158,10 @@ def test_client_certificate_to_s_server(backend: Any, pki: PKI, leaf: str) -> No
 
 
 def test_client_without_certificate_rejected_by_s_server(backend: Any, pki: PKI) -> None:
-    args = s_server_args(pki, None, "-CAfile", str(pki.ca_pem), "-Verify", "1", "-verify_return_error")
-    with openssl_server(*args) as (server, port):
+    args = s_server_args(
+        pki, None, "-CAfile", str(pki.ca_pem), "-Verify", "1", "-verify_return_error"
+    )
+    with openssl_server(*args) as (_server, port):
         fs = connect(ClientConnection(client_config(backend, pki), SERVER_NAME), port)
         fs.handshake()  # TLS 1.3: the client finishes first, the server's verdict comes after
         with pytest.raises(AlertReceived) as info:
@@ -172,8 +185,14 @@ def test_client_sni_selects_s_server_cert2(backend: Any, pki: PKI) -> None:
     # (s_server installs its -alpn callback on the first context only, so ALPN and
     # -servername switching are tested separately.)
     args = s_server_args(
-        pki, None, "-servername", OTHER_NAME,
-        "-cert2", str(pki.server_other.cert_pem), "-key2", str(pki.server_other.key_pem),
+        pki,
+        None,
+        "-servername",
+        OTHER_NAME,
+        "-cert2",
+        str(pki.server_other.cert_pem),
+        "-key2",
+        str(pki.server_other.key_pem),
     )
     with openssl_server(*args) as (server, port):
         fs = connect(ClientConnection(client_config(backend, pki), OTHER_NAME), port)
@@ -225,7 +244,7 @@ def test_s_server_quit_without_close_notify_is_truncation(backend: Any, pki: PKI
 
 
 def test_client_against_s_server_www(backend: Any, pki: PKI) -> None:
-    with openssl_server(*s_server_args(pki, None, "-www")) as (server, port):
+    with openssl_server(*s_server_args(pki, None, "-www")) as (_server, port):
         fs = connect(ClientConnection(client_config(backend, pki), SERVER_NAME), port)
         info = fs.handshake()
         fs.send(b"GET / HTTP/1.0\r\n\r\n")
@@ -256,23 +275,31 @@ def test_client_bulk_data_to_s_server(backend: Any, pki: PKI) -> None:
 class SClientSession:
     """A FerroServer plus an s_client connected to it, closed together."""
 
-    def __init__(self, backend: Any, pki: PKI, *client_args: str, name: str = SERVER_NAME,
-                 handler: Any = echo_handler, expect_error: bool = False, **server_kw: Any) -> None:
+    def __init__(
+        self,
+        backend: Any,
+        pki: PKI,
+        *client_args: str,
+        name: str = SERVER_NAME,
+        handler: Any = echo_handler,
+        expect_error: bool = False,
+        **server_kw: Any,
+    ) -> None:
         cfg = server_config(backend, pki, **server_kw)
         self.server = FerroServer(lambda: ServerConnection(cfg), handler, expect_error=expect_error)
         self.args = s_client_args(pki, *client_args, name=name)
 
-    def __enter__(self) -> SClientSession:
+    def __enter__(self) -> Self:
         self.server.__enter__()
         self._client_cm = openssl_client(self.server.port, *self.args)
         self.client = self._client_cm.__enter__()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
-            self._client_cm.__exit__(*exc)
+            self._client_cm.__exit__(exc_type, exc, tb)
         finally:
-            self.server.__exit__(*exc)
+            self.server.__exit__(exc_type, exc, tb)
 
     def say(self, tag: str) -> None:
         """A line through s_client to the ferrotls server and its echo back."""
@@ -333,7 +360,12 @@ def test_s_client_server_key_types(backend: Any, pki: PKI, leaf: str) -> None:
 def test_s_client_certificate_to_ferrotls(backend: Any, pki: PKI, leaf: str) -> None:
     client_leaf = getattr(pki, leaf)
     with SClientSession(
-        backend, pki, "-cert", str(client_leaf.cert_pem), "-key", str(client_leaf.key_pem),
+        backend,
+        pki,
+        "-cert",
+        str(client_leaf.cert_pem),
+        "-key",
+        str(client_leaf.key_pem),
         client_auth=ClientAuth.REQUIRED,
     ) as s:
         s.client.wait_for(CONNECTED)
@@ -355,8 +387,13 @@ def test_s_client_without_certificate_rejected(backend: Any, pki: PKI) -> None:
 def test_s_client_alpn_and_sni(backend: Any, pki: PKI) -> None:
     certs = (pki.server_p256.certified, pki.server_other.certified)
     with SClientSession(
-        backend, pki, "-alpn", "h2,http/1.1", name=OTHER_NAME,
-        certificates=certs, alpn_protocols=("http/1.1", "h2"),
+        backend,
+        pki,
+        "-alpn",
+        "h2,http/1.1",
+        name=OTHER_NAME,
+        certificates=certs,
+        alpn_protocols=("http/1.1", "h2"),
     ) as s:
         s.client.wait_for(CONNECTED)  # -verify_hostname OTHER_NAME: the right certificate
         s.client.wait_for(b"ALPN protocol: http/1.1")

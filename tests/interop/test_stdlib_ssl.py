@@ -17,7 +17,12 @@ from typing import Any
 import pytest
 from ferrotls.config import ClientAuth
 from ferrotls.connection import ClientConnection, ConnectionState, ServerConnection
-from ferrotls.errors import AlertDescription, AlertReceived, CertificateRequired, NoApplicationProtocol
+from ferrotls.errors import (
+    AlertDescription,
+    AlertReceived,
+    CertificateRequired,
+    NoApplicationProtocol,
+)
 from ferrotls.events import ConnectionClosed, KeyUpdated, SessionTicket
 from ferrotls.suites import CipherSuite, NamedGroup
 
@@ -36,7 +41,7 @@ from .peers import (
 
 pytestmark = pytest.mark.interop
 
-SUITES = {
+SUITES: dict[int, str] = {
     CipherSuite.TLS_AES_128_GCM_SHA256: "TLS_AES_128_GCM_SHA256",
     CipherSuite.TLS_AES_256_GCM_SHA384: "TLS_AES_256_GCM_SHA384",
     CipherSuite.TLS_CHACHA20_POLY1305_SHA256: "TLS_CHACHA20_POLY1305_SHA256",
@@ -44,7 +49,9 @@ SUITES = {
 GROUPS = [NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1]
 
 
-def ssl_server_context(pki: PKI, leaf: Any = None, *, require_client_cert: bool = False) -> ssl.SSLContext:
+def ssl_server_context(
+    pki: PKI, leaf: Any = None, *, require_client_cert: bool = False
+) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     leaf = leaf or pki.server_p256
@@ -76,6 +83,18 @@ def ssl_client_vs_ferro(
     return MemoryPeer(conn, ctx, server_side=False, server_hostname=hostname)
 
 
+def cipher_name(peer: MemoryPeer) -> str:
+    cipher = peer.ssl.cipher()
+    assert cipher is not None
+    return cipher[0]
+
+
+def peer_sans(peer: MemoryPeer) -> Any:
+    cert = peer.ssl.getpeercert()
+    assert cert is not None
+    return cert["subjectAltName"]
+
+
 def exchange(peer: MemoryPeer, size: int = 1000) -> None:
     """Application data both ways, checked byte for byte."""
     up = bytes(range(256)) * (size // 256) + b"ferro->ssl"
@@ -96,7 +115,7 @@ def test_ferro_client_cipher_suites(backend: Any, pki: PKI, suite: int) -> None:
     peer = ferro_client_vs_ssl(backend, pki, ssl_server_context(pki), cipher_suites=(suite,))
     peer.handshake()
     assert peer.ferro.info.cipher_suite == suite
-    assert peer.ssl.cipher()[0] == SUITES[suite]
+    assert cipher_name(peer) == SUITES[suite]
     assert peer.ssl.version() == "TLSv1.3"
     exchange(peer)
 
@@ -106,7 +125,7 @@ def test_ssl_client_cipher_suites(backend: Any, pki: PKI, suite: int) -> None:
     peer = ssl_client_vs_ferro(backend, pki, ssl_client_context(pki), cipher_suites=(suite,))
     peer.handshake()
     assert peer.ferro.info.cipher_suite == suite
-    assert peer.ssl.cipher()[0] == SUITES[suite]
+    assert cipher_name(peer) == SUITES[suite]
     exchange(peer)
 
 
@@ -162,7 +181,7 @@ def test_ferro_client_hello_retry_request(backend: Any, pki: PKI) -> None:
 def test_ssl_client_server_key_types(backend: Any, pki: PKI, leaf: str) -> None:
     peer = ssl_client_vs_ferro(backend, pki, ssl_client_context(pki), leaf=getattr(pki, leaf))
     peer.handshake()
-    assert peer.ssl.getpeercert()["subjectAltName"][0] == ("DNS", SERVER_NAME)
+    assert peer_sans(peer)[0] == ("DNS", SERVER_NAME)
     exchange(peer)
 
 
@@ -257,7 +276,7 @@ def test_ssl_client_alpn_mismatch(backend: Any, pki: PKI) -> None:
 def test_ssl_server_sni_callback_sees_ferro_server_name(backend: Any, pki: PKI) -> None:
     seen: list[str | None] = []
     ctx = ssl_server_context(pki)
-    ctx.sni_callback = lambda sslobj, name, c: seen.append(name)  # type: ignore[assignment,misc]
+    ctx.sni_callback = lambda sslobj, name, c: seen.append(name)
     peer = ferro_client_vs_ssl(backend, pki, ctx)
     peer.handshake()
     assert seen == [SERVER_NAME]
@@ -265,11 +284,13 @@ def test_ssl_server_sni_callback_sees_ferro_server_name(backend: Any, pki: PKI) 
 
 
 @pytest.mark.parametrize("hostname", [SERVER_NAME, OTHER_NAME])
-def test_ssl_client_server_name_picks_ferro_certificate(backend: Any, pki: PKI, hostname: str) -> None:
+def test_ssl_client_server_name_picks_ferro_certificate(
+    backend: Any, pki: PKI, hostname: str
+) -> None:
     certs = (pki.server_p256.certified, pki.server_other.certified)
     peer = ssl_client_vs_ferro(backend, pki, ssl_client_context(pki), hostname, certificates=certs)
     peer.handshake()  # ssl checks the hostname against the certificate
-    assert ("DNS", hostname) in peer.ssl.getpeercert()["subjectAltName"]
+    assert ("DNS", hostname) in peer_sans(peer)
     assert peer.ferro.info.server_name == hostname
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 import pytest
 from ferrotls.config import ClientAuth
@@ -36,11 +36,11 @@ from .peers import (
 )
 
 tlslite = pytest.importorskip("tlslite")
-from tlslite import HandshakeSettings, TLSConnection, X509CertChain  # noqa: E402
-from tlslite.constants import AlertDescription, KeyUpdateMessageType  # noqa: E402
-from tlslite.errors import TLSRemoteAlert  # noqa: E402
-from tlslite.utils.compat import ML_KEM_AVAILABLE  # noqa: E402
-from tlslite.utils.keyfactory import parsePEMKey  # noqa: E402
+from tlslite import HandshakeSettings, TLSConnection, X509CertChain  # type: ignore[import-untyped]
+from tlslite.constants import AlertDescription, KeyUpdateMessageType  # type: ignore[import-untyped]
+from tlslite.errors import TLSRemoteAlert  # type: ignore[import-untyped]
+from tlslite.utils.compat import ML_KEM_AVAILABLE  # type: ignore[import-untyped]
+from tlslite.utils.keyfactory import parsePEMKey  # type: ignore[import-untyped]
 
 pytestmark = pytest.mark.interop
 
@@ -123,7 +123,9 @@ class TLSLiteServer:
             self.conn = TLSConnection(sock)
             self.conn.closeSocket = False  # close() waits for our close_notify
             self.conn.handshakeServer(
-                certChain=self.chain, privateKey=self.key, settings=self.settings,
+                certChain=self.chain,
+                privateKey=self.key,
+                settings=self.settings,
                 **self.handshake_kw,
             )
             self.result = self.conversation(self.conn)
@@ -133,11 +135,11 @@ class TLSLiteServer:
             if self.conn is not None:
                 self.conn.sock.close()
 
-    def __enter__(self) -> TLSLiteServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.thread.join(TIMEOUT + 5)
         self.listener.close()
         alive = self.thread.is_alive()
@@ -221,7 +223,8 @@ def test_ferro_client_cipher_suites(backend: Any, pki: PKI, cipher: str) -> None
 def test_ferro_client_hello_retry_request(backend: Any, pki: PKI) -> None:
     with TLSLiteServer(pki.server_p256, settings(["secp256r1"]), echo_upper_then_close) as server:
         cfg = client_config(
-            backend, pki,
+            backend,
+            pki,
             groups=(NamedGroup.X25519, NamedGroup.SECP256R1),
             key_share_groups=(NamedGroup.X25519,),
         )
@@ -373,10 +376,9 @@ def test_tlslite_unsolicited_compressed_certificate_is_rejected(backend: Any, pk
     chain, key = tlslite_identity(pki.client_p256)
     cfg = server_config(backend, pki, client_auth=ClientAuth.REQUIRED)
     server = FerroServer(lambda: ServerConnection(cfg), echo_handler, expect_error=True)
-    with server:
-        # tlslite either reads the alert or, still writing its flight, hits the closed socket
-        with pytest.raises((TLSRemoteAlert, OSError)) as info:
-            tlslite_client(server.port, settings(), say_hello, certChain=chain, privateKey=key)
+    # tlslite either reads the alert or, still writing its flight, hits the closed socket
+    with server, pytest.raises((TLSRemoteAlert, OSError)) as info:
+        tlslite_client(server.port, settings(), say_hello, certChain=chain, privateKey=key)
     if isinstance(info.value, TLSRemoteAlert):
         assert info.value.description == AlertDescription.unexpected_message
     assert isinstance(server.error, UnexpectedMessage)
