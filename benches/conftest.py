@@ -24,13 +24,6 @@ import ferrotls.backend as backend_module
 IMPLS = ["native", "python", "cryptography"]
 
 
-def pytest_collect_file(file_path: Path, parent: Any) -> Any:
-    """Collect ``bench_*.py`` here (pytest's default pattern is ``test_*.py``)."""
-    if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
-        return pytest.Module.from_parent(parent, path=file_path)
-    return None
-
-
 def _require_native() -> bool:
     return os.environ.get("FERROTLS_REQUIRE_NATIVE", "").strip() not in ("", "0", "false", "no")
 
