@@ -13,6 +13,7 @@ Every wait is bounded (``peers.TIMEOUT``); subprocesses are always killed.
 from __future__ import annotations
 
 import re
+from types import TracebackType
 from typing import Any, Self
 
 import pytest
@@ -295,7 +296,12 @@ class SClientSession:
         self.client = self._client_cm.__enter__()
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             self._client_cm.__exit__(exc_type, exc, tb)
         finally:
