@@ -20,6 +20,7 @@ impl Hash {
         }
     }
 
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(self) -> usize {
         match self {
             Self::Sha256 => 32,

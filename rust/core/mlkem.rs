@@ -157,7 +157,7 @@ mod tests {
         // pyca/cryptography 50 (OpenSSL) MLKEM768PrivateKey.from_seed_bytes.
         let seed: Vec<u8> = (0u8..64).collect();
         let k = MlKem768Key::from_seed(&seed).unwrap();
-        let mut public = k.public_bytes().to_vec();
+        let public = k.public_bytes().to_vec();
         assert_eq!(public[..16].to_vec(), hex("298aa10d423c8dda069d02bc59e6cdf0"));
         let digest = ring::digest::digest(&ring::digest::SHA256, &public);
         assert_eq!(
@@ -210,7 +210,7 @@ mod tests {
         assert_eq!(check_public(&bad), Err(Error::IllegalParameter(MODULUS)));
         // q - 1 is fine.
         let mut ok = public.clone();
-        ok[1] = ok[1] & 0x0f;
+        ok[1] &= 0x0f;
         ok[2] = 0xd0;
         assert!(check_public(&ok).is_ok());
         assert!(matches!(check_public(&public[..1183]), Err(Error::Invalid(_))));

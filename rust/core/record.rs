@@ -314,7 +314,9 @@ mod tests {
         Ok(out)
     }
 
-    fn open(k: &RecordKey, data: &[u8]) -> (Vec<(u8, Vec<u8>)>, usize, Option<Error>) {
+    type OpenResult = (Vec<(u8, Vec<u8>)>, usize, Option<Error>);
+
+    fn open(k: &RecordKey, data: &[u8]) -> OpenResult {
         let mut scratch = Vec::new();
         let o = k.open_records(data, MAX_PLAINTEXT, &mut scratch);
         (o.items.iter().map(|&(t, s, e)| (t, scratch[s..e].to_vec())).collect(), o.consumed, o.error)

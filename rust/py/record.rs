@@ -52,7 +52,7 @@ impl RecordProtector {
         self.key.sequence()
     }
 
-    #[pyo3(signature = (length, padding = 0, max_fragment = MAX_PLAINTEXT_I64))]
+    #[pyo3(signature = (length, padding = 0, max_fragment = 16384))]
     fn sealed_size(&self, length: i64, padding: i64, max_fragment: i64) -> PyResult<usize> {
         let params = SealParams::new(23, padding, max_fragment)?;
         let length = usize::try_from(length).map_err(|_| Error::Invalid(format!("length must be >= 0, got {length}")))?;
@@ -60,7 +60,7 @@ impl RecordProtector {
     }
 
     /// Protect `data` as one or more complete TLSCiphertext records.
-    #[pyo3(signature = (content_type, data, padding = 0, max_fragment = MAX_PLAINTEXT_I64))]
+    #[pyo3(signature = (content_type, data, padding = 0, max_fragment = 16384))]
     fn seal_record<'py>(
         &self,
         py: Python<'py>,
@@ -79,7 +79,7 @@ impl RecordProtector {
     }
 
     /// As `seal_record`, writing into the writable buffer `out`; returns the bytes written.
-    #[pyo3(signature = (out, content_type, data, padding = 0, max_fragment = MAX_PLAINTEXT_I64))]
+    #[pyo3(signature = (out, content_type, data, padding = 0, max_fragment = 16384))]
     fn seal_record_into(
         &self,
         py: Python<'_>,
@@ -97,7 +97,7 @@ impl RecordProtector {
     }
 
     /// Open the complete records at the start of `data`: `(items, consumed)`.
-    #[pyo3(signature = (data, max_plaintext = MAX_PLAINTEXT_I64))]
+    #[pyo3(signature = (data, max_plaintext = 16384))]
     fn open_records<'py>(
         &self,
         py: Python<'py>,

@@ -70,4 +70,3 @@ class NativeBackend:
 
 
 BACKEND = NativeBackend()
-
