@@ -4,9 +4,11 @@ NOT constant-time: GHASH uses tables indexed by secret-dependent bytes and AES
 uses ``bytes.translate`` S-box lookups.  The native backend is the default for
 that reason.
 
-GHASH uses Shoup's method with 8-bit tables: for the hash key H we precompute
-16 tables of 256 entries, ``table[k][b] = (b placed at byte k) * H`` in
-GF(2^128), so multiplying a block by H is 16 lookups and XORs on Python ints.
+GHASH uses Shoup's method: for the hash key H we precompute tables
+``table[k][b] = (digit b placed at position k) * H`` in GF(2^128), so multiplying
+a block by H is a few lookups and XORs on Python ints.  Keys start with 4-bit
+digits (32 tables of 16, cheap to build for short-lived handshake keys) and
+switch to 8-bit digits (16 tables of 256) once they carry bulk data.
 Blocks are integers in big-endian order, in which GCM's bit-reflected
 convention makes "multiply by x" a right shift.
 """
@@ -22,27 +24,37 @@ __all__ = ["AESGCM", "ghash_tables", "ghash"]
 _R = 0xE1 << 120  # x^128 = x^7 + x^2 + x + 1, bit-reflected
 
 
-def ghash_tables(h: int) -> list[list[int]]:
-    """Shoup tables for hash key ``h`` (a 128-bit int, big-endian block)."""
-    # basis[j] = (1 << j) * H; bit 127 is the polynomial 1, bit 127 - i is x^i.
+def _basis(h: int) -> list[int]:
+    """basis[j] = (1 << j) * H; bit 127 is the polynomial 1, bit 127 - i is x^i."""
     basis = [0] * 128
     v = h
     for i in range(128):
         basis[127 - i] = v
         v = (v >> 1) ^ _R if v & 1 else v >> 1
+    return basis
+
+
+def _tables(basis: list[int], bits: int) -> list[list[int]]:
+    """Shoup tables with ``bits``-bit indices: one table per ``bits``-bit digit."""
+    size = 1 << bits
     tables = []
-    for k in range(16):  # byte k of the block (k = 0 is the most significant)
-        shift = 8 * (15 - k)
-        t = [0] * 256
-        for b in range(1, 256):
+    for k in range(128 // bits):  # digit k of the block (k = 0 is the most significant)
+        shift = bits * (128 // bits - 1 - k)
+        t = [0] * size
+        for b in range(1, size):
             low = b & -b
             t[b] = t[b ^ low] ^ basis[shift + low.bit_length() - 1]
         tables.append(t)
     return tables
 
 
+def ghash_tables(h: int) -> list[list[int]]:
+    """8-bit Shoup tables for hash key ``h`` (a 128-bit int, big-endian block)."""
+    return _tables(_basis(h), 8)
+
+
 def ghash(tables: list[list[int]], data: bytes, y: int = 0) -> int:
-    """Fold ``data`` (a multiple of 16 bytes) into the GHASH accumulator ``y``."""
+    """Fold ``data`` (a multiple of 16 bytes) into ``y`` with 8-bit tables."""
     (t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15) = tables
     from_bytes = int.from_bytes
     for i in range(0, len(data), 16):
@@ -56,6 +68,45 @@ def ghash(tables: list[list[int]], data: bytes, y: int = 0) -> int:
     return y
 
 
+def _ghash4(tables: list[list[int]], data: bytes, y: int = 0) -> int:
+    """Fold ``data`` into ``y`` with 4-bit tables (32 lookups a block, cheap to build)."""
+    from_bytes = int.from_bytes
+    pairs = [(tables[2 * k], tables[2 * k + 1]) for k in range(16)]
+    for i in range(0, len(data), 16):
+        block = (y ^ from_bytes(data[i : i + 16], "big")).to_bytes(16, "big")
+        y = 0
+        for (hi, lo), b in zip(pairs, block):
+            y ^= hi[b >> 4] ^ lo[b & 15]
+    return y
+
+
+class _Ghash:
+    """GHASH keyed by H, with tables sized to the work done.
+
+    A key that only protects a few handshake records gets 4-bit tables (about
+    8x cheaper to build); once it has hashed ``UPGRADE_BLOCKS`` blocks it builds
+    the 8-bit tables that bulk data wants.
+    """
+
+    UPGRADE_BLOCKS = 512
+    __slots__ = ("_basis", "_small", "_large", "_blocks")
+
+    def __init__(self, h: int) -> None:
+        self._basis = _basis(h)
+        self._small = _tables(self._basis, 4)
+        self._large: list[list[int]] | None = None
+        self._blocks = 0
+
+    def __call__(self, data: bytes, y: int = 0) -> int:
+        if self._large is not None:
+            return ghash(self._large, data, y)
+        self._blocks += len(data) >> 4
+        if self._blocks > self.UPGRADE_BLOCKS:
+            self._large = _tables(self._basis, 8)
+            return ghash(self._large, data, y)
+        return _ghash4(self._small, data, y)
+
+
 def _pad16(n: int) -> bytes:
     return bytes(-n % 16)
 
@@ -63,17 +114,17 @@ def _pad16(n: int) -> bytes:
 class AESGCM:
     """AES-GCM with a 16/24/32-byte key; nonces must be 12 bytes (checked by the caller)."""
 
-    __slots__ = ("_cipher", "_tables")
+    __slots__ = ("_cipher", "_ghash")
 
     def __init__(self, key: bytes) -> None:
         self._cipher = aes.new_cipher(key)
         h = int.from_bytes(aes.encrypt_block(self._cipher, bytes(16)), "big")
-        self._tables = ghash_tables(h)
+        self._ghash = _Ghash(h)
 
     def _tag(self, aad: bytes, ct: bytes, mask: bytes) -> bytes:
         lengths = (8 * len(aad)).to_bytes(8, "big") + (8 * len(ct)).to_bytes(8, "big")
-        y = ghash(self._tables, aad + _pad16(len(aad)) if aad else b"")
-        y = ghash(self._tables, ct + _pad16(len(ct)) + lengths, y)
+        y = self._ghash(aad + _pad16(len(aad)) if aad else b"")
+        y = self._ghash(ct + _pad16(len(ct)) + lengths, y)
         return (y ^ int.from_bytes(mask, "big")).to_bytes(16, "big")
 
     def _keystream(self, nonce: bytes, length: int) -> tuple[bytes, bytes]:
