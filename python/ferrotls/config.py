@@ -236,7 +236,9 @@ def _verifier_from(
     store = TrustStore.from_pem(cafile=cafile, capath=capath, cadata=cadata)
     if profile is None:
         return DefaultVerifier(store)
-    return DefaultVerifier(store, profile=profile)
+    if profile not in ("webpki", "compatible"):
+        raise ValueError(f"unknown verification profile {profile!r}: 'webpki' or 'compatible'")
+    return DefaultVerifier(store, profile=profile)  # type: ignore[arg-type]
 
 
 def create_client_config(

@@ -142,7 +142,9 @@ class RecordLayer:
         self._flush_handshake()  # pending messages go out under the old keys
         self._write_protector = protector
 
-    def write(self, content_type: int, data: bytes, legacy_version: int = 0x0303) -> None:
+    def write(
+        self, content_type: int, data: bytes | bytearray | memoryview, legacy_version: int = 0x0303
+    ) -> None:
         """Queue ``data`` as one or more records of ``content_type``."""
         if content_type == ContentType.HANDSHAKE:
             if self._hs_pending and legacy_version != self._hs_version:
@@ -159,7 +161,9 @@ class RecordLayer:
             self._hs_pending.clear()
             self._write(ContentType.HANDSHAKE, data, self._hs_version)
 
-    def _write(self, content_type: int, data: bytes, legacy_version: int) -> None:
+    def _write(
+        self, content_type: int, data: bytes | bytearray | memoryview, legacy_version: int
+    ) -> None:
         protector = self._write_protector
         if protector is not None:
             self._out.append(
