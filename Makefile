@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/python -m mypy.stubtest ferrotls._native --allowlist rust/stubtest-allowlist.txt
 
 test-python: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	FERROTLS_INTEROP=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 ## Benchmarks with the peers in the same run, then a ratio table.
 bench: $(STAMP)

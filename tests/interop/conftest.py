@@ -1,12 +1,14 @@
 """Fixtures for the interop tests: a test PKI on disk and ferrotls config makers.
 
-Interop tests are opt-in: they run only when the marker expression names
-``interop`` (``pytest -m interop``); otherwise they are skipped.  They talk only to
+Interop tests are opt-in: they run when the marker expression names
+``interop`` (``pytest -m interop``) or when FERROTLS_INTEROP=1 (``make test``
+and CI set it); otherwise they are skipped.  They talk only to
 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -19,9 +21,9 @@ _HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if "interop" in (config.option.markexpr or ""):
+    if "interop" in (config.option.markexpr or "") or os.environ.get("FERROTLS_INTEROP") == "1":
         return
-    skip = pytest.mark.skip(reason="interop tests are opt-in: run with -m interop")
+    skip = pytest.mark.skip(reason="interop tests are opt-in: run with -m interop or FERROTLS_INTEROP=1")
     for item in items:
         if _HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(skip)
