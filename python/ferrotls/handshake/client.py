@@ -228,6 +228,11 @@ class ClientHandshake(HandshakeBase):
         self.key_log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", self.client_hs_secret)
         self.key_log("SERVER_HANDSHAKE_TRAFFIC_SECRET", self.server_hs_secret)
         self.set_read_secret(self.server_hs_secret)
+        # From here on our records (the second flight, or an alert) are protected.
+        if self.cconfig.middlebox_compat and not self.ccs_sent:
+            self.conn._send_ccs()
+            self.ccs_sent = True
+        self.set_write_secret(self.client_hs_secret)
         self.state = "wait_ee"
 
     def _on_hello_retry_request(self, hrr: ServerHello, raw: bytes) -> None:
@@ -331,11 +336,7 @@ class ClientHandshake(HandshakeBase):
         server_finished_hash = self.transcript.digest()
         c_ap, s_ap = self.application_secrets(master, server_finished_hash)
         self.set_read_secret(s_ap)
-        # Our second flight: [CCS] [Certificate CertificateVerify] Finished.
-        if self.cconfig.middlebox_compat and not self.ccs_sent:
-            self.conn._send_ccs()
-            self.ccs_sent = True
-        self.set_write_secret(self.client_hs_secret)
+        # Our second flight: [Certificate CertificateVerify] Finished.
         if self.certificate_request is not None:
             self._send_client_certificate()
         verify_data = self.finished_data(self.client_hs_secret, self.transcript.digest())
