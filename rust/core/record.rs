@@ -25,14 +25,12 @@ pub struct Sequence {
 }
 
 impl Sequence {
-    /// Start at `start` (0 ..= 2**64; 2**64 means already exhausted).
+    /// Start at `start` (0 ..= 2**64 - 1).
     pub fn new(start: u128) -> Result<Self> {
-        if start > 1u128 << 64 {
-            return invalid("sequence must be in 0..2**64");
+        match u64::try_from(start) {
+            Ok(next) => Ok(Self { next: AtomicU64::new(next), last_used: AtomicBool::new(false) }),
+            Err(_) => invalid("sequence must be in 0..2**64 - 1"),
         }
-        let exhausted = start == 1u128 << 64;
-        let next = if exhausted { u64::MAX } else { start as u64 };
-        Ok(Self { next: AtomicU64::new(next), last_used: AtomicBool::new(exhausted) })
     }
 
     /// The number the next record will use (2**64 once exhausted).
@@ -244,15 +242,6 @@ impl RecordKey {
             if rest.len() < HEADER_LEN + len {
                 break; // incomplete: wait for more bytes
             }
-            if len < TAG_LEN {
-                res.error = Some(Error::BadRecordMac);
-                break;
-            }
-            // content + type + padding = len - 16; content + padding must be <= max_plaintext.
-            if len - TAG_LEN > max_plaintext + 1 {
-                res.error = Some(Error::RecordOverflow);
-                break;
-            }
             let seq = match self.seq.reserve(1) {
                 Ok(s) => s,
                 Err(e) => {
@@ -260,6 +249,11 @@ impl RecordKey {
                     break;
                 }
             };
+            if len < TAG_LEN {
+                self.seq.release_one(seq);
+                res.error = Some(Error::BadRecordMac);
+                break;
+            }
             let (header, rec) = rest[..HEADER_LEN + len].split_at(HEADER_LEN);
             let (ct, tag) = rec.split_at(len - TAG_LEN);
             let start = scratch.len();
@@ -268,6 +262,14 @@ impl RecordKey {
                 self.seq.release_one(seq);
                 scratch.truncate(start);
                 res.error = Some(Error::BadRecordMac);
+                break;
+            }
+            // content + type + padding = len - 16; content + padding must be <= max_plaintext.
+            // Checked after authentication, as the python backend does.
+            if len - TAG_LEN > max_plaintext + 1 {
+                self.seq.release_one(seq);
+                scratch.truncate(start);
+                res.error = Some(Error::RecordOverflow);
                 break;
             }
             // Strip the zero padding, scanning from the end (RFC 8446 section 5.4).
@@ -426,7 +428,7 @@ mod tests {
         assert_eq!(s.sequence(), top - 2);
         assert!(seal(&s, 23, &[0u8; 20], 0, 10).is_ok());
         assert_eq!(s.sequence(), top);
-        assert!(RecordKey::new(Algorithm::Aes128Gcm, &[0; 16], &[0; 12], top + 1).is_err());
+        assert!(RecordKey::new(Algorithm::Aes128Gcm, &[0; 16], &[0; 12], top).is_err());
         // Opening at 2**64 - 1 works once, then exhausts; a failure gives the number back.
         let s = key(top - 1);
         let w = seal(&s, 23, b"y", 0, 16384).unwrap();

@@ -24,8 +24,8 @@ fn sequence_arg(sequence: &Bound<'_, PyAny>) -> PyResult<u128> {
         return Err(PyTypeError::new_err("sequence must be an int"));
     }
     match sequence.extract::<u128>() {
-        Ok(v) if v <= 1u128 << 64 => Ok(v),
-        _ => Err(PyValueError::new_err("sequence must be in 0..2**64")),
+        Ok(v) if v < 1u128 << 64 => Ok(v),
+        _ => Err(PyValueError::new_err("sequence must be in 0..2**64 - 1")),
     }
 }
 
@@ -104,8 +104,8 @@ impl RecordProtector {
         data: ByteBuf<'_>,
         max_plaintext: i64,
     ) -> PyResult<(Bound<'py, PyList>, usize)> {
-        if !(0..=MAX_PLAINTEXT_I64).contains(&max_plaintext) {
-            return Err(PyValueError::new_err(format!("max_plaintext must be in 0..{MAX_PLAINTEXT}, got {max_plaintext}")));
+        if !(1..=MAX_PLAINTEXT_I64).contains(&max_plaintext) {
+            return Err(PyValueError::new_err(format!("max_plaintext must be in 1..{MAX_PLAINTEXT}, got {max_plaintext}")));
         }
         let d = data.as_slice();
         let mut scratch = Vec::new();
