@@ -30,7 +30,7 @@ test-rust:
 
 typecheck: $(STAMP)
 	$(BIN)/python -m mypy
-	$(BIN)/python -m mypy.stubtest ferrotls._native --allowlist rust/stubtest-allowlist.txt
+	$(BIN)/python -m mypy.stubtest ferrotls._native
 
 test-python: $(STAMP)
 	FERROTLS_INTEROP=1 $(BIN)/python -m pytest -q -p no:cacheprovider
