@@ -3,6 +3,15 @@
 The handshake is Python; AEAD sealing/opening, HKDF and X25519 run in the
 native module ``ferrotls._native`` when it is built, or in a pure-Python
 fallback (``FERROTLS_BACKEND=python``) that gives identical bytes.
+
+Three ways in, from the top:
+
+* ``ssl``-style: :func:`create_default_context` / :class:`Context` with
+  ``wrap_socket`` (a :class:`TLSSocket`), :func:`connect`, and
+  :mod:`ferrotls.asyncio` (``open_connection`` / ``start_server`` streams).
+* Frozen configs: :class:`ClientConfig` / :class:`ServerConfig`.
+* Sans-I/O: :class:`ClientConnection` / :class:`ServerConnection` (bytes in,
+  events and bytes out) for your own transport.
 """
 
 from __future__ import annotations
@@ -38,6 +47,17 @@ from .events import (
     SessionTicket,
 )
 from .suites import CipherSuite, NamedGroup, SignatureScheme
+from .context import (
+    CERT_NONE,
+    CERT_OPTIONAL,
+    CERT_REQUIRED,
+    Context,
+    InsecureVerificationWarning,
+    Purpose,
+    VerifyMode,
+    create_default_context,
+)
+from .transports.blocking import TLSSocket, connect
 
 __all__ = [
     "__version__",
@@ -71,4 +91,14 @@ __all__ = [
     "CipherSuite",
     "NamedGroup",
     "SignatureScheme",
+    "Context",
+    "create_default_context",
+    "Purpose",
+    "VerifyMode",
+    "CERT_NONE",
+    "CERT_OPTIONAL",
+    "CERT_REQUIRED",
+    "InsecureVerificationWarning",
+    "TLSSocket",
+    "connect",
 ]

@@ -1,0 +1,512 @@
+"""Blocking sockets: :class:`TLSSocket` (like ``ssl.SSLSocket``) and :func:`connect`.
+
+``TLSSocket`` drives a sans-I/O connection over a connected TCP socket.  It reads
+with ``recv_into`` into one reusable buffer, hands the bytes to
+``receive_data`` and sends ``data_to_send()`` straight after, so handshake
+replies, KeyUpdate responses and fatal alerts leave at once (an alert is flushed
+before the error propagates).
+
+Timeouts: ``settimeout(t)`` bounds each call -- a whole handshake, one
+``recv``, one ``sendall`` -- by ``t`` seconds in total (not per ``recv`` of the
+socket), raising ``TimeoutError`` (``socket.timeout``).  A send that timed out
+may have queued part of its data; close the socket after a send timeout.
+
+End of stream: ``recv`` returns ``b""`` after the peer's close_notify.  A TCP
+EOF *without* close_notify raises :class:`ferrotls.TruncationError` (``ssl``
+raises ``SSLEOFError``, or returns ``b""`` with its default
+``suppress_ragged_eofs=True``); pass ``suppress_ragged_eofs=True`` to
+``wrap_socket`` to get ``b""`` instead.  ``close()`` and ``shutdown(SHUT_WR)``
+send close_notify first; ``unwrap()`` exchanges close_notify both ways and
+returns the plain socket.
+
+A ``TLSSocket`` wraps a ``socket.socket`` rather than being one: it has the
+methods ``http.client``, ``socketserver`` and ``http.server`` use (``recv``,
+``recv_into``, ``send``, ``sendall``, ``makefile``, ``settimeout``, ``fileno``,
+``getpeername``, ``setsockopt``, ``shutdown``, ``close`` ...).  Like a sans-I/O
+connection, one TLSSocket must not be used from two threads at once.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import time
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Self, cast
+
+from ..connection import ConnectionState
+from ..errors import TLSError, TruncationError, UsageError
+from ..events import NEED_DATA as _NEED_DATA
+from ..events import ApplicationData, ConnectionClosed
+from . import ConnectionInfo
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+    from ..context import Context
+
+__all__ = ["TLSSocket", "connect"]
+
+_RECV_SIZE = 256 * 1024
+"""Bytes read from the socket at once (many records per ``receive_data``)."""
+_SEND_CHUNK = 256 * 1024
+"""Plaintext handed to the connection per step of ``sendall`` (bounds memory)."""
+_CLOSE_TIMEOUT = 5.0
+"""Upper bound for flushing close_notify in ``close()`` on a blocking socket."""
+
+
+class TLSSocket(ConnectionInfo):
+    """A TLS 1.3 connection over a connected socket, shaped like ``ssl.SSLSocket``.
+
+    Make one with ``Context.wrap_socket(sock, server_side=..., server_hostname=...)``
+    or :func:`ferrotls.connect`.  With ``do_handshake_on_connect`` (the default)
+    the handshake runs in the constructor, bounded by the socket's timeout; the
+    socket is closed if it fails.  Otherwise the first read or write runs it.
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        context: Context,
+        *,
+        server_side: bool = False,
+        server_hostname: str | None = None,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = False,
+    ) -> None:
+        context.check_side(server_side)
+        if sock.type != socket.SOCK_STREAM:
+            raise NotImplementedError("only stream sockets are supported")
+        if server_side and server_hostname:
+            raise ValueError("server_hostname can only be specified in client mode")
+        super().__init__(context.new_connection(server_hostname), context, server_side, server_hostname)
+        self._sock = sock
+        self._timeout: float | None = sock.gettimeout()
+        self.do_handshake_on_connect = do_handshake_on_connect
+        self.suppress_ragged_eofs = suppress_ragged_eofs
+        self._buf = bytearray(_RECV_SIZE)
+        self._view = memoryview(self._buf)
+        self._pending = bytearray()  # ciphertext taken from the connection, not yet sent
+        self._chunk: bytes = b""  # current ApplicationData payload and read position
+        self._pos = 0
+        self._eof = False  # the transport was closed by the peer
+        self._ragged = False  # ... without close_notify, and suppress_ragged_eofs
+        self._truncation: TruncationError | None = None
+        self._closed = False
+        self._real_closed = False
+        self._detached = False
+        self._io_refs = 0
+        if do_handshake_on_connect:
+            try:
+                self.do_handshake()
+            except BaseException:
+                self.close()
+                raise
+
+    def __repr__(self) -> str:
+        side = "server" if self.server_side else "client"
+        state = "closed" if self._closed else self.connection.state.value
+        try:
+            peer = self._sock.getpeername() if not self._closed else None
+        except OSError:
+            peer = None
+        return f"<ferrotls.TLSSocket {side} {state} peer={peer}>"
+
+    # -- socket plumbing -----------------------------------------------------------
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def getpeername(self) -> Any:
+        return self._sock.getpeername()
+
+    def getsockname(self) -> Any:
+        return self._sock.getsockname()
+
+    def setsockopt(self, *args: Any) -> None:
+        self._sock.setsockopt(*args)
+
+    def getsockopt(self, *args: Any) -> Any:
+        return self._sock.getsockopt(*args)
+
+    @property
+    def family(self) -> int:
+        return self._sock.family
+
+    @property
+    def type(self) -> int:
+        return self._sock.type
+
+    @property
+    def proto(self) -> int:
+        return self._sock.proto
+
+    def settimeout(self, value: float | None) -> None:
+        """Bound every later call (handshake, recv, sendall) by ``value`` seconds; None blocks."""
+        self._sock.settimeout(value)
+        self._timeout = value
+
+    def gettimeout(self) -> float | None:
+        return self._timeout
+
+    def setblocking(self, flag: bool) -> None:
+        self.settimeout(None if flag else 0.0)
+
+    def getblocking(self) -> bool:
+        return self._timeout != 0.0
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- I/O core --------------------------------------------------------------------
+
+    def _deadline(self) -> float | None:
+        t = self._timeout
+        return None if not t else time.monotonic() + t
+
+    def _arm(self, deadline: float | None) -> None:
+        """Give the next socket call what is left of the deadline."""
+        if deadline is None:
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("timed out")
+        self._sock.settimeout(remaining)
+
+    def _check_usable(self) -> None:
+        if self._closed or self._detached:
+            raise OSError(9, "Bad file descriptor (TLSSocket is closed)")
+
+    def _flush(self, deadline: float | None) -> None:
+        """Send everything the connection has queued (and anything left from before)."""
+        data = self.connection.data_to_send()
+        pending = self._pending
+        if pending:
+            if data:
+                pending += data
+            while pending:
+                self._arm(deadline)
+                del pending[: self._sock.send(pending)]
+            return
+        if not data:
+            return
+        if deadline is None and self._timeout is None:
+            self._sock.sendall(data)
+            return
+        view = memoryview(data)
+        sent = 0
+        try:
+            while sent < len(view):
+                self._arm(deadline)
+                sent += self._sock.send(view[sent:])
+        except BaseException:
+            pending += view[sent:]
+            raise
+
+    def _flush_after_error(self) -> None:
+        """Best effort: put a queued alert on the wire before the error propagates."""
+        try:
+            self._flush(time.monotonic() + min(self._timeout or _CLOSE_TIMEOUT, _CLOSE_TIMEOUT))
+        except OSError:
+            pass
+
+    def _read_more(self, deadline: float | None) -> None:
+        """One ``recv_into`` fed to the connection, replies flushed."""
+        self._arm(deadline)
+        n = self._sock.recv_into(self._buf)
+        if n == 0:
+            self._on_eof()
+            return
+        try:
+            self.connection.receive_data(self._view[:n])
+        except TLSError:
+            self._flush_after_error()
+            raise
+        self._flush(deadline)
+
+    def _on_eof(self) -> None:
+        self._eof = True
+        try:
+            self.connection.receive_data(b"")
+        except TruncationError as exc:
+            if self.suppress_ragged_eofs and self.connection.handshake_complete:
+                self._ragged = True
+                return
+            self._truncation = exc
+            raise
+
+    def _wait_data(self) -> bool:
+        """Make application data available in ``_chunk``; False at a clean end of stream."""
+        if self._pos < len(self._chunk):
+            return True
+        self._check_usable()
+        conn = self.connection
+        if not conn.handshake_complete:
+            self.do_handshake()
+        deadline = self._deadline()
+        while True:
+            event = conn.next_event()
+            if event is _NEED_DATA:
+                if conn.peer_closed or self._ragged:
+                    return False
+                if self._eof:
+                    if self._truncation is not None:
+                        raise self._truncation
+                    return False
+                self._read_more(deadline)
+            elif type(event) is ApplicationData:
+                if event.data:
+                    self._chunk = event.data
+                    self._pos = 0
+                    return True
+            elif type(event) is ConnectionClosed:
+                pass  # conn.peer_closed is set; the loop returns b"" once the queue is empty
+            # HandshakeComplete, KeyUpdated, SessionTicket: nothing to do here
+
+    def _take(self, n: int) -> bytes:
+        chunk, pos = self._chunk, self._pos
+        if pos == 0 and n >= len(chunk):
+            self._chunk = b""
+            return chunk
+        out = chunk[pos : pos + n]
+        self._pos = pos + len(out)
+        return out
+
+    # -- public I/O ------------------------------------------------------------------
+
+    def do_handshake(self) -> None:
+        """Run the handshake to completion (bounded by the timeout); no-op when done."""
+        self._check_usable()
+        conn = self.connection
+        deadline = self._deadline()
+        self._flush(deadline)
+        while not conn.handshake_complete:
+            if self._eof:
+                raise TruncationError("the peer closed the connection during the handshake")
+            self._read_more(deadline)
+        self._flush(deadline)
+
+    def recv(self, bufsize: int = 1024, flags: int = 0) -> bytes:
+        """Up to ``bufsize`` bytes of application data; ``b""`` after close_notify."""
+        if flags:
+            raise ValueError("non-zero flags not allowed in calls to recv() on TLSSocket")
+        if bufsize <= 0:
+            if bufsize < 0:
+                raise ValueError("negative buffersize in recv")
+            return b""
+        if not self._wait_data():
+            return b""
+        return self._take(bufsize)
+
+    def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
+        """Read up to ``nbytes`` (default: the buffer's size) into ``buffer``; 0 at the end."""
+        if flags:
+            raise ValueError("non-zero flags not allowed in calls to recv_into() on TLSSocket")
+        view = memoryview(buffer).cast("B")
+        if nbytes <= 0 or nbytes > len(view):
+            nbytes = len(view)
+        if nbytes == 0 or not self._wait_data():
+            return 0
+        pos = self._pos
+        n = min(nbytes, len(self._chunk) - pos)
+        view[:n] = memoryview(self._chunk)[pos : pos + n]
+        self._pos = pos + n
+        return n
+
+    def read(self, len: int = 1024, buffer: Buffer | None = None) -> bytes | int:
+        """``ssl.SSLSocket.read``: bytes, or the count written into ``buffer``."""
+        if buffer is not None:
+            return self.recv_into(buffer, len)
+        return self.recv(len)
+
+    def pending(self) -> int:
+        """Decrypted bytes ready to be read without touching the socket."""
+        return len(self._chunk) - self._pos
+
+    def send(self, data: Buffer, flags: int = 0) -> int:
+        """Encrypt and send all of ``data``; returns its length.
+
+        In non-blocking mode the part the socket did not take is kept and sent by
+        the next call (it is never lost or duplicated).
+        """
+        if flags:
+            raise ValueError("non-zero flags not allowed in calls to send() on TLSSocket")
+        self._check_usable()
+        conn = self.connection
+        if not conn.handshake_complete:
+            self.do_handshake()
+        view = memoryview(data).cast("B")
+        total = len(view)
+        nonblocking = self._timeout == 0.0
+        deadline = self._deadline()
+        try:
+            for start in range(0, total, _SEND_CHUNK):
+                conn.send(view[start : start + _SEND_CHUNK] if total > _SEND_CHUNK else view)
+                if not nonblocking:
+                    self._flush(deadline)
+            if nonblocking:
+                self._flush(None)
+        except BlockingIOError:
+            if not nonblocking:
+                raise
+            # every byte is in the connection or in _pending: the next call sends the rest
+        return total
+
+    def sendall(self, data: Buffer, flags: int = 0) -> None:
+        """Encrypt and send all of ``data``."""
+        self.send(data, flags)
+
+    def write(self, data: Buffer) -> int:
+        """``ssl.SSLSocket.write``: send ``data``, return its length."""
+        return self.send(data)
+
+    def makefile(
+        self,
+        mode: str = "r",
+        buffering: int | None = None,
+        *,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> Any:
+        """A file object over the TLS stream (as ``socket.makefile``); keeps the socket open
+        until the file is closed too."""
+        if not set(mode) <= {"r", "w", "b"}:
+            raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
+        writing = "w" in mode
+        reading = "r" in mode or not writing
+        binary = "b" in mode
+        rawmode: Literal["r", "w", "rw"] = "rw" if reading and writing else "r" if reading else "w"
+        raw = socket.SocketIO(cast(socket.socket, self), rawmode)
+        self._io_refs += 1
+        if buffering is None or buffering < 0:
+            buffering = io.DEFAULT_BUFFER_SIZE
+        if buffering == 0:
+            if not binary:
+                raise ValueError("unbuffered streams must be binary")
+            return raw
+        buffer: BinaryIO
+        if reading and writing:
+            buffer = cast(BinaryIO, io.BufferedRWPair(raw, raw, buffering))
+        elif reading:
+            buffer = cast(BinaryIO, io.BufferedReader(raw, buffering))
+        else:
+            buffer = cast(BinaryIO, io.BufferedWriter(raw, buffering))
+        if binary:
+            return buffer
+        text = io.TextIOWrapper(buffer, io.text_encoding(encoding), errors, newline)
+        text.mode = mode  # type: ignore[misc]
+        return text
+
+    def _decref_socketios(self) -> None:
+        if self._io_refs > 0:
+            self._io_refs -= 1
+        if self._closed:
+            self.close()
+
+    # -- ending ----------------------------------------------------------------------
+
+    def _send_close_notify(self, deadline: float | None) -> None:
+        conn = self.connection
+        if conn.state in (ConnectionState.ESTABLISHED, ConnectionState.CLOSED) or (
+            conn.handshake_complete and conn.state is not ConnectionState.ERROR
+        ):
+            conn.close()
+            self._flush(deadline)
+
+    def shutdown(self, how: int) -> None:
+        """Shut down the socket; SHUT_WR/SHUT_RDWR send close_notify first."""
+        if how in (socket.SHUT_WR, socket.SHUT_RDWR) and not self._detached:
+            try:
+                self._send_close_notify(self._deadline())
+            except (TLSError, BlockingIOError):
+                pass
+        self._sock.shutdown(how)
+
+    def unwrap(self) -> socket.socket:
+        """Exchange close_notify (ours, then wait for the peer's) and return the plain socket.
+
+        Application data still arriving is discarded.  Bounded by the timeout;
+        TruncationError if the peer closes TCP without close_notify.
+        """
+        self._check_usable()
+        conn = self.connection
+        if not conn.handshake_complete:
+            raise UsageError("unwrap() before the handshake completed")
+        deadline = self._deadline()
+        conn.close()
+        self._flush(deadline)
+        while not conn.peer_closed:
+            if self._eof:
+                raise TruncationError("the peer closed the connection without close_notify")
+            self._read_more(deadline)
+            conn.events()
+        self._chunk, self._pos = b"", 0
+        self._detached = True
+        self._closed = True
+        sock = self._sock
+        sock.settimeout(self._timeout)
+        return sock
+
+    def detach(self) -> socket.socket:
+        """Give up the socket without any TLS shutdown (the connection becomes unusable)."""
+        self._detached = True
+        self._closed = True
+        return self._sock
+
+    def close(self) -> None:
+        """Send close_notify (best effort, bounded) and close the socket.
+
+        If files from ``makefile()`` are still open the socket closes with the last of them.
+        """
+        self._closed = True
+        if self._io_refs <= 0:
+            self._real_close()
+
+    def _real_close(self) -> None:
+        if self._real_closed or self._detached:
+            return
+        self._real_closed = True
+        try:
+            if self._timeout == 0.0:
+                deadline = None
+            else:
+                deadline = time.monotonic() + min(self._timeout or _CLOSE_TIMEOUT, _CLOSE_TIMEOUT)
+            self._send_close_notify(deadline)
+        except (OSError, TLSError):
+            pass
+        finally:
+            self._sock.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+def connect(
+    host: str,
+    port: int,
+    *,
+    context: Context | None = None,
+    server_hostname: str | None = None,
+    timeout: float | None = None,
+    source_address: tuple[str, int] | None = None,
+) -> TLSSocket:
+    """Open a TCP connection and run the TLS handshake; returns a :class:`TLSSocket`.
+
+    ``context`` defaults to ``create_default_context()`` (system trust store,
+    host name checked against ``server_hostname``, which defaults to ``host``).
+    ``timeout`` bounds the TCP connect, the handshake and every later call.
+    """
+    from ..context import create_default_context
+
+    if context is None:
+        context = create_default_context()
+    sock = socket.create_connection((host, port), timeout=timeout, source_address=source_address)
+    try:
+        return context.wrap_socket(sock, server_hostname=server_hostname or host)
+    except BaseException:
+        sock.close()
+        raise
