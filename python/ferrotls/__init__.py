@@ -46,6 +46,7 @@ from .events import (
     KeyUpdated,
     SessionTicket,
 )
+from .limits import Limits
 from .suites import CipherSuite, NamedGroup, SignatureScheme
 from .context import (
     CERT_NONE,
@@ -79,6 +80,7 @@ __all__ = [
     "ClientAuth",
     "CertifiedKey",
     "KeyLogWriter",
+    "Limits",
     "create_client_config",
     "create_server_config",
     "Event",

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .backend.interface import Backend
+from .limits import Limits
 from .suites import CipherSuite, NamedGroup, SignatureScheme
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ __all__ = [
     "DEFAULT_KEY_SHARE_GROUPS",
     "DEFAULT_SIGNATURE_SCHEMES",
     "KeyLogWriter",
+    "Limits",
 ]
 
 DEFAULT_CIPHER_SUITES: tuple[int, ...] = (
@@ -171,7 +173,9 @@ class _CommonConfig:
     """Receives SSLKEYLOGFILE-format lines (secrets!) when set; see KeyLogWriter."""
     key_share_private_keys: Mapping[int, bytes] = field(default_factory=dict)
     """Fixed private keys per group (X25519 only), for replaying traces in tests."""
-    max_handshake_size: int = 1 << 17
+    limits: Limits = Limits()
+    """Limits on what the peer may send (message and chain sizes, extension counts,
+    empty records, KeyUpdates); see ferrotls.limits and docs/robustness.md."""
     record_padding: int = 0
 
 

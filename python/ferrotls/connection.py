@@ -66,7 +66,12 @@ class Connection:
         self.backend = resolve(config.backend)
         self._records = RecordLayer()
         self._records.padding = config.record_padding
-        self._handshake_buffer = HandshakeBuffer(config.max_handshake_size)
+        self._limits = config.limits
+        self._handshake_buffer = HandshakeBuffer(config.limits.max_handshake_size)
+        self._empty_records = 0
+        """Consecutive records that carried nothing (Limits.max_empty_records)."""
+        self.key_updates_received = 0
+        """KeyUpdates since the last application data (Limits.max_key_updates)."""
         self._events: deque[Event] = deque()
         self._error: TLSError | None = None
         self._peer_closed = False
@@ -197,6 +202,10 @@ class Connection:
                 if content_type == ContentType.APPLICATION_DATA:
                     if not self._app_read:
                         raise UnexpectedMessage("application data before the handshake completed")
+                    if not payload:
+                        self._empty_record()
+                    elif self._empty_records or self.key_updates_received:
+                        self._empty_records = self.key_updates_received = 0
                     self._events.append(ApplicationData(payload))
                 else:
                     handler = handlers.get(content_type)
@@ -209,6 +218,7 @@ class Connection:
     def _on_handshake_record(self, payload: bytes) -> None:
         if not payload:
             raise DecodeError("empty handshake record")
+        self._empty_records = 0
         buf = self._handshake_buffer
         buf.add(payload)
         while True:
@@ -227,6 +237,7 @@ class Connection:
             self.state = ConnectionState.CLOSED if self._close_sent else self.state
             return
         if description == AlertDescription.USER_CANCELED:
+            self._empty_record()
             return
         raise AlertReceived(description)
 
@@ -240,6 +251,15 @@ class Connection:
             raise UnexpectedMessage("change_cipher_spec after the handshake")
         if payload != b"\x01":
             raise UnexpectedMessage("change_cipher_spec record must hold the single byte 0x01")
+        self._empty_record()
+
+    def _empty_record(self) -> None:
+        """Count a record that carried nothing; too many in a row is a flood."""
+        self._empty_records += 1
+        if self._empty_records > self._limits.max_empty_records:
+            raise UnexpectedMessage(
+                f"more than {self._limits.max_empty_records} consecutive records without content"
+            )
 
     _dispatch: dict[int, Any] = {
         ContentType.HANDSHAKE: _on_handshake_record,

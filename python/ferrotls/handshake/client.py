@@ -17,7 +17,6 @@ from ..errors import (
     MissingExtension,
     ProtocolVersionError,
     UnexpectedMessage,
-    UnsupportedExtension,
 )
 from ..events import SessionTicket
 from ..keyschedule import EarlySecrets
@@ -38,6 +37,7 @@ from ..messages.handshake import (
 from ..sign import certificate_verify_message, choose_scheme, verify
 from ..suites import SUITES, suite_info
 from .common import HandshakeBase
+from .policy import check_certificate, check_extensions
 
 if TYPE_CHECKING:
     from ..config import ClientConfig
@@ -50,28 +50,6 @@ _DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 _DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 _HS = HandshakeType
 
-# Extensions a server may send in each message (RFC 8446 section 4.2 table).
-_SH_ALLOWED = frozenset(
-    {ExtensionType.KEY_SHARE, ExtensionType.PRE_SHARED_KEY, ExtensionType.SUPPORTED_VERSIONS}
-)
-_HRR_ALLOWED = frozenset(
-    {ExtensionType.KEY_SHARE, ExtensionType.COOKIE, ExtensionType.SUPPORTED_VERSIONS}
-)
-_EE_FORBIDDEN = frozenset(
-    {
-        ExtensionType.KEY_SHARE,
-        ExtensionType.PRE_SHARED_KEY,
-        ExtensionType.SUPPORTED_VERSIONS,
-        ExtensionType.SIGNATURE_ALGORITHMS,
-        ExtensionType.SIGNATURE_ALGORITHMS_CERT,
-        ExtensionType.PSK_KEY_EXCHANGE_MODES,
-        ExtensionType.COOKIE,
-        ExtensionType.CERTIFICATE_AUTHORITIES,
-        ExtensionType.OID_FILTERS,
-        ExtensionType.POST_HANDSHAKE_AUTH,
-        ExtensionType.PADDING,
-    }
-)
 
 
 def _is_ip(host: str) -> bool:
@@ -194,14 +172,10 @@ class ClientHandshake(HandshakeBase):
             raise IllegalParameter("ServerHello.legacy_compression_method must be 0")
         if self.suite is not None and self.suite.suite != sh.cipher_suite:
             raise IllegalParameter("ServerHello cipher suite differs from HelloRetryRequest's")
-        allowed = _HRR_ALLOWED if sh.is_hrr else _SH_ALLOWED
         offered = {e.ext_type for e in self.client_hello.extensions}
-        for e in exts:
-            if e.ext_type not in allowed or e.ext_type not in offered and e.ext_type != ExtensionType.COOKIE:
-                raise UnsupportedExtension(
-                    f"extension {e.ext_type} is not allowed in "
-                    f"{'HelloRetryRequest' if sh.is_hrr else 'ServerHello'}"
-                )
+        if sh.is_hrr:
+            offered.add(ExtensionType.COOKIE)  # the one unrequested extension (RFC 8446 4.1.4)
+        check_extensions(exts, ext.Context.HRR if sh.is_hrr else ext.Context.SH, self.cconfig.limits, offered)
         self.suite = suite_info(sh.cipher_suite)
         self.transcript.start_hash(self.suite.hash_name)
         if sh.is_hrr:
@@ -274,11 +248,7 @@ class ClientHandshake(HandshakeBase):
     def on_encrypted_extensions(self, ee: EncryptedExtensions, raw: bytes) -> None:
         assert self.client_hello is not None
         offered = {e.ext_type for e in self.client_hello.extensions}
-        for e in ee.extensions:
-            if e.ext_type in _EE_FORBIDDEN:
-                raise IllegalParameter(f"extension {e.ext_type} is not allowed in EncryptedExtensions")
-            if e.ext_type not in offered:
-                raise UnsupportedExtension(f"server sent extension {e.ext_type} we did not offer")
+        check_extensions(ee.extensions, ext.Context.EE, self.cconfig.limits, offered)
         alpn = ext.get_extension(ee.extensions, ext.ALPN)
         if alpn is not None:
             if len(alpn.protocols) != 1 or alpn.protocols[0] not in self.offered_alpn:
@@ -291,6 +261,7 @@ class ClientHandshake(HandshakeBase):
         if isinstance(message, CertificateRequest):
             if message.certificate_request_context:
                 raise IllegalParameter("certificate_request_context must be empty in the handshake")
+            check_extensions(message.extensions, ext.Context.CR, self.cconfig.limits)
             if ext.get_extension(message.extensions, ext.SignatureAlgorithms) is None:
                 raise MissingExtension("CertificateRequest without signature_algorithms")
             self.certificate_request = message
@@ -304,6 +275,8 @@ class ClientHandshake(HandshakeBase):
             raise IllegalParameter("server Certificate with a non-empty request context")
         if not cert.certificate_list:
             raise DecodeError("the server sent an empty Certificate message")
+        assert self.client_hello is not None
+        check_certificate(cert, self.cconfig.limits, {e.ext_type for e in self.client_hello.extensions})
         chain = [entry.cert_data for entry in cert.certificate_list]
         verifier = self.cconfig.get_verifier()
         hostname = self.server_hostname if self.cconfig.check_hostname else None
@@ -370,6 +343,7 @@ class ClientHandshake(HandshakeBase):
 
     def on_post_handshake(self, message: Any, raw: bytes) -> None:
         if isinstance(message, NewSessionTicket):
+            check_extensions(message.extensions, ext.Context.NST, self.cconfig.limits)
             self.conn._events.append(SessionTicket(message))
             return
         self.handle_key_update(message, raw)

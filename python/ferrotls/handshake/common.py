@@ -162,6 +162,12 @@ class HandshakeBase:
         assert self.suite is not None
         if message.request_update not in (0, 1):
             raise IllegalParameter(f"KeyUpdate request_update {message.request_update}")
+        conn = self.conn
+        conn.key_updates_received += 1
+        if conn.key_updates_received > self.config.limits.max_key_updates:
+            raise UnexpectedMessage(
+                f"more than {self.config.limits.max_key_updates} KeyUpdates without application data"
+            )
         self.set_read_secret(next_traffic_secret(self.backend, self.suite, self._read_secret))
         requested = message.request_update == 1
         if requested and not self.conn._close_sent:

@@ -39,6 +39,7 @@ from ..messages.handshake import (
 from ..sign import certificate_verify_message, choose_scheme, verify
 from ..suites import SUITES, suite_info
 from .common import HandshakeBase
+from .policy import check_certificate, check_extensions
 
 if TYPE_CHECKING:
     from ..config import ServerConfig
@@ -129,6 +130,7 @@ class ServerHandshake(HandshakeBase):
         config = self.sconfig
         exts = hello.extensions
         offer = _Offer(hello, raw)
+        check_extensions(exts, ext.Context.CH, config.limits)
         versions = ext.get_extension(exts, ext.SupportedVersionsClientHello)
         if versions is None or TLS13 not in versions.versions:
             raise ProtocolVersionError("the client does not offer TLS 1.3")
@@ -308,6 +310,8 @@ class ServerHandshake(HandshakeBase):
     def on_certificate(self, cert: Certificate, raw: bytes) -> None:
         if cert.certificate_request_context:
             raise IllegalParameter("client Certificate with the wrong request context")
+        # Our CertificateRequest carries signature_algorithms only (RFC 8446 4.4.2).
+        check_certificate(cert, self.sconfig.limits, (ExtensionType.SIGNATURE_ALGORITHMS,))
         self.transcript.add(raw)
         if not cert.certificate_list:
             if self.sconfig.client_auth is ClientAuth.REQUIRED:
