@@ -176,7 +176,7 @@ class TLSSocket(ConnectionInfo):
         self._sock.settimeout(remaining)
 
     def _check_usable(self) -> None:
-        if self._closed or self._detached:
+        if self._real_closed or self._detached:
             raise OSError(9, "Bad file descriptor (TLSSocket is closed)")
 
     def _flush(self, deadline: float | None) -> None:
