@@ -87,6 +87,9 @@ def client_config(backend: Any, **kw: Any) -> ClientConfig:
 
 def server_config(backend: Any, kinds: Sequence[str] = ("p256",), **kw: Any) -> ServerConfig:
     kw.setdefault("certificates", tuple(certified(k) for k in kinds))
+    # These tests look at exact flights and event lists: no NewSessionTickets unless a
+    # test asks for them (tickets are tested in test_resumption.py / test_early_data.py).
+    kw.setdefault("ticket_count", 0)
     return ServerConfig(backend=backend, **kw)
 
 

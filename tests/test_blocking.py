@@ -1,3 +1,4 @@
+# ruff: noqa: SIM117 - a server context around a client context reads best nested
 """ferrotls.Context and TLSSocket over real sockets on 127.0.0.1 (threads, bounded timeouts).
 
 ferrotls on both ends; ferrotls against the stdlib ``ssl`` module both ways

@@ -227,6 +227,7 @@ def test_server_replays_trace(backend: Any) -> None:
         encrypted_extensions_hook=ee_hook,
         clock=lambda: FIXED_CLOCK,
         key_log=log,
+        ticket_count=0,  # the trace's ticket is queued by hand below
     )
     server = ServerConnection(config)
     server.receive_data(CLIENT_HELLO_RECORD)  # the trace's ClientHello (not our client's)
@@ -249,7 +250,7 @@ def test_server_replays_trace(backend: Any) -> None:
     )  # internal, on purpose
     assert server.data_to_send() == b""
 
-    # ferrotls does not send NewSessionTicket yet.  The trace's server sends one first
+    # With ticket_count=0 ferrotls sends no NewSessionTicket.  The trace's server sends one first
     # (server application key, sequence 0), so its application data record has
     # sequence 1 and its close_notify sequence 2.  To reach those bytes we queue the
     # trace's NewSessionTicket through the record layer (internal API), and check that
@@ -281,6 +282,7 @@ def test_server_application_record_without_ticket(backend: Any) -> None:
         middlebox_compat=False,
         certificates=(TraceCertifiedKey(),),
         encrypted_extensions_hook=lambda _ee: decode_handshake_message(rfc.ENCRYPTED_EXTENSIONS),
+        ticket_count=0,
     )
     server = ServerConnection(config)
     server.receive_data(CLIENT_HELLO_RECORD)

@@ -21,10 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 from .backend.interface import Backend
 from .limits import Limits
+from .replay import InMemoryReplayStore, ReplayStore
 from .suites import CipherSuite, NamedGroup, SignatureScheme
+from .tickets import SessionCache, TicketKeyManager
 
 if TYPE_CHECKING:
+    from .psk import ExternalPsk
     from .x509 import CertificateVerifier
+
+PSK_KE, PSK_DHE_KE = 0, 1
 
 __all__ = [
     "ClientAuth",
@@ -192,6 +197,14 @@ class ClientConfig(_CommonConfig):
     client_hello_hook: Callable[[Any], Any] | None = None
     """Called with the ClientHello before it is sent; returns the one to send."""
     server_name_indication: bool = True
+    session_cache: SessionCache | None = None
+    """Where NewSessionTickets go, and where ClientConnection looks for a session to
+    resume when none is given (None: no caching)."""
+    external_psks: tuple[ExternalPsk, ...] = ()
+    """External PSKs to offer (after a resumption ticket, if any)."""
+    psk_modes: tuple[int, ...] = (PSK_DHE_KE,)
+    """psk_key_exchange_modes to offer: PSK_DHE_KE (1) and/or PSK_KE (0).  With only
+    PSK_KE and a PSK to offer, the ClientHello carries no key_share."""
 
     def get_verifier(self) -> CertificateVerifier:
         if self.verifier is not None:
@@ -213,6 +226,30 @@ class ServerConfig(_CommonConfig):
     """Abort with unrecognized_name when no certificate matches the client's SNI."""
     encrypted_extensions_hook: Callable[[Any], Any] | None = None
     """Called with the EncryptedExtensions before it is sent; returns the one to send."""
+    # -- resumption and PSKs -------------------------------------------------------
+    ticket_count: int = 2
+    """NewSessionTickets sent after a full handshake (OpenSSL's default); one after a
+    resumed handshake (never more than this); 0 disables tickets."""
+    ticket_lifetime: int = 7200
+    ticket_keys: TicketKeyManager = field(default_factory=TicketKeyManager)
+    """Seals tickets; share one manager (or its exported keys) between servers."""
+    session_resumption: bool = True
+    """Accept tickets offered by clients."""
+    psk_modes: tuple[int, ...] = (PSK_DHE_KE, PSK_KE)
+    """psk_key_exchange_modes we accept, most preferred first."""
+    psk_callback: Callable[[bytes], ExternalPsk | bytes | None] | None = None
+    """External PSK lookup: identity -> ExternalPsk (or key bytes, SHA-256), None if unknown."""
+    unknown_psk_fallback: bool = True
+    """An unknown external PSK identity: fall back to a certificate handshake (True)
+    or abort with unknown_psk_identity (False)."""
+    early_data: bool = False
+    """Accept 0-RTT data (and say so in tickets)."""
+    max_early_data_size: int = 16384
+    """Advertised in tickets; also the most rejected 0-RTT data we skip."""
+    replay_store: ReplayStore = field(default_factory=InMemoryReplayStore)
+    """Strike register: early data under a ticket is accepted at most once."""
+    ticket_age_tolerance: float = 10.0
+    """Freshness window (seconds) between the client's ticket age and ours for 0-RTT."""
 
 
 _SYSTEM_VERIFIER: list[Any] = []

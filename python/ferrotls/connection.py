@@ -40,6 +40,7 @@ from .record import ContentType, HandshakeBuffer, RecordLayer
 
 if TYPE_CHECKING:
     from .config import ClientConfig, ServerConfig
+    from .tickets import ClientSession
     from .handshake.common import HandshakeBase
 
 __all__ = ["ConnectionState", "Connection", "ClientConnection", "ServerConnection"]
@@ -201,6 +202,9 @@ class Connection:
             for content_type, payload in items:
                 if content_type == ContentType.APPLICATION_DATA:
                     if not self._app_read:
+                        if self._handshake.early_read:  # accepted 0-RTT data (server)
+                            self._handshake.receive_early_data(payload)
+                            continue
                         raise UnexpectedMessage("application data before the handshake completed")
                     if not payload:
                         self._empty_record()
@@ -290,13 +294,42 @@ class ClientConnection(Connection):
 
     is_client = True
 
-    def __init__(self, config: ClientConfig, server_hostname: str | None = None) -> None:
+    def __init__(
+        self,
+        config: ClientConfig,
+        server_hostname: str | None = None,
+        *,
+        session: ClientSession | None = None,
+        early_data: bytes | None = None,
+    ) -> None:
+        """``session``: a ClientSession to resume (default: the newest one for
+        ``server_hostname`` in ``config.session_cache``).  ``early_data``: 0-RTT data
+        sent with the ClientHello when the session allows it (``b""`` to offer 0-RTT
+        and add data with ``send_early_data``).  Whether the server took it is in
+        HandshakeComplete.early_data_accepted / early_data_rejected."""
         super().__init__(config)
         from .handshake.client import ClientHandshake
 
         self.server_hostname = server_hostname
-        self._handshake = ClientHandshake(self, config, server_hostname)
+        self._handshake = ClientHandshake(self, config, server_hostname, session, early_data)
         self._handshake.start()
+
+    @property
+    def early_data_open(self) -> bool:
+        """Whether ``send_early_data`` can be called now."""
+        return self._handshake.early_data_open
+
+    def send_early_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Queue 0-RTT data (before the server's reply; UsageError otherwise)."""
+        if self._error is not None:
+            raise UsageError(f"connection failed earlier: {self._error}")
+        self._handshake.send_early_data(data)
+
+    @property
+    def rejected_early_data(self) -> bytes:
+        """0-RTT data the server did not accept (empty until the handshake completes)."""
+        hs = self._handshake
+        return bytes(hs.early_sent) if hs.complete and hs.early_data_rejected else b""
 
 
 class ServerConnection(Connection):

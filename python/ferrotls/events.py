@@ -61,8 +61,12 @@ class HandshakeComplete(Event):
     peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
     signature_scheme: int | None = None
     resumed: bool = False
+    """A ticket (or an external PSK) was used: no certificates were exchanged."""
     psk_identity: bytes | None = None
+    """The external PSK identity used (None for tickets and certificate handshakes)."""
     early_data_accepted: bool = False
+    early_data_rejected: int = 0
+    """Client: bytes of 0-RTT data the server did not accept (resend them with send())."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +98,15 @@ class KeyUpdated(Event):
 
 @dataclass(frozen=True, slots=True)
 class SessionTicket(Event):
-    """The server sent a NewSessionTicket; ``ticket`` can be offered for resumption."""
+    """The server sent a NewSessionTicket.
+
+    ``ticket`` is the NewSessionTicket message; ``session`` the ClientSession to pass
+    as ``ClientConnection(..., session=...)`` (also stored in the config's
+    session_cache, if any).
+    """
 
     ticket: object
+    session: object = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

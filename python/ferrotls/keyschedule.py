@@ -112,10 +112,16 @@ class EarlySecrets:
     def _derive(self, label: bytes, transcript_hash: bytes) -> bytes:
         return self.backend.derive_secret(self.suite.hash_name, self.secret, label, transcript_hash)
 
-    def binder_key(self, external: bool) -> bytes:
-        """ext binder / res binder key."""
-        label = b"ext binder" if external else b"res binder"
+    def binder_key(self, external: bool = False, label: bytes | None = None) -> bytes:
+        """binder_key: "res binder" (tickets), "ext binder" (external PSKs) or
+        ``label`` (e.g. b"imp binder" for RFC 9258 imported PSKs)."""
+        if label is None:
+            label = b"ext binder" if external else b"res binder"
         return self._derive(label, empty_hash(self.suite.hash_name))
+
+    def binder(self, binder_key: bytes, binder_hash: bytes) -> bytes:
+        """PskBinderEntry: HMAC(finished_key(binder_key), Transcript-Hash) (RFC 8446 4.2.11.2)."""
+        return finished_verify_data(self.backend, self.suite, binder_key, binder_hash)
 
     def client_early_traffic_secret(self, client_hello_hash: bytes) -> bytes:
         return self._derive(b"c e traffic", client_hello_hash)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .backend.interface import MAX_CIPHERTEXT, MAX_PLAINTEXT, RecordProtector
 from .errors import (
+    BadRecordMac,
     DecodeError,
     IllegalParameter,
     RecordOverflow,
@@ -62,6 +63,7 @@ class RecordLayer:
         "padding",
         "peer_max_plaintext",
         "allow_plaintext_alerts",
+        "early_skip",
     )
 
     def __init__(self) -> None:
@@ -75,6 +77,9 @@ class RecordLayer:
         self.padding = 0
         self.peer_max_plaintext = MAX_PLAINTEXT
         self.allow_plaintext_alerts = True
+        self.early_skip = 0
+        """Server that rejected 0-RTT: bytes of undecryptable records still to skip
+        (RFC 8446 section 4.2.10); 0 when not skipping."""
 
     # -- input ---------------------------------------------------------------
 
@@ -99,6 +104,8 @@ class RecordLayer:
         content_type = buf[0]
         length = (buf[3] << 8) | buf[4]
         protector = self.read_protector
+        if self.early_skip and content_type == ContentType.APPLICATION_DATA:
+            return self._skip_early(protector)
         if protector is None or content_type != ContentType.APPLICATION_DATA:
             return self._read_plaintext(content_type, length)
         if length > MAX_CIPHERTEXT:
@@ -107,6 +114,31 @@ class RecordLayer:
         if consumed:
             del buf[:consumed]
         return items
+
+    def _skip_early(self, protector: RecordProtector | None) -> list[tuple[int, bytes]]:
+        """Drop 0-RTT records we cannot (or will not) decrypt, up to ``early_skip`` bytes."""
+        buf = self._in
+        while self.early_skip and len(buf) >= 5 and buf[0] == ContentType.APPLICATION_DATA:
+            length = (buf[3] << 8) | buf[4]
+            if length > MAX_CIPHERTEXT:
+                raise RecordOverflow(f"protected record of {length} bytes exceeds 2^14 + 256")
+            if len(buf) < 5 + length:
+                return []
+            if protector is not None:
+                try:
+                    items, consumed = protector.open_records(buf[: 5 + length], self.peer_max_plaintext)
+                except BadRecordMac:
+                    pass
+                else:  # the first record under the handshake keys: stop skipping
+                    self.early_skip = 0
+                    del buf[:consumed]
+                    return items
+            skipped = max(1, length - 17)  # content type and tag are not early data
+            if skipped > self.early_skip:
+                raise BadRecordMac("bad record MAC")  # more than max_early_data_size
+            self.early_skip -= skipped  # at 0 the budget is spent: failures are fatal again
+            del buf[: 5 + length]
+        return self.read_records() if len(buf) >= 5 else []
 
     def _read_plaintext(self, content_type: int, length: int) -> list[tuple[int, bytes]]:
         buf = self._in

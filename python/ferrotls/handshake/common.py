@@ -66,6 +66,13 @@ class HandshakeBase:
         self._exporter_secret = b""
         self.resumption_master_secret = b""
         self._key_update_pending = False
+        # PSK / resumption / 0-RTT outcome (reported in HandshakeComplete)
+        self.resumed = False
+        self.psk_identity: bytes | None = None
+        self.early_data_accepted = False
+        self.early_data_rejected = 0
+        self.early_read = False
+        """Server: 0-RTT data is being read (connection delivers it to receive_early_data)."""
 
     # -- message dispatch ------------------------------------------------------
 
@@ -105,6 +112,14 @@ class HandshakeBase:
     def set_write_secret(self, secret: bytes) -> None:
         self._write_secret = secret
         self.conn._records.write_protector = self._protector(secret)
+
+    def protector_for(self, suite: SuiteInfo, secret: bytes) -> Any:
+        """A RecordProtector for ``secret`` under ``suite`` (0-RTT keys before the suite is final)."""
+        keys = traffic_keys(self.backend, suite, secret)
+        return self.backend.record_protector(suite.suite, keys.key, keys.iv)
+
+    def receive_early_data(self, data: bytes) -> None:
+        raise UnexpectedMessage("0-RTT application data is not expected")
 
     def key_log(self, label: str, secret: bytes) -> None:
         callback = self.config.key_log
@@ -152,6 +167,10 @@ class HandshakeBase:
             server_name=self.server_name,
             peer_certificates=self.peer_certificates,
             signature_scheme=self.signature_scheme,
+            resumed=self.resumed,
+            psk_identity=self.psk_identity,
+            early_data_accepted=self.early_data_accepted,
+            early_data_rejected=self.early_data_rejected,
         )
         self.conn._app_read = True
         self.conn._app_write = True
