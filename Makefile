@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ferrotls-installed
 SOURCES := $(shell find rust python -name '*.rs' -o -name '*.py' -o -name '*.pyi' 2>/dev/null)
 
-.PHONY: venv demo test test-rust test-python typecheck bench clean
+.PHONY: venv demo test test-rust test-python typecheck bench fuzz fuzz-corpus clean
 
 venv: $(STAMP)
 
@@ -39,6 +39,26 @@ test-python: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pytest benches --benchmark-enable --benchmark-json=.benchmarks/latest.json -q
 	$(BIN)/python benches/report.py .benchmarks/latest.json
+
+## Fuzzing (docs/robustness.md): each atheris harness FUZZ_TIME seconds, then the
+## cargo-fuzz record opener.  New inputs go to fuzz/corpus-work/<target>/ (ignored);
+## crashes to fuzz/artifacts/.  Needs cargo-fuzz (`cargo install cargo-fuzz`).
+FUZZ_TIME ?= 60
+FUZZ_TARGETS := deframer handshake extensions connection
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,fuzz]'
+	mkdir -p fuzz/artifacts
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus-work/$$t && \
+	  $(BIN)/python fuzz/python/fuzz_$$t.py -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	    -artifact_prefix=fuzz/artifacts/$$t- fuzz/corpus-work/$$t fuzz/corpus/$$t || exit 1; \
+	done
+	cd fuzz/rust && RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir . open_records corpus-work ../corpus/records -- \
+	  -max_total_time=$(FUZZ_TIME)
+
+## Regenerate the checked-in seed corpora from the deterministic handshake.
+fuzz-corpus: $(STAMP)
+	$(BIN)/python fuzz/make_corpus.py
 
 clean:
 	rm -rf $(VENV) target .pytest_cache .mypy_cache .benchmarks

@@ -350,7 +350,7 @@ def test_new_session_ticket_extensions(
 def test_server_hello_extensions(backend: Any, added: ext.Extension) -> None:
     """ALPN (offered, but only for EncryptedExtensions) in a ServerHello: illegal_parameter;
     a GREASE extension (never offered): unsupported_extension."""
-    pair, c_log, s_log = _pair(backend, client_kw={"alpn_protocols": ("h2",)})
+    pair, _c_log, s_log = _pair(backend, client_kw={"alpn_protocols": ("h2",)})
     pair.server.receive_data(pair.client.data_to_send())
 
     def edit_sh(body: bytes) -> bytes:
@@ -387,5 +387,5 @@ def test_unknown_values_in_client_hello_are_ignored(backend: Any) -> None:
         return dataclasses.replace(hello, cipher_suites=[0x4A4A, *hello.cipher_suites], extensions=out)
 
     pair, _, _ = _pair(backend, client_kw={"client_hello_hook": grease})
-    c, s = pair.handshake()
+    c, _s = pair.handshake()
     assert isinstance(c, HandshakeComplete) and c.cipher_suite == SUITE

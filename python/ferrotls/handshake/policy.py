@@ -26,7 +26,7 @@ from ..messages.enums import ExtensionType as E
 from ..messages.extensions import Context, Extension
 from ..messages.handshake import Certificate
 
-__all__ = ["ALLOWED", "check_extensions", "check_certificate"]
+__all__ = ["ALLOWED", "check_certificate", "check_extensions"]
 
 CH, SH, HRR, EE, CT, CR, NST = (
     Context.CH, Context.SH, Context.HRR, Context.EE, Context.CT, Context.CR, Context.NST

@@ -1,0 +1,68 @@
+"""Write the seed corpora under fuzz/corpus/<target>/ from the deterministic recorded
+handshake (tests/fuzz_targets.py), so they are byte-identical on every run.
+
+    .venv/bin/python fuzz/make_corpus.py
+
+Seeds: the real records and messages of a client-authenticated TLS 1.3 handshake
+(ClientHello ... KeyUpdate), in the input format of each target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import fuzz_targets as ft
+from ferrotls.messages import Writer, decode_handshake
+from ferrotls.messages.extensions import encode_extensions
+from ferrotls.messages.handshake import CertificateEntry
+
+
+def seeds() -> dict[str, list[bytes]]:
+    t = ft.transcript()
+    out: dict[str, list[bytes]] = {name: [] for name in ft.TARGETS}
+    # deframer: byte 0 = with/without keys, byte 1 = cut; then a real stream.
+    for wire in (t.wire_to_client, t.wire_to_server):
+        stream = b"".join(wire)
+        out["deframer"] += [b"\x00\x05" + stream[:2000], b"\x01\x30" + stream[-600:]]
+    handshake = [s.payload for s in (*t.to_client, *t.to_server) if s.content_type == ft.CT_HANDSHAKE]
+    for message in handshake:
+        out["handshake"].append(bytes((ft.HANDSHAKE_TYPES.index(message[0]),)) + message[4:])
+        decoded = decode_handshake(message[0], message[4:])
+        blocks = [getattr(decoded, "extensions", None)]
+        blocks += [e.extensions for e in getattr(decoded, "certificate_list", ()) if isinstance(e, CertificateEntry)]
+        for block in blocks:
+            if block is None:
+                continue
+            w = Writer()
+            encode_extensions(w, block)
+            ctx = {1: "CH", 2: "SH", 8: "EE", 11: "CT", 13: "CR", 4: "NST"}.get(message[0], "CH")
+            index = [c.name for c in ft.CONTEXTS].index(ctx)
+            out["extensions"].append(bytes((index,)) + w.getvalue())
+    # connection: every side and state, mode 3 (the real next record, then the rest)
+    # and mode 1 (the real next record sealed alone).
+    for side, steps in (("client", t.to_client), ("server", t.to_server)):
+        flag = int(side == "client")
+        for state, step in enumerate(steps):
+            out["connection"].append(bytes((flag | 6, state, 0)) + step.payload)
+            out["connection"].append(bytes((flag | 2, state, step.content_type)) + step.payload)
+    return out
+
+
+def main() -> None:
+    for name, items in seeds().items():
+        folder = ROOT / "fuzz" / "corpus" / name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for item in items:
+            (folder / hashlib.sha1(item).hexdigest()).write_bytes(item)
+        print(f"{name}: {len(items)} seeds, {sum(map(len, items))} bytes")
+
+
+if __name__ == "__main__":
+    main()
