@@ -92,7 +92,7 @@ class CertifiedKey:
     to use a key held elsewhere (an HSM, a TPM, a recorded trace).
     """
 
-    __slots__ = ("chain", "private_key", "chain_der", "names")
+    __slots__ = ("chain", "private_key", "chain_der", "names", "_schemes")
 
     def __init__(self, chain: Sequence[Any], private_key: Any) -> None:
         from cryptography import x509 as cx509
@@ -110,6 +110,7 @@ class CertifiedKey:
         except cx509.ExtensionNotFound:
             pass
         self.names = frozenset(names)
+        self._schemes: list[SignatureScheme] | None = None
 
     def __repr__(self) -> str:
         return f"CertifiedKey(subject={self.chain[0].subject.rfc4514_string()!r})"
@@ -126,11 +127,19 @@ class CertifiedKey:
         key = load_private_key(keyfile if keyfile is not None else certfile, password)
         return cls(chain, key)
 
-    def schemes(self) -> list[int]:
-        """Signature schemes this key can produce, most preferred first."""
-        from .sign import schemes_for_key
+    def schemes(self) -> list[SignatureScheme]:
+        """Signature schemes this key can produce, most preferred first (computed once)."""
+        if self._schemes is None:
+            from .sign import schemes_for_key
 
-        return [int(s) for s in schemes_for_key(self.private_key, certificate=self.chain[0])]
+            self._schemes = schemes_for_key(self.private_key, certificate=self.chain[0])
+        return self._schemes
+
+    def choose_scheme(self, peer_offered: Sequence[int]) -> SignatureScheme:
+        """Our most preferred scheme the peer offered; HandshakeFailure if none."""
+        from .sign import pick_scheme
+
+        return pick_scheme(self.schemes(), peer_offered)
 
     def sign(self, scheme: int, message: bytes) -> bytes:
         from .sign import sign

@@ -311,24 +311,25 @@ class ClientConnection(Connection):
         from .handshake.client import ClientHandshake
 
         self.server_hostname = server_hostname
-        self._handshake = ClientHandshake(self, config, server_hostname, session, early_data)
-        self._handshake.start()
+        self._client_handshake = ClientHandshake(self, config, server_hostname, session, early_data)
+        self._handshake = self._client_handshake
+        self._client_handshake.start()
 
     @property
     def early_data_open(self) -> bool:
         """Whether ``send_early_data`` can be called now."""
-        return self._handshake.early_data_open
+        return self._client_handshake.early_data_open
 
     def send_early_data(self, data: bytes | bytearray | memoryview) -> None:
         """Queue 0-RTT data (before the server's reply; UsageError otherwise)."""
         if self._error is not None:
             raise UsageError(f"connection failed earlier: {self._error}")
-        self._handshake.send_early_data(data)
+        self._client_handshake.send_early_data(data)
 
     @property
     def rejected_early_data(self) -> bytes:
         """0-RTT data the server did not accept (empty until the handshake completes)."""
-        hs = self._handshake
+        hs = self._client_handshake
         return bytes(hs.early_sent) if hs.complete and hs.early_data_rejected else b""
 
 

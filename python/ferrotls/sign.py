@@ -52,6 +52,7 @@ __all__ = [
     "VerifyingKey",
     "certificate_verify_message",
     "choose_scheme",
+    "pick_scheme",
     "key_matches_certificate",
     "load_certificate_chain",
     "load_private_key",
@@ -205,10 +206,11 @@ def schemes_for_key(
     """
     public = private_key.public_key()
     spki = _rsa_spki_of(certificate)
+    kind = _kind(public)
     return [
         row.scheme
         for row in SCHEMES.values()
-        if row.certificate_verify and _fits(row, public, spki) is None
+        if row.certificate_verify and row.kind == kind and _fits(row, public, spki) is None
     ]
 
 
@@ -219,8 +221,12 @@ def choose_scheme(
     certificate: x509.Certificate | None = None,
 ) -> SignatureScheme:
     """Our most preferred scheme that the peer offered; HandshakeFailure if there is none."""
+    return pick_scheme(schemes_for_key(private_key, certificate=certificate), peer_offered)
+
+
+def pick_scheme(ours: Sequence[SignatureScheme], peer_offered: Sequence[int]) -> SignatureScheme:
+    """The first of ``ours`` that the peer offered; HandshakeFailure if there is none."""
     offered = set(peer_offered)
-    ours = schemes_for_key(private_key, certificate=certificate)
     for scheme in ours:
         if scheme in offered:
             return scheme

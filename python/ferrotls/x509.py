@@ -67,7 +67,7 @@ import re
 import ssl
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeAlias
 
@@ -132,7 +132,11 @@ class VerifiedChain:
     path: tuple[x509.Certificate, ...]
     verified: bool = True
     server_name: str | None = None
-    peercert: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def peercert(self) -> dict[str, Any]:
+        """The leaf as an ``ssl``-style ``getpeercert()`` dict (built on demand)."""
+        return peercert_dict(self.leaf)
 
     @property
     def leaf_der(self) -> bytes:
@@ -608,7 +612,7 @@ class DefaultVerifier:
         except VerificationError as exc:
             raise _map_error(exc, leaf, server_name, self.profile, now) from None
         _check_tls13_leaf(leaf)
-        return VerifiedChain(leaf, tuple(path), True, server_name, peercert_dict(leaf))
+        return VerifiedChain(leaf, tuple(path), True, server_name)
 
     def verify_client_chain(self, chain: Sequence[bytes], now: datetime.datetime) -> VerifiedChain:
         if not chain:
@@ -621,7 +625,7 @@ class DefaultVerifier:
         except VerificationError as exc:
             raise _map_error(exc, leaf, None, self.profile, now) from None
         _check_tls13_leaf(leaf)
-        return VerifiedChain(leaf, tuple(verified.chain), True, None, peercert_dict(leaf))
+        return VerifiedChain(leaf, tuple(verified.chain), True, None)
 
 
 def _any_subject_of(leaf: x509.Certificate) -> Subject:
@@ -669,10 +673,10 @@ class InsecureNoVerification:
         if not chain:
             raise DecodeError("server sent an empty Certificate message")
         certs = parse_chain(chain)
-        return VerifiedChain(certs[0], tuple(certs), False, server_name, peercert_dict(certs[0]))
+        return VerifiedChain(certs[0], tuple(certs), False, server_name)
 
     def verify_client_chain(self, chain: Sequence[bytes], now: datetime.datetime) -> VerifiedChain:
         if not chain:
             raise CertificateRequired("client did not send a certificate")
         certs = parse_chain(chain)
-        return VerifiedChain(certs[0], tuple(certs), False, None, peercert_dict(certs[0]))
+        return VerifiedChain(certs[0], tuple(certs), False, None)

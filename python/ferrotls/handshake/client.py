@@ -37,7 +37,7 @@ from ..messages.handshake import (
     ServerHello,
 )
 from ..record import ContentType
-from ..sign import certificate_verify_message, choose_scheme, verify
+from ..sign import certificate_verify_message, verify
 from ..suites import SUITES, SuiteInfo, suite_info
 from ..tickets import MAX_TICKET_LIFETIME, ClientSession
 from .common import HandshakeBase
@@ -531,7 +531,7 @@ class ClientHandshake(HandshakeBase):
             offered = ext.get_extension(request.extensions, ext.SignatureAlgorithms)
             schemes = offered.schemes if offered is not None else []
             try:
-                scheme = choose_scheme(certified.private_key, schemes, certificate=certified.chain[0])
+                scheme = certified.choose_scheme(schemes)
             except HandshakeFailure:
                 scheme = None  # no usable scheme: send an empty certificate
         if certified is None or scheme is None:

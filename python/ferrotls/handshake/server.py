@@ -47,7 +47,7 @@ from ..messages.handshake import (
 )
 from ..psk import ExternalPsk
 from ..record import ContentType
-from ..sign import certificate_verify_message, choose_scheme, verify
+from ..sign import certificate_verify_message, verify
 from ..suites import SUITES, suite_info
 from ..tickets import SessionState
 from .common import HandshakeBase
@@ -85,7 +85,7 @@ class _Offer:
         self.name: str | None = None
         self.psk: bytes | None = None
         self.psk_index = 0
-        self.psk_mode = PskKeyExchangeMode.PSK_DHE_KE
+        self.psk_mode: int = PskKeyExchangeMode.PSK_DHE_KE
         self.session: SessionState | None = None
         self.external: bytes | None = None
         self.ticket_age = 0
@@ -346,7 +346,7 @@ class ServerHandshake(HandshakeBase):
         for certified in candidates:
             try:
                 offer.scheme = int(
-                    choose_scheme(certified.private_key, usable, certificate=certified.chain[0])
+                    certified.choose_scheme(usable)
                 )
             except HandshakeFailure:
                 continue
