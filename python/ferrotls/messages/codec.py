@@ -87,7 +87,12 @@ class Reader:
 
     def u16(self, what: str = "uint16") -> int:
         """Read a big-endian uint16."""
-        return int.from_bytes(self._take(2, what), "big")
+        pos = self._pos
+        if self._end - pos < 2:
+            raise DecodeError(f"truncated {what}: need 2 byte(s), {self._end - pos} left")
+        self._pos = pos + 2
+        view = self._view
+        return (view[pos] << 8) | view[pos + 1]
 
     def u24(self, what: str = "uint24") -> int:
         """Read a big-endian uint24."""
@@ -243,17 +248,24 @@ class Writer:
 
     def uint(self, size: int, value: int) -> None:
         """Append ``value`` as a big-endian unsigned integer of ``size`` bytes."""
-        if not 0 <= value < 1 << (8 * size):
-            raise ValueError(f"{value} does not fit in uint{8 * size}")
-        self._buf += value.to_bytes(size, "big")
+        try:
+            self._buf += value.to_bytes(size, "big")
+        except OverflowError:
+            raise ValueError(f"{value} does not fit in uint{8 * size}") from None
 
     def u8(self, value: int) -> None:
         """Append a uint8."""
-        self.uint(1, value)
+        try:
+            self._buf += value.to_bytes(1, "big")
+        except OverflowError:
+            raise ValueError(f"{value} does not fit in uint8") from None
 
     def u16(self, value: int) -> None:
         """Append a big-endian uint16."""
-        self.uint(2, value)
+        try:
+            self._buf += value.to_bytes(2, "big")
+        except OverflowError:
+            raise ValueError(f"{value} does not fit in uint16") from None
 
     def u24(self, value: int) -> None:
         """Append a big-endian uint24."""
