@@ -4,6 +4,12 @@ Subcommands:
 
 * ``info`` -- version, active backend, and the native build's features.
 * ``demo`` -- the README's main job.
+* ``client HOST:PORT`` -- like ``openssl s_client`` (:mod:`ferrotls.cli_client`).
+* ``server`` -- like ``openssl s_server`` (:mod:`ferrotls.cli_server`).
+* ``gateway`` -- a TLS-terminating forwarder, like stunnel (:mod:`ferrotls.gateway`).
+* ``bench`` -- throughput and handshakes/s beside ``ssl`` (:mod:`ferrotls.bench`).
+
+See docs/cli.md for examples.
 """
 
 from __future__ import annotations
@@ -48,6 +54,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(quick=args.quick)
 
 
+def cmd_client(args: argparse.Namespace) -> int:
+    from .cli_client import main as client_main
+
+    return client_main(args)
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    from .cli_server import main as server_main
+
+    return server_main(args)
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    from .gateway import main as gateway_main
+
+    return gateway_main(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ferrotls", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"ferrotls {__version__}")
@@ -57,7 +87,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the live demonstration")
     p.add_argument("--quick", action="store_true", help="shorter measurements")
     p.set_defaults(func=cmd_demo)
+
+    from . import bench, cli_client, cli_server, gateway
+
+    p = sub.add_parser("client", help="connect to a TLS server (like openssl s_client)",
+                       description=cli_client.__doc__, formatter_class=_Raw)
+    cli_client.add_arguments(p)
+    p.set_defaults(func=cmd_client)
+    p = sub.add_parser("server", help="a TLS test server: HTTP page or echo (like openssl s_server)",
+                       description=cli_server.__doc__, formatter_class=_Raw)
+    cli_server.add_arguments(p)
+    p.set_defaults(func=cmd_server)
+    p = sub.add_parser("gateway", help="TLS-terminating forwarder (like stunnel)",
+                       description=gateway.__doc__, formatter_class=_Raw)
+    gateway.add_arguments(p)
+    p.set_defaults(func=cmd_gateway)
+    p = sub.add_parser("bench", help="throughput and handshakes/s vs the ssl module",
+                       description=bench.__doc__, formatter_class=_Raw)
+    bench.add_arguments(p)
+    p.set_defaults(func=cmd_bench)
     return parser
+
+
+_Raw = argparse.RawDescriptionHelpFormatter
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,448 @@
+"""The ``ferrotls`` command line, driven as real subprocesses (``sys.executable -m ferrotls``).
+
+* ``ferrotls server`` against curl, ``openssl s_client`` (echo, client certificates,
+  the certificate_required alert, RSA/ECDSA selection by -sigalgs), and Python's
+  ``ssl``/``http.client``/``urllib``;
+* ``ferrotls client`` against ``openssl s_server -www`` and against an untrusted server;
+* ``ferrotls bench --quick``.
+
+Everything listens on 127.0.0.1 with port 0 (the server prints the port it got);
+every subprocess is killed in teardown and every wait is bounded.  Tests using
+curl or openssl are marked interop and are opt-in (``-m interop`` or
+FERROTLS_INTEROP=1), as in tests/interop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from certs import TestCA
+
+LOOPBACK = "127.0.0.1"
+TIMEOUT = 15.0
+_LISTENING = re.compile(rb"listening on 127\.0\.0\.1:(\d+)")
+
+
+@pytest.fixture(autouse=True)
+def _interop_opt_in(request: pytest.FixtureRequest) -> None:
+    """Same opt-in as tests/interop/conftest.py for tests marked interop."""
+    if request.node.get_closest_marker("interop") is None:
+        return
+    if "interop" in (request.config.option.markexpr or "") or os.environ.get("FERROTLS_INTEROP") == "1":
+        return
+    pytest.skip("interop tests are opt-in: run with -m interop or FERROTLS_INTEROP=1")
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        pytest.skip(f"{tool} is not on PATH")
+    return path
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Proc:
+    """A subprocess whose stdout and stderr are collected by reader threads."""
+
+    def __init__(self, args: Sequence[str], *, stdin: bytes | None = None, stdin_pipe: bool = False,
+                 env: dict[str, str] | None = None) -> None:
+        self.args = list(args)
+        self.out = bytearray()
+        self.err = bytearray()
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            self.args,
+            stdin=subprocess.PIPE if (stdin is not None or stdin_pipe) else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        self._threads = [
+            threading.Thread(target=self._read, args=(self.proc.stdout, self.out), daemon=True),
+            threading.Thread(target=self._read, args=(self.proc.stderr, self.err), daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+        if stdin is not None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(stdin)
+            self.proc.stdin.close()
+
+    def _read(self, stream: Any, buf: bytearray) -> None:
+        fd = stream.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            with self._cond:
+                if chunk:
+                    buf += chunk
+                self._cond.notify_all()
+            if not chunk:
+                return
+
+    @property
+    def text(self) -> str:
+        with self._cond:
+            return (self.out + b"\n--- stderr ---\n" + self.err).decode("utf-8", "replace")
+
+    def wait_for(self, pattern: re.Pattern[bytes] | bytes, *, stream: str = "out",
+                 timeout: float = TIMEOUT) -> re.Match[bytes]:
+        regex = pattern if isinstance(pattern, re.Pattern) else re.compile(re.escape(pattern))
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                buf = self.out if stream == "out" else self.err
+                m = regex.search(bytes(buf))
+                if m:
+                    return m
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.proc.poll() is not None and not self._alive_readers():
+                    raise TimeoutError(f"{pattern!r} not seen from {self.args}\n{self.text}")
+                self._cond.wait(min(remaining, 0.2))
+
+    def _alive_readers(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def write(self, data: bytes) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def close_stdin(self) -> None:
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+
+    def wait(self, timeout: float = TIMEOUT) -> int:
+        rc = self.proc.wait(timeout)
+        for t in self._threads:
+            t.join(timeout)
+        return rc
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(5)
+        self.close_stdin()
+        for t in self._threads:
+            t.join(3)
+        for s in (self.proc.stdout, self.proc.stderr):
+            if s is not None:
+                s.close()
+
+
+def ferrotls_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ferrotls", *args]
+
+
+@contextlib.contextmanager
+def running(args: Sequence[str], **kw: Any) -> Iterator[Proc]:
+    proc = Proc(args, **kw)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@contextlib.contextmanager
+def ferrotls_server(*args: str, port_pattern: re.Pattern[bytes] = _LISTENING) -> Iterator[tuple[Proc, int]]:
+    """``ferrotls server --port 0 ARGS`` (or any ferrotls command printing "listening on")."""
+    argv = list(args) if args and args[0] in ("gateway",) else ["server", "--port", "0", *args]
+    with running(ferrotls_cmd(*argv)) as proc:
+        m = proc.wait_for(port_pattern, timeout=30)
+        yield proc, int(m.group(1))
+
+
+def run(args: Sequence[str], *, stdin: bytes = b"", timeout: float = TIMEOUT) -> tuple[int, str, str]:
+    """Run to completion (bounded); (exit code, stdout, stderr)."""
+    with running(args, stdin=stdin) as proc:
+        rc = proc.wait(timeout)
+        return rc, proc.out.decode("utf-8", "replace"), proc.err.decode("utf-8", "replace")
+
+
+def openssl(*args: str) -> list[str]:
+    return [need("openssl"), *args]
+
+
+# --------------------------------------------------------------------------- PKI
+
+
+class Files:
+    """A CA and leaves on disk: ECDSA and RSA servers, a client, and an untrusted server."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        ca = TestCA("ferrotls cli CA", key_kind="p256", key_index=11)
+        self.ca = self._write("ca.pem", ca.pem())
+        self.ec_cert, self.ec_key = self._leaf(ca, "server-ec", "localhost", "127.0.0.1", kind="p256")
+        self.rsa_cert, self.rsa_key = self._leaf(ca, "server-rsa", "localhost", "127.0.0.1",
+                                                 kind="rsa2048")
+        self.client_cert, self.client_key = self._leaf(ca, "client", "client.cli.test", kind="p256",
+                                                       index=3, cn="cli test client")
+        other = TestCA("an untrusted CA", key_kind="p256", key_index=12)
+        self.other_ca = self._write("other-ca.pem", other.pem())
+        self.untrusted_cert, self.untrusted_key = self._leaf(other, "untrusted", "localhost",
+                                                             "127.0.0.1", kind="p256", index=4)
+
+    def _write(self, name: str, data: bytes) -> str:
+        path = self.tmp / name
+        path.write_bytes(data)
+        return str(path)
+
+    def _leaf(self, ca: TestCA, name: str, *names: str, kind: str, index: int = 1,
+              cn: str | None = None) -> tuple[str, str]:
+        issued = ca.issue(*names, key_kind=kind, key_index=index, common_name=cn)
+        return self._write(f"{name}.pem", issued.chain_pem()), self._write(f"{name}.key", issued.key_pem())
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
+    return Files(tmp_path_factory.mktemp("cli-pki"))
+
+
+# --------------------------------------------------------------------------- info / bench
+
+
+def test_info_still_works() -> None:
+    rc, out, err = run(ferrotls_cmd("info"))
+    assert rc == 0, err
+    assert "active backend" in out
+
+
+def test_bench_quick_prints_table(tmp_path: Path) -> None:
+    chart = tmp_path / "chart.png"
+    rc, out, err = run(ferrotls_cmd("bench", "--quick", "--chart", str(chart)), timeout=60)
+    assert rc == 0, err
+    assert "ferrotls-native" in out or "ferrotls-python" in out
+    assert "ssl" in out and "/ssl" in out
+    assert "full handshakes" in out and "64-byte messages" in out
+    assert "12/12" in err or "done" in err  # the progress bar
+    try:
+        import matplotlib  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
+    except ImportError:
+        assert "chart skipped" in out and not chart.exists()
+    else:
+        assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+# --------------------------------------------------------------------------- ferrotls server
+
+
+def test_server_generated_certificate_python_ssl_clients(tmp_path: Path) -> None:
+    """http.client, urllib and a raw ssl socket against the throw-away certificate."""
+    ca = tmp_path / "ca.pem"
+    with ferrotls_server("--write-ca", str(ca)) as (proc, port):
+        proc.wait_for(re.compile(rb"SHA-256 fingerprint [0-9A-F:]{95}"), stream="err")
+        ctx = ssl.create_default_context(cafile=str(ca))
+        conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=TIMEOUT)
+        conn.request("GET", "/status")
+        resp = conn.getresponse()
+        page = resp.read().decode()
+        conn.close()
+        assert resp.status == 200
+        assert "TLSv1.3" in page and "TLS_AES_256_GCM_SHA384" in page
+        assert "GET /status HTTP/1.1" in page and "SNI" in page and "localhost" in page
+
+        with urllib.request.urlopen(f"https://localhost:{port}/u", context=ctx, timeout=TIMEOUT) as r:
+            assert b"GET /u HTTP/1.1" in r.read()
+
+        with socket.create_connection((LOOPBACK, port), timeout=TIMEOUT) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                assert tls.version() == "TLSv1.3"
+                tls.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                data = b""
+                while chunk := tls.recv(65536):
+                    data += chunk
+        assert data.startswith(b"HTTP/1.0 200 OK") and b"127.0.0.1" in data
+
+
+def test_server_sigterm_exits_cleanly(tmp_path: Path) -> None:
+    with ferrotls_server("--echo", "--write-ca", str(tmp_path / "ca.pem")) as (proc, port):
+        # an idle client connection must not hold the shutdown up
+        idle = socket.create_connection((LOOPBACK, port), timeout=TIMEOUT)
+        try:
+            proc.proc.send_signal(signal.SIGTERM)
+            assert proc.wait(10) == 0
+        finally:
+            idle.close()
+        assert "shutting down" in proc.err.decode()
+
+
+def test_server_keeps_serving_after_a_bad_client(tmp_path: Path) -> None:
+    """Garbage and an untrusting client fail alone; the server answers the next one."""
+    ca = tmp_path / "ca.pem"
+    with ferrotls_server("--write-ca", str(ca)) as (proc, port):
+        with socket.create_connection((LOOPBACK, port), timeout=TIMEOUT) as s:
+            s.sendall(b"this is not TLS at all\r\n\r\n")
+            reply = s.recv(100)
+            assert reply[:1] == b"\x15"  # an alert record
+        wrong = ssl.create_default_context()  # does not trust the throw-away CA
+        with socket.create_connection((LOOPBACK, port), timeout=TIMEOUT) as raw:
+            with pytest.raises(ssl.SSLCertVerificationError):
+                wrong.wrap_socket(raw, server_hostname="localhost")
+        proc.wait_for(b"handshake failed", stream="err")
+        ctx = ssl.create_default_context(cafile=str(ca))
+        with urllib.request.urlopen(f"https://localhost:{port}/", context=ctx, timeout=TIMEOUT) as r:
+            assert b"TLSv1.3" in r.read()
+
+
+@pytest.mark.interop
+def test_curl_against_server(files: Files) -> None:
+    need("curl")
+    with ferrotls_server("--cert", files.ec_cert, "--key", files.ec_key,
+                         "--suites", "TLS_CHACHA20_POLY1305_SHA256", "--alpn", "http/1.1") as (_, port):
+        rc, out, err = run(["curl", "-sS", "--max-time", "10", "--cacert", files.ca,
+                            f"https://localhost:{port}/hello"])
+        assert rc == 0, err
+        assert "TLSv1.3" in out and "TLS_CHACHA20_POLY1305_SHA256" in out
+        assert "http/1.1" in out and "GET /hello" in out
+
+
+@pytest.mark.interop
+def test_openssl_s_client_echo(files: Files) -> None:
+    with ferrotls_server("--echo", "--cert", files.ec_cert, "--key", files.ec_key) as (srv, port):
+        with running(openssl("s_client", "-connect", f"{LOOPBACK}:{port}", "-tls1_3",
+                             "-CAfile", files.ca, "-servername", "localhost", "-quiet"),
+                     stdin_pipe=True) as sc:
+            sc.write(b"ping from s_client\n")
+            sc.wait_for(b"ping from s_client")
+        srv.wait_for(b"closed after echoing", stream="err")
+
+
+@pytest.mark.interop
+def test_openssl_s_client_certificate_required(files: Files) -> None:
+    args = ("--echo", "--cert", files.ec_cert, "--key", files.ec_key,
+            "--ca", files.ca, "--verify-client", "required")
+    with ferrotls_server(*args) as (srv, port):
+        base = ["s_client", "-connect", f"{LOOPBACK}:{port}", "-tls1_3", "-CAfile", files.ca,
+                "-servername", "localhost"]
+        with running(openssl(*base, "-cert", files.client_cert, "-key", files.client_key,
+                             "-quiet"), stdin_pipe=True) as sc:
+            sc.write(b"with a certificate\n")
+            sc.wait_for(b"with a certificate")
+        srv.wait_for(b"client CN=cli test client", stream="err")
+        # no certificate: the certificate_required alert shows in s_client's output
+        with running(openssl(*base), stdin_pipe=True) as sc:
+            sc.write(b"hello\n")
+            m = sc.wait_for(re.compile(rb"alert certificate required|alert number 116"),
+                            stream="err")
+            assert m
+        srv.wait_for(b"CertificateRequired", stream="err")
+
+
+@pytest.mark.interop
+def test_two_certificates_selected_by_sigalgs(files: Files) -> None:
+    args = ("--echo", "--cert", files.rsa_cert, "--key", files.rsa_key,
+            "--cert", files.ec_cert, "--key", files.ec_key)
+    with ferrotls_server(*args) as (_, port):
+        for sigalgs, expect in (("RSA-PSS+SHA256", b"RSA-PSS"), ("ECDSA+SHA256", b"ECDSA")):
+            with running(openssl("s_client", "-connect", f"{LOOPBACK}:{port}", "-tls1_3",
+                                 "-CAfile", files.ca, "-servername", "localhost",
+                                 "-sigalgs", sigalgs), stdin_pipe=True) as sc:
+                m = sc.wait_for(re.compile(rb"Peer signature type: (\S+)"))
+                assert m.group(1) == expect
+                sc.wait_for(b"Verify return code: 0 (ok)")
+
+
+# --------------------------------------------------------------------------- ferrotls client
+
+
+@contextlib.contextmanager
+def s_server(*args: str) -> Iterator[int]:
+    with running(openssl("s_server", "-tls1_3", "-accept", f"{LOOPBACK}:0", *args),
+                 stdin_pipe=True) as proc:
+        m = proc.wait_for(re.compile(rb"ACCEPT 127\.0\.0\.1:(\d+)"))
+        yield int(m.group(1))
+
+
+@pytest.mark.interop
+def test_client_against_openssl_www(files: Files) -> None:
+    with s_server("-www", "-cert", files.ec_cert, "-key", files.ec_key) as port:
+        rc, out, err = run(ferrotls_cmd("client", f"{LOOPBACK}:{port}", "--ca", files.ca,
+                                        "--servername", "localhost"),
+                           stdin=b"GET / HTTP/1.0\r\n\r\n")
+    assert rc == 0, err
+    assert out.startswith("HTTP/1.0 200 ok"), out
+    assert "TLSv1.3" in out
+    assert "Protocol     : TLSv1.3" in err and "Cipher suite" in err
+    assert "0 subject: CN=localhost" in err and "valid  :" in err
+    assert "Verification : OK" in err and re.search(r"Handshake\s+: [\d.]+ ms; \d+ bytes sent", err)
+
+
+@pytest.mark.interop
+def test_client_quiet_with_client_certificate(files: Files) -> None:
+    with s_server("-www", "-cert", files.ec_cert, "-key", files.ec_key, "-Verify", "1",
+                  "-CAfile", files.ca) as port:
+        rc, out, err = run(ferrotls_cmd("client", f"{LOOPBACK}:{port}", "--ca", files.ca,
+                                        "--servername", "localhost", "--quiet",
+                                        "--cert", files.client_cert, "--key", files.client_key),
+                           stdin=b"GET / HTTP/1.0\r\n\r\n")
+    assert rc == 0, err
+    assert out.startswith("HTTP/1.0 200 ok") and err == ""
+
+
+@pytest.mark.interop
+def test_client_rejects_untrusted_server(files: Files) -> None:
+    with s_server("-www", "-cert", files.untrusted_cert, "-key", files.untrusted_key) as port:
+        rc, out, err = run(ferrotls_cmd("client", f"{LOOPBACK}:{port}", "--ca", files.ca,
+                                        "--servername", "localhost"), stdin=b"GET / HTTP/1.0\r\n\r\n")
+        assert rc != 0
+        assert out == ""
+        assert "handshake failed" in err and "UnknownCA" in err and "unknown_ca" in err
+        # --insecure connects, with a loud warning
+        rc, out, err = run(ferrotls_cmd("client", f"{LOOPBACK}:{port}", "--insecure"),
+                           stdin=b"GET / HTTP/1.0\r\n\r\n")
+    assert rc == 0, err
+    assert "WARNING" in err and "NOT VERIFIED" in err and "HTTP/1.0 200 ok" in out
+
+
+def test_client_against_ferrotls_server_echo(tmp_path: Path) -> None:
+    """Both ends are the CLI: stdin -> TLS -> echo -> stdout; ALPN and groups negotiated."""
+    ca = tmp_path / "ca.pem"
+    keylog = tmp_path / "keys.log"
+    with ferrotls_server("--echo", "--write-ca", str(ca), "--alpn", "x-echo,h2",
+                         "--groups", "secp256r1,x25519") as (_, port):
+        payload = os.urandom(100_000).hex().encode()
+        rc, out, err = run(ferrotls_cmd("client", f"{LOOPBACK}:{port}", "--ca", str(ca),
+                                        "--alpn", "x-echo", "--groups", "secp256r1",
+                                        "--keylog", str(keylog)),
+                           stdin=payload)
+        assert rc == 0, err
+        assert out.encode() == payload
+        assert "ALPN         : x-echo" in err and "SECP256R1" in err
+        assert "CLIENT_TRAFFIC_SECRET_0" in keylog.read_text()
+        # a wrong name fails verification: exit 1, reason on stderr
+        rc, out, err = run(ferrotls_cmd("client", f"{LOOPBACK}:{port}", "--ca", str(ca),
+                                        "--servername", "wrong.example"))
+        assert rc == 1 and "handshake failed" in err and "BadCertificate" in err
+
+
+def test_client_connection_refused_and_bad_arguments() -> None:
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        port = s.getsockname()[1]
+    rc, _, err = run(ferrotls_cmd("client", f"{LOOPBACK}:{port}", "--insecure"))
+    assert rc == 1 and "cannot connect" in err
+    rc, _, err = run(ferrotls_cmd("client", "no-port-here"))
+    assert rc == 2 and "HOST:PORT" in err
