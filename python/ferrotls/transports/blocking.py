@@ -226,6 +226,30 @@ class TLSSocket(ConnectionInfo):
             raise
         self._flush(deadline)
 
+    def _recv_exact(self, n: int, deadline: float | None) -> bytes | None:
+        data = b""
+        while len(data) < n:
+            self._arm(deadline)
+            chunk = self._sock.recv(n - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    def _read_one_record(self, deadline: float | None) -> None:
+        """Read exactly one TLS record (so plaintext after close_notify stays in the socket)."""
+        header = self._recv_exact(5, deadline)
+        body = None if header is None else self._recv_exact(int.from_bytes(header[3:5], "big"), deadline)
+        if header is None or body is None:
+            self._on_eof()
+            return
+        try:
+            self.connection.receive_data(header + body)
+        except TLSError:
+            self._flush_after_error()
+            raise
+        self._flush(deadline)
+
     def _on_eof(self) -> None:
         self._eof = True
         try:
@@ -428,8 +452,10 @@ class TLSSocket(ConnectionInfo):
     def unwrap(self) -> socket.socket:
         """Exchange close_notify (ours, then wait for the peer's) and return the plain socket.
 
-        Application data still arriving is discarded.  Bounded by the timeout;
-        TruncationError if the peer closes TCP without close_notify.
+        Application data still arriving is discarded.  Records are read one at a
+        time, so bytes the peer sends in the clear after its close_notify stay in
+        the socket.  Bounded by the timeout; TruncationError if the peer closes TCP
+        without close_notify.
         """
         self._check_usable()
         conn = self.connection
@@ -441,7 +467,11 @@ class TLSSocket(ConnectionInfo):
         while not conn.peer_closed:
             if self._eof:
                 raise TruncationError("the peer closed the connection without close_notify")
-            self._read_more(deadline)
+            records = getattr(conn, "_records", None)
+            if getattr(records, "buffered", 1) == 0:
+                self._read_one_record(deadline)  # never read past the peer's close_notify
+            else:
+                self._read_more(deadline)
             conn.events()
         self._chunk, self._pos = b"", 0
         self._detached = True
