@@ -53,6 +53,7 @@ fuzz: $(STAMP)
 	  $(BIN)/python fuzz/python/fuzz_$$t.py -max_total_time=$(FUZZ_TIME) -max_len=4096 \
 	    -artifact_prefix=fuzz/artifacts/$$t- fuzz/corpus-work/$$t fuzz/corpus/$$t || exit 1; \
 	done
+	mkdir -p fuzz/rust/corpus-work
 	cd fuzz/rust && RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir . open_records corpus-work ../corpus/records -- \
 	  -max_total_time=$(FUZZ_TIME)
 

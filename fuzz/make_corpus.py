@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import fuzz_targets as ft
+from ferrotls.backend import load_backend
 from ferrotls.messages import Writer, decode_handshake
 from ferrotls.messages.extensions import encode_extensions
 from ferrotls.messages.handshake import CertificateEntry
@@ -51,6 +52,17 @@ def seeds() -> dict[str, list[bytes]]:
         for state, step in enumerate(steps):
             out["connection"].append(bytes((flag | 6, state, 0)) + step.payload)
             out["connection"].append(bytes((flag | 2, state, step.content_type)) + step.payload)
+    # records (cargo fuzz open_records): byte 0 = AEAD + mode, byte 1 = sequence, byte 2 =
+    # padding; mode 0 seeds are records sealed with the harness's fixed key and IV.
+    backend = load_backend("python")
+    out["records"] = []
+    for alg, suite, key_len in ((0, 0x1301, 16), (1, 0x1302, 32), (2, 0x1303, 32)):
+        for seq, content_type, data in ((0, 23, b"hello"), (1, 22, b"\x18\x00\x00\x01\x01"), (0, 21, b"\x01\x00")):
+            sealer = backend.record_protector(suite, b"\x42" * key_len, b"\x24" * 12)
+            for _ in range(seq):
+                sealer.seal_record(23, b"")
+            out["records"].append(bytes((alg, seq, 0)) + sealer.seal_record(content_type, data, 7))
+        out["records"].append(bytes((alg + 3, 0, 5)) + b"GET / HTTP/1.1\r\n\r\n")
     return out
 
 

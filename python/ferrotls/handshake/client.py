@@ -56,7 +56,6 @@ _DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 _HS = HandshakeType
 
 
-
 class _PskOffer:
     """One identity in our pre_shared_key extension."""
 
