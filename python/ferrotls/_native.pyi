@@ -59,6 +59,9 @@ class RecordProtector:
     def open_records(
         self, data: Buffer, max_plaintext: int = 16384
     ) -> tuple[list[tuple[int, bytes]], int]: ...
+    def open_records_into(
+        self, data: Buffer, out: Buffer, max_plaintext: int = 16384
+    ) -> tuple[int, int, int]: ...
 
 @final
 class X25519PrivateKey:

@@ -24,6 +24,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from .backend import resolve
+from .backend.interface import STOP_END
 from .errors import (
     AlertDescription,
     AlertReceived,
@@ -108,9 +109,13 @@ class Connection:
             return
         if self._peer_closed:
             return  # data after close_notify is ignored (RFC 8446 section 6.1)
-        self._records.feed(data)
         try:
-            self._process_records()
+            if self._app_read:
+                if self._receive_application_data(data):
+                    self._process_records()
+            else:
+                self._records.feed(data)
+                self._process_records()
         except ProtocolError as exc:
             self._fail(exc)
             raise
@@ -142,7 +147,15 @@ class Connection:
         return self._records.take_output()
 
     def send(self, data: bytes | bytearray | memoryview) -> None:
-        """Queue application data.  UsageError before the handshake completes or after close."""
+        """Queue application data.  UsageError before the handshake completes or after close.
+
+        All of ``data`` is sealed at once (records of at most 2**14 bytes, one
+        backend call); ``data_to_send()`` then returns it without a copy when
+        nothing else is queued.
+        """
+        if self._app_write and self._error is None and not self._close_sent:
+            self._records.write_application_data(data)
+            return
         if self._error is not None:
             raise UsageError(f"connection failed earlier: {self._error}")
         if self._close_sent:
@@ -196,6 +209,8 @@ class Connection:
         records = self._records
         handlers = self._dispatch
         while not self._peer_closed:
+            if self._app_read and not self._receive_application_data():
+                return
             items = records.read_records()
             if not items:
                 return
@@ -218,6 +233,21 @@ class Connection:
                     handler(self, payload)
                     if self._peer_closed:
                         return
+
+    def _receive_application_data(self, data: bytes | bytearray | memoryview = b"") -> bool:
+        """The established fast path: feed ``data`` and open every application-data
+        record at the start of the input in one backend call; their contents become
+        *one* ApplicationData event (none if they carried no bytes).  Returns True
+        when a record is left for ``read_records`` (KeyUpdate, alert, plaintext
+        record, or a record that failed after others were opened)."""
+        plain, consumed, stop = self._records.read_application_data(data)
+        if plain is not None:
+            if self._empty_records or self.key_updates_received:
+                self._empty_records = self.key_updates_received = 0
+            self._events.append(ApplicationData(plain))
+        elif consumed:
+            self._empty_record()  # a run of empty records counts once
+        return stop != STOP_END
 
     def _on_handshake_record(self, payload: bytes) -> None:
         if not payload:

@@ -9,7 +9,7 @@ numbers, AEAD) happens in the backend.
 
 from __future__ import annotations
 
-from .backend.interface import MAX_CIPHERTEXT, MAX_PLAINTEXT, RecordProtector
+from .backend.interface import MAX_CIPHERTEXT, MAX_PLAINTEXT, STOP_END, RecordProtector
 from .errors import (
     BadRecordMac,
     DecodeError,
@@ -140,6 +140,46 @@ class RecordLayer:
             del buf[: 5 + length]
         return self.read_records() if len(buf) >= 5 else []
 
+    def read_application_data(
+        self, data: bytes | bytearray | memoryview = b""
+    ) -> tuple[bytes | None, int, int]:
+        """Feed ``data``, then open the application-data records at the start of
+        the input with one ``open_records_into`` call (the established fast path).
+
+        Returns ``(plaintext, consumed, stop)``: the contents of those records
+        concatenated (None if they carried nothing or there were none), the bytes
+        of records opened, and the backend's stop code.  When ``data`` arrives
+        with nothing buffered it is read in place, and only what is left over is
+        copied into the buffer.  Unless ``stop`` is ``STOP_END``, the next record
+        is for ``read_records``.  Needs a read protector; the caller checks that
+        application data is allowed.
+        """
+        buf = self._in
+        if buf:
+            if data:
+                buf += data
+            src: bytes | bytearray | memoryview = buf
+        else:
+            src = data
+        n = len(src)
+        if n < 5:
+            if src is not buf:
+                buf += src
+            return None, 0, STOP_END
+        out = bytearray(n)  # the contents are shorter than the records
+        protector = self.read_protector
+        assert protector is not None
+        consumed, written, stop = protector.open_records_into(src, out, self.peer_max_plaintext)
+        if src is buf:
+            if consumed:
+                del buf[:consumed]
+        elif consumed < n:
+            buf += memoryview(src)[consumed:]
+        if not written:
+            return None, consumed, stop
+        del out[written:]
+        return bytes(out), consumed, stop
+
     def _read_plaintext(self, content_type: int, length: int) -> list[tuple[int, bytes]]:
         buf = self._in
         if content_type not in _PLAINTEXT_TYPES:
@@ -187,6 +227,17 @@ class RecordLayer:
         self._flush_handshake()
         self._write(content_type, data, legacy_version)
 
+    def write_application_data(self, data: bytes | bytearray | memoryview) -> None:
+        """``write(APPLICATION_DATA, data)`` with the checks of the established state
+        first: one ``seal_record`` call makes every record of ``data``."""
+        protector = self._write_protector
+        if protector is None or self._hs_pending:
+            self.write(ContentType.APPLICATION_DATA, data)
+            return
+        self._out.append(
+            protector.seal_record(ContentType.APPLICATION_DATA, data, self.padding, self.max_fragment)
+        )
+
     def _flush_handshake(self) -> None:
         if self._hs_pending:
             data = bytes(self._hs_pending)
@@ -227,14 +278,14 @@ class RecordLayer:
 
     def take_output(self) -> bytes:
         """All queued output, emptying the queue."""
-        self._flush_handshake()
+        if self._hs_pending:
+            self._flush_handshake()
         out = self._out
+        if len(out) == 1:
+            return out.pop()  # no join, no copy
         if not out:
             return b""
-        if len(out) == 1:
-            data = out[0]
-        else:
-            data = b"".join(out)
+        data = b"".join(out)
         out.clear()
         return data
 

@@ -149,6 +149,20 @@ pub struct Opened {
     pub error: Option<Error>,
 }
 
+/// Why [`RecordKey::open_records_into`] stopped (the values are the Python-visible ints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Stop {
+    /// No complete record is left: `data` is used up or ends in an incomplete record.
+    End = 0,
+    /// The next record's body (length - 16 bytes) does not fit in the space left in `out`.
+    OutFull = 1,
+    /// The next record is for `open_records` or the plaintext path: outer type not
+    /// application_data, inner type not application_data (its sequence number is given
+    /// back), or it failed after earlier records of this call were opened.
+    Record = 2,
+}
+
 /// One direction of record protection.
 pub struct RecordKey {
     aead: AeadKey,
@@ -223,6 +237,83 @@ impl RecordKey {
         }
         debug_assert_eq!(pos, total);
         Ok(pos)
+    }
+
+    /// Open the application-data records at the start of `data` straight into
+    /// `out` (no scratch buffer): each record's ciphertext is copied to the write
+    /// position and decrypted in place there, and the next record's content
+    /// overwrites the previous one's content type and padding.  Returns
+    /// `(consumed, written, stop)`; `out[..written]` is the concatenated content.
+    /// A failing first record is an `Err` (nothing consumed); a failing later
+    /// record ends the call with `Stop::Record`, left unconsumed.  `out` bytes past
+    /// `written` that this call touched are zeroed.  See interface.py.
+    pub fn open_records_into(&self, data: &[u8], max_plaintext: usize, out: &mut [u8]) -> Result<(usize, usize, Stop)> {
+        let mut pos = 0;
+        let mut w = 0;
+        let stop = loop {
+            let rest = &data[pos..];
+            if rest.len() < HEADER_LEN {
+                break Stop::End;
+            }
+            if rest[0] != CONTENT_TYPE_APPLICATION_DATA {
+                break Stop::Record;
+            }
+            let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+            // A failure at the first record is an error; later, stop before it.
+            macro_rules! fail {
+                ($e:expr) => {{
+                    if pos == 0 {
+                        return Err($e);
+                    }
+                    break Stop::Record;
+                }};
+            }
+            if len > MAX_CIPHERTEXT {
+                fail!(Error::RecordOverflow);
+            }
+            if rest.len() < HEADER_LEN + len {
+                break Stop::End;
+            }
+            let body = len.saturating_sub(TAG_LEN);
+            if out.len() - w < body {
+                break Stop::OutFull;
+            }
+            let seq = match self.seq.reserve(1) {
+                Ok(s) => s,
+                Err(e) => fail!(e),
+            };
+            if len < TAG_LEN {
+                self.seq.release_one(seq);
+                fail!(Error::BadRecordMac);
+            }
+            let (header, rec) = rest[..HEADER_LEN + len].split_at(HEADER_LEN);
+            let (ct, tag) = rec.split_at(body);
+            let dst = &mut out[w..w + body];
+            dst.copy_from_slice(ct);
+            if self.aead.open_in_place(&self.nonce(seq), header, tag, dst).is_err() {
+                self.seq.release_one(seq); // dst was zeroed
+                fail!(Error::BadRecordMac);
+            }
+            if body > max_plaintext + 1 {
+                self.seq.release_one(seq);
+                dst.fill(0);
+                fail!(Error::RecordOverflow);
+            }
+            let Some(type_at) = dst.iter().rposition(|&b| b != 0) else {
+                self.seq.release_one(seq); // all zero already
+                fail!(Error::UnexpectedMessage);
+            };
+            if dst[type_at] != CONTENT_TYPE_APPLICATION_DATA {
+                // e.g. KeyUpdate or an alert: open_records handles it (and may change keys).
+                self.seq.release_one(seq);
+                dst.fill(0);
+                break Stop::Record;
+            }
+            dst[type_at] = 0;
+            w += type_at;
+            pos += HEADER_LEN + len;
+        };
+        Ok((pos, w, stop))
     }
 
     /// Open the complete records at the start of `data` (see interface.py
@@ -414,6 +505,83 @@ mod tests {
             assert!(matches!(SealParams::new(ct, pad, maxf), Err(Error::Invalid(_))), "{ct} {pad} {maxf}");
         }
         assert!(matches!(RecordKey::new(Algorithm::Aes128Gcm, &[0; 16], &[0; 11], 0), Err(Error::Invalid(_))));
+    }
+
+    fn open_into(k: &RecordKey, data: &[u8], room: usize) -> Result<(usize, Vec<u8>, Stop)> {
+        let mut out = vec![0xEEu8; room];
+        let (consumed, written, stop) = k.open_records_into(data, MAX_PLAINTEXT, &mut out)?;
+        assert!(out[written..].iter().all(|&b| b == 0xEE || b == 0), "bytes past written are zero or untouched");
+        out.truncate(written);
+        Ok((consumed, out, stop))
+    }
+
+    #[test]
+    fn open_into_batches_and_stops() {
+        let data: Vec<u8> = (0..200u8).collect();
+        let s = key(0);
+        let mut wire = seal(&s, 23, &data, 2, 50).unwrap(); // 48 content bytes per record -> 5 records
+        let app_len = wire.len();
+        wire.extend(seal(&s, 22, b"\x18\x00\x00\x01\x00", 0, 16384).unwrap()); // KeyUpdate
+        wire.extend(seal(&s, 23, b"after", 0, 16384).unwrap());
+        let r = key(0);
+        let (consumed, out, stop) = open_into(&r, &wire, wire.len()).unwrap();
+        assert_eq!((consumed, out, stop), (app_len, data.clone(), Stop::Record));
+        assert_eq!(r.sequence(), 5, "the handshake record's number is given back");
+        // open_records takes it from there.
+        let (items, c2, _) = open(&r, &wire[consumed..]);
+        assert_eq!(items[0].0, 22);
+        let (c3, out, stop) = open_into(&r, &wire[consumed + c2..], 100).unwrap();
+        assert_eq!((c3, out.as_slice(), stop), (5 + 5 + 1 + 16, &b"after"[..], Stop::End));
+        // Incomplete tail and a small output buffer.
+        let r = key(0);
+        let (consumed, out, stop) = open_into(&r, &wire[..app_len - 1], 1000).unwrap();
+        assert_eq!((consumed, out.len(), stop), (4 * 72, 4 * 48, Stop::End));
+        let r = key(0);
+        let (consumed, out, stop) = open_into(&r, &wire, 100).unwrap(); // body = 48 + 1 + 2 = 51: two fit
+        assert_eq!((consumed, out.len(), stop), (2 * 72, 2 * 48, Stop::OutFull));
+        // Outer type not 23 stops before; empty input ends.
+        assert_eq!(open_into(&key(0), &[22, 3, 3, 0, 1, 1], 10).unwrap(), (0, vec![], Stop::Record));
+        assert_eq!(open_into(&key(0), &[], 0).unwrap(), (0, vec![], Stop::End));
+        // Empty application-data records are consumed and add nothing.
+        let s = key(0);
+        let mut w = seal(&s, 23, b"", 0, 16384).unwrap();
+        w.extend(seal(&s, 23, b"x", 0, 16384).unwrap());
+        assert_eq!(open_into(&key(0), &w, 100).unwrap(), (w.len(), b"x".to_vec(), Stop::End));
+    }
+
+    #[test]
+    fn open_into_errors() {
+        let s = key(0);
+        let good = seal(&s, 23, b"hello", 0, 16384).unwrap();
+        let mut bad = seal(&s, 23, b"world", 0, 16384).unwrap();
+        bad[9] ^= 1;
+        // Failing first record: an error, nothing used.
+        let r = key(1);
+        assert_eq!(open_into(&r, &bad, 100), Err(Error::BadRecordMac));
+        assert_eq!(r.sequence(), 1);
+        // After a good record: stop before it.
+        let r = key(0);
+        let both = [good.clone(), bad].concat();
+        assert_eq!(open_into(&r, &both, 100).unwrap(), (good.len(), b"hello".to_vec(), Stop::Record));
+        assert_eq!(r.sequence(), 1);
+        assert_eq!(open_into(&key(0), &[23, 3, 3, 0x41, 0x01], 10), Err(Error::RecordOverflow));
+        assert_eq!(open_into(&key(0), &[&[23u8, 3, 3, 0, 15][..], &[0u8; 15]].concat(), 10), Err(Error::BadRecordMac));
+        let w = seal(&key(0), 23, &[1u8; 100], 0, 16384).unwrap();
+        let mut out = vec![0u8; 200];
+        assert_eq!(key(0).open_records_into(&w, 99, &mut out), Err(Error::RecordOverflow));
+        assert!(out.iter().all(|&b| b == 0));
+        assert_eq!(key(0).open_records_into(&w, 100, &mut out), Ok((w.len(), 100, Stop::End)));
+        let mut rec = vec![23u8, 3, 3, 0, 20, 0, 0, 0, 0];
+        let k = key(0);
+        let (h, body) = rec.split_at_mut(5);
+        let tag = k.aead.seal_in_place(&k.nonce(0), h, body).unwrap();
+        rec.extend_from_slice(&tag);
+        assert_eq!(open_into(&key(0), &rec, 10), Err(Error::UnexpectedMessage));
+        let top = 1u128 << 64;
+        let w = seal(&key(top - 1), 23, b"z", 0, 16384).unwrap();
+        let r = key(top - 1);
+        assert_eq!(open_into(&r, &w, 10).unwrap().1, b"z".to_vec());
+        assert_eq!(open_into(&r, &w, 10), Err(Error::SequenceNumberExhausted));
     }
 
     #[test]

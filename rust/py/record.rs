@@ -126,6 +126,27 @@ impl RecordProtector {
         Ok((list, opened.consumed))
     }
 
+    /// Open the application-data records at the start of `data` straight into
+    /// the writable buffer `out`: `(consumed, written, stop)` (see interface.py).
+    #[pyo3(signature = (data, out, max_plaintext = 16384))]
+    fn open_records_into(
+        &self,
+        py: Python<'_>,
+        data: ByteBuf<'_>,
+        mut out: ByteBufMut,
+        max_plaintext: i64,
+    ) -> PyResult<(usize, usize, u8)> {
+        if !(1..=MAX_PLAINTEXT_I64).contains(&max_plaintext) {
+            return Err(PyValueError::new_err(format!("max_plaintext must be in 1..{MAX_PLAINTEXT}, got {max_plaintext}")));
+        }
+        out.check_disjoint(&data, "data")?;
+        let d = data.as_slice();
+        let dst = out.as_mut_slice();
+        let (consumed, written, stop) =
+            maybe_detach(py, d.len(), || self.key.open_records_into(d, max_plaintext as usize, dst))?;
+        Ok((consumed, written, stop as u8))
+    }
+
     fn __repr__(&self) -> String {
         format!("<ferrotls._native.RecordProtector {} sequence={}>", self.key.algorithm().name(), self.key.sequence())
     }

@@ -37,6 +37,9 @@ __all__ = [
     "MAX_CIPHERTEXT",
     "RECORD_HEADER_LEN",
     "CONTENT_TYPE_APPLICATION_DATA",
+    "STOP_END",
+    "STOP_OUT_FULL",
+    "STOP_RECORD",
 ]
 
 MAX_PLAINTEXT = 1 << 14
@@ -47,6 +50,14 @@ MAX_CIPHERTEXT = (1 << 14) + 256
 
 RECORD_HEADER_LEN = 5
 CONTENT_TYPE_APPLICATION_DATA = 23
+
+# Why ``RecordProtector.open_records_into`` stopped (its third result).
+STOP_END = 0
+"""No complete record is left: the data is used up or ends in an incomplete record."""
+STOP_OUT_FULL = 1
+"""The next record's body (TLSCiphertext.length - 16 bytes) does not fit in what is left of ``out``."""
+STOP_RECORD = 2
+"""The next record is for ``open_records`` or the caller's plaintext path (see the method)."""
 
 
 @runtime_checkable
@@ -148,6 +159,48 @@ class RecordProtector(Protocol):
         padding > ``max_plaintext``), BadRecordMac (authentication failure or a
         ciphertext too short to hold a tag), UnexpectedMessage (the inner
         plaintext is all zero bytes), SequenceNumberExhausted.
+        """
+        ...
+
+    def open_records_into(
+        self, data: Buffer, out: Buffer, max_plaintext: int = MAX_PLAINTEXT
+    ) -> tuple[int, int, int]:
+        """Open the application-data records at the start of ``data`` into ``out``.
+
+        The bulk receive path: one call, no per-record objects.  Returns
+        ``(consumed, written, stop)``: the records opened occupied
+        ``data[:consumed]``, and ``out[:written]`` holds their contents
+        concatenated (content types and padding removed; an empty record adds
+        nothing).  ``out`` is a writable C-contiguous buffer that must not
+        overlap ``data`` (ValueError in the native backend).  Bytes of ``out``
+        past ``written`` are unspecified (the native backend zeroes those it
+        touched); nothing before ``written`` is read.
+
+        Records are opened in order while each one is complete, has outer type
+        application_data (23) and its body (``TLSCiphertext.length - 16`` bytes,
+        the room decryption needs) fits in ``len(out) - written``.  ``stop`` says
+        why the call ended:
+
+        * ``STOP_END`` (0): no complete record is left (``consumed == len(data)``
+          or the rest is an incomplete record, kept for the next call);
+        * ``STOP_OUT_FULL`` (1): the next record does not fit in ``out``;
+        * ``STOP_RECORD`` (2): the next record must go through ``open_records``
+          or the caller's plaintext path: its outer type is not 23 (e.g. a
+          plaintext alert or change_cipher_spec), or its *inner* type is not 23
+          (handshake such as KeyUpdate, or alert; that record is decrypted but
+          not consumed, and its sequence number is given back, so
+          ``open_records`` opens it again), or it failed after earlier records
+          of this call were opened (``open_records`` then raises the error).
+
+        The sequence number advances by one per record consumed.  Errors are
+        those of ``open_records``, raised only for the *first* record (nothing
+        consumed, sequence unchanged): RecordOverflow (header length
+        > 2**14 + 256, checked as soon as the header is there, or content +
+        padding > ``max_plaintext``), BadRecordMac, UnexpectedMessage (all-zero
+        inner plaintext), SequenceNumberExhausted.  The checks per record run
+        in the order: outer type, header length, completeness, room in
+        ``out``, sequence number, authentication, ``max_plaintext``, zeros,
+        inner type.
         """
         ...
 

@@ -28,6 +28,9 @@ from .interface import (
     MAX_CIPHERTEXT,
     MAX_PLAINTEXT,
     RECORD_HEADER_LEN,
+    STOP_END,
+    STOP_OUT_FULL,
+    STOP_RECORD,
     Buffer,
 )
 from .pure import hkdf as _hkdf
@@ -313,6 +316,85 @@ class PyRecordProtector:
             if inner_type != CONTENT_TYPE_APPLICATION_DATA:
                 break
         return items, pos
+
+    def open_records_into(
+        self, data: Buffer, out: Buffer, max_plaintext: int = MAX_PLAINTEXT
+    ) -> tuple[int, int, int]:
+        """Open the application-data records at the start of ``data`` into ``out``.
+
+        Returns ``(consumed, written, stop)``; see
+        :meth:`ferrotls.backend.interface.RecordProtector.open_records_into`.
+        Written simply: each record is opened as in ``open_records`` and its
+        content copied to ``out``; nothing past ``written`` is written.
+        """
+        try:
+            view = memoryview(data)
+        except TypeError:
+            raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}") from None
+        if not view.c_contiguous:
+            raise TypeError("data must be a C-contiguous buffer")
+        view = view.cast("B") if view.format != "B" or view.ndim != 1 else view
+        try:
+            dst = memoryview(out)
+        except TypeError:
+            raise TypeError(f"out must be a writable buffer, not {type(out).__name__}") from None
+        if dst.readonly:
+            raise TypeError("out must be a writable buffer")
+        if not dst.c_contiguous:
+            raise TypeError("out must be a C-contiguous buffer")
+        dst = dst.cast("B") if dst.format != "B" or dst.ndim != 1 else dst
+        max_plaintext = _index(max_plaintext, "max_plaintext")
+        if not 1 <= max_plaintext <= MAX_PLAINTEXT:
+            raise ValueError(f"max_plaintext must be in 1..{MAX_PLAINTEXT}, got {max_plaintext}")
+
+        pos = written = 0
+        end = len(view)
+        room = len(dst)
+        stop = STOP_END
+        open_ = self._impl.open
+        while end - pos >= RECORD_HEADER_LEN:
+            if view[pos] != CONTENT_TYPE_APPLICATION_DATA:
+                stop = STOP_RECORD
+                break
+            length = (view[pos + 3] << 8) | view[pos + 4]
+            try:
+                if length > MAX_CIPHERTEXT:
+                    raise errors.RecordOverflow(f"record length {length} exceeds {MAX_CIPHERTEXT}")
+                if end - pos - RECORD_HEADER_LEN < length:
+                    break
+                if room - written < max(0, length - _TAG_LEN):
+                    stop = STOP_OUT_FULL
+                    break
+                if self._seq >= _SEQ_LIMIT:
+                    raise errors.SequenceNumberExhausted(
+                        "opening would need sequence number 2**64: the key must be updated"
+                    )
+                header = view[pos : pos + RECORD_HEADER_LEN].tobytes()
+                body = view[pos + RECORD_HEADER_LEN : pos + RECORD_HEADER_LEN + length].tobytes()
+                inner = open_(self._nonce(self._seq), header, body)
+                if inner is None:
+                    raise errors.BadRecordMac(_BAD_RECORD_MAC)
+                if len(inner) > max_plaintext + 1:
+                    raise errors.RecordOverflow(
+                        f"record plaintext of {len(inner) - 1} bytes exceeds {max_plaintext}"
+                    )
+                stripped = inner.rstrip(b"\x00")
+                if not stripped:
+                    raise errors.UnexpectedMessage("record inner plaintext is all zeros")
+            except (errors.ProtocolError, errors.SequenceNumberExhausted):
+                if pos:
+                    stop = STOP_RECORD
+                    break
+                raise
+            if stripped[-1] != CONTENT_TYPE_APPLICATION_DATA:
+                stop = STOP_RECORD  # not consumed: open_records opens it again
+                break
+            self._seq += 1
+            n = len(stripped) - 1
+            dst[written : written + n] = stripped[:-1]
+            written += n
+            pos += RECORD_HEADER_LEN + length
+        return pos, written, stop
 
 
 class PyX25519PrivateKey:

@@ -1,0 +1,357 @@
+"""In-memory data-path drivers: ferrotls (native, python), ``ssl`` (MemoryBIO) and tlslite-ng.
+
+Used by ``bench_throughput.py`` (pytest-benchmark) and ``make_results.py``.  The
+method is the one of ``shared/anchors/measure.py``:
+
+* **bulk**: the client writes 16 KiB, the bytes move to the server, the server
+  reads all 16 KiB of plaintext; one thread; MB = 10**6 bytes of application data.
+* **small**: the same with a 64-byte message (one record per round).
+
+Every peer gets an established connection pair first (full handshake, one
+X25519 share, the suite under test).  ``ssl`` (Python 3.11) cannot choose TLS 1.3
+suites; :func:`ssl_pair` calls OpenSSL's ``SSL_CTX_set_ciphersuites`` through
+ctypes on the context (the same libssl the ``_ssl`` module uses) and asserts the
+negotiated suite, so every suite runs in one process (measure.py used
+OPENSSL_CONF in a child process instead).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import ssl
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peers import HOST, _MemSock, make_pki  # noqa: E402
+
+CHUNK = 16384
+SMALL = 64
+SUITES: dict[str, tuple[int, str, str]] = {
+    # name: (code point, OpenSSL name, tlslite-ng cipher name)
+    "aes128gcm": (0x1301, "TLS_AES_128_GCM_SHA256", "aes128gcm"),
+    "aes256gcm": (0x1302, "TLS_AES_256_GCM_SHA384", "aes256gcm"),
+    "chacha20": (0x1303, "TLS_CHACHA20_POLY1305_SHA256", "chacha20-poly1305"),
+}
+
+_PKI: tuple[Any, Any] | None = None
+
+
+def pki() -> tuple[Any, Any]:
+    global _PKI
+    if _PKI is None:
+        _PKI = make_pki()
+    return _PKI
+
+
+# ----------------------------------------------------------------------------- ferrotls
+
+
+def ferro_pair(backend: str, suite: str) -> tuple[Any, Any]:
+    """An established ferrotls (client, server) pair, events drained."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from ferrotls.config import CertifiedKey, ClientConfig, ServerConfig
+    from ferrotls.connection import ClientConnection, ServerConnection
+    from ferrotls.suites import NamedGroup
+    from ferrotls.x509 import DefaultVerifier, TrustStore
+
+    ca, leaf = pki()
+    chain = [x509.load_pem_x509_certificate(p.bytes()) for p in leaf.cert_chain_pems]
+    key = load_pem_private_key(leaf.private_key_pem.bytes(), None)
+    cc = ClientConfig(
+        backend=backend,
+        verifier=DefaultVerifier(TrustStore.from_pem(cadata=ca.cert_pem.bytes())),
+        cipher_suites=(SUITES[suite][0],),
+        key_share_groups=(NamedGroup.X25519,),
+        groups=(NamedGroup.X25519, NamedGroup.SECP256R1),
+    )
+    sc = ServerConfig(backend=backend, certificates=(CertifiedKey(chain, key),))
+    c, s = ClientConnection(cc, HOST), ServerConnection(sc)
+    for _ in range(10):
+        d = c.data_to_send()
+        if d:
+            s.receive_data(d)
+        d2 = s.data_to_send()
+        if d2:
+            c.receive_data(d2)
+        if not d and not d2:
+            break
+    assert c.handshake_complete and s.handshake_complete
+    assert c.info.cipher_suite == SUITES[suite][0], c.info
+    c.events()
+    s.events()
+    return c, s
+
+
+def ferro_bulk(c: Any, s: Any, chunk: bytes = b"\0" * CHUNK) -> Callable[[int], int]:
+    """``run(n)``: n rounds of client send(chunk) -> server receive; returns plaintext bytes read."""
+    size = len(chunk)
+
+    def run(n: int) -> int:
+        send, out, recv, events = c.send, c.data_to_send, s.receive_data, s.events
+        total = 0
+        for _ in range(n):
+            send(chunk)
+            recv(out())
+            got = 0
+            for ev in events():
+                got += len(ev.data)
+            if got != size:
+                raise RuntimeError(f"short read {got}")
+            total += got
+        return total
+
+    return run
+
+
+def ferro_small(c: Any, s: Any, msg: bytes = b"m" * SMALL) -> Callable[[int], int]:
+    size = len(msg)
+
+    def run(n: int) -> int:
+        send, out, recv, nxt = c.send, c.data_to_send, s.receive_data, s.next_event
+        for _ in range(n):
+            send(msg)
+            recv(out())
+            if len(nxt().data) != size:  # type: ignore[union-attr]
+                raise RuntimeError("short read")
+        return n * size
+
+    return run
+
+
+# ----------------------------------------------------------------------------- ssl
+
+_LIBSSL: Any = None
+
+
+def _libssl() -> Any:
+    global _LIBSSL
+    if _LIBSSL is None:
+        import _ssl
+
+        lib = ctypes.CDLL(_ssl.__file__)  # resolves libssl symbols through its dependencies
+        try:
+            fn = lib.SSL_CTX_set_ciphersuites
+        except AttributeError:
+            lib = ctypes.CDLL(ctypes.util.find_library("ssl"))
+            fn = lib.SSL_CTX_set_ciphersuites
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        fn.restype = ctypes.c_int
+        _LIBSSL = fn
+    return _LIBSSL
+
+
+def _set_ciphersuites(ctx: ssl.SSLContext, name: str) -> None:
+    # PySSLContext starts with PyObject_HEAD then `SSL_CTX *ctx` (Modules/_ssl.c).
+    ptr = ctypes.c_void_p.from_address(id(ctx) + object.__basicsize__).value
+    if not ptr or _libssl()(ptr, name.encode()) != 1:
+        raise RuntimeError(f"SSL_CTX_set_ciphersuites({name}) failed")
+
+
+def ssl_pair(suite: str) -> tuple[Any, ...]:
+    """(client SSLObject, server SSLObject, client outgoing BIO, server incoming BIO)."""
+    ca, leaf = pki()
+    name = SUITES[suite][1]
+    cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    cctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ca.configure_trust(cctx)
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    sctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    sctx.num_tickets = 0
+    leaf.configure_cert(sctx)
+    _set_ciphersuites(cctx, name)
+    _set_ciphersuites(sctx, name)
+    ci, co, si, so = (ssl.MemoryBIO() for _ in range(4))
+    c = cctx.wrap_bio(ci, co, server_hostname=HOST)
+    s = sctx.wrap_bio(si, so, server_side=True)
+    done = [False, False]
+    for _ in range(50):
+        for i, (obj, out, peer_in) in enumerate(((c, co, si), (s, so, ci))):
+            if not done[i]:
+                try:
+                    obj.do_handshake()
+                    done[i] = True
+                except ssl.SSLWantReadError:
+                    pass
+            d = out.read()
+            if d:
+                peer_in.write(d)
+        if all(done) and not co.pending and not so.pending:
+            break
+    assert all(done)
+    assert c.cipher()[0] == name, (c.cipher(), name)
+    return c, s, co, si
+
+
+def ssl_bulk(pair: tuple[Any, ...], chunk: bytes = b"\0" * CHUNK) -> Callable[[int], int]:
+    c, s, co, si = pair
+    size = len(chunk)
+
+    def run(n: int) -> int:
+        cw, cor, siw, sr = c.write, co.read, si.write, s.read
+        for _ in range(n):
+            cw(chunk)
+            siw(cor())
+            got = len(sr(size))
+            while got < size:
+                got += len(sr(size - got))
+        return n * size
+
+    return run
+
+
+def ssl_small(pair: tuple[Any, ...], msg: bytes = b"m" * SMALL) -> Callable[[int], int]:
+    c, s, co, si = pair
+    size = len(msg)
+
+    def run(n: int) -> int:
+        cw, cor, siw, sr = c.write, co.read, si.write, s.read
+        for _ in range(n):
+            cw(msg)
+            siw(cor())
+            if len(sr(size)) != size:
+                raise RuntimeError("short read")
+        return n * size
+
+    return run
+
+
+# ----------------------------------------------------------------------------- tlslite-ng
+
+
+def tlslite_pair(suite: str) -> tuple[Any, Any]:
+    from tlslite import HandshakeSettings, TLSConnection, X509CertChain, parsePEMKey
+
+    ca, leaf = pki()
+    chain = X509CertChain()
+    chain.parsePemList(b"".join(p.bytes() for p in leaf.cert_chain_pems).decode())
+    key = parsePEMKey(leaf.private_key_pem.bytes().decode(), private=True)
+
+    def settings() -> Any:
+        st = HandshakeSettings()
+        st.minVersion = st.maxVersion = (3, 4)
+        st.keyShares = ["x25519"]
+        st.eccCurves = ["x25519", "secp256r1"]
+        st.cipherNames = [SUITES[suite][2]]
+        return st
+
+    a, b = _MemSock(), _MemSock()
+    a.peer, b.peer = b, a
+    c, s = TLSConnection(a), TLSConnection(b)
+    gc = c.handshakeClientCert(settings=settings(), serverName=HOST, async_=True)
+    gs = s.handshakeServerAsync(certChain=chain, privateKey=key, settings=settings())
+    cdone = sdone = False
+    for _ in range(10000):
+        if not cdone:
+            try:
+                next(gc)
+            except StopIteration:
+                cdone = True
+        if not sdone:
+            try:
+                next(gs)
+            except StopIteration:
+                sdone = True
+        if cdone and sdone:
+            break
+    assert c.getCipherName() == SUITES[suite][2], c.getCipherName()
+    _tlslite_drain(c.readAsync(1, 1), stop_on_zero=True)  # NewSessionTickets
+    return c, s
+
+
+def _tlslite_drain(gen: Any, stop_on_zero: bool = False) -> Any:
+    result = None
+    for r in gen:
+        if r in (0, 1):
+            if stop_on_zero:
+                gen.close()
+                return None
+            raise RuntimeError("tlslite would block")
+        result = r
+    return result
+
+
+def tlslite_rw(pair: tuple[Any, Any], msg: bytes) -> Callable[[int], int]:
+    c, s = pair
+    size = len(msg)
+
+    def run(n: int) -> int:
+        for _ in range(n):
+            _tlslite_drain(c.writeAsync(msg))
+            got = 0
+            while got < size:
+                got += len(_tlslite_drain(s.readAsync(size - got, size - got)))
+        return n * size
+
+    return run
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def make_runner(impl: str, suite: str, kind: str) -> Callable[[int], int]:
+    """``run(n)`` for impl in native/python/ssl/tlslite and kind in bulk/small."""
+    if impl in ("native", "python"):
+        c, s = ferro_pair(impl, suite)
+        return (ferro_bulk if kind == "bulk" else ferro_small)(c, s)
+    if impl == "ssl":
+        return (ssl_bulk if kind == "bulk" else ssl_small)(ssl_pair(suite))
+    if impl == "tlslite":
+        return tlslite_rw(tlslite_pair(suite), b"\0" * CHUNK if kind == "bulk" else b"m" * SMALL)
+    raise ValueError(impl)
+
+
+def rate(run: Callable[[int], int], n: int, reps: int = 5) -> tuple[float, float]:
+    """Best-of-``reps`` (bytes/s, rounds/s) of ``run(n)``."""
+    run(max(1, n // 10))  # warm up
+    best = float("inf")
+    nbytes = 0
+    for _ in range(reps):
+        t = time.perf_counter()
+        nbytes = run(n)
+        best = min(best, time.perf_counter() - t)
+    return nbytes / best, n / best
+
+
+def two_thread_rate(impl: str, suite: str, n: int, reps: int = 3) -> tuple[float, float]:
+    """(one-thread bytes/s, two-thread aggregate bytes/s): each thread has its own pair."""
+    runs = [make_runner(impl, suite, "bulk") for _ in range(2)]
+    one, _ = rate(runs[0], n, reps)
+    best = float("inf")
+    for _ in range(reps):
+        barrier = threading.Barrier(3)
+
+        def work(r: Callable[[int], int]) -> None:
+            barrier.wait()
+            r(n)
+
+        ts = [threading.Thread(target=work, args=(r,)) for r in runs]
+        for t in ts:
+            t.start()
+        barrier.wait()
+        t0 = time.perf_counter()
+        for t in ts:
+            t.join()
+        best = min(best, time.perf_counter() - t0)
+    return one, 2 * n * CHUNK / best
+
+
+if __name__ == "__main__":  # quick look: python benches/throughput.py [impl ...]
+    impls = sys.argv[1:] or ["native", "ssl"]
+    for suite in SUITES:
+        for impl in impls:
+            slow = impl in ("python", "tlslite")
+            b, _ = rate(make_runner(impl, suite, "bulk"), 4 if slow else 3000, 3)
+            _, m = rate(make_runner(impl, suite, "small"), 50 if slow else 50000, 3)
+            print(f"{suite:10} {impl:8} bulk {b / 1e6:10.2f} MB/s   small {m:12,.0f} msg/s", flush=True)
+    if os.environ.get("TWO_THREADS"):
+        one, two = two_thread_rate("native", "aes128gcm", 3000)
+        print(f"native two threads: {one / 1e6:.0f} -> {two / 1e6:.0f} MB/s ({two / one:.2f}x)")
