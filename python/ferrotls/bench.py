@@ -39,7 +39,7 @@ from .connection import ClientConnection, ServerConnection
 from .events import ApplicationData
 from .suites import CipherSuite, NamedGroup
 
-__all__ = ["add_arguments", "main", "Result"]
+__all__ = ["Result", "add_arguments", "main"]
 
 HOST = "bench.ferrotls.test"
 SUITES: dict[str, tuple[int, str]] = {

@@ -50,9 +50,9 @@ __all__ = [
     "handshake_fields",
     "main",
     "run_until_signalled",
-    "stop_on_signals",
     "serve_tls",
     "split_list",
+    "stop_on_signals",
 ]
 
 logger = logging.getLogger("ferrotls.server")

@@ -27,7 +27,6 @@ from typing import Any
 from .cli_client import parse_hostport
 from .cli_server import (
     AcceptedTLS,
-    add_common_tls_arguments,
     add_server_tls_arguments,
     apply_common,
     build_server_context,
@@ -36,8 +35,8 @@ from .cli_server import (
     peer_identity,
     print_listening,
     run_until_signalled,
-    stop_on_signals,
     serve_tls,
+    stop_on_signals,
 )
 from .context import CERT_NONE, Context, Purpose
 from .errors import TLSError
@@ -53,7 +52,7 @@ CHUNK = 65536
 
 
 class _Stats:
-    __slots__ = ("peer", "identity", "up", "down", "start", "reasons")
+    __slots__ = ("down", "identity", "peer", "reasons", "start", "up")
 
     def __init__(self, peer: str, start: float) -> None:
         self.peer = peer
@@ -128,11 +127,8 @@ async def pipe(client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
     finally:
         for t in pending:
             t.cancel()
-        for t in pending:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
     # The client always gets a clean close (close_notify in server mode); the
     # backend connection is closed (aborted if the client side broke).
     client_failed = failed and up.done() and not up.cancelled() and up.exception() is not None
