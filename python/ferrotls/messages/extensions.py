@@ -167,12 +167,15 @@ class _U16List(Extension):
     MIN: ClassVar[int] = 2
     MAX: ClassVar[int] = 0xFFFF
     ENUM: ClassVar[type[enum.IntEnum] | None] = None
-
-    def _values(self) -> list[int]:
-        raise NotImplementedError
+    FIELD: ClassVar[str]
+    """Name of the subclass's one field, the list of code points."""
 
     def encode(self, w: Writer) -> None:
-        w.uint_list(self.PREFIX, 2, self._values())
+        w.uint_list(self.PREFIX, 2, getattr(self, self.FIELD))
+
+    @classmethod
+    def decode(cls, r: Reader, ctx: Context) -> Self:
+        return cls(cls._read(r))  # type: ignore[call-arg]
 
     @classmethod
     def _read(cls, r: Reader) -> list[int]:
@@ -266,14 +269,8 @@ class SupportedGroups(_U16List):
     CONTEXTS = frozenset({Context.CH, Context.EE})
     ENUM = NamedGroup
 
+    FIELD = "groups"
     groups: list[int] = field(default_factory=list)
-
-    def _values(self) -> list[int]:
-        return self.groups
-
-    @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
-        return cls(cls._read(r))
 
 
 @dataclass(slots=True)
@@ -285,33 +282,15 @@ class SignatureAlgorithms(_U16List):
     MAX = 0xFFFE
     ENUM = SignatureScheme
 
+    FIELD = "schemes"
     schemes: list[int] = field(default_factory=list)
-
-    def _values(self) -> list[int]:
-        return self.schemes
-
-    @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
-        return cls(cls._read(r))
 
 
 @dataclass(slots=True)
-class SignatureAlgorithmsCert(_U16List):
+class SignatureAlgorithmsCert(SignatureAlgorithms):
     """signature_algorithms_cert: same body as signature_algorithms."""
 
     TYPE = ExtensionType.SIGNATURE_ALGORITHMS_CERT
-    CONTEXTS = frozenset({Context.CH, Context.CR})
-    MAX = 0xFFFE
-    ENUM = SignatureScheme
-
-    schemes: list[int] = field(default_factory=list)
-
-    def _values(self) -> list[int]:
-        return self.schemes
-
-    @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
-        return cls(cls._read(r))
 
 
 @dataclass(slots=True)
@@ -372,14 +351,8 @@ class CompressCertificate(_U16List):
     MAX = 0xFE
     ENUM = CertificateCompressionAlgorithm
 
+    FIELD = "algorithms"
     algorithms: list[int] = field(default_factory=list)
-
-    def _values(self) -> list[int]:
-        return self.algorithms
-
-    @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
-        return cls(cls._read(r))
 
 
 @dataclass(slots=True)
@@ -508,14 +481,8 @@ class SupportedVersionsClientHello(_U16List):
     MAX = 254
     ENUM = ProtocolVersion
 
+    FIELD = "versions"
     versions: list[int] = field(default_factory=list)
-
-    def _values(self) -> list[int]:
-        return self.versions
-
-    @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
-        return cls(cls._read(r))
 
 
 @dataclass(slots=True)
