@@ -71,7 +71,14 @@ class HandshakeComplete(Event):
 
 @dataclass(frozen=True, slots=True)
 class ApplicationData(Event):
-    """Application data from the peer."""
+    """Application data from the peer.
+
+    Once the connection is established, the application-data records opened by one
+    ``receive_data`` call are delivered as *one* event holding their contents
+    concatenated (one event per run of records: a KeyUpdate or an alert between
+    records ends a run).  Record boundaries are not preserved, as in any TLS
+    byte stream, and a record with no content produces no event.
+    """
 
     data: bytes = field(repr=False)
 
