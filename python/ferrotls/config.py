@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .backend.interface import Backend
+from .certcompress import AVAILABLE as DEFAULT_CERTIFICATE_COMPRESSION
 from .limits import Limits
 from .replay import InMemoryReplayStore, ReplayStore
 from .suites import CipherSuite, NamedGroup, SignatureScheme
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_GROUPS",
     "DEFAULT_KEY_SHARE_GROUPS",
     "DEFAULT_SIGNATURE_SCHEMES",
+    "DEFAULT_CERTIFICATE_COMPRESSION",
     "KeyLogWriter",
     "Limits",
 ]
@@ -191,6 +193,18 @@ class _CommonConfig:
     """Limits on what the peer may send (message and chain sizes, extension counts,
     empty records, KeyUpdates); see ferrotls.limits and docs/robustness.md."""
     record_padding: int = 0
+    """Zero bytes added to every protected record (RFC 8446 section 5.4)."""
+    record_size_limit: int | None = None
+    """RFC 8449: the largest record plaintext we accept, content type included (64 ..
+    2**14 + 1), sent in the ClientHello / EncryptedExtensions; larger records from the
+    peer are record_overflow.  None: don't send it.  The peer's limit is honoured either way."""
+    certificate_compression: tuple[int, ...] = ()
+    """RFC 8879 algorithms (1 zlib, 2 brotli, 3 zstd) we offer and accept, most preferred
+    first; DEFAULT_CERTIFICATE_COMPRESSION holds those this process can run
+    (ferrotls.certcompress.AVAILABLE).  () (the default) sends and accepts only
+    uncompressed Certificate messages."""
+    cpu_clock: Callable[[], float] = time.process_time
+    """Measures the CPU time of the handshake (HandshakeStats.cpu_time)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .config import ClientConfig, ServerConfig
     from .tickets import ClientSession
     from .handshake.common import HandshakeBase
+    from .stats import HandshakeStats, StatsRecorder
 
 __all__ = ["ConnectionState", "Connection", "ClientConnection", "ServerConnection"]
 
@@ -83,6 +84,9 @@ class Connection:
         self._app_read = False
         self._app_write = False
         self._handshake: HandshakeBase
+        self._stats: StatsRecorder | None = None
+        """Counts bytes and CPU time while the handshake runs (None afterwards)."""
+        self._handshake_stats: HandshakeStats | None = None
 
     # -- public API ------------------------------------------------------------
 
@@ -113,9 +117,11 @@ class Connection:
             if self._app_read:
                 if self._receive_application_data(data):
                     self._process_records()
-            else:
+            elif self._stats is None:
                 self._records.feed(data)
                 self._process_records()
+            else:
+                self._receive_handshake_data(data, self._stats)
         except ProtocolError as exc:
             self._fail(exc)
             raise
@@ -144,7 +150,16 @@ class Connection:
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the transport (may be empty)."""
-        return self._records.take_output()
+        if self._stats is None:
+            return self._records.take_output()
+        data = self._records.take_output()
+        self._stats.on_sent(len(data))
+        return data
+
+    @property
+    def handshake_stats(self) -> HandshakeStats | None:
+        """Flights, bytes, ClientHello size and CPU time of the handshake (None before it completes)."""
+        return self._handshake_stats
 
     def send(self, data: bytes | bytearray | memoryview) -> None:
         """Queue application data.  UsageError before the handshake completes or after close.
@@ -249,6 +264,26 @@ class Connection:
             self._empty_record()  # a run of empty records counts once
         return stop != STOP_END
 
+    def _receive_handshake_data(self, data: bytes | bytearray | memoryview, stats: StatsRecorder) -> None:
+        stats.on_received(len(data))
+        stats.begin()
+        try:
+            self._records.feed(data)
+            self._process_records()
+        finally:
+            stats.end()
+
+    def _finish_stats(self) -> HandshakeStats | None:
+        """Freeze the handshake's figures (called when it completes): output still
+        queued is the last flight, input not yet read is not the handshake's."""
+        stats = self._stats
+        if stats is None:
+            return None
+        self._stats = None
+        records = self._records
+        self._handshake_stats = stats.snapshot(records.pending_output(), records.buffered)
+        return self._handshake_stats
+
     def _on_handshake_record(self, payload: bytes) -> None:
         if not payload:
             raise DecodeError("empty handshake record")
@@ -343,6 +378,7 @@ class ClientConnection(Connection):
         self.server_hostname = server_hostname
         self._client_handshake = ClientHandshake(self, config, server_hostname, session, early_data)
         self._handshake = self._client_handshake
+        self._stats = self._handshake.stats
         self._client_handshake.start()
 
     @property
@@ -373,3 +409,4 @@ class ServerConnection(Connection):
         from .handshake.server import ServerHandshake
 
         self._handshake = ServerHandshake(self, config)
+        self._stats = self._handshake.stats

@@ -7,7 +7,10 @@ no event is pending and more bytes from the peer are needed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from .stats import HandshakeStats
 
 __all__ = [
     "Event",
@@ -67,6 +70,12 @@ class HandshakeComplete(Event):
     early_data_accepted: bool = False
     early_data_rejected: int = 0
     """Client: bytes of 0-RTT data the server did not accept (resend them with send())."""
+    stats: HandshakeStats | None = field(default=None, repr=False, compare=False)
+    """Flights, bytes, ClientHello size and CPU time of the handshake (ferrotls.stats)."""
+    certificate_compression: int | None = None
+    """RFC 8879 algorithm of the peer's CompressedCertificate (None: not compressed)."""
+    record_size_limit: int | None = None
+    """The peer's RFC 8449 record_size_limit (None: it sent none)."""
 
 
 @dataclass(frozen=True, slots=True)

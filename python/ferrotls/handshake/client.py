@@ -30,6 +30,7 @@ from ..messages.handshake import (
     CertificateRequest,
     CertificateVerify,
     ClientHello,
+    CompressedCertificate,
     EncryptedExtensions,
     EndOfEarlyData,
     Finished,
@@ -90,10 +91,10 @@ class ClientHandshake(HandshakeBase):
         "wait_sh": (frozenset({_HS.SERVER_HELLO}), "on_server_hello"),
         "wait_ee": (frozenset({_HS.ENCRYPTED_EXTENSIONS}), "on_encrypted_extensions"),
         "wait_cert_cr": (
-            frozenset({_HS.CERTIFICATE, _HS.CERTIFICATE_REQUEST}),
+            frozenset({_HS.CERTIFICATE, _HS.COMPRESSED_CERTIFICATE, _HS.CERTIFICATE_REQUEST}),
             "on_certificate_or_request",
         ),
-        "wait_cert": (frozenset({_HS.CERTIFICATE}), "on_certificate"),
+        "wait_cert": (frozenset({_HS.CERTIFICATE, _HS.COMPRESSED_CERTIFICATE}), "on_certificate"),
         "wait_cv": (frozenset({_HS.CERTIFICATE_VERIFY}), "on_certificate_verify"),
         "wait_finished": (frozenset({_HS.FINISHED}), "on_finished"),
         "traffic": (
@@ -136,6 +137,13 @@ class ClientHandshake(HandshakeBase):
     # -- ClientHello -------------------------------------------------------------
 
     def start(self) -> None:
+        self.stats.begin()
+        try:
+            self._start()
+        finally:
+            self.stats.end()
+
+    def _start(self) -> None:
         config = self.cconfig
         for group in config.key_share_groups:
             if group not in config.groups:
@@ -170,6 +178,7 @@ class ClientHandshake(HandshakeBase):
         self._set_binders(hello)
         self.client_hello = hello
         raw = self.send_message(hello, legacy_version=0x0301)
+        self.note_client_hello(hello, raw)
         self.state = "wait_sh"
         if want_early and hello.has(ExtensionType.EARLY_DATA):
             assert first is not None and first.session is not None
@@ -290,6 +299,10 @@ class ClientHandshake(HandshakeBase):
         if config.psk_modes:
             out.append(ext.PskKeyExchangeModes(list(config.psk_modes)))
         out.append(ext.SupportedVersionsClientHello([TLS13]))
+        if config.certificate_compression and not self.psk_only:
+            out.append(ext.CompressCertificate(list(config.certificate_compression)))
+        if config.record_size_limit is not None:
+            out.append(ext.RecordSizeLimit(config.record_size_limit))
         if cookie is not None:
             out.append(ext.Cookie(cookie))
         if early:
@@ -393,6 +406,7 @@ class ClientHandshake(HandshakeBase):
         if self.retried:
             raise UnexpectedMessage("a second HelloRetryRequest")
         self.retried = True
+        self.stats.hello_retry = True
         key_share = ext.get_extension(hrr.extensions, ext.KeyShareHelloRetryRequest)
         cookie = ext.get_extension(hrr.extensions, ext.Cookie)
         if key_share is None and cookie is None:
@@ -442,6 +456,11 @@ class ClientHandshake(HandshakeBase):
             if len(alpn.protocols) != 1 or alpn.protocols[0] not in self.offered_alpn:
                 raise IllegalParameter("server selected an ALPN protocol we did not offer")
             self.alpn = alpn.protocols[0].decode("ascii", "replace")
+        size_limit = ext.get_extension(ee.extensions, ext.RecordSizeLimit)
+        if size_limit is not None:  # we offered ours (else check_extensions refused it)
+            self.apply_peer_record_size_limit(size_limit.limit)
+            self.own_record_size_limit = self.cconfig.record_size_limit
+            self.enforce_record_size_limit()
         if ext.get_extension(ee.extensions, ext.EarlyData) is not None:
             session = self.chosen_psk.session if self.chosen_psk is not None else None
             if self.early_state != "sending" or session is None:
@@ -469,7 +488,10 @@ class ClientHandshake(HandshakeBase):
             return
         self.on_certificate(message, raw)
 
-    def on_certificate(self, cert: Certificate, raw: bytes) -> None:
+    def on_certificate(self, cert: Certificate | CompressedCertificate, raw: bytes) -> None:
+        if isinstance(cert, CompressedCertificate):
+            assert self.client_hello is not None
+            cert = self.decompress_certificate(cert, self.client_hello.has(ExtensionType.COMPRESS_CERTIFICATE))
         if cert.certificate_request_context:
             raise IllegalParameter("server Certificate with a non-empty request context")
         if not cert.certificate_list:
@@ -537,7 +559,11 @@ class ClientHandshake(HandshakeBase):
             self.send_message(Certificate(certificate_request_context=request.certificate_request_context, certificate_list=[]))
             return
         entries = [CertificateEntry(cert_data=der) for der in certified.chain_der]
-        self.send_message(Certificate(certificate_request_context=request.certificate_request_context, certificate_list=entries))
+        compress = ext.get_extension(request.extensions, ext.CompressCertificate)
+        self.send_certificate(
+            Certificate(certificate_request_context=request.certificate_request_context, certificate_list=entries),
+            compress.algorithms if compress is not None else None,
+        )
         content = certificate_verify_message(self.transcript.digest(), server=False)
         self.send_message(CertificateVerify(algorithm=int(scheme), signature=certified.sign(int(scheme), content)))
 

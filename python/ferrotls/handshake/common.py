@@ -14,6 +14,8 @@ import hmac
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .. import certcompress
+from ..backend.interface import MAX_PLAINTEXT
 from ..errors import IllegalParameter, UnexpectedMessage, UsageError
 from ..events import HandshakeComplete, KeyUpdated
 from ..keyschedule import (
@@ -24,8 +26,15 @@ from ..keyschedule import (
     traffic_keys,
 )
 from ..messages.enums import HandshakeType
-from ..messages.handshake import KeyUpdate, decode_handshake, encode_handshake
+from ..messages.handshake import (
+    Certificate,
+    CompressedCertificate,
+    KeyUpdate,
+    decode_handshake,
+    encode_handshake,
+)
 from ..record import ContentType
+from ..stats import PQ_GROUPS, StatsRecorder
 from ..suites import SuiteInfo
 from ..transcript import Transcript
 
@@ -73,6 +82,17 @@ class HandshakeBase:
         self.early_data_rejected = 0
         self.early_read = False
         """Server: 0-RTT data is being read (connection delivers it to receive_early_data)."""
+        limit = config.record_size_limit
+        if limit is not None and not 64 <= limit <= MAX_PLAINTEXT + 1:
+            raise ValueError(f"record_size_limit must be in 64..{MAX_PLAINTEXT + 1}, got {limit}")
+        for algorithm in config.certificate_compression:
+            if not certcompress.available(algorithm):
+                raise ValueError(f"certificate compression algorithm {algorithm} is not available")
+        self.peer_record_size_limit: int | None = None
+        self.own_record_size_limit: int | None = None
+        """Our record_size_limit once the peer negotiated it (then enforced)."""
+        self.peer_certificate_compression: int | None = None
+        self.stats = StatsRecorder(self.is_client, config.cpu_clock)
 
     # -- message dispatch ------------------------------------------------------
 
@@ -120,6 +140,73 @@ class HandshakeBase:
 
     def receive_early_data(self, data: bytes) -> None:
         raise UnexpectedMessage("0-RTT application data is not expected")
+
+    # -- record_size_limit (RFC 8449) ----------------------------------------------
+
+    def apply_peer_record_size_limit(self, limit: int) -> None:
+        """Our protected records from now on fit the peer's limit (content type included)."""
+        self.peer_record_size_limit = limit
+        records = self.conn._records
+        records.max_fragment = min(MAX_PLAINTEXT, limit - 1)
+        if records.padding >= records.max_fragment:
+            records.padding = records.max_fragment - 1
+
+    def enforce_record_size_limit(self) -> None:
+        """Records from the peer larger than our advertised limit: record_overflow."""
+        if self.own_record_size_limit is not None:
+            self.conn._records.peer_max_plaintext = min(MAX_PLAINTEXT, self.own_record_size_limit - 1)
+
+    # -- certificate compression (RFC 8879) ----------------------------------------
+
+    def send_certificate(self, cert: Certificate, peer_algorithms: list[int] | None) -> None:
+        """Send ``cert``, compressed with our most preferred algorithm the peer offered
+        (plain when none is common or compression would not make it smaller)."""
+        if peer_algorithms:
+            for algorithm in self.config.certificate_compression:
+                if algorithm in peer_algorithms:
+                    body = encode_handshake(cert)[4:]
+                    packed = certcompress.compress(algorithm, body)
+                    if len(packed) + 5 < len(body):
+                        self.send_message(CompressedCertificate(
+                            algorithm=algorithm, uncompressed_length=len(body),
+                            compressed_certificate_message=packed,
+                        ))
+                        return
+                    break
+        self.send_message(cert)
+
+    def decompress_certificate(self, message: CompressedCertificate, offered: bool) -> Certificate:
+        """The Certificate inside a CompressedCertificate we asked for (``offered``);
+        inflating at most Limits.max_handshake_size bytes.  The transcript keeps the
+        CompressedCertificate as received."""
+        if not offered:
+            raise UnexpectedMessage("COMPRESSED_CERTIFICATE without compress_certificate offered")
+        if message.algorithm not in self.config.certificate_compression:
+            raise IllegalParameter(f"certificate compressed with algorithm {message.algorithm} we did not offer")
+        body = certcompress.decompress(
+            message.algorithm, message.compressed_certificate_message,
+            message.uncompressed_length, self.config.limits.max_handshake_size,
+        )
+        self.peer_certificate_compression = int(message.algorithm)
+        cert = decode_handshake(HandshakeType.CERTIFICATE, body)
+        assert isinstance(cert, Certificate)
+        return cert
+
+    # -- accounting ------------------------------------------------------------------
+
+    def note_client_hello(self, hello: Any, raw: bytes) -> None:
+        """ClientHello size on the wire and its key shares (HandshakeStats)."""
+        from ..messages import extensions as ext
+
+        stats = self.stats
+        if stats.client_hello_size:
+            return  # only the first ClientHello
+        records = -(-len(raw) // MAX_PLAINTEXT)
+        stats.client_hello_size = len(raw) + 5 * records
+        shares = ext.get_extension(hello.extensions, ext.KeyShareClientHello)
+        if shares is not None:
+            stats.key_shares = sum(len(s.key_exchange) for s in shares.client_shares)
+            stats.pq = any(s.group in PQ_GROUPS for s in shares.client_shares)
 
     def key_log(self, label: str, secret: bytes) -> None:
         callback = self.config.key_log
@@ -171,6 +258,9 @@ class HandshakeBase:
             psk_identity=self.psk_identity,
             early_data_accepted=self.early_data_accepted,
             early_data_rejected=self.early_data_rejected,
+            stats=self.conn._finish_stats(),
+            certificate_compression=self.peer_certificate_compression,
+            record_size_limit=self.peer_record_size_limit,
         )
         self.conn._app_read = True
         self.conn._app_write = True

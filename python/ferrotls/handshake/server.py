@@ -37,6 +37,7 @@ from ..messages.handshake import (
     CertificateRequest,
     CertificateVerify,
     ClientHello,
+    CompressedCertificate,
     EncryptedExtensions,
     EndOfEarlyData,
     Finished,
@@ -103,7 +104,7 @@ class ServerHandshake(HandshakeBase):
         "wait_ch": (frozenset({_HS.CLIENT_HELLO}), "on_client_hello"),
         "wait_ch2": (frozenset({_HS.CLIENT_HELLO}), "on_second_client_hello"),
         "wait_eoed": (frozenset({_HS.END_OF_EARLY_DATA}), "on_end_of_early_data"),
-        "wait_cert": (frozenset({_HS.CERTIFICATE}), "on_certificate"),
+        "wait_cert": (frozenset({_HS.CERTIFICATE, _HS.COMPRESSED_CERTIFICATE}), "on_certificate"),
         "wait_cv": (frozenset({_HS.CERTIFICATE_VERIFY}), "on_certificate_verify"),
         "wait_finished": (frozenset({_HS.FINISHED}), "on_finished"),
         "traffic": (frozenset({_HS.KEY_UPDATE}), "handle_key_update"),
@@ -131,6 +132,7 @@ class ServerHandshake(HandshakeBase):
     # -- ClientHello ---------------------------------------------------------------
 
     def on_client_hello(self, hello: ClientHello, raw: bytes) -> None:
+        self.note_client_hello(hello, raw)
         offer = self._examine(hello, raw)
         self.client_random = hello.random
         if offer.dhe and offer.share is None:
@@ -368,6 +370,7 @@ class ServerHandshake(HandshakeBase):
 
     def _send_hello_retry_request(self, offer: _Offer) -> None:
         self.first_offer = offer
+        self.stats.hello_retry = True
         self.transcript.start_hash(suite_info(offer.suite).hash_name)
         self.transcript.add(offer.raw)
         self.transcript.replace_with_message_hash()
@@ -451,6 +454,14 @@ class ServerHandshake(HandshakeBase):
         ee_exts: list[ext.Extension] = []
         if offer.alpn is not None:
             ee_exts.append(ext.ALPN([offer.alpn]))
+        size_limit = ext.get_extension(offer.hello.extensions, ext.RecordSizeLimit)
+        if size_limit is not None:  # RFC 8449: from EncryptedExtensions on
+            self.apply_peer_record_size_limit(size_limit.limit)
+            if config.record_size_limit is not None:
+                ee_exts.append(ext.RecordSizeLimit(config.record_size_limit))
+                self.own_record_size_limit = config.record_size_limit
+                if not self.early_read:  # else from EndOfEarlyData on
+                    self.enforce_record_size_limit()
         if offer.name is not None and (
             offer.certified.matches_name(offer.name) if offer.certified is not None else offer.psk is not None
         ):
@@ -467,10 +478,17 @@ class ServerHandshake(HandshakeBase):
         assert offer.certified is not None
         if config.client_auth is not ClientAuth.NONE:
             schemes = [s for s in config.signature_schemes if s not in _CV_FORBIDDEN]
-            self.send_message(CertificateRequest(certificate_request_context=b"", extensions=[ext.SignatureAlgorithms(schemes)]))
+            cr_exts: list[ext.Extension] = [ext.SignatureAlgorithms(schemes)]
+            if config.certificate_compression:
+                cr_exts.append(ext.CompressCertificate(list(config.certificate_compression)))
+            self.send_message(CertificateRequest(certificate_request_context=b"", extensions=cr_exts))
             self.request_sent = True
         entries = [CertificateEntry(cert_data=der) for der in offer.certified.chain_der]
-        self.send_message(Certificate(certificate_request_context=b"", certificate_list=entries))
+        compress = ext.get_extension(offer.hello.extensions, ext.CompressCertificate)
+        self.send_certificate(
+            Certificate(certificate_request_context=b"", certificate_list=entries),
+            compress.algorithms if compress is not None else None,
+        )
         content = certificate_verify_message(self.transcript.digest(), server=True)
         self.signature_scheme = offer.scheme
         self.send_message(CertificateVerify(algorithm=offer.scheme, signature=offer.certified.sign(offer.scheme, content)))
@@ -502,11 +520,14 @@ class ServerHandshake(HandshakeBase):
         self.transcript.add(raw)
         self.early_read = False
         self.set_read_secret(self.client_hs_secret)
+        self.enforce_record_size_limit()
         self.state = "wait_cert" if self.request_sent else "wait_finished"
 
     # -- the client's second flight -----------------------------------------------------
 
-    def on_certificate(self, cert: Certificate, raw: bytes) -> None:
+    def on_certificate(self, cert: Certificate | CompressedCertificate, raw: bytes) -> None:
+        if isinstance(cert, CompressedCertificate):
+            cert = self.decompress_certificate(cert, bool(self.sconfig.certificate_compression))
         if cert.certificate_request_context:
             raise IllegalParameter("client Certificate with the wrong request context")
         # Our CertificateRequest carries signature_algorithms only (RFC 8446 4.4.2).
