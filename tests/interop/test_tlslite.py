@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Self
 
 import pytest
-from ferrotls.config import ClientAuth
+from ferrotls.config import DEFAULT_CERTIFICATE_COMPRESSION, ClientAuth
 from ferrotls.connection import ClientConnection, ConnectionState, ServerConnection
 from ferrotls.errors import UnexpectedMessage
 from ferrotls.events import KeyUpdated
@@ -359,15 +359,110 @@ def test_tlslite_client_hello_retry_request(backend: Any, pki: PKI) -> None:
 def test_tlslite_client_certificate_to_ferro_server(backend: Any, pki: PKI, client: str) -> None:
     leaf = getattr(pki, client)
     chain, key = tlslite_identity(leaf)
-    hs = settings()
     # tlslite-ng 0.8.2 decides on RFC 8879 compression from its *own* ClientHello
     # (tlsconnection.py: _create_cert_msg("client", clientHello, ...)), not from the
-    # CertificateRequest; ferrotls offers no compression, so turn it off.
-    hs.certificate_compression_send = []
-    with ferro_server(backend, pki, client_auth=ClientAuth.REQUIRED) as server:
-        reply, _ = tlslite_client(server.port, hs, say_hello, certChain=chain, privateKey=key)
+    # CertificateRequest: with compression on, ferrotls offers zlib there and accepts it.
+    with ferro_server(backend, pki, client_auth=ClientAuth.REQUIRED,
+                      certificate_compression=DEFAULT_CERTIFICATE_COMPRESSION) as server:
+        reply, _ = tlslite_client(server.port, settings(), say_hello, certChain=chain, privateKey=key)
     assert reply == b"echo:hello from tlslite\n"
-    assert server.result.conn.info.peer_certificates[0] == leaf.issued.der_chain()[0]
+    info = server.result.conn.info
+    assert info.peer_certificates[0] == leaf.issued.der_chain()[0]
+    assert info.certificate_compression in DEFAULT_CERTIFICATE_COMPRESSION
+
+
+def test_tlslite_client_gets_compressed_certificate(backend: Any, pki: PKI) -> None:
+    """tlslite offers compress_certificate (zlib, plus brotli/zstd when it has them):
+    ferrotls sends a CompressedCertificate and tlslite decompresses it."""
+    with ferro_server(backend, pki, leaf=pki.server_rsa,
+                      certificate_compression=DEFAULT_CERTIFICATE_COMPRESSION) as server:
+        reply, der = tlslite_client(server.port, settings(), say_hello)
+    assert reply == b"echo:hello from tlslite\n" and der == pki.server_rsa.issued.der_chain()[0]
+    assert server.result.conn.handshake_stats.bytes_sent < _plain_server_bytes(backend, pki)
+
+
+def _plain_server_bytes(backend: Any, pki: PKI) -> int:
+    with ferro_server(backend, pki, leaf=pki.server_rsa) as server:
+        tlslite_client(server.port, settings(), say_hello)
+    stats = server.result.conn.handshake_stats
+    assert stats is not None
+    return int(stats.bytes_sent)
+
+
+@pytest.mark.parametrize("algorithm", ["zlib"])
+def test_ferro_client_gets_compressed_certificate_from_tlslite(backend: Any, pki: PKI, algorithm: str) -> None:
+    hs = settings()
+    hs.certificate_compression_send = [algorithm]
+    with TLSLiteServer(pki.server_rsa, hs, echo_upper_then_close) as server:
+        cfg = client_config(backend, pki, certificate_compression=(1,))
+        fs = connect(ClientConnection(cfg, SERVER_NAME), server.port)
+        try:
+            info = fs.handshake()
+            assert info.certificate_compression == 1
+            assert info.peer_certificates[0] == pki.server_rsa.issued.der_chain()[0]
+            ferro_talks(fs)
+        finally:
+            fs.shutdown()
+
+
+@pytest.mark.parametrize("limit", [64, 256])
+def test_record_size_limit_with_tlslite_server(backend: Any, pki: PKI, limit: int) -> None:
+    """Both sides advertise a small record_size_limit; a long line crosses intact."""
+    hs = settings()
+    hs.record_size_limit = limit
+
+    def conversation(conn: Any) -> bytes:
+        line = read_line(conn)
+        conn.write(line.upper())
+        conn.close()
+        return line
+
+    line = b"x" * 3000 + b"\n"
+    with TLSLiteServer(pki.server_p256, hs, conversation) as server:
+        cfg = client_config(backend, pki, record_size_limit=limit)
+        fs = connect(ClientConnection(cfg, SERVER_NAME), server.port)
+        try:
+            info = fs.handshake()
+            assert info.record_size_limit == limit
+            fs.send(line)
+            assert fs.read_until(b"\n") == line.upper()
+            fs.wait_closed()
+            fs.close()
+        finally:
+            fs.shutdown()
+    assert server.result == line
+    assert max(_sizes(bytes(fs.raw_out))) <= limit + 16  # inner plaintext + tag
+
+
+def _sizes(data: bytes) -> list[int]:
+    out, pos = [], 0
+    while pos + 5 <= len(data):
+        n = int.from_bytes(data[pos + 3 : pos + 5], "big")
+        if data[pos] == 23:
+            out.append(n)
+        pos += 5 + n
+    return out
+
+
+@pytest.mark.parametrize("limit", [64, 256])
+def test_record_size_limit_with_tlslite_client(backend: Any, pki: PKI, limit: int) -> None:
+    hs = settings()
+    hs.record_size_limit = limit
+    line = b"y" * 3000 + b"\n"
+
+    def talk(conn: Any) -> bytes:
+        conn.write(line)
+        reply = read_line(conn)
+        conn.close()
+        return reply
+
+    with ferro_server(backend, pki, record_size_limit=limit) as server:
+        reply = tlslite_client(server.port, hs, talk)
+    # echo_handler answers each chunk it reads, so several "echo:" prefixes can come back
+    assert reply.startswith(b"echo:") and reply.replace(b"echo:", b"") == line
+    fs = server.result
+    assert fs.conn.info.record_size_limit == limit
+    assert max(_sizes(bytes(fs.raw_out))) <= limit + 16
 
 
 def test_tlslite_unsolicited_compressed_certificate_is_rejected(backend: Any, pki: PKI) -> None:
