@@ -121,7 +121,9 @@ async def pipe(client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
     try:
         while pending:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            if any(t.exception() is not None for t in done):
+            # look at every finished copier: any() would stop at the first failure and
+            # leave a second one's exception unretrieved (both fail on a client reset)
+            if [t for t in done if t.exception() is not None]:
                 failed = True
                 break
     finally:
