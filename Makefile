@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ferrotls-installed
 SOURCES := $(shell find rust python -name '*.rs' -o -name '*.py' -o -name '*.pyi' 2>/dev/null)
 
-.PHONY: venv demo test test-rust test-python typecheck bench fuzz fuzz-corpus clean
+.PHONY: venv demo test test-rust test-python typecheck bench fuzz fuzz-smoke fuzz-corpus clean
 
 venv: $(STAMP)
 
@@ -56,6 +56,15 @@ fuzz: $(STAMP)
 	mkdir -p fuzz/rust/corpus-work
 	cd fuzz/rust && RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir . open_records corpus-work ../corpus/records -- \
 	  -max_total_time=$(FUZZ_TIME)
+
+## A bounded cargo-fuzz run of the native record opener (CI runs it after the tests;
+## the atheris harnesses get their bounded run inside the test suite).
+FUZZ_SMOKE_TIME ?= 30
+fuzz-smoke:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	mkdir -p fuzz/rust/corpus-work
+	cd fuzz/rust && RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir . open_records corpus-work ../corpus/records -- \
+	  -max_total_time=$(FUZZ_SMOKE_TIME)
 
 ## Regenerate the checked-in seed corpora from the deterministic handshake.
 fuzz-corpus: $(STAMP)
