@@ -13,6 +13,8 @@ fn main() {
         ("aws-lc-rs", "FERROTLS_AWS_LC_RS_VERSION"),
         ("aws-lc-sys", "FERROTLS_AWS_LC_SYS_VERSION"),
         ("ml-kem", "FERROTLS_ML_KEM_VERSION"),
+        ("ccm", "FERROTLS_CCM_VERSION"),
+        ("aes", "FERROTLS_AES_VERSION"),
         ("pyo3", "FERROTLS_PYO3_VERSION"),
     ] {
         let mut version = "unknown".to_string();

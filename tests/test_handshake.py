@@ -12,7 +12,7 @@ import itertools
 from typing import Any
 
 import pytest
-from ferrotls.config import ClientAuth
+from ferrotls.config import DEFAULT_CIPHER_SUITES, ClientAuth
 from ferrotls.connection import ConnectionState
 from ferrotls.errors import AlertReceived, CertificateRequired, NoApplicationProtocol
 from ferrotls.events import (
@@ -61,6 +61,8 @@ REDUCED_MATRIX = [
     (0x1303, SECP384R1, "rsa2048"),
     (0x1301, X25519MLKEM768, "ed25519"),
     (0x1303, X25519MLKEM768, "p256"),
+    (0x1304, X25519, "ed25519"),  # AES-128-CCM (off by default, IoT profile)
+    (0x1305, X25519, "p256"),  # AES-128-CCM_8: 8-byte tags
 ]
 
 
@@ -79,7 +81,11 @@ def _matrix_pair(
         key_share_groups=(group,),
         alpn_protocols=("h2", "http/1.1"),
     )
-    scfg = server_config(server_backend, (kind,), alpn_protocols=("http/1.1",))
+    # The CCM suites are off by default (config.DEFAULT_CIPHER_SUITES): enable them.
+    server_suites = DEFAULT_CIPHER_SUITES + ((suite,) if suite not in DEFAULT_CIPHER_SUITES else ())
+    scfg = server_config(
+        server_backend, (kind,), alpn_protocols=("http/1.1",), cipher_suites=server_suites
+    )
     return ConnectionPair(ccfg, scfg)
 
 

@@ -19,6 +19,7 @@ from utils import (
     ALL_SUITES,
     KEY_LEN,
     SUITE_NAMES,
+    TAG_LEN,
     oracle_aead,
     oracle_seal_record,
     parse_records,
@@ -77,7 +78,7 @@ def open_all(reader: Any, data: bytes, **kw: Any) -> list[tuple[int, bytes]]:
 
 def craft(suite: int, seq: int, inner: bytes, *, header: bytes | None = None) -> bytes:
     """A record whose inner plaintext is exactly ``inner`` (sealed by the oracle)."""
-    hdr = header if header is not None else record_header(len(inner) + 16)
+    hdr = header if header is not None else record_header(len(inner) + TAG_LEN[suite])
     return hdr + bytes(
         oracle_aead(suite, key_for(suite)).encrypt(record_nonce(IV, seq), inner, hdr)
     )
@@ -103,7 +104,7 @@ def test_record_layout(backend: Any, suite: int) -> None:
     writer, reader = pair(backend, suite)
     out = writer.seal_record(HANDSHAKE, b"abc")
     assert out[:3] == b"\x17\x03\x03"  # outer type 23, legacy version 0x0303
-    assert int.from_bytes(out[3:5], "big") == len(out) - 5 == 3 + 1 + 16
+    assert int.from_bytes(out[3:5], "big") == len(out) - 5 == 3 + 1 + TAG_LEN[suite]
     assert reader.open_records(out) == ([(HANDSHAKE, b"abc")], len(out))
 
 
@@ -119,7 +120,7 @@ def test_empty_data_is_one_empty_record(backend: Any, suite: int) -> None:
     writer, reader = pair(backend, suite)
     out = writer.seal_record(APP, b"")
     assert out == expected_records(suite, b"", APP)
-    assert len(out) == 5 + 1 + 16
+    assert len(out) == 5 + 1 + TAG_LEN[suite]
     assert writer.sequence == 1
     assert reader.open_records(out) == ([(APP, b"")], len(out))
 
@@ -132,7 +133,7 @@ def test_fragmenting_at_2_14(backend: Any, suite: int, length: int) -> None:
     n = max(1, -(-length // MAX))
     records = parse_records(out)
     assert len(records) == n == writer.sequence
-    assert [len(r) - 5 - 17 for _, r in records] == [min(MAX, length - i * MAX) for i in range(n)]
+    assert [len(r) - 5 - 1 - TAG_LEN[suite] for _, r in records] == [min(MAX, length - i * MAX) for i in range(n)]
     assert out == expected_records(suite, data, APP)
     assert open_all(reader, out) == [(APP, data[i * MAX : (i + 1) * MAX]) for i in range(n)]
 
@@ -153,7 +154,7 @@ def test_fragmenting_with_max_fragment_and_padding(
     )
     step = max_fragment - padding
     for _, rec in parse_records(out):
-        assert len(rec) - 5 - 16 - 1 <= max_fragment  # content + padding bounded
+        assert len(rec) - 5 - TAG_LEN[suite] - 1 <= max_fragment  # content + padding bounded
     # handshake records: open_records stops after each one
     assert b"".join(c for _, c in open_all(reader, out)) == data
     assert reader.sequence == writer.sequence == max(1, -(-len(data) // step))
@@ -219,11 +220,14 @@ def test_seal_argument_errors(backend: Any, kwargs: dict[str, int]) -> None:
         (65, 0, 64),
     ],
 )
-def test_sealed_size(backend: Any, length: int, padding: int, max_fragment: int) -> None:
-    writer, _ = pair(backend, 0x1303)
+@pytest.mark.parametrize("suite", [0x1303, 0x1305])
+def test_sealed_size(
+    backend: Any, suite: int, length: int, padding: int, max_fragment: int
+) -> None:
+    writer, _ = pair(backend, suite)
     n = max(1, -(-length // (max_fragment - padding)))
     size = writer.sealed_size(length, padding, max_fragment)
-    assert size == length + n * (5 + 1 + padding + 16)
+    assert size == length + n * (5 + 1 + padding + TAG_LEN[suite])
     assert writer.sequence == 0  # sealed_size does not consume sequence numbers
     if length <= 2 * MAX:
         out = writer.seal_record(APP, bytes(length), padding=padding, max_fragment=max_fragment)
@@ -438,7 +442,7 @@ def test_tamper_gives_bad_record_mac(backend: Any, suite: int, where: str) -> No
     elif where == "body-middle":
         rec[5 + body_len // 3] ^= 0x40
     elif where == "tag-first":
-        rec[-16] ^= 1
+        rec[-TAG_LEN[suite]] ^= 1
     elif where == "tag-last":
         rec[-1] ^= 0x80
     else:  # shorter length in the header, record truncated to match
@@ -450,12 +454,18 @@ def test_tamper_gives_bad_record_mac(backend: Any, suite: int, where: str) -> No
     assert reader.sequence == 0
 
 
-@pytest.mark.parametrize("length", [0, 1, 15, 16])
-def test_too_short_record(backend: Any, suite: int, length: int) -> None:
+@pytest.mark.parametrize("short", [0, 1, 2, 3])
+def test_too_short_record(backend: Any, suite: int, short: int) -> None:
+    """Lengths 0, 1, tag - 1 and tag: nothing or no content type under a zero "tag"."""
+    length = (0, 1, TAG_LEN[suite] - 1, TAG_LEN[suite])[short]
     _, reader = pair(backend, suite)
     with pytest.raises(BadRecordMac) as info:
         reader.open_records(record_header(length) + bytes(length))
     assert str(info.value) == "bad record MAC"
+    out = bytearray(100)
+    with pytest.raises(BadRecordMac):
+        reader.open_records_into(record_header(length) + bytes(length), out)
+    assert reader.sequence == 0
 
 
 @pytest.mark.parametrize("zeros", [0, 1, 2, 100])
@@ -463,7 +473,7 @@ def test_all_zero_inner_plaintext(backend: Any, suite: int, zeros: int) -> None:
     """A correctly authenticated record with no content type (RFC 8446 5.4)."""
     rec = backend.record_protector(suite, key_for(suite), IV)
     # crafted with the backend's own AEAD (nonce = iv XOR 0, AAD = header)
-    hdr = record_header(zeros + 16)
+    hdr = record_header(zeros + TAG_LEN[suite])
     body = backend.aead(suite, key_for(suite)).seal(record_nonce(IV, 0), hdr, bytes(zeros))
     with pytest.raises(UnexpectedMessage):
         rec.open_records(hdr + body)
@@ -512,7 +522,7 @@ def test_constructor_errors(backend: Any, suite: int) -> None:
             backend.record_protector(suite, key_for(suite), IV, sequence=bad_seq)
 
 
-@pytest.mark.parametrize("bad_suite", [0x1304, 0x1305, 0, 0x0A0A])
+@pytest.mark.parametrize("bad_suite", [0x1306, 0x1300, 0, 0x0A0A])
 def test_unknown_suite(backend: Any, bad_suite: int) -> None:
     with pytest.raises(ValueError):
         backend.record_protector(bad_suite, bytes(16), IV)

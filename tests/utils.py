@@ -25,14 +25,38 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SUITE_AES_128_GCM = 0x1301
 SUITE_AES_256_GCM = 0x1302
 SUITE_CHACHA20 = 0x1303
-ALL_SUITES = (SUITE_AES_128_GCM, SUITE_AES_256_GCM, SUITE_CHACHA20)
+SUITE_AES_128_CCM = 0x1304
+SUITE_AES_128_CCM_8 = 0x1305
+ALL_SUITES = (
+    SUITE_AES_128_GCM,
+    SUITE_AES_256_GCM,
+    SUITE_CHACHA20,
+    SUITE_AES_128_CCM,
+    SUITE_AES_128_CCM_8,
+)
+CCM_SUITES = (SUITE_AES_128_CCM, SUITE_AES_128_CCM_8)
 SUITE_NAMES = {
     SUITE_AES_128_GCM: "aes128gcm",
     SUITE_AES_256_GCM: "aes256gcm",
     SUITE_CHACHA20: "chacha20",
+    SUITE_AES_128_CCM: "aes128ccm",
+    SUITE_AES_128_CCM_8: "aes128ccm8",
 }
-KEY_LEN = {SUITE_AES_128_GCM: 16, SUITE_AES_256_GCM: 32, SUITE_CHACHA20: 32}
-HASH_OF_SUITE = {SUITE_AES_128_GCM: "sha256", SUITE_AES_256_GCM: "sha384", SUITE_CHACHA20: "sha256"}
+KEY_LEN = {
+    SUITE_AES_128_GCM: 16,
+    SUITE_AES_256_GCM: 32,
+    SUITE_CHACHA20: 32,
+    SUITE_AES_128_CCM: 16,
+    SUITE_AES_128_CCM_8: 16,
+}
+TAG_LEN = {s: 8 if s == SUITE_AES_128_CCM_8 else 16 for s in ALL_SUITES}
+HASH_OF_SUITE = {
+    SUITE_AES_128_GCM: "sha256",
+    SUITE_AES_256_GCM: "sha384",
+    SUITE_CHACHA20: "sha256",
+    SUITE_AES_128_CCM: "sha256",
+    SUITE_AES_128_CCM_8: "sha256",
+}
 
 
 # The python backend seals at a few MB/s: run it with a fraction of the examples.
@@ -203,10 +227,12 @@ def wycheproof(
 
 
 def oracle_aead(suite: int, key: bytes) -> Any:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
     if suite == SUITE_CHACHA20:
         return ChaCha20Poly1305(key)
+    if suite in CCM_SUITES:
+        return AESCCM(key, tag_length=TAG_LEN[suite])
     return AESGCM(key)
 
 
@@ -230,7 +256,7 @@ def oracle_seal_record(
     padding: int = 0,
 ) -> bytes:
     inner = fragment + bytes([content_type]) + bytes(padding)
-    header = record_header(len(inner) + 16)
+    header = record_header(len(inner) + TAG_LEN[suite])
     return header + bytes(oracle_aead(suite, key).encrypt(record_nonce(iv, seq), inner, header))
 
 

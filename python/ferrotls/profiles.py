@@ -44,9 +44,9 @@ _PROFILE_SUITES = (
     CipherSuite.TLS_AES_128_GCM_SHA256,
 )
 IOT_CIPHER_SUITES: tuple[int, ...] = tuple(int(s) for s in _PROFILE_SUITES if s in SUITES)
-"""The profile's suites this build can run.  The CCM suites are listed only when
-suites.SUITES has them (the backends do not implement CCM yet); until then the
-preset falls back to TLS_AES_128_GCM_SHA256 alone."""
+"""The profile's suites this build can run: the CCM suites are listed only when
+suites.SUITES has them (both backends implement them), else the preset falls back
+to TLS_AES_128_GCM_SHA256 alone."""
 IOT_GROUPS: tuple[int, ...] = (NamedGroup.X25519,)
 IOT_SIGNATURE_SCHEMES: tuple[int, ...] = (SignatureScheme.ECDSA_SECP256R1_SHA256, SignatureScheme.ED25519)
 IOT_RECORD_SIZE_LIMIT = 512

@@ -86,6 +86,10 @@ SUITES: dict[int, SuiteInfo] = {
         SuiteInfo(CipherSuite.TLS_AES_128_GCM_SHA256, "sha256", 16, 12, 16),
         SuiteInfo(CipherSuite.TLS_AES_256_GCM_SHA384, "sha384", 32, 12, 16),
         SuiteInfo(CipherSuite.TLS_CHACHA20_POLY1305_SHA256, "sha256", 32, 12, 16),
+        # RFC 8446 B.4 / RFC 6655: AES-CCM, 16- and 8-byte tags.  Implemented but
+        # off by default (config.DEFAULT_CIPHER_SUITES); the IoT profile uses them.
+        SuiteInfo(CipherSuite.TLS_AES_128_CCM_SHA256, "sha256", 16, 12, 16),
+        SuiteInfo(CipherSuite.TLS_AES_128_CCM_8_SHA256, "sha256", 16, 12, 8),
     )
 }
 

@@ -6,7 +6,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use zeroize::Zeroizing;
 
-use super::aead::{AeadKey, Algorithm, NONCE_LEN, TAG_LEN};
+use super::aead::{AeadKey, Algorithm, NONCE_LEN};
 use super::{invalid, Error, Result};
 
 pub const MAX_PLAINTEXT: usize = 1 << 14;
@@ -130,9 +130,9 @@ impl SealParams {
         }
     }
 
-    /// Total output size for `len` content bytes.
-    pub fn sealed_size(&self, len: usize) -> Result<usize> {
-        let per = HEADER_LEN + 1 + self.padding + TAG_LEN;
+    /// Total output size for `len` content bytes with `tag_len`-byte tags.
+    pub fn sealed_size(&self, len: usize, tag_len: usize) -> Result<usize> {
+        let per = HEADER_LEN + 1 + self.padding + tag_len;
         self.records(len)
             .checked_mul(per)
             .and_then(|x| x.checked_add(len))
@@ -155,7 +155,7 @@ pub struct Opened {
 pub enum Stop {
     /// No complete record is left: `data` is used up or ends in an incomplete record.
     End = 0,
-    /// The next record's body (length - 16 bytes) does not fit in the space left in `out`.
+    /// The next record's body (length - tag length) does not fit in the space left in `out`.
     OutFull = 1,
     /// The next record is for `open_records` or the plaintext path: outer type not
     /// application_data, inner type not application_data (its sequence number is given
@@ -197,6 +197,11 @@ impl RecordKey {
         self.seq.get()
     }
 
+    /// Bytes that [`Self::seal_records`] writes for `len` content bytes.
+    pub fn sealed_size(&self, params: &SealParams, len: usize) -> Result<usize> {
+        params.sealed_size(len, self.aead.tag_len())
+    }
+
     #[inline]
     fn nonce(&self, seq: u64) -> [u8; NONCE_LEN] {
         let mut n = *self.iv;
@@ -210,7 +215,8 @@ impl RecordKey {
     /// `params.sealed_size(data.len())` bytes; `out` must not overlap `data`).
     /// Returns the number of bytes written.
     pub fn seal_records(&self, params: &SealParams, data: &[u8], out: &mut [u8]) -> Result<usize> {
-        let total = params.sealed_size(data.len())?;
+        let tag_len = self.aead.tag_len();
+        let total = params.sealed_size(data.len(), tag_len)?;
         if out.len() < total {
             return invalid(format!("output buffer too small: need {total} bytes, got {}", out.len()));
         }
@@ -221,7 +227,7 @@ impl RecordKey {
         for i in 0..n {
             let frag = chunks.next().unwrap_or(&[]);
             let inner_len = frag.len() + 1 + params.padding;
-            let rec_len = inner_len + TAG_LEN;
+            let rec_len = inner_len + tag_len;
             let rec = &mut out[pos..pos + HEADER_LEN + rec_len];
             let (header, body) = rec.split_at_mut(HEADER_LEN);
             header[0] = CONTENT_TYPE_APPLICATION_DATA;
@@ -231,8 +237,7 @@ impl RecordKey {
             inner[..frag.len()].copy_from_slice(frag);
             inner[frag.len()] = params.content_type;
             inner[frag.len() + 1..].fill(0);
-            let tag = self.aead.seal_in_place(&self.nonce(first + i as u64), header, inner)?;
-            tag_out.copy_from_slice(&tag);
+            self.aead.seal_in_place(&self.nonce(first + i as u64), header, inner, tag_out)?;
             pos += HEADER_LEN + rec_len;
         }
         debug_assert_eq!(pos, total);
@@ -248,6 +253,7 @@ impl RecordKey {
     /// record ends the call with `Stop::Record`, left unconsumed.  `out` bytes past
     /// `written` that this call touched are zeroed.  See interface.py.
     pub fn open_records_into(&self, data: &[u8], max_plaintext: usize, out: &mut [u8]) -> Result<(usize, usize, Stop)> {
+        let tag_len = self.aead.tag_len();
         let mut pos = 0;
         let mut w = 0;
         let stop = loop {
@@ -274,7 +280,7 @@ impl RecordKey {
             if rest.len() < HEADER_LEN + len {
                 break Stop::End;
             }
-            let body = len.saturating_sub(TAG_LEN);
+            let body = len.saturating_sub(tag_len);
             if out.len() - w < body {
                 break Stop::OutFull;
             }
@@ -282,7 +288,7 @@ impl RecordKey {
                 Ok(s) => s,
                 Err(e) => fail!(e),
             };
-            if len < TAG_LEN {
+            if len < tag_len {
                 self.seq.release_one(seq);
                 fail!(Error::BadRecordMac);
             }
@@ -319,6 +325,7 @@ impl RecordKey {
     /// Open the complete records at the start of `data` (see interface.py
     /// `open_records` for the stop rules).  Plaintexts are appended to `scratch`.
     pub fn open_records(&self, data: &[u8], max_plaintext: usize, scratch: &mut Vec<u8>) -> Opened {
+        let tag_len = self.aead.tag_len();
         let mut res = Opened::default();
         let mut pos = 0;
         while let Some(rest) = data.get(pos..) {
@@ -340,13 +347,13 @@ impl RecordKey {
                     break;
                 }
             };
-            if len < TAG_LEN {
+            if len < tag_len {
                 self.seq.release_one(seq);
                 res.error = Some(Error::BadRecordMac);
                 break;
             }
             let (header, rec) = rest[..HEADER_LEN + len].split_at(HEADER_LEN);
-            let (ct, tag) = rec.split_at(len - TAG_LEN);
+            let (ct, tag) = rec.split_at(len - tag_len);
             let start = scratch.len();
             scratch.extend_from_slice(ct);
             if self.aead.open_in_place(&self.nonce(seq), header, tag, &mut scratch[start..]).is_err() {
@@ -355,9 +362,9 @@ impl RecordKey {
                 res.error = Some(Error::BadRecordMac);
                 break;
             }
-            // content + type + padding = len - 16; content + padding must be <= max_plaintext.
+            // content + type + padding = len - tag_len; content + padding must be <= max_plaintext.
             // Checked after authentication, as the python backend does.
-            if len - TAG_LEN > max_plaintext + 1 {
+            if len - tag_len > max_plaintext + 1 {
                 self.seq.release_one(seq);
                 scratch.truncate(start);
                 res.error = Some(Error::RecordOverflow);
@@ -401,7 +408,7 @@ mod tests {
 
     fn seal(k: &RecordKey, ct: i64, data: &[u8], pad: i64, maxf: i64) -> Result<Vec<u8>> {
         let p = SealParams::new(ct, pad, maxf)?;
-        let mut out = vec![0xAAu8; p.sealed_size(data.len())?];
+        let mut out = vec![0xAAu8; k.sealed_size(&p, data.len())?];
         let n = k.seal_records(&p, data, &mut out)?;
         assert_eq!(n, out.len());
         Ok(out)
@@ -491,7 +498,8 @@ mod tests {
         let k = key(0);
         let mut rec = vec![23u8, 3, 3, 0, 20, 0, 0, 0, 0];
         let (h, body) = rec.split_at_mut(5);
-        let tag = k.aead.seal_in_place(&k.nonce(0), h, body).unwrap();
+        let mut tag = [0u8; 16];
+        k.aead.seal_in_place(&k.nonce(0), h, body, &mut tag).unwrap();
         rec.extend_from_slice(&tag);
         assert_eq!(open(&key(0), &rec).2, Some(Error::UnexpectedMessage));
         // content + padding > max_plaintext.
@@ -574,7 +582,8 @@ mod tests {
         let mut rec = vec![23u8, 3, 3, 0, 20, 0, 0, 0, 0];
         let k = key(0);
         let (h, body) = rec.split_at_mut(5);
-        let tag = k.aead.seal_in_place(&k.nonce(0), h, body).unwrap();
+        let mut tag = [0u8; 16];
+        k.aead.seal_in_place(&k.nonce(0), h, body, &mut tag).unwrap();
         rec.extend_from_slice(&tag);
         assert_eq!(open_into(&key(0), &rec, 10), Err(Error::UnexpectedMessage));
         let top = 1u128 << 64;
@@ -582,6 +591,40 @@ mod tests {
         let r = key(top - 1);
         assert_eq!(open_into(&r, &w, 10).unwrap().1, b"z".to_vec());
         assert_eq!(open_into(&r, &w, 10), Err(Error::SequenceNumberExhausted));
+    }
+
+    #[test]
+    fn ccm8_records_use_8_byte_tags() {
+        let k8 = |seq| RecordKey::new(Algorithm::Aes128Ccm8, &hex(KEY), &hex(IV), seq).unwrap();
+        let s = k8(0);
+        let p = SealParams::new(23, 2, 16384).unwrap();
+        assert_eq!(s.sealed_size(&p, 10).unwrap(), 10 + 5 + 1 + 2 + 8);
+        let w = seal(&s, 23, b"0123456789", 2, 16384).unwrap();
+        assert_eq!(w.len(), 26);
+        assert_eq!(&w[3..5], &[0, 21]);
+        assert_eq!(open(&k8(0), &w), (vec![(23, b"0123456789".to_vec())], 26, None));
+        let mut out = vec![0u8; 13]; // body = 21 - 8
+        assert_eq!(k8(0).open_records_into(&w, MAX_PLAINTEXT, &mut out), Ok((26, 10, Stop::End)));
+        assert_eq!(k8(0).open_records_into(&w, MAX_PLAINTEXT, &mut out[..12]), Ok((0, 0, Stop::OutFull)));
+        for i in 5..w.len() {
+            let mut bad = w.clone();
+            bad[i] ^= 1;
+            assert_eq!(open(&k8(0), &bad).2, Some(Error::BadRecordMac), "byte {i}");
+        }
+        // Shorter than the tag: BadRecordMac; exactly the tag: authenticates to an
+        // empty inner plaintext, which has no content type.
+        assert_eq!(open(&k8(0), &[&[23u8, 3, 3, 0, 7][..], &[0u8; 7]].concat()).2, Some(Error::BadRecordMac));
+        let k = k8(0);
+        let mut rec = vec![23u8, 3, 3, 0, 8];
+        let mut tag = [0u8; 8];
+        k.aead.seal_in_place(&k.nonce(0), &rec.clone(), &mut [], &mut tag).unwrap();
+        rec.extend_from_slice(&tag);
+        assert_eq!(open(&k8(0), &rec).2, Some(Error::UnexpectedMessage));
+        assert_eq!(k8(0).open_records_into(&rec, MAX_PLAINTEXT, &mut [0u8; 4]), Err(Error::UnexpectedMessage));
+        // The same key as AES-128-CCM (16-byte tag) gives the same ciphertext, longer tag.
+        let w16 = seal(&RecordKey::new(Algorithm::Aes128Ccm, &hex(KEY), &hex(IV), 0).unwrap(), 23, b"0123456789", 2, 16384).unwrap();
+        assert_eq!(w16.len(), 34);
+        assert_eq!(w16[5..18], w[5..18]);
     }
 
     #[test]

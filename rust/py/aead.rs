@@ -5,7 +5,7 @@ use pyo3::types::PyBytes;
 
 use super::buf::{ByteBuf, ByteBufMut};
 use super::maybe_detach;
-use crate::core::aead::{AeadKey, Algorithm, NONCE_LEN, TAG_LEN};
+use crate::core::aead::{AeadKey, Algorithm, NONCE_LEN};
 use crate::core::Error;
 
 #[pyclass(frozen, module = "ferrotls._native")]
@@ -42,7 +42,7 @@ impl Aead {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let (n, a, p) = (nonce.as_slice(), aad.as_slice(), plaintext.as_slice());
         check_nonce(n)?;
-        PyBytes::new_with(py, p.len() + TAG_LEN, |out| {
+        PyBytes::new_with(py, p.len() + self.key.tag_len(), |out| {
             Ok(maybe_detach(py, p.len(), || self.key.seal_to(n, a, p, out))?)
         })
     }
@@ -57,10 +57,11 @@ impl Aead {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let (n, a, c) = (nonce.as_slice(), aad.as_slice(), ciphertext.as_slice());
         check_nonce(n)?;
-        if c.len() < TAG_LEN {
+        let tag_len = self.key.tag_len();
+        if c.len() < tag_len {
             return Err(Error::BadRecordMac.into());
         }
-        PyBytes::new_with(py, c.len() - TAG_LEN, |out| {
+        PyBytes::new_with(py, c.len() - tag_len, |out| {
             Ok(maybe_detach(py, c.len(), || self.key.open_to(n, a, c, out))?)
         })
     }
@@ -79,7 +80,7 @@ impl Aead {
         out.check_disjoint(&nonce, "nonce")?;
         let (n, a, p) = (nonce.as_slice(), aad.as_slice(), plaintext.as_slice());
         check_nonce(n)?;
-        let need = p.len() + TAG_LEN;
+        let need = p.len() + self.key.tag_len();
         let dst = out.as_mut_slice();
         if dst.len() < need {
             return Err(Error::Invalid(format!("out is too small: need {need} bytes, got {}", dst.len())).into());
@@ -104,10 +105,11 @@ impl Aead {
         out.check_disjoint(&nonce, "nonce")?;
         let (n, a, c) = (nonce.as_slice(), aad.as_slice(), ciphertext.as_slice());
         check_nonce(n)?;
-        if c.len() < TAG_LEN {
+        let tag_len = self.key.tag_len();
+        if c.len() < tag_len {
             return Err(Error::BadRecordMac.into());
         }
-        let need = c.len() - TAG_LEN;
+        let need = c.len() - tag_len;
         let dst = out.as_mut_slice();
         if dst.len() < need {
             return Err(Error::Invalid(format!("out is too small: need {need} bytes, got {}", dst.len())).into());

@@ -7,6 +7,8 @@ const RING: &str = env!("FERROTLS_RING_VERSION");
 const AWS_LC_RS: &str = env!("FERROTLS_AWS_LC_RS_VERSION");
 const AWS_LC_SYS: &str = env!("FERROTLS_AWS_LC_SYS_VERSION");
 const ML_KEM: &str = env!("FERROTLS_ML_KEM_VERSION");
+const CCM: &str = env!("FERROTLS_CCM_VERSION");
+const AES: &str = env!("FERROTLS_AES_VERSION");
 const PYO3: &str = env!("FERROTLS_PYO3_VERSION");
 
 fn cpu_features() -> Vec<(&'static str, bool)> {
@@ -37,7 +39,9 @@ pub fn features(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("ring", RING)?;
     d.set_item("aws-lc-rs", format!("{AWS_LC_RS} (aws-lc-sys {AWS_LC_SYS})"))?;
     d.set_item("ml-kem", ML_KEM)?;
-    d.set_item("aead", format!("ring {RING}"))?;
+    d.set_item("ccm", CCM)?;
+    d.set_item("aes", AES)?;
+    d.set_item("aead", format!("ring {RING}; AES-CCM: ccm {CCM} over aes {AES}"))?;
     d.set_item("hkdf", format!("ring {RING}"))?;
     d.set_item("x25519", format!("aws-lc-rs {AWS_LC_RS}"))?;
     d.set_item("mlkem768", format!("aws-lc-rs {AWS_LC_RS}; seeded keygen: ml-kem {ML_KEM}"))?;

@@ -56,7 +56,7 @@ impl RecordProtector {
     fn sealed_size(&self, length: i64, padding: i64, max_fragment: i64) -> PyResult<usize> {
         let params = SealParams::new(23, padding, max_fragment)?;
         let length = usize::try_from(length).map_err(|_| Error::Invalid(format!("length must be >= 0, got {length}")))?;
-        Ok(params.sealed_size(length)?)
+        Ok(self.key.sealed_size(&params, length)?)
     }
 
     /// Protect `data` as one or more complete TLSCiphertext records.
@@ -71,7 +71,7 @@ impl RecordProtector {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let params = SealParams::new(content_type, padding, max_fragment)?;
         let d = data.as_slice();
-        let size = params.sealed_size(d.len())?;
+        let size = self.key.sealed_size(&params, d.len())?;
         PyBytes::new_with(py, size, |out| {
             maybe_detach(py, d.len(), || self.key.seal_records(&params, d, out))?;
             Ok(())

@@ -55,14 +55,20 @@ CONTENT_TYPE_APPLICATION_DATA = 23
 STOP_END = 0
 """No complete record is left: the data is used up or ends in an incomplete record."""
 STOP_OUT_FULL = 1
-"""The next record's body (TLSCiphertext.length - 16 bytes) does not fit in what is left of ``out``."""
+"""The next record's body (TLSCiphertext.length - tag length) does not fit in what is left of ``out``."""
 STOP_RECORD = 2
 """The next record is for ``open_records`` or the caller's plaintext path (see the method)."""
 
 
 @runtime_checkable
 class Aead(Protocol):
-    """An AEAD keyed for one cipher suite.  Nonces are 12 bytes, tags 16."""
+    """An AEAD keyed for one cipher suite.  Nonces are 12 bytes; tags are the
+    suite's ``suites.SuiteInfo.tag_len``: 16 bytes, or 8 for TLS_AES_128_CCM_8_SHA256.
+
+    ``seal`` raises ValueError for a plaintext the AEAD cannot take (AES-CCM
+    with a 12-byte nonce: 2**24 bytes or more); ``open`` raises BadRecordMac
+    for any ciphertext that cannot authenticate, including one shorter than a tag.
+    """
 
     @property
     def suite(self) -> int: ...
@@ -157,7 +163,8 @@ class RecordProtector(Protocol):
 
         Errors: RecordOverflow (TLSCiphertext.length > 2**14 + 256, or content +
         padding > ``max_plaintext``), BadRecordMac (authentication failure or a
-        ciphertext too short to hold a tag), UnexpectedMessage (the inner
+        ciphertext shorter than the suite's tag; a record of exactly the tag's
+        length that authenticates has no content type: UnexpectedMessage), UnexpectedMessage (the inner
         plaintext is all zero bytes), SequenceNumberExhausted.
         """
         ...
@@ -177,8 +184,9 @@ class RecordProtector(Protocol):
         touched); nothing before ``written`` is read.
 
         Records are opened in order while each one is complete, has outer type
-        application_data (23) and its body (``TLSCiphertext.length - 16`` bytes,
-        the room decryption needs) fits in ``len(out) - written``.  ``stop`` says
+        application_data (23) and its body (``TLSCiphertext.length`` minus the
+        suite's tag length, 16 or 8 for CCM_8: the room decryption needs) fits
+        in ``len(out) - written``.  ``stop`` says
         why the call ended:
 
         * ``STOP_END`` (0): no complete record is left (``consumed == len(data)``

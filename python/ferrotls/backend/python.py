@@ -34,6 +34,7 @@ from .interface import (
     Buffer,
 )
 from .pure import hkdf as _hkdf
+from .pure.ccm import AESCCM
 from .pure.chacha20 import ChaCha20Poly1305
 from .pure.gcm import AESGCM
 from .pure.x25519 import x25519, x25519_base
@@ -41,7 +42,6 @@ from .pure.x25519 import x25519, x25519_base
 __all__ = ["BACKEND", "PythonBackend", "PyAead", "PyRecordProtector", "PyX25519PrivateKey"]
 
 _BAD_RECORD_MAC = "bad record MAC"
-_TAG_LEN = 16
 _SEQ_LIMIT = 1 << 64
 _HEADER_PREFIX = bytes((CONTENT_TYPE_APPLICATION_DATA, 3, 3))
 _MLKEM768_PUBLIC_LEN = 1184
@@ -52,7 +52,10 @@ _PRIMITIVES: dict[int, Callable[[bytes], Any]] = {
     CipherSuite.TLS_AES_128_GCM_SHA256: AESGCM,
     CipherSuite.TLS_AES_256_GCM_SHA384: AESGCM,
     CipherSuite.TLS_CHACHA20_POLY1305_SHA256: ChaCha20Poly1305,
+    CipherSuite.TLS_AES_128_CCM_SHA256: lambda key: AESCCM(key, 16),
+    CipherSuite.TLS_AES_128_CCM_8_SHA256: lambda key: AESCCM(key, 8),
 }
+"""Each suite's AEAD; its tag length is ``suites.SUITES[suite].tag_len``."""
 
 
 def _bytes(value: Buffer, what: str) -> bytes:
@@ -153,10 +156,11 @@ class PyRecordProtector:
     5-byte record header.  See :class:`ferrotls.backend.interface.RecordProtector`.
     """
 
-    __slots__ = ("_suite", "_impl", "_iv", "_seq")
+    __slots__ = ("_suite", "_impl", "_iv", "_seq", "_tag_len")
 
     def __init__(self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0) -> None:
         self._suite, key_bytes = _suite_and_key(suite, key)
+        self._tag_len = SUITES[self._suite].tag_len
         iv_bytes = _bytes(iv, "iv")
         if len(iv_bytes) != 12:
             raise ValueError(f"iv must be 12 bytes, got {len(iv_bytes)}")
@@ -189,7 +193,7 @@ class PyRecordProtector:
             raise ValueError(f"length must be >= 0, got {length}")
         padding, max_fragment = _check_seal_args(padding, max_fragment)
         records = _record_count(length, max_fragment - padding)
-        return length + records * (RECORD_HEADER_LEN + 1 + padding + _TAG_LEN)
+        return length + records * (RECORD_HEADER_LEN + 1 + padding + self._tag_len)
 
     def seal_record(
         self,
@@ -212,11 +216,12 @@ class PyRecordProtector:
                 "sealing would need sequence number 2**64: the key must be updated"
             )
         trailer = bytes((content_type,)) + bytes(padding)
+        tag_len = self._tag_len
         seal = self._impl.seal
         out = []
         for i in range(records):
             inner = payload[i * fragment : (i + 1) * fragment] + trailer
-            header = _HEADER_PREFIX + (len(inner) + _TAG_LEN).to_bytes(2, "big")
+            header = _HEADER_PREFIX + (len(inner) + tag_len).to_bytes(2, "big")
             out.append(header)
             out.append(seal(self._nonce(seq + i), header, inner))
         self._seq = seq + records
@@ -362,7 +367,7 @@ class PyRecordProtector:
                     raise errors.RecordOverflow(f"record length {length} exceeds {MAX_CIPHERTEXT}")
                 if end - pos - RECORD_HEADER_LEN < length:
                     break
-                if room - written < max(0, length - _TAG_LEN):
+                if room - written < max(0, length - self._tag_len):
                     stop = STOP_OUT_FULL
                     break
                 if self._seq >= _SEQ_LIMIT:
@@ -471,6 +476,7 @@ class PythonBackend:
             "aes": "byte-sliced, bytes.translate S-box",
             "ghash": "Shoup tables (4-bit, 8-bit once a key carries bulk data)",
             "chacha20": "SWAR on Python ints",
+            "ccm": "CBC-MAC one block at a time (T-tables), byte-sliced CTR",
             "x25519": "Montgomery ladder on Python ints",
             "mlkem768": "pyca/cryptography",
         }

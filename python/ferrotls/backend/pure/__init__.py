@@ -11,6 +11,7 @@ Modules:
 
 * :mod:`.aes` -- AES-128/256 key schedule and a vectorised counter mode.
 * :mod:`.gcm` -- GHASH and the AES-GCM AEAD (NIST SP 800-38D).
+* :mod:`.ccm` -- the AES-CCM AEAD with 16- or 8-byte tags (NIST SP 800-38C).
 * :mod:`.chacha20` -- ChaCha20 and the ChaCha20-Poly1305 AEAD (RFC 8439).
 * :mod:`.poly1305` -- the Poly1305 one-time authenticator (RFC 8439).
 * :mod:`.x25519` -- X25519 on Python integers (RFC 7748).
