@@ -14,6 +14,13 @@ Everything runs in memory in one thread (no sockets), the method of
 context's ``SSL_CTX_set_ciphersuites`` is called through ctypes; when that is
 not possible the ``ssl`` rows use OpenSSL's default suite and say so.
 
+``--sockets`` measures through real sockets on 127.0.0.1 instead (the drivers
+of ``benches/sockets.py``): a server in a thread (blocking ``TLSSocket`` /
+``ssl.SSLSocket``) or an event loop in a thread (``ferrotls.asyncio`` /
+asyncio ``ssl=``), the client in the main thread: bulk MB/s (16 KiB writes),
+64-byte request/reply round trips/s, one-way 64-byte messages/s and
+connect + handshake + close per second, with the ratio to ``ssl`` per row.
+
 ``--chart FILE.png`` draws throughput vs write size and handshakes/s with
 matplotlib when it is installed (it is not a dependency).
 """
@@ -21,12 +28,16 @@ matplotlib when it is installed (it is not a dependency).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ctypes
 import ctypes.util
 import os
+import socket
 import ssl
+import struct
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -248,6 +259,396 @@ class _SslPeer:
         return run
 
 
+# --------------------------------------------------------------------------- sockets
+# A copy of the drivers in benches/sockets.py (benches/ is not installed): keep in step.
+
+CHUNK = 16384
+SMALL = 64
+READ_SIZE = 256 * 1024
+MODES = ("blocking", "asyncio")
+KINDS = ("bulk", "rr", "stream", "handshake")
+_HDR = struct.Struct("!Q")
+SOCKET_ROWS = {
+    # kind: (label, unit, scale from run() units per second, calls per run: fast, python)
+    "bulk": ("bulk 16 KiB writes", "MB/s", 1e-6, (2048, 32)),
+    "rr": ("64 B request -> reply", "rt/s", 1.0 / SMALL, (5000, 100)),
+    "stream": ("64 B one-way messages", "msg/s", 1.0 / SMALL, (20000, 300)),
+    "handshake": ("connect+handshake+close", "hs/s", 1.0, (300, 6)),
+}
+
+
+def _socket_contexts(impl: str, pki: _PKI) -> tuple[Any, Any, str]:
+    """(client, server, note): ``ssl`` contexts, or ferrotls Contexts for backend ``impl``."""
+    if impl == "ssl":
+        c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        c.minimum_version = ssl.TLSVersion.TLSv1_3
+        c.load_verify_locations(cafile=str(pki.ca_file))
+        s = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        s.minimum_version = ssl.TLSVersion.TLSv1_3
+        s.load_cert_chain(str(pki.cert_file), str(pki.key_file))
+        s.num_tickets = 0
+        name = SUITES["AES-128-GCM"][1]
+        ok = _set_ciphersuites(c, name) and _set_ciphersuites(s, name)
+        return c, s, "" if ok else "OpenSSL default suite"
+    from .context import Context, Purpose
+
+    fc = Context(Purpose.SERVER_AUTH)
+    fc.load_verify_locations(cafile=pki.ca_file)
+    fs = Context(Purpose.CLIENT_AUTH)
+    fs.add_certified_key(pki.server)
+    fs.set_options(ticket_count=0)
+    for ctx in (fc, fs):
+        ctx.backend = impl
+        ctx.set_ciphersuites(SUITES["AES-128-GCM"][1])
+        ctx.set_groups(["x25519", "secp256r1"])
+    return fc, fs, ""
+
+
+def _nodelay(sock: socket.socket) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+# ----------------------------------------------------------------------------- blocking
+
+
+def _recv_exact(sock: Any, view: memoryview) -> bool:
+    got, n = 0, len(view)
+    while got < n:
+        k = sock.recv_into(view[got:])
+        if not k:
+            return False
+        got += k
+    return True
+
+
+def _serve_sink(tls: Any) -> None:
+    """Header (total bytes), then read that many bytes; answer b"k"; repeat until EOF."""
+    buf = bytearray(READ_SIZE)
+    view = memoryview(buf)
+    hdr = bytearray(_HDR.size)
+    recv_into = tls.recv_into
+    while _recv_exact(tls, memoryview(hdr)):
+        left = _HDR.unpack(hdr)[0]
+        while left:
+            k = recv_into(view[: min(left, READ_SIZE)])
+            if not k:
+                return
+            left -= k
+        tls.sendall(b"k")
+
+
+def _serve_echo(tls: Any) -> None:
+    msg = bytearray(SMALL)
+    view = memoryview(msg)
+    while _recv_exact(tls, view):
+        tls.sendall(msg)
+
+
+def _serve_drain(tls: Any) -> None:
+    while tls.recv(READ_SIZE):
+        pass
+
+
+class _BlockingServer(threading.Thread):
+    def __init__(self, impl: str, ctx: Any, kind: str) -> None:
+        super().__init__(daemon=True, name=f"bench-server-{impl}-{kind}")
+        self.impl, self.ctx, self.kind = impl, ctx, kind
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.stop = False
+        self.done = threading.Semaphore(0)
+        self.errors: list[BaseException] = []
+        self.handler = {"bulk": _serve_sink, "stream": _serve_sink, "rr": _serve_echo,
+                        "handshake": _serve_drain}[kind]
+
+    def run(self) -> None:
+        while not self.stop:
+            try:
+                raw, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            _nodelay(raw)
+            try:
+                if self.impl == "ssl":
+                    tls = self.ctx.wrap_socket(raw, server_side=True)
+                else:
+                    tls = self.ctx.wrap_socket(raw, server_side=True, suppress_ragged_eofs=True)
+                with tls:
+                    self.handler(tls)
+            except (OSError, ValueError) as exc:
+                if not self.stop:
+                    self.errors.append(exc)
+                raw.close()
+            except BaseException as exc:  # noqa: BLE001 - reported by the client side
+                self.errors.append(exc)
+                raw.close()
+            self.done.release()
+
+    def close(self) -> None:
+        self.stop = True
+        self.listener.close()
+        self.join(2)
+
+
+def _client_socket(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port))
+    _nodelay(sock)
+    return sock
+
+
+class _BlockingClient:
+    def __init__(self, impl: str, ctx: Any, port: int, kind: str) -> None:
+        self.impl, self.ctx, self.port, self.kind = impl, ctx, port, kind
+        self.tls: Any = None
+        if kind != "handshake":
+            self.tls = self.connect()
+
+    def connect(self) -> Any:
+        return self.ctx.wrap_socket(_client_socket(self.port), server_hostname=HOST)
+
+    def bulk(self, n: int, chunk: bytes) -> int:
+        tls = self.tls
+        tls.sendall(_HDR.pack(n * len(chunk)))
+        send = tls.sendall
+        for _ in range(n):
+            send(chunk)
+        if tls.recv(1) != b"k":
+            raise RuntimeError("no answer from the server")
+        return n * len(chunk)
+
+    def rr(self, n: int) -> int:
+        tls = self.tls
+        msg = b"q" * SMALL
+        reply = bytearray(SMALL)
+        view = memoryview(reply)
+        send, recv_into = tls.sendall, tls.recv_into
+        for _ in range(n):
+            send(msg)
+            got = recv_into(view)
+            while got < SMALL:
+                k = recv_into(view[got:])
+                if not k:
+                    raise RuntimeError("server closed")
+                got += k
+        return n * SMALL
+
+    def handshakes(self, n: int, server: _BlockingServer) -> int:
+        for _ in range(n):
+            tls = self.connect()
+            tls.close()
+        for _ in range(n):
+            if not server.done.acquire(timeout=30):
+                raise RuntimeError(f"server did not finish: {server.errors[-1:]}")
+        return n
+
+    def close(self) -> None:
+        if self.tls is not None:
+            self.tls.close()
+            self.tls = None
+
+
+# ----------------------------------------------------------------------------- asyncio
+
+
+async def _aserve(kind: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                  done: threading.Semaphore) -> None:
+    try:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            _nodelay(sock)
+        if kind in ("bulk", "stream"):
+            while True:
+                try:
+                    hdr = await reader.readexactly(_HDR.size)
+                except asyncio.IncompleteReadError:
+                    break
+                left = _HDR.unpack(hdr)[0]
+                while left:
+                    data = await reader.read(min(left, READ_SIZE))
+                    if not data:
+                        return
+                    left -= len(data)
+                writer.write(b"k")
+        elif kind == "rr":
+            while True:
+                try:
+                    msg = await reader.readexactly(SMALL)
+                except asyncio.IncompleteReadError:
+                    break
+                writer.write(msg)
+        else:
+            while await reader.read(READ_SIZE):
+                pass
+    except (ConnectionError, OSError, ssl.SSLError):
+        pass
+    except Exception:  # noqa: BLE001 - e.g. TruncationError: the client counts failures
+        pass
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except Exception:  # noqa: BLE001
+            pass
+        done.release()
+
+
+class _AsyncServer:
+    def __init__(self, impl: str, ctx: Any, kind: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                       name=f"bench-aserver-{impl}-{kind}")
+        self.thread.start()
+        self.done = threading.Semaphore(0)
+
+        async def start() -> Any:
+            def cb(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> Any:
+                return _aserve(kind, r, w, self.done)
+
+            if impl == "ssl":
+                return await asyncio.start_server(cb, "127.0.0.1", 0, ssl=ctx)
+            from .transports import aio
+
+            return await aio.start_server(cb, "127.0.0.1", 0, context=ctx)
+
+        self.server = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    def close(self) -> None:
+        async def stop() -> None:
+            self.server.close()
+            await asyncio.wait_for(self.server.wait_closed(), 2)
+
+        try:
+            asyncio.run_coroutine_threadsafe(stop(), self.loop).result(5)
+        except Exception:  # noqa: BLE001
+            pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+class _AsyncClient:
+    def __init__(self, impl: str, ctx: Any, port: int, kind: str) -> None:
+        self.impl, self.ctx, self.port = impl, ctx, port
+        self.loop = asyncio.new_event_loop()
+        self.rw: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        if kind != "handshake":
+            self.rw = self.loop.run_until_complete(self.connect())
+
+    async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.impl == "ssl":
+            r, w = await asyncio.open_connection("127.0.0.1", self.port, ssl=self.ctx,
+                                                 server_hostname=HOST)
+        else:
+            from .transports import aio
+
+            r, w = await aio.open_connection("127.0.0.1", self.port, context=self.ctx,
+                                                          server_hostname=HOST)
+        sock = w.get_extra_info("socket")
+        if sock is not None:
+            _nodelay(sock)
+        return r, w
+
+    async def _bulk(self, n: int, chunk: bytes) -> int:
+        assert self.rw is not None
+        r, w = self.rw
+        w.write(_HDR.pack(n * len(chunk)))
+        write, drain = w.write, w.drain
+        for _ in range(n):
+            write(chunk)
+            await drain()
+        if await r.readexactly(1) != b"k":
+            raise RuntimeError("no answer from the server")
+        return n * len(chunk)
+
+    async def _rr(self, n: int) -> int:
+        assert self.rw is not None
+        r, w = self.rw
+        msg = b"q" * SMALL
+        write, readexactly = w.write, r.readexactly
+        for _ in range(n):
+            write(msg)
+            await readexactly(SMALL)
+        return n * SMALL
+
+    async def _handshakes(self, n: int, done: threading.Semaphore) -> int:
+        for _ in range(n):
+            _, w = await self.connect()
+            w.close()
+            await w.wait_closed()
+        for _ in range(n):
+            if not done.acquire(timeout=30):
+                raise RuntimeError("server did not finish")
+        return n
+
+    def bulk(self, n: int, chunk: bytes) -> int:
+        return self.loop.run_until_complete(self._bulk(n, chunk))
+
+    def rr(self, n: int) -> int:
+        return self.loop.run_until_complete(self._rr(n))
+
+    def handshakes(self, n: int, server: _AsyncServer) -> int:
+        return self.loop.run_until_complete(self._handshakes(n, server.done))
+
+    def close(self) -> None:
+        if self.rw is not None:
+            w = self.rw[1]
+            w.close()
+            try:
+                self.loop.run_until_complete(asyncio.wait_for(w.wait_closed(), 5))
+            except Exception:  # noqa: BLE001
+                pass
+            self.rw = None
+        self.loop.close()
+
+
+# ----------------------------------------------------------------------------- front end
+
+
+class _SocketBench:
+    """A server (thread) and a client (this thread) for one impl, mode and kind.
+
+    ``run(n)``: n bulk chunks / round trips / messages / handshakes; returns the
+    application bytes moved (handshakes: n).  Call ``close()`` when done.
+    """
+
+    def __init__(self, impl: str, mode: str, kind: str, pki: _PKI, chunk: int = CHUNK) -> None:
+        if mode not in MODES or kind not in KINDS:
+            raise ValueError((impl, mode, kind))
+        self.impl, self.mode, self.kind = impl, mode, kind
+        cctx, sctx, self.note = _socket_contexts(impl, pki)
+        self.server: Any
+        if mode == "blocking":
+            self.server = _BlockingServer(impl, sctx, kind)
+            self.server.start()
+        else:
+            self.server = _AsyncServer(impl, sctx, kind)
+        self.client: Any = (_BlockingClient if mode == "blocking" else _AsyncClient)(
+            impl, cctx, self.server.port, kind)
+        self.chunk = b"\0" * chunk
+        self.small = b"m" * SMALL
+
+    def run(self, n: int) -> int:
+        kind = self.kind
+        if kind == "bulk":
+            return int(self.client.bulk(n, self.chunk))
+        if kind == "stream":
+            return int(self.client.bulk(n, self.small))
+        if kind == "rr":
+            return int(self.client.rr(n))
+        return int(self.client.handshakes(n, self.server))
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            self.server.close()
+
+
+
 # --------------------------------------------------------------------------- measuring
 
 
@@ -337,6 +738,39 @@ def run_bench(quick: bool, backends: list[str]) -> list[Result]:
     return results
 
 
+def run_socket_bench(quick: bool, backends: list[str]) -> list[Result]:
+    """127.0.0.1 sockets, blocking and asyncio: bulk, round trips, one-way messages,
+    handshakes; every implementation in the same run (best of the runs)."""
+    pki = _PKI()
+    impls = backends + ["ssl"]
+    reps = 2 if quick else 3
+    plan = [(mode, kind, impl) for mode in MODES for kind in KINDS for impl in impls]
+    progress = Progress(len(plan))
+    results: list[Result] = []
+    for mode, kind, impl in plan:
+        progress.step(f"sockets {mode} {kind} {impl}")
+        label, unit, scale, calls = SOCKET_ROWS[kind]
+        n = calls[impl == "python"]
+        if quick:
+            n = max(1, n // 4)
+        bench = _SocketBench(impl, mode, kind, pki)
+        try:
+            bench.run(max(1, n // 10))  # warm-up
+            best = float("inf")
+            units = 0
+            for _ in range(reps):
+                start = time.perf_counter()
+                units = bench.run(n)
+                best = min(best, time.perf_counter() - start)
+        finally:
+            bench.close()
+        name = impl if impl == "ssl" else f"ferrotls-{impl}"
+        results.append(Result(f"{mode} {label}", name, units * scale / best, unit, note=bench.note))
+    progress.finish()
+    pki.tmp.cleanup()
+    return results
+
+
 def print_table(results: list[Result], out: Any = None) -> None:
     out = out or sys.stdout
     impls = list(dict.fromkeys(r.impl for r in results))
@@ -407,6 +841,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("native", "python"), action="append",
                    help="only this ferrotls backend (repeatable; default: every available one)")
     p.add_argument("--chart", metavar="FILE.png", help="also draw a chart (needs matplotlib)")
+    p.add_argument("--sockets", action="store_true",
+                   help="through 127.0.0.1 sockets instead (blocking TLSSocket and asyncio streams "
+                        "vs ssl.SSLSocket and asyncio ssl=; server in a thread)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -417,9 +854,11 @@ def main(args: argparse.Namespace) -> int:
     if missing:
         print(f"ferrotls bench: backend not available: {', '.join(missing)}", file=sys.stderr)
         return 2
+    where = ("127.0.0.1 sockets, server thread, AES-128-GCM" if args.sockets
+             else "in memory, one thread")
     print(f"ferrotls bench: ferrotls backends {', '.join(backends)} vs ssl "
-          f"({ssl.OPENSSL_VERSION}); in memory, one thread", file=sys.stderr, flush=True)
-    results = run_bench(args.quick, backends)
+          f"({ssl.OPENSSL_VERSION}); {where}", file=sys.stderr, flush=True)
+    results = (run_socket_bench if args.sockets else run_bench)(args.quick, backends)
     print_table(results)
     if args.chart:
         if write_chart(results, args.chart):

@@ -542,6 +542,17 @@ class ClientHandshake(HandshakeBase):
         self.set_write_secret(c_ap)
         self.handshake_secrets = None
         self.finish()
+        self.release_handshake_state()
+
+    def release_handshake_state(self) -> None:
+        super().release_handshake_state()
+        self.client_hello = None
+        self.shares = {}
+        self.peer_leaf = None  # the parsed certificate (peer_certificates keeps the DER)
+        self.certificate_request = None
+        self.psk_offers = []
+        self.chosen_psk = None
+        self.client_hs_secret = self.server_hs_secret = b""
 
     def _send_client_certificate(self) -> None:
         request = self.certificate_request

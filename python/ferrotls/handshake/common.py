@@ -267,6 +267,13 @@ class HandshakeBase:
         self.conn._established()
         self.conn._events.append(self.info)
 
+    def release_handshake_state(self) -> None:
+        """Drop what only the handshake needed, once it is over, so idle connections
+        stay small.  Kept: the suite, the current traffic secrets (KeyUpdate), the
+        exporter and resumption secrets, ``info`` and the peer's DER chain."""
+        self.transcript = Transcript()  # the running hash (an OpenSSL context) goes
+        self.stats = _SPENT_STATS  # conn._stats is None already; info.stats holds the figures
+
     def handle_key_update(self, message: KeyUpdate, raw: bytes) -> None:
         assert self.suite is not None
         if message.request_update not in (0, 1):
@@ -290,6 +297,10 @@ class HandshakeBase:
         raw = encode_handshake(KeyUpdate(request_update=1 if request_peer_update else 0))
         self.conn._records.write(ContentType.HANDSHAKE, raw)
         self.set_write_secret(next_traffic_secret(self.backend, self.suite, self._write_secret))
+
+
+_SPENT_STATS = StatsRecorder(True, lambda: 0.0)
+"""Stands in for a finished handshake's recorder (nothing records after completion)."""
 
 
 def require(condition: bool, error: type[Exception], message: str) -> None:

@@ -566,6 +566,13 @@ class ServerHandshake(HandshakeBase):
         self.master = None
         self.finish()
         self._send_tickets()
+        self.release_handshake_state()
+
+    def release_handshake_state(self) -> None:
+        super().release_handshake_state()
+        self.offer = self.first_offer = None  # the ClientHello(s), raw and decoded
+        self.peer_leaf = None
+        self.client_hs_secret = self.client_ap_secret = b""
 
     # -- NewSessionTicket (RFC 8446 section 4.6.1) ---------------------------------------
 

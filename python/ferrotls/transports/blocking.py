@@ -214,7 +214,8 @@ class TLSSocket(ConnectionInfo):
 
     def _read_more(self, deadline: float | None) -> None:
         """One ``recv_into`` fed to the connection, replies flushed."""
-        self._arm(deadline)
+        if deadline is not None:
+            self._arm(deadline)
         n = self._sock.recv_into(self._buf)
         if n == 0:
             self._on_eof()
@@ -361,9 +362,15 @@ class TLSSocket(ConnectionInfo):
         conn = self.connection
         if not conn.handshake_complete:
             self.do_handshake()
+        timeout = self._timeout
+        if timeout is None and isinstance(data, (bytes, bytearray)) and len(data) <= _SEND_CHUNK:
+            # the common case (blocking socket, bytes): one seal call, then one sendall
+            conn.send(data)
+            self._flush(None)
+            return len(data)
         view = memoryview(data).cast("B")
         total = len(view)
-        nonblocking = self._timeout == 0.0
+        nonblocking = timeout == 0.0
         deadline = self._deadline()
         try:
             for start in range(0, total, _SEND_CHUNK):
