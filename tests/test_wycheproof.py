@@ -7,8 +7,8 @@ Result handling (as in pyca/cryptography's tests/wycheproof):
   secrets must raise IllegalParameter instead (RFC 8446 section 7.4.2);
 * invalid: the backend must reject the input with the documented exception.
 
-Cases the API cannot express (AES-192, IVs other than 96 bits in a *valid*
-vector, expanded ML-KEM decapsulation keys, deterministic encapsulation on the
+Cases the API cannot express (AES-192, AES-256-CCM, CCM tags other than 64 and
+128 bits, IVs other than 96 bits in a *valid* vector, expanded ML-KEM decapsulation keys, deterministic encapsulation on the
 python backend) are skipped with the reason.
 """
 
@@ -63,6 +63,37 @@ def test_aes_gcm(backend: Any, wycheproof: WycheproofCase) -> None:
 @wycheproof("chacha20_poly1305_test.json")
 def test_chacha20_poly1305(backend: Any, wycheproof: WycheproofCase) -> None:
     _check_aead(backend, 0x1303, wycheproof)
+
+
+_CCM_SUITE_BY_TAG_BITS = {128: 0x1304, 64: 0x1305}
+
+
+@wycheproof("aes_ccm_test.json")
+def test_aes_ccm(backend: Any, wycheproof: WycheproofCase) -> None:
+    """TLS_AES_128_CCM_SHA256 (16-byte tag) and TLS_AES_128_CCM_8_SHA256 (8-byte tag)."""
+    case = wycheproof
+    key_bits, iv_bits, tag_bits = (case.group[k] for k in ("keySize", "ivSize", "tagSize"))
+    if key_bits != 128:
+        pytest.skip(f"AES-{key_bits}-CCM is not a TLS 1.3 cipher suite")
+    if tag_bits not in _CCM_SUITE_BY_TAG_BITS:
+        pytest.skip(f"{tag_bits}-bit CCM tags: TLS 1.3 uses 64 (CCM_8) and 128 only")
+    suite = _CCM_SUITE_BY_TAG_BITS[tag_bits]
+    key, iv, aad = case.b("key"), case.b("iv"), case.b("aad")
+    msg, ct, tag = case.b("msg"), case.b("ct"), case.b("tag")
+    aead = backend.aead(suite, key)
+    if iv_bits != 96:
+        # CCM itself allows 7..13-byte nonces; the API takes TLS 1.3's 12 only.
+        with pytest.raises(ValueError):
+            aead.seal(iv, aad, msg)
+        pytest.skip(f"{iv_bits}-bit nonce: the API takes 96-bit nonces only (TLS 1.3)")
+    assert len(tag) == tag_bits // 8
+    if case.valid or case.acceptable:
+        assert aead.seal(iv, aad, msg) == ct + tag, str(case)
+        assert aead.open(iv, aad, ct + tag) == msg, str(case)
+    else:
+        with pytest.raises(BadRecordMac) as info:
+            aead.open(iv, aad, ct + tag)
+        assert str(info.value) == "bad record MAC"
 
 
 # ---------------------------------------------------------------------------

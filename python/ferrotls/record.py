@@ -17,6 +17,7 @@ from .errors import (
     RecordOverflow,
     UnexpectedMessage,
 )
+from .suites import SUITES
 
 __all__ = [
     "ContentType",
@@ -133,7 +134,10 @@ class RecordLayer:
                     self.early_skip = 0
                     del buf[:consumed]
                     return items
-            skipped = max(1, length - 17)  # content type and tag are not early data
+            # content type and tag are not early data; the handshake keys' suite
+            # gives the tag length (8 for CCM_8, else 16)
+            tag_len = SUITES[protector.suite].tag_len if protector is not None else 16
+            skipped = max(1, length - 1 - tag_len)
             if skipped > self.early_skip:
                 raise BadRecordMac("bad record MAC")  # more than max_early_data_size
             self.early_skip -= skipped  # at 0 the budget is spent: failures are fatal again

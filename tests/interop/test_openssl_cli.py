@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import pytest
-from ferrotls.config import ClientAuth
+from ferrotls.config import DEFAULT_CIPHER_SUITES, ClientAuth
 from ferrotls.connection import ClientConnection, ConnectionState, ServerConnection
 from ferrotls.errors import AlertDescription, AlertReceived, CertificateRequired, TruncationError
 from ferrotls.events import KeyUpdated
@@ -44,7 +44,14 @@ SUITES: dict[int, str] = {
     CipherSuite.TLS_AES_128_GCM_SHA256: "TLS_AES_128_GCM_SHA256",
     CipherSuite.TLS_AES_256_GCM_SHA384: "TLS_AES_256_GCM_SHA384",
     CipherSuite.TLS_CHACHA20_POLY1305_SHA256: "TLS_CHACHA20_POLY1305_SHA256",
+    CipherSuite.TLS_AES_128_CCM_SHA256: "TLS_AES_128_CCM_SHA256",
+    CipherSuite.TLS_AES_128_CCM_8_SHA256: "TLS_AES_128_CCM_8_SHA256",
 }
+
+
+def offering(suite: int) -> tuple[int, ...]:
+    """The default suites plus ``suite`` (the CCM suites are off by default)."""
+    return DEFAULT_CIPHER_SUITES + ((suite,) if suite not in DEFAULT_CIPHER_SUITES else ())
 # openssl -groups name, ferrotls group, s_client's "Server Temp Key" text
 GROUPS = {
     "X25519": (NamedGroup.X25519, "X25519"),
@@ -96,10 +103,16 @@ def test_client_cipher_suites(backend: Any, pki: PKI, suite: int) -> None:
         server,
         port,
     ):
-        fs = connect(ClientConnection(client_config(backend, pki), SERVER_NAME), port)
+        cfg = client_config(backend, pki, cipher_suites=offering(suite))
+        fs = connect(ClientConnection(cfg, SERVER_NAME), port)
         info = fs.handshake()
         assert info.cipher_suite == suite
         converse_with_s_server(server, fs)
+        # several full records each way (8-byte tags with CCM_8)
+        fs.send(b"b" * 40_000 + b"\n")
+        server.wait_for(b"b" * 1000 + b"\n")
+        server.write(b"c" * 40_000 + b"\n")
+        assert fs.read_until(b"c" * 1000 + b"\n").count(b"c" * 40_000 + b"\n") == 1
         server.wait_for(f"CIPHER is {SUITES[suite]}".encode())
         close_with_s_server(server, fs)
         fs.shutdown()
@@ -318,7 +331,9 @@ CONNECTED = re.compile(rb"Verify return code: 0 \(ok\)")
 
 @pytest.mark.parametrize("suite", list(SUITES), ids=list(SUITES.values()))
 def test_s_client_cipher_suites(backend: Any, pki: PKI, suite: int) -> None:
-    with SClientSession(backend, pki, "-ciphersuites", SUITES[suite]) as s:
+    with SClientSession(
+        backend, pki, "-ciphersuites", SUITES[suite], cipher_suites=offering(suite)
+    ) as s:
         s.client.wait_for(CONNECTED)
         s.client.wait_for(f"Cipher is {SUITES[suite]}".encode())
         s.say("a")
