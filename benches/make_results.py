@@ -4,8 +4,10 @@
 
 Runs ``benches/bench_throughput.py`` (pytest-benchmark; ferrotls-native,
 ferrotls-python, ``ssl`` MemoryBIO and tlslite-ng in the same run), a cProfile of
-the 64-byte message loop, and ``benches/idle_memory.py`` (in a child process,
-for a clean RSS).  Rates use the median round.  The whole run takes a few minutes.
+the 64-byte message loop, ``benches/idle_memory.py`` (in a child process,
+for a clean RSS) and ``benches/bench_sockets.py`` (127.0.0.1 sockets, blocking
+and asyncio, ferrotls-native, ferrotls-python and ``ssl`` in the same run).
+Rates use the median round.  The whole run takes a few minutes.
 """
 
 from __future__ import annotations
@@ -103,6 +105,57 @@ def run_benches(json_path: Path) -> dict[str, dict[str, float]]:
     return rates
 
 
+SOCKET_KINDS = [
+    # kind, label, unit, scale (units per second -> reported figure)
+    ("bulk", "bulk 16 KiB writes", "MB/s", 1e-6),
+    ("rr", "64 B request -> 64 B reply", "round trips/s", 1.0),
+    ("stream", "64 B one-way messages", "msg/s", 1.0),
+    ("handshake", "connect + full handshake + close", "hs/s", 1.0),
+]
+
+
+def run_socket_benches(json_path: Path) -> dict[str, dict[str, float]]:
+    """Median rate per (``sockets-{mode}-{kind}`` group, impl), in units per second."""
+    cmd = [
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(HERE / "bench_sockets.py"),
+        "--benchmark-enable", f"--benchmark-json={json_path}", "-q",
+    ]
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    data = json.loads(json_path.read_text())
+    rates: dict[str, dict[str, float]] = {}
+    for b in data["benchmarks"]:
+        extra = b["extra_info"]
+        units = extra["units"]
+        if extra["kind"] in ("rr", "stream"):
+            units /= 64  # bytes -> messages
+        rates.setdefault(b["group"], {})[extra["impl"]] = units / b["stats"]["median"]
+    return rates
+
+
+def socket_section(rates: dict[str, dict[str, float]]) -> list[str]:
+    md = ["## Sockets: 127.0.0.1, blocking and asyncio (generated)\n"]
+    md.append("- `benches/bench_sockets.py` (drivers: `benches/sockets.py`): server in a thread (blocking "
+              "accept loop, `ssl.SSLSocket` / `ferrotls.TLSSocket`) or an event loop in a thread (asyncio "
+              "`start_server`, `ssl=` / `ferrotls.asyncio`), client in the bench thread (blocking calls or "
+              "its own event loop); one process, so both ends share the GIL.")
+    md.append("- TLS 1.3, AES-128-GCM, X25519, ECDSA P-256 leaf, server certificate verified, no tickets, "
+              "TCP_NODELAY; median of the rounds; ferrotls-python runs short rounds.")
+    md.append("- bulk: 16 KiB writes one direction, the server reads into a 256 KiB buffer (MB = 10^6 bytes); "
+              "round trips: 64 B request, 64 B reply; one-way: 64 B writes, one record each; "
+              "handshakes: new TCP connection, full handshake, close, the server reads to the end.\n")
+    md.append("| mode | measurement | unit | native | python | ssl | native/ssl | python/ssl |")
+    md.append("|---|---|---|---:|---:|---:|---:|---:|")
+    for mode in ("blocking", "asyncio"):
+        for kind, label, unit, scale in SOCKET_KINDS:
+            g = rates.get(f"sockets-{mode}-{kind}", {})
+            n, p, s = g.get("native"), g.get("python"), g.get("ssl")
+            row = [mode, label, unit] + [fmt(v * scale) if v else "n/a" for v in (n, p, s)]
+            row += [f"{fmt(x)}x" if x else "n/a" for x in (ratio(n, s), ratio(p, s))]
+            md.append("| " + " | ".join(row) + " |")
+    md.append("")
+    return md
+
+
 def profile_small() -> str:
     import throughput
 
@@ -147,6 +200,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     ap.add_argument("--json", default="/tmp/ferrotls-throughput.json")
+    ap.add_argument("--sockets-json", default="/tmp/ferrotls-sockets.json")
     args = ap.parse_args()
 
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -154,6 +208,7 @@ def main() -> None:
     rates = run_benches(Path(args.json))
     prof = profile_small()
     mem = idle_memory()
+    sock_rates = run_socket_benches(Path(args.sockets_json))
 
     def r(group: str, impl: str) -> float | None:
         return rates.get(group, {}).get(impl)
@@ -225,6 +280,8 @@ def main() -> None:
               f"{bt['two'] / bt['one']:.2f}x | {fmt((two or 0) / 1e6)} / {fmt((one or 0) / 1e6)} MB/s (64 KiB writes) | "
               f"{fmt(ratio(two, one) or 0)}x |")
     md.append("")
+
+    md.extend(socket_section(sock_rates))
 
     md.append("## Memory of idle established connections\n")
     md.append(f"{mem['pairs']} client+server pairs (native backend, AES-128-GCM, X25519, ECDSA P-256 "
