@@ -841,6 +841,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("native", "python"), action="append",
                    help="only this ferrotls backend (repeatable; default: every available one)")
     p.add_argument("--chart", metavar="FILE.png", help="also draw a chart (needs matplotlib)")
+    p.add_argument("--modes", action="store_true",
+                   help="bytes on the wire, round trips and handshakes/s per handshake mode "
+                        "(full RSA/ECDSA/Ed25519 +-compression, HRR, resumed, 0-RTT, PSK)")
     p.add_argument("--sockets", action="store_true",
                    help="through 127.0.0.1 sockets instead (blocking TLSSocket and asyncio streams "
                         "vs ssl.SSLSocket and asyncio ssl=; server in a thread)")
@@ -854,6 +857,13 @@ def main(args: argparse.Namespace) -> int:
     if missing:
         print(f"ferrotls bench: backend not available: {', '.join(missing)}", file=sys.stderr)
         return 2
+    if getattr(args, "modes", False):
+        from .bench_modes import print_mode_table, run_mode_bench
+
+        print(f"ferrotls bench --modes: backends {', '.join(backends)} vs ssl "
+              f"({ssl.OPENSSL_VERSION}); in memory, one thread", file=sys.stderr, flush=True)
+        print_mode_table(run_mode_bench(args.quick, backends))
+        return 0
     where = ("127.0.0.1 sockets, server thread, AES-128-GCM" if args.sockets
              else "in memory, one thread")
     print(f"ferrotls bench: ferrotls backends {', '.join(backends)} vs ssl "

@@ -11,10 +11,11 @@ import datetime
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .config import CertifiedKey
@@ -33,6 +34,16 @@ class TestPKI:
     def ca_pem(self) -> bytes:
         return self.ca_certificate.public_bytes(serialization.Encoding.PEM)
 
+    def server_pem(self) -> tuple[bytes, bytes]:
+        """(private key PEM, certificate chain PEM) of the server, for tools that want files."""
+        key = self.server.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.server.chain)
+        return key, chain
+
     @property
     def fingerprint(self) -> str:
         """SHA-256 fingerprint of the server's leaf certificate, colon-separated hex."""
@@ -47,8 +58,23 @@ def _general_name(name: str) -> x509.GeneralName:
         return x509.DNSName(name)
 
 
-def make_test_pki(names: Sequence[str] = ("localhost", "127.0.0.1")) -> TestPKI:
-    """A one-day ECDSA P-256 CA and a server certificate for ``names``."""
+def _leaf_key(kind: str) -> Any:
+    if kind == "p256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if kind == "rsa2048":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if kind == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise ValueError(f"unknown key kind {kind!r}: 'p256', 'rsa2048' or 'ed25519'")
+
+
+def make_test_pki(
+    names: Sequence[str] = ("localhost", "127.0.0.1"), key_kind: str = "p256"
+) -> TestPKI:
+    """A one-day ECDSA P-256 CA and a server certificate for ``names``.
+
+    ``key_kind`` picks the leaf's key: "p256" (default), "rsa2048" or "ed25519".
+    """
     now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
     later = now + datetime.timedelta(days=1)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -73,7 +99,7 @@ def make_test_pki(names: Sequence[str] = ("localhost", "127.0.0.1")) -> TestPKI:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf_key = _leaf_key(key_kind)
     leaf = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
