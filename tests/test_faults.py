@@ -20,6 +20,7 @@ callback or task); gateway tests fail on a traceback in its stderr.
 from __future__ import annotations
 
 import asyncio
+import gc
 import contextlib
 import random
 import re
@@ -64,6 +65,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 def arun(fn: Callable[[], Awaitable[Any]]) -> Any:
     """Run on a fresh loop (bounded); no unhandled errors, no tasks or fds left over."""
+    gc.collect()  # earlier tests' sockets waiting for the collector are not ours
     fds0 = fd_count()
 
     async def main() -> Any:
@@ -77,7 +79,7 @@ def arun(fn: Callable[[], Awaitable[Any]]) -> Any:
         return result
 
     result = run_loop(main, BOUND)
-    assert fd_count() == fds0, "file descriptors leaked"
+    assert fd_count() <= fds0, "file descriptors leaked"
     return result
 
 
@@ -750,13 +752,14 @@ class BlockingHealthy:
 
 @pytest.fixture
 def threaded(pki: Pki) -> Iterator[ThreadedServer]:
+    gc.collect()
     fds0 = fd_count()
     server = ThreadedServer(server_context(pki))
     try:
         yield server
     finally:
         server.stop()
-    assert fd_count() == fds0, "file descriptors leaked"
+    assert fd_count() <= fds0, "file descriptors leaked"
 
 
 def test_blocking_peer_faults(pki: Pki, threaded: ThreadedServer) -> None:

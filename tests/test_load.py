@@ -89,6 +89,7 @@ def test_gateway_under_load(pki: Pki) -> None:
 
     async def main() -> None:
         tasks0 = len(other_tasks())
+        gc.collect()  # close what earlier tests left for the collector before the baseline
         fds0 = fd_count()
         backend = PlainEchoBackend()
         await backend.start()
@@ -129,7 +130,7 @@ def test_gateway_under_load(pki: Pki) -> None:
         await settle()
         assert len(other_tasks()) == tasks0, other_tasks()
         figures.update(test_fds=f"{fds0}->{fd_count()}", tasks=f"{tasks0}->{len(other_tasks())}")
-        assert fd_count() == fds0
+        assert fd_count() <= fds0  # growth would be a leak (earlier tests' sockets may close meanwhile)
 
     run_loop(main, 2 * RUN_BOUND + 90)
     report("gateway", figures)
@@ -140,6 +141,7 @@ def test_asyncio_server_under_load(pki: Pki) -> None:
 
     async def main() -> None:
         tasks0 = len(other_tasks())
+        gc.collect()  # close what earlier tests left for the collector before the baseline
         fds0 = fd_count()
         server = await fa.start_server(echo_handler, LOOPBACK, 0, context=server_context(pki), backlog=1024)
         port = server.sockets[0].getsockname()[1]
@@ -150,7 +152,7 @@ def test_asyncio_server_under_load(pki: Pki) -> None:
                                     max_size=MAX_SIZE, seed=run, timeout=RUN_BOUND)
             check(result)
             await settle()
-            await wait_until(lambda: fd_count() == fds0 + 1, 10, "fds back to baseline (+ the listener)")
+            await wait_until(lambda: fd_count() <= fds0 + 1, 10, "fds back to baseline (+ the listener)")
             assert len(other_tasks()) == tasks0, other_tasks()
             figures[f"run{run}"] = (f"{result.duration:.1f}s(handshakes {result.handshake_time:.1f}s) "
                                     f"{result.bytes_each_way} B each way")
@@ -179,7 +181,7 @@ def test_asyncio_server_under_load(pki: Pki) -> None:
         server.close()
         await server.wait_closed()
         await settle()
-        assert fd_count() == fds0
+        assert fd_count() <= fds0  # growth would be a leak (earlier tests' sockets may close meanwhile)
         assert len(other_tasks()) == tasks0
         figures.update(fds=f"{fds0}->{fd_count()}", tasks=f"{tasks0}->{len(other_tasks())}")
 
