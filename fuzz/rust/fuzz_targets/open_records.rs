@@ -1,7 +1,7 @@
 //! The native record opener (`core::record::RecordKey::open_records`) on arbitrary bytes.
 //!
-//! Input: byte 0 picks the AEAD (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305) and the
-//! mode; byte 1 the starting sequence number's low byte (0xff: 2**64 - 1, the last one).
+//! Input: byte 0 picks the AEAD (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305,
+//! AES-128-CCM, AES-128-CCM-8) and the mode; byte 1 the starting sequence number's low byte (0xff: 2**64 - 1, the last one).
 //! Mode 0 opens the rest as received records.  Mode 1 seals the rest as plaintext with
 //! padding from byte 2 first and checks the round trip (and that a flipped bit fails).
 //! Invariants: no panic; `consumed` covers whole records; items lie in the scratch
@@ -24,14 +24,16 @@ fuzz_target!(|data: &[u8]| {
     if data.len() < 3 {
         return;
     }
-    let alg = match data[0] % 3 {
+    let alg = match data[0] % 5 {
         0 => Algorithm::Aes128Gcm,
         1 => Algorithm::Aes256Gcm,
-        _ => Algorithm::ChaCha20Poly1305,
+        2 => Algorithm::ChaCha20Poly1305,
+        3 => Algorithm::Aes128Ccm,
+        _ => Algorithm::Aes128Ccm8,
     };
     let seq: u128 = if data[1] == 0xff { u128::from(u64::MAX) } else { u128::from(data[1]) };
     let rest = &data[3..];
-    if (data[0] / 3) % 2 == 0 {
+    if (data[0] / 5) % 2 == 0 {
         let k = key(alg, seq);
         let mut scratch = Vec::new();
         let opened = k.open_records(rest, MAX_PLAINTEXT, &mut scratch);
@@ -52,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
         let padding = i64::from(data[2] % 64);
         let Ok(params) = SealParams::new(23, padding, MAX_PLAINTEXT as i64) else { return };
         let sealer = key(alg, seq);
-        let Ok(size) = params.sealed_size(rest.len()) else { return };
+        let Ok(size) = params.sealed_size(rest.len(), alg.tag_len()) else { return };
         let mut wire = vec![0u8; size];
         match sealer.seal_records(&params, rest, &mut wire) {
             Ok(n) => assert_eq!(n, size),
@@ -73,7 +75,7 @@ fuzz_target!(|data: &[u8]| {
             let mut scratch = Vec::new();
             let opened = again.open_records(&wire, MAX_PLAINTEXT, &mut scratch);
             assert_eq!(opened.error, Some(Error::BadRecordMac));
-            assert!(opened.items.is_empty() || flip >= HEADER_LEN + 16 + 1);
+            assert!(opened.items.is_empty() || flip >= HEADER_LEN + alg.tag_len() + 1);
         }
     }
 });
