@@ -255,6 +255,28 @@ class PyRecordProtector:
         view.cast("B")[: len(sealed)] = sealed
         return len(sealed)
 
+    def _open_one(self, view: memoryview, pos: int, length: int, max_plaintext: int) -> bytes:
+        """Authenticate and decrypt the complete record at ``pos`` with the current
+        sequence number (not advanced here); returns TLSInnerPlaintext without its
+        zero padding (content || type)."""
+        if self._seq >= _SEQ_LIMIT:
+            raise errors.SequenceNumberExhausted(
+                "opening would need sequence number 2**64: the key must be updated"
+            )
+        header = view[pos : pos + RECORD_HEADER_LEN].tobytes()
+        body = view[pos + RECORD_HEADER_LEN : pos + RECORD_HEADER_LEN + length].tobytes()
+        inner = self._impl.open(self._nonce(self._seq), header, body)
+        if inner is None:
+            raise errors.BadRecordMac(_BAD_RECORD_MAC)
+        if len(inner) > max_plaintext + 1:
+            raise errors.RecordOverflow(
+                f"record plaintext of {len(inner) - 1} bytes exceeds {max_plaintext}"
+            )
+        stripped = inner.rstrip(b"\x00")
+        if not stripped:
+            raise errors.UnexpectedMessage("record inner plaintext is all zeros")
+        return bytes(stripped)
+
     def open_records(
         self, data: Buffer, max_plaintext: int = MAX_PLAINTEXT
     ) -> tuple[list[tuple[int, bytes]], int]:
@@ -268,21 +290,12 @@ class PyRecordProtector:
         plaintext length <= max_plaintext + 1 (RecordOverflow), non-zero inner
         plaintext (UnexpectedMessage).
         """
-        try:
-            view = memoryview(data)
-        except TypeError:
-            raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}") from None
-        if not view.c_contiguous:
-            raise TypeError("data must be a C-contiguous buffer")
-        view = view.cast("B") if view.format != "B" or view.ndim != 1 else view
-        max_plaintext = _index(max_plaintext, "max_plaintext")
-        if not 1 <= max_plaintext <= MAX_PLAINTEXT:
-            raise ValueError(f"max_plaintext must be in 1..{MAX_PLAINTEXT}, got {max_plaintext}")
+        view = _byte_view(data, "data")
+        max_plaintext = _max_plaintext(max_plaintext)
 
         items: list[tuple[int, bytes]] = []
         pos = 0
         end = len(view)
-        open_ = self._impl.open
         while end - pos >= RECORD_HEADER_LEN:
             if view[pos] != CONTENT_TYPE_APPLICATION_DATA:
                 break
@@ -294,22 +307,7 @@ class PyRecordProtector:
                     )
                 if end - pos - RECORD_HEADER_LEN < length:
                     break
-                if self._seq >= _SEQ_LIMIT:
-                    raise errors.SequenceNumberExhausted(
-                        "opening would need sequence number 2**64: the key must be updated"
-                    )
-                header = view[pos : pos + RECORD_HEADER_LEN].tobytes()
-                body = view[pos + RECORD_HEADER_LEN : pos + RECORD_HEADER_LEN + length].tobytes()
-                inner = open_(self._nonce(self._seq), header, body)
-                if inner is None:
-                    raise errors.BadRecordMac(_BAD_RECORD_MAC)
-                if len(inner) > max_plaintext + 1:
-                    raise errors.RecordOverflow(
-                        f"record plaintext of {len(inner) - 1} bytes exceeds {max_plaintext}"
-                    )
-                stripped = inner.rstrip(b"\x00")
-                if not stripped:
-                    raise errors.UnexpectedMessage("record inner plaintext is all zeros")
+                stripped = self._open_one(view, pos, length, max_plaintext)
             except (errors.ProtocolError, errors.SequenceNumberExhausted):
                 if items:
                     break
@@ -332,13 +330,7 @@ class PyRecordProtector:
         Written simply: each record is opened as in ``open_records`` and its
         content copied to ``out``; nothing past ``written`` is written.
         """
-        try:
-            view = memoryview(data)
-        except TypeError:
-            raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}") from None
-        if not view.c_contiguous:
-            raise TypeError("data must be a C-contiguous buffer")
-        view = view.cast("B") if view.format != "B" or view.ndim != 1 else view
+        view = _byte_view(data, "data")
         try:
             dst = memoryview(out)
         except TypeError:
@@ -348,15 +340,12 @@ class PyRecordProtector:
         if not dst.c_contiguous:
             raise TypeError("out must be a C-contiguous buffer")
         dst = dst.cast("B") if dst.format != "B" or dst.ndim != 1 else dst
-        max_plaintext = _index(max_plaintext, "max_plaintext")
-        if not 1 <= max_plaintext <= MAX_PLAINTEXT:
-            raise ValueError(f"max_plaintext must be in 1..{MAX_PLAINTEXT}, got {max_plaintext}")
+        max_plaintext = _max_plaintext(max_plaintext)
 
         pos = written = 0
         end = len(view)
         room = len(dst)
         stop = STOP_END
-        open_ = self._impl.open
         while end - pos >= RECORD_HEADER_LEN:
             if view[pos] != CONTENT_TYPE_APPLICATION_DATA:
                 stop = STOP_RECORD
@@ -370,22 +359,7 @@ class PyRecordProtector:
                 if room - written < max(0, length - self._tag_len):
                     stop = STOP_OUT_FULL
                     break
-                if self._seq >= _SEQ_LIMIT:
-                    raise errors.SequenceNumberExhausted(
-                        "opening would need sequence number 2**64: the key must be updated"
-                    )
-                header = view[pos : pos + RECORD_HEADER_LEN].tobytes()
-                body = view[pos + RECORD_HEADER_LEN : pos + RECORD_HEADER_LEN + length].tobytes()
-                inner = open_(self._nonce(self._seq), header, body)
-                if inner is None:
-                    raise errors.BadRecordMac(_BAD_RECORD_MAC)
-                if len(inner) > max_plaintext + 1:
-                    raise errors.RecordOverflow(
-                        f"record plaintext of {len(inner) - 1} bytes exceeds {max_plaintext}"
-                    )
-                stripped = inner.rstrip(b"\x00")
-                if not stripped:
-                    raise errors.UnexpectedMessage("record inner plaintext is all zeros")
+                stripped = self._open_one(view, pos, length, max_plaintext)
             except (errors.ProtocolError, errors.SequenceNumberExhausted):
                 if pos:
                     stop = STOP_RECORD
@@ -400,6 +374,24 @@ class PyRecordProtector:
             written += n
             pos += RECORD_HEADER_LEN + length
         return pos, written, stop
+
+
+def _byte_view(data: Buffer, name: str) -> memoryview:
+    """A 1-D unsigned-byte view of a C-contiguous buffer (TypeError otherwise)."""
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(f"{name} must be a bytes-like object, not {type(data).__name__}") from None
+    if not view.c_contiguous:
+        raise TypeError(f"{name} must be a C-contiguous buffer")
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+def _max_plaintext(value: int) -> int:
+    value = _index(value, "max_plaintext")
+    if not 1 <= value <= MAX_PLAINTEXT:
+        raise ValueError(f"max_plaintext must be in 1..{MAX_PLAINTEXT}, got {value}")
+    return value
 
 
 class PyX25519PrivateKey:
