@@ -111,7 +111,13 @@ class Reader:
     def _length(self, prefix: int, min_len: int, max_len: int | None, what: str) -> int:
         if prefix not in _PREFIX_SIZES:
             raise ValueError(f"length prefix must be 1..4 bytes, not {prefix}")
-        n = self.uint(prefix, f"length of {what}")
+        pos = self._pos
+        if self._end - pos < prefix:
+            raise DecodeError(
+                f"truncated length of {what}: need {prefix} byte(s), {self._end - pos} left"
+            )
+        self._pos = pos + prefix
+        n = int.from_bytes(self._view[pos : pos + prefix], "big")
         if n < min_len:
             raise DecodeError(f"{what} too short: {n} < {min_len} byte(s)")
         if max_len is not None and n > max_len:
@@ -318,6 +324,8 @@ class Writer:
 
     def uint_list(self, prefix: int, item: int, values: Iterator[int] | list[int]) -> None:
         """Append a length-prefixed vector of ``item``-byte unsigned integers."""
-        with self.prefixed(prefix):
-            for v in values:
-                self.uint(item, v)
+        try:
+            body = b"".join([v.to_bytes(item, "big") for v in values])
+        except OverflowError:
+            raise ValueError(f"a value does not fit in uint{8 * item}") from None
+        self.opaque(prefix, body)
