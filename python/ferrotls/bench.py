@@ -15,7 +15,7 @@ context's ``SSL_CTX_set_ciphersuites`` is called through ctypes; when that is
 not possible the ``ssl`` rows use OpenSSL's default suite and say so.
 
 ``--sockets`` measures through real sockets on 127.0.0.1 instead (the drivers
-of ``benches/sockets.py``): a server in a thread (blocking ``TLSSocket`` /
+below, which ``benches/sockets.py`` reuses): a server in a thread (blocking ``TLSSocket`` /
 ``ssl.SSLSocket``) or an event loop in a thread (``ferrotls.asyncio`` /
 asyncio ``ssl=``), the client in the main thread: bulk MB/s (16 KiB writes),
 64-byte request/reply round trips/s, one-way 64-byte messages/s and
@@ -260,7 +260,7 @@ class _SslPeer:
 
 
 # --------------------------------------------------------------------------- sockets
-# A copy of the drivers in benches/sockets.py (benches/ is not installed): keep in step.
+# The socket drivers (also used by benches/sockets.py and benches/bench_sockets.py).
 
 CHUNK = 16384
 SMALL = 64
