@@ -33,7 +33,7 @@ from certs import TestCA  # noqa: E402
 from conftest import load  # noqa: E402
 from ferrotls.certcompress import AVAILABLE  # noqa: E402
 from ferrotls.config import PSK_KE, CertifiedKey, ClientConfig, ServerConfig  # noqa: E402
-from ferrotls.connection import ClientConnection, ServerConnection  # noqa: E402
+from ferrotls.connection import ClientConnection, ServerConnection, pump  # noqa: E402
 from ferrotls.psk import ExternalPsk  # noqa: E402
 from ferrotls.stats import HandshakeStats  # noqa: E402
 from ferrotls.suites import CipherSuite, NamedGroup  # noqa: E402
@@ -66,15 +66,7 @@ class Ferro:
 
     def run(self, c: ClientConnection, sc: ServerConfig | None = None) -> tuple[ClientConnection, ServerConnection]:
         s = ServerConnection(sc or self.sc)
-        for _ in range(10):
-            d = c.data_to_send()
-            if d:
-                s.receive_data(d)
-            d2 = s.data_to_send()
-            if d2:
-                c.receive_data(d2)
-            if not d and not d2:
-                break
+        pump(c, s)
         assert c.handshake_complete and s.handshake_complete
         return c, s
 

@@ -36,22 +36,14 @@ def main() -> None:
     keep = []
     make = throughput.ferro_pair
     # reuse one config pair: ferro_pair builds configs each time; build them once here
-    from ferrotls.connection import ClientConnection, ServerConnection
+    from ferrotls.connection import ClientConnection, ServerConnection, pump
 
     c0, s0 = make(backend, "aes128gcm")
     cc, sc = c0.config, s0.config
 
     def pair() -> tuple[object, object]:
         c, s = ClientConnection(cc, throughput.HOST), ServerConnection(sc)
-        for _ in range(10):
-            d = c.data_to_send()
-            if d:
-                s.receive_data(d)
-            d2 = s.data_to_send()
-            if d2:
-                c.receive_data(d2)
-            if not d and not d2:
-                break
+        pump(c, s)
         c.events()
         s.events()
         return c, s

@@ -59,7 +59,7 @@ def ferro_pair(backend: str, suite: str) -> tuple[Any, Any]:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     from ferrotls.config import CertifiedKey, ClientConfig, ServerConfig
-    from ferrotls.connection import ClientConnection, ServerConnection
+    from ferrotls.connection import ClientConnection, ServerConnection, pump
     from ferrotls.suites import NamedGroup
     from ferrotls.x509 import DefaultVerifier, TrustStore
 
@@ -75,15 +75,7 @@ def ferro_pair(backend: str, suite: str) -> tuple[Any, Any]:
     )
     sc = ServerConfig(backend=backend, certificates=(CertifiedKey(chain, key),))
     c, s = ClientConnection(cc, HOST), ServerConnection(sc)
-    for _ in range(10):
-        d = c.data_to_send()
-        if d:
-            s.receive_data(d)
-        d2 = s.data_to_send()
-        if d2:
-            c.receive_data(d2)
-        if not d and not d2:
-            break
+    pump(c, s)
     assert c.handshake_complete and s.handshake_complete
     assert c.info.cipher_suite == SUITES[suite][0], c.info
     c.events()

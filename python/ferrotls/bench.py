@@ -46,7 +46,7 @@ from typing import Any
 
 from .backend import available_backends
 from .config import CertifiedKey, ClientConfig, ServerConfig
-from .connection import ClientConnection, ServerConnection
+from .connection import ClientConnection, ServerConnection, pump
 from .events import ApplicationData
 from .suites import CipherSuite, NamedGroup
 
@@ -142,15 +142,7 @@ def _ferro_configs(pki: _PKI, backend: str, suite: int) -> tuple[ClientConfig, S
 
 def _ferro_handshake(cc: ClientConfig, sc: ServerConfig) -> tuple[ClientConnection, ServerConnection]:
     c, s = ClientConnection(cc, HOST), ServerConnection(sc)
-    for _ in range(10):
-        d = c.data_to_send()
-        if d:
-            s.receive_data(d)
-        d2 = s.data_to_send()
-        if d2:
-            c.receive_data(d2)
-        if not d and not d2:
-            break
+    pump(c, s)
     if not (c.handshake_complete and s.handshake_complete):
         raise RuntimeError("ferrotls handshake did not complete")
     c.events()

@@ -23,7 +23,7 @@ from typing import Any
 
 from .certcompress import AVAILABLE as COMPRESSION
 from .config import PSK_KE, ClientConfig, ServerConfig
-from .connection import ClientConnection, ServerConnection
+from .connection import ClientConnection, ServerConnection, pump
 from .events import SessionTicket
 from .psk import ExternalPsk
 from .selfsigned import TestPKI, make_test_pki
@@ -51,18 +51,6 @@ class ModeRow:
     rate: float
 
 
-def _pump(c: ClientConnection, s: ServerConnection) -> None:
-    for _ in range(10):
-        d = c.data_to_send()
-        if d:
-            s.receive_data(d)
-        d2 = s.data_to_send()
-        if d2:
-            c.receive_data(d2)
-        if not d and not d2:
-            break
-
-
 class _Setup:
     """A server config and a client config factory for one mode."""
 
@@ -83,7 +71,7 @@ class _Setup:
     def connect(self, config: ClientConfig, **kw: Any) -> tuple[ClientConnection, ServerConnection]:
         c = ClientConnection(config, HOST, **kw)
         s = ServerConnection(self.server)
-        _pump(c, s)
+        pump(c, s)
         if not (c.handshake_complete and s.handshake_complete):
             raise RuntimeError("bench handshake did not complete")
         return c, s

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from .handshake.common import HandshakeBase
     from .stats import HandshakeStats, StatsRecorder
 
-__all__ = ["ConnectionState", "Connection", "ClientConnection", "ServerConnection"]
+__all__ = ["ConnectionState", "Connection", "ClientConnection", "ServerConnection", "pump"]
 
 _CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
 _WARNING, _FATAL = 1, 2
@@ -410,3 +410,21 @@ class ServerConnection(Connection):
 
         self._handshake = ServerHandshake(self, config)
         self._stats = self._handshake.stats
+
+
+def pump(client: Connection, server: Connection, max_rounds: int = 10) -> None:
+    """Move bytes between two in-memory connections until neither has any to send.
+
+    For tests, benchmarks and demos that run both ends in one process (an
+    in-memory handshake is ``pump(ClientConnection(...), ServerConnection(...))``).
+    Events stay queued on both connections.
+    """
+    for _ in range(max_rounds):
+        data = client.data_to_send()
+        if data:
+            server.receive_data(data)
+        reply = server.data_to_send()
+        if reply:
+            client.receive_data(reply)
+        if not data and not reply:
+            return

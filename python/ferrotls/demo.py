@@ -18,7 +18,7 @@ from functools import partial
 
 from .backend import available_backends, get_backend, load_backend
 from .config import ClientConfig, ServerConfig
-from .connection import ClientConnection, ServerConnection
+from .connection import ClientConnection, ServerConnection, pump
 from .errors import TLSError
 from .events import ApplicationData, ConnectionClosed, HandshakeComplete
 from .selfsigned import make_test_pki
@@ -204,11 +204,7 @@ def _bulk_rate(backend: str, suite: int, total: int) -> float:
         ClientConfig(backend=backend, verifier=verifier, cipher_suites=(suite,)), "localhost"
     )
     server = ServerConnection(ServerConfig(backend=backend, certificates=(pki.server,)))
-    for _ in range(4):
-        if data := client.data_to_send():
-            server.receive_data(data)
-        if data := server.data_to_send():
-            client.receive_data(data)
+    pump(client, server)
     assert client.handshake_complete and server.handshake_complete
     server.events()
     chunk = os.urandom(16384)
