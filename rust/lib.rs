@@ -21,6 +21,8 @@ mod _native {
     #[pymodule_export]
     use crate::py::record::RecordProtector;
     #[pymodule_export]
+    use crate::py::{gil_release_threshold, set_gil_release_threshold};
+    #[pymodule_export]
     use crate::py::x25519::X25519PrivateKey;
 
     #[allow(non_upper_case_globals)]

@@ -235,3 +235,116 @@ def test_connection_gives_one_event_per_run(backend: Any) -> None:
         assert len(events) <= 1
         got += b"".join(e.data for e in events)
     assert got == b"".join(bytes([i]) * 3000 for i in range(10))
+
+
+# --------------------------------------------------------------------------- open_application_data
+
+
+def _app(reader: Any, data: bytes) -> tuple[bytes | None, int, int]:
+    return reader.open_application_data(data)  # type: ignore[no-any-return]
+
+
+def test_open_application_data_stop_rules(backend: Any) -> None:
+    w, r = _pair(backend)
+    app = w.seal_record(23, b"a" * 10, padding=7) + w.seal_record(23, b"") + w.seal_record(23, b"b" * 40000)
+    hs = w.seal_record(22, KEYUPDATE)
+    assert _app(r, app + hs) == (b"a" * 10 + b"b" * 40000, len(app), STOP_RECORD)
+    assert r.sequence == 5
+    assert _app(r, b"") == (None, 0, STOP_END)
+    assert _app(r, hs[:4]) == (None, 0, STOP_END)
+    assert _app(r, b"\x15\x03\x03\x00\x02\x01\x00") == (None, 0, STOP_RECORD)
+    w, r = _pair(backend)
+    empties = w.seal_record(23, b"") + w.seal_record(23, b"")
+    assert _app(r, empties) == (None, len(empties), STOP_END)  # consumed, no bytes
+    one = w.seal_record(23, b"1")
+    assert _app(r, one[:-1]) == (None, 0, STOP_END)
+    assert _app(r, one + one[:3]) == (b"1", len(one), STOP_END)
+
+
+def test_open_application_data_errors(backend: Any) -> None:
+    w, r = _pair(backend)
+    good = w.seal_record(23, b"good")
+    bad = bytearray(w.seal_record(23, b"bad!"))
+    bad[-1] ^= 1
+    with pytest.raises(BadRecordMac):
+        _app(r, bytes(bad))
+    assert r.sequence == 0
+    assert _app(r, good + bad) == (b"good", len(good), STOP_RECORD)
+    with pytest.raises(BadRecordMac):
+        _app(r, b"\x17\x03\x03\x00\x0f" + bytes(15))  # shorter than a tag: no room needed
+    with pytest.raises(RecordOverflow):
+        _app(r, b"\x17\x03\x03\x41\x01")
+    w, r = _pair(backend)
+    rec = w.seal_record(23, bytes(100))
+    with pytest.raises(RecordOverflow):
+        r.open_application_data(rec, 99)
+    for bad_max in (0, 16385):
+        with pytest.raises(ValueError):
+            r.open_application_data(rec, bad_max)
+    with pytest.raises(TypeError):
+        r.open_application_data("text")
+    assert r.open_application_data(memoryview(bytearray(rec)), 100) == (bytes(100), len(rec), STOP_END)
+
+
+@pytest.mark.parametrize("padding", [0, 1, 200, 4000, 16000])
+@pytest.mark.parametrize("size", [1, 100, 16384, 50000])
+def test_open_application_data_returns_sound_bytes(backend: Any, size: int, padding: int) -> None:
+    """The native backend shortens the object it decrypted into (or copies it when
+    padding left much unused): the result must be an ordinary, exact bytes object."""
+    import ctypes
+    import sys
+
+    w, r = _pair(backend)
+    payload = bytes(i % 251 for i in range(size))
+    wire = w.seal_record(23, payload, padding=padding)
+    plain, consumed, stop = r.open_application_data(wire)
+    assert type(plain) is bytes and (consumed, stop) == (len(wire), STOP_END)
+    assert plain == payload and len(plain) == size
+    assert hash(plain) == hash(bytes(bytearray(payload)))
+    assert sys.getsizeof(plain) == sys.getsizeof(payload)
+    assert plain[-1:] == payload[-1:] and plain + b"!" == payload + b"!"
+    # bytes keep a NUL after their data (C callers rely on it)
+    header = bytes.__basicsize__ - 1
+    assert ctypes.c_char.from_address(id(plain) + header + len(plain)).value == b"\x00"
+
+
+@hypothesis_settings("native", "python")
+@given(
+    suite=st.sampled_from(ALL_SUITES),
+    parts=writes,
+    cut=st.integers(0, 4000),
+    tamper=st.one_of(st.none(), st.integers(0, 4000)),
+)
+def test_open_application_data_differential(
+    both_backends: tuple[Any, Any],
+    suite: int,
+    parts: list[tuple[int, bytes, int]],
+    cut: int,
+    tamper: int | None,
+) -> None:
+    """Native and python agree, and both equal ``open_records_into`` with room for everything."""
+    native, python = both_backends
+    w, _ = _pair(native, suite)
+    wire = bytearray()
+    for ct, data, pad in parts:
+        wire += w.seal_record(ct, data, padding=pad)
+    wire = wire[: max(len(wire) - cut, 0)] if cut % 3 == 0 else wire
+    if tamper is not None and wire:
+        wire[tamper % len(wire)] ^= 0x40
+    data = bytes(wire)
+    results = []
+    for backend in (native, python):
+        for method in ("into", "app"):
+            _, r = _pair(backend, suite)
+            try:
+                if method == "into":
+                    out = bytearray(len(data))
+                    consumed, written, stop = r.open_records_into(data, out)
+                    plain = bytes(out[:written]) or None
+                else:
+                    plain, consumed, stop = r.open_application_data(data)
+                results.append((plain, consumed, stop, r.sequence))
+            except TLSError as exc:
+                results.append((type(exc), r.sequence))
+    assert results[0] == results[1] == results[2] == results[3]
+    assert len(results[0]) == 2 or results[0][2] != STOP_OUT_FULL

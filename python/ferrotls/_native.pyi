@@ -16,14 +16,18 @@ __all__ = [
     "X25519PrivateKey",
     "derive_secret",
     "features",
+    "gil_release_threshold",
     "hkdf_expand",
     "hkdf_expand_label",
     "hkdf_extract",
     "mlkem768_encapsulate",
     "mlkem768_encapsulate_deterministic",
+    "set_gil_release_threshold",
 ]
 
 def features() -> dict[str, str]: ...
+def gil_release_threshold() -> int: ...
+def set_gil_release_threshold(nanoseconds: int) -> int: ...
 
 @final
 class Aead:
@@ -62,6 +66,9 @@ class RecordProtector:
     def open_records_into(
         self, data: Buffer, out: Buffer, max_plaintext: int = 16384
     ) -> tuple[int, int, int]: ...
+    def open_application_data(
+        self, data: Buffer, max_plaintext: int = 16384
+    ) -> tuple[bytes | None, int, int]: ...
 
 @final
 class X25519PrivateKey:

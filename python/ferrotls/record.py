@@ -148,7 +148,8 @@ class RecordLayer:
         self, data: bytes | bytearray | memoryview = b""
     ) -> tuple[bytes | None, int, int]:
         """Feed ``data``, then open the application-data records at the start of
-        the input with one ``open_records_into`` call (the established fast path).
+        the input with one ``open_application_data`` call (the established fast
+        path).
 
         Returns ``(plaintext, consumed, stop)``: the contents of those records
         concatenated (None if they carried nothing or there were none), the bytes
@@ -159,30 +160,24 @@ class RecordLayer:
         application data is allowed.
         """
         buf = self._in
+        protector = self.read_protector
+        assert protector is not None
         if buf:
             if data:
                 buf += data
-            src: bytes | bytearray | memoryview = buf
-        else:
-            src = data
-        n = len(src)
-        if n < 5:
-            if src is not buf:
-                buf += src
-            return None, 0, STOP_END
-        out = bytearray(n)  # the contents are shorter than the records
-        protector = self.read_protector
-        assert protector is not None
-        consumed, written, stop = protector.open_records_into(src, out, self.peer_max_plaintext)
-        if src is buf:
+            if len(buf) < 5:
+                return None, 0, STOP_END
+            plain, consumed, stop = protector.open_application_data(buf, self.peer_max_plaintext)
             if consumed:
                 del buf[:consumed]
-        elif consumed < n:
-            buf += memoryview(src)[consumed:]
-        if not written:
-            return None, consumed, stop
-        del out[written:]
-        return bytes(out), consumed, stop
+            return plain, consumed, stop
+        if len(data) < 5:
+            buf += data
+            return None, 0, STOP_END
+        plain, consumed, stop = protector.open_application_data(data, self.peer_max_plaintext)
+        if consumed < len(data):
+            buf += memoryview(data)[consumed:]
+        return plain, consumed, stop
 
     def _read_plaintext(self, content_type: int, length: int) -> list[tuple[int, bytes]]:
         buf = self._in

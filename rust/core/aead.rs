@@ -35,6 +35,19 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
+    /// Rough CPU time to seal or open `len` bytes, in nanoseconds, as measured on
+    /// the CI machine class (2-vCPU AMD EPYC, AVX2 + VAES; docs/threads.md):
+    /// AES-GCM ~0.2 ns/byte, ChaCha20-Poly1305 ~0.55, AES-CCM ~1.4.  Used only to
+    /// decide whether releasing the GIL for a call is worth the hand-off.
+    pub fn cost_ns(self, len: usize) -> u64 {
+        let per_kib: u64 = match self {
+            Self::Aes128Gcm | Self::Aes256Gcm => 200,
+            Self::ChaCha20Poly1305 => 550,
+            Self::Aes128Ccm | Self::Aes128Ccm8 => 1400,
+        };
+        (len as u64).saturating_mul(per_kib) / 1024
+    }
+
     /// The AEAD of cipher suite `suite`; ValueError text for others.
     pub fn from_suite(suite: i64) -> Result<Self> {
         match suite {

@@ -244,6 +244,30 @@ impl RecordKey {
         Ok(pos)
     }
 
+    /// The room [`Self::open_records_into`] needs to open every complete
+    /// application-data record at the start of `data` without `Stop::OutFull`:
+    /// the sum of their bodies (length - tag length).  Scanning stops at the first
+    /// record that is incomplete, not application_data, or longer than
+    /// `MAX_CIPHERTEXT` (the opener reports those), so the result is at most
+    /// `data.len()`.
+    pub fn application_data_room(&self, data: &[u8]) -> usize {
+        let tag_len = self.aead.tag_len();
+        let mut pos = 0;
+        let mut room = 0;
+        while let Some(header) = data.get(pos..pos + HEADER_LEN) {
+            if header[0] != CONTENT_TYPE_APPLICATION_DATA {
+                break;
+            }
+            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+            if len > MAX_CIPHERTEXT || data.len() - pos - HEADER_LEN < len {
+                break;
+            }
+            room += len.saturating_sub(tag_len);
+            pos += HEADER_LEN + len;
+        }
+        room
+    }
+
     /// Open the application-data records at the start of `data` straight into
     /// `out` (no scratch buffer): each record's ciphertext is copied to the write
     /// position and decrypted in place there, and the next record's content
@@ -591,6 +615,26 @@ mod tests {
         let r = key(top - 1);
         assert_eq!(open_into(&r, &w, 10).unwrap().1, b"z".to_vec());
         assert_eq!(open_into(&r, &w, 10), Err(Error::SequenceNumberExhausted));
+    }
+
+    #[test]
+    fn application_data_room_fits_every_complete_record() {
+        let s = key(0);
+        let mut w = seal(&s, 23, b"hello", 3, 16384).unwrap(); // body 5 + 1 + 3
+        w.extend(seal(&s, 23, &[7u8; 40000], 0, 16384).unwrap()); // 3 records
+        let bodies = 9 + 16385 + 16385 + (40000 - 2 * 16384 + 1);
+        assert_eq!(key(0).application_data_room(&w), bodies);
+        let mut out = vec![0u8; bodies];
+        assert_eq!(key(0).open_records_into(&w, MAX_PLAINTEXT, &mut out).unwrap(), (w.len(), 40005, Stop::End));
+        // An incomplete record, a record of another type or an over-long header ends the scan.
+        assert_eq!(key(0).application_data_room(&w[..w.len() - 1]), bodies - (40000 - 2 * 16384 + 1));
+        let mut mixed = w[..5 + 5 + 1 + 3 + 16].to_vec();
+        mixed.extend_from_slice(&[21, 3, 3, 0, 2, 1, 0]);
+        mixed.extend_from_slice(&w[30..]);
+        assert_eq!(key(0).application_data_room(&mixed), 9);
+        assert_eq!(key(0).application_data_room(&[23, 3, 3, 0x41, 0x01]), 0);
+        assert_eq!(key(0).application_data_room(&[23, 3, 3, 0, 3, 0, 0, 0]), 0); // shorter than a tag
+        assert_eq!(key(0).application_data_room(&[23, 3, 3]), 0);
     }
 
     #[test]

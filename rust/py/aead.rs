@@ -43,7 +43,7 @@ impl Aead {
         let (n, a, p) = (nonce.as_slice(), aad.as_slice(), plaintext.as_slice());
         check_nonce(n)?;
         PyBytes::new_with(py, p.len() + self.key.tag_len(), |out| {
-            Ok(maybe_detach(py, p.len(), || self.key.seal_to(n, a, p, out))?)
+            Ok(maybe_detach(py, self.key.algorithm().cost_ns(p.len()), || self.key.seal_to(n, a, p, out))?)
         })
     }
 
@@ -62,7 +62,7 @@ impl Aead {
             return Err(Error::BadRecordMac.into());
         }
         PyBytes::new_with(py, c.len() - tag_len, |out| {
-            Ok(maybe_detach(py, c.len(), || self.key.open_to(n, a, c, out))?)
+            Ok(maybe_detach(py, self.key.algorithm().cost_ns(c.len()), || self.key.open_to(n, a, c, out))?)
         })
     }
 
@@ -86,7 +86,7 @@ impl Aead {
             return Err(Error::Invalid(format!("out is too small: need {need} bytes, got {}", dst.len())).into());
         }
         let dst = &mut dst[..need];
-        maybe_detach(py, p.len(), || self.key.seal_to(n, a, p, dst))?;
+        maybe_detach(py, self.key.algorithm().cost_ns(p.len()), || self.key.seal_to(n, a, p, dst))?;
         Ok(need)
     }
 
@@ -115,7 +115,7 @@ impl Aead {
             return Err(Error::Invalid(format!("out is too small: need {need} bytes, got {}", dst.len())).into());
         }
         let dst = &mut dst[..need];
-        maybe_detach(py, c.len(), || self.key.open_to(n, a, c, dst))?;
+        maybe_detach(py, self.key.algorithm().cost_ns(c.len()), || self.key.open_to(n, a, c, dst))?;
         Ok(need)
     }
 

@@ -9,7 +9,7 @@ use pyo3::types::{PyBytes, PyInt, PyList, PyTuple};
 use super::buf::{ByteBuf, ByteBufMut};
 use super::maybe_detach;
 use crate::core::aead::Algorithm;
-use crate::core::record::{RecordKey, SealParams, MAX_PLAINTEXT};
+use crate::core::record::{RecordKey, SealParams, Stop, MAX_PLAINTEXT};
 use crate::core::Error;
 
 const MAX_PLAINTEXT_I64: i64 = MAX_PLAINTEXT as i64;
@@ -73,7 +73,7 @@ impl RecordProtector {
         let d = data.as_slice();
         let size = self.key.sealed_size(&params, d.len())?;
         PyBytes::new_with(py, size, |out| {
-            maybe_detach(py, d.len(), || self.key.seal_records(&params, d, out))?;
+            maybe_detach(py, self.key.algorithm().cost_ns(d.len()), || self.key.seal_records(&params, d, out))?;
             Ok(())
         })
     }
@@ -93,7 +93,7 @@ impl RecordProtector {
         out.check_disjoint(&data, "data")?;
         let d = data.as_slice();
         let dst = out.as_mut_slice();
-        Ok(maybe_detach(py, d.len(), || self.key.seal_records(&params, d, dst))?)
+        Ok(maybe_detach(py, self.key.algorithm().cost_ns(d.len()), || self.key.seal_records(&params, d, dst))?)
     }
 
     /// Open the complete records at the start of `data`: `(items, consumed)`.
@@ -109,7 +109,7 @@ impl RecordProtector {
         }
         let d = data.as_slice();
         let mut scratch = Vec::new();
-        let opened = maybe_detach(py, d.len(), || {
+        let opened = maybe_detach(py, self.key.algorithm().cost_ns(d.len()), || {
             scratch.reserve(d.len());
             self.key.open_records(d, max_plaintext as usize, &mut scratch)
         });
@@ -143,11 +143,82 @@ impl RecordProtector {
         let d = data.as_slice();
         let dst = out.as_mut_slice();
         let (consumed, written, stop) =
-            maybe_detach(py, d.len(), || self.key.open_records_into(d, max_plaintext as usize, dst))?;
+            maybe_detach(py, self.key.algorithm().cost_ns(d.len()), || self.key.open_records_into(d, max_plaintext as usize, dst))?;
         Ok((consumed, written, stop as u8))
+    }
+
+    /// The established receive path in one call: open every complete
+    /// application-data record at the start of `data` straight into a new `bytes`
+    /// object sized for them (no scratch buffer, no copy, GIL released for large
+    /// inputs): `(plaintext or None, consumed, stop)`; see interface.py.
+    #[pyo3(signature = (data, max_plaintext = 16384))]
+    fn open_application_data<'py>(
+        &self,
+        py: Python<'py>,
+        data: ByteBuf<'_>,
+        max_plaintext: i64,
+    ) -> PyResult<(Option<Bound<'py, PyBytes>>, usize, u8)> {
+        if !(1..=MAX_PLAINTEXT_I64).contains(&max_plaintext) {
+            return Err(PyValueError::new_err(format!("max_plaintext must be in 1..{MAX_PLAINTEXT}, got {max_plaintext}")));
+        }
+        let max_plaintext = max_plaintext as usize;
+        let d = data.as_slice();
+        let room = self.key.application_data_room(d);
+        if room == 0 {
+            // Nothing to write (no complete record, or only records with empty
+            // bodies): the opener still gives the stop code and raises the first
+            // record's error.
+            let (consumed, _, stop) = self.key.open_records_into(d, max_plaintext, &mut [])?;
+            return Ok((None, consumed, stop as u8));
+        }
+        let mut result = (0, 0, Stop::End);
+        let work = self.key.algorithm().cost_ns(d.len());
+        let plain = PyBytes::new_with(py, room, |out| {
+            result = maybe_detach(py, work, || self.key.open_records_into(d, max_plaintext, out))?;
+            Ok(())
+        })?;
+        let (consumed, written, stop) = result;
+        if written == 0 {
+            return Ok((None, consumed, stop as u8));
+        }
+        Ok((Some(fit_bytes(py, plain, written)), consumed, stop as u8))
     }
 
     fn __repr__(&self) -> String {
         format!("<ferrotls._native.RecordProtector {} sequence={}>", self.key.algorithm().name(), self.key.sequence())
     }
+}
+
+/// `bytes[:len]` for a `bytes` object this module just created (`0 < len <=` its size).
+///
+/// The content of a record is its body less the content type and padding, so the
+/// room allocated before decryption is a little larger than what it held: one
+/// byte per record without padding.  When the excess is small the object is
+/// shortened in place, as CPython's own `_PyBytes_Resize` does for a fresh object
+/// (which the limited API does not offer): `ob_size` is lowered and the
+/// terminating NUL that `bytes` keeps after its data is rewritten.  A large
+/// excess (heavy padding) is copied into a right-sized object instead, so no
+/// connection holds memory for padding it did not keep.
+fn fit_bytes<'py>(py: Python<'py>, bytes: Bound<'py, PyBytes>, len: usize) -> Bound<'py, PyBytes> {
+    let size = bytes.as_bytes().len();
+    debug_assert!(len > 0 && len <= size);
+    if len >= size {
+        return bytes;
+    }
+    let excess = size - len;
+    if excess > 4096 && excess > size / 8 {
+        return PyBytes::new(py, &bytes.as_bytes()[..len]);
+    }
+    // SAFETY: `bytes` was created by `PyBytes::new_with` in this call and has not
+    // been handed to Python code: we hold its only reference, so nobody has read
+    // its length or hash.  `PyBytes_AsString` points at `size + 1` writable bytes
+    // (data and NUL); index `len` < `size` is in range.  `PyVarObject` is part of
+    // the stable ABI, and `ob_size` of a bytes object is its length.
+    unsafe {
+        let ptr = bytes.as_ptr();
+        debug_assert_eq!(pyo3::ffi::Py_REFCNT(ptr), 1);
+        *pyo3::ffi::PyBytes_AsString(ptr).add(len) = 0;
+        (*ptr.cast::<pyo3::ffi::PyVarObject>()).ob_size = len as pyo3::ffi::Py_ssize_t;
+    }
+    bytes
 }

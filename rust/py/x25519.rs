@@ -4,7 +4,12 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::buf::ByteBuf;
+use super::maybe_detach;
 use crate::core::x25519::{X25519Key, KEY_LEN};
+
+/// CPU time of a key generation / an exchange on the CI machine class (~10 / ~35 us).
+const GENERATE_NS: u64 = 10_000;
+const EXCHANGE_NS: u64 = 35_000;
 
 #[pyclass(frozen, module = "ferrotls._native")]
 pub struct X25519PrivateKey {
@@ -15,8 +20,8 @@ pub struct X25519PrivateKey {
 impl X25519PrivateKey {
     /// A fresh key from the operating system's CSPRNG.
     #[staticmethod]
-    fn generate() -> PyResult<Self> {
-        Ok(Self { key: X25519Key::generate()? })
+    fn generate(py: Python<'_>) -> PyResult<Self> {
+        Ok(Self { key: maybe_detach(py, GENERATE_NS, X25519Key::generate)? })
     }
 
     /// A key from 32 private bytes.
@@ -33,7 +38,7 @@ impl X25519PrivateKey {
     fn exchange<'py>(&self, py: Python<'py>, peer_public: ByteBuf<'_>) -> PyResult<Bound<'py, PyBytes>> {
         let peer = peer_public.as_slice();
         let mut secret = zeroize::Zeroizing::new([0u8; KEY_LEN]);
-        self.key.exchange(peer, &mut secret)?;
+        maybe_detach(py, EXCHANGE_NS, || self.key.exchange(peer, &mut secret))?;
         Ok(PyBytes::new(py, &secret[..]))
     }
 

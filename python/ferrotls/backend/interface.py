@@ -212,6 +212,22 @@ class RecordProtector(Protocol):
         """
         ...
 
+    def open_application_data(
+        self, data: Buffer, max_plaintext: int = MAX_PLAINTEXT
+    ) -> tuple[bytes | None, int, int]:
+        """The established receive path: ``open_records_into`` into a new ``bytes``.
+
+        Opens the application-data records at the start of ``data`` exactly as
+        :meth:`open_records_into` does with an ``out`` large enough for all of
+        them (so ``stop`` is never ``STOP_OUT_FULL``), and returns
+        ``(plaintext, consumed, stop)``: their contents concatenated as ``bytes``
+        (None when they carried no bytes or none was opened), the bytes of
+        records opened, and the stop code.  The errors are those of
+        :meth:`open_records_into`.  The native backend decrypts straight into
+        the returned object (no intermediate buffer, no copy).
+        """
+        ...
+
 
 @runtime_checkable
 class X25519PrivateKey(Protocol):

@@ -375,6 +375,20 @@ class PyRecordProtector:
             pos += RECORD_HEADER_LEN + length
         return pos, written, stop
 
+    def open_application_data(
+        self, data: Buffer, max_plaintext: int = MAX_PLAINTEXT
+    ) -> tuple[bytes | None, int, int]:
+        """``open_records_into`` with room for every record: ``(plaintext or None,
+        consumed, stop)``; see
+        :meth:`ferrotls.backend.interface.RecordProtector.open_application_data`."""
+        view = _byte_view(data, "data")
+        out = bytearray(len(view))  # the bodies of the records in it are shorter
+        consumed, written, stop = self.open_records_into(view, out, max_plaintext)
+        if not written:
+            return None, consumed, stop
+        del out[written:]
+        return bytes(out), consumed, stop
+
 
 def _byte_view(data: Buffer, name: str) -> memoryview:
     """A 1-D unsigned-byte view of a C-contiguous buffer (TypeError otherwise)."""
