@@ -7,8 +7,9 @@ Groups (``benchmark.group``), one per suite, implementations side by side
   one thread); ``extra_info["bytes"]`` = application bytes per call;
 * ``small-{suite}``: 64-byte messages, write then the peer reads;
 * ``seal16k-{suite}``: one 16 KiB ``seal_record`` vs pyca/cryptography encrypt;
-* ``threads-aes128gcm``: the same bulk pump with one and with two threads,
-  each thread with its own connection pair (impl ``native-1t``/``native-2t``).
+* ``threads-{suite}-{16|64}k``: the same bulk pump (16 or 64 KiB writes) in one
+  and in two worker threads, each thread with its own connection pair, for
+  ferrotls-native and ``ssl`` (impl ``native-1t``/``native-2t``/``ssl-1t``/``ssl-2t``).
 
 Drivers live in ``throughput.py``.  The pure-Python rows (ferrotls-python,
 tlslite-ng) run a few short rounds so the whole file takes a few minutes.
@@ -97,19 +98,29 @@ def test_seal16k(benchmark: Any, suite: str, impl: str) -> None:
     _bench(benchmark, run, 200, 12)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_threads(benchmark: Any, threads: int) -> None:
-    """Bulk pump, AES-128-GCM, 64 KiB writes (4 records per seal/open call), per thread."""
-    load("native")
-    chunk = b"\0" * (4 * CHUNK)
-    from throughput import ferro_bulk, ferro_pair
+THREAD_CASES = [("aes128gcm", CHUNK), ("aes128gcm", 4 * CHUNK), ("chacha20", CHUNK)]
+THREAD_BYTES = 16 << 20  # application bytes per thread per round
 
-    runs = [ferro_bulk(*ferro_pair("native", "aes128gcm"), chunk=chunk) for _ in range(threads)]
-    n = 64
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("impl", ["native", "ssl"])
+@pytest.mark.parametrize("case", THREAD_CASES, ids=[f"{s}-{n // 1024}k" for s, n in THREAD_CASES])
+def test_threads(benchmark: Any, case: tuple[str, int], impl: str, threads: int) -> None:
+    """The bulk pump in worker threads (also for one thread, so both use the same
+    malloc arenas), each thread with its own connection pair."""
+    suite, size = case
+    if impl == "native":
+        load("native")
+    from throughput import ferro_bulk, ferro_pair, ssl_bulk, ssl_pair
+
+    chunk = b"\0" * size
+    if impl == "native":
+        runs = [ferro_bulk(*ferro_pair("native", suite), chunk=chunk) for _ in range(threads)]
+    else:
+        runs = [ssl_bulk(ssl_pair(suite), chunk=chunk) for _ in range(threads)]
+    n = THREAD_BYTES // size
 
     def run(n: int) -> int:
-        if threads == 1:
-            return runs[0](n)
         barrier = threading.Barrier(threads)
         done: list[int] = []
 
@@ -124,8 +135,8 @@ def test_threads(benchmark: Any, threads: int) -> None:
             t.join()
         return sum(done)
 
-    benchmark.group = "threads-aes128gcm"
+    benchmark.group = f"threads-{suite}-{size // 1024}k"
     benchmark.extra_info.update(
-        impl=f"native-{threads}t", bytes=threads * n * len(chunk), suite="aes128gcm", kind="threads"
+        impl=f"{impl}-{threads}t", bytes=threads * n * size, suite=suite, kind="threads"
     )
-    _bench(benchmark, run, n, 12)
+    _bench(benchmark, run, n, 15)

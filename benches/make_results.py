@@ -3,8 +3,9 @@
     .venv/bin/python benches/make_results.py [--out benches/RESULTS.md] [--json FILE]
 
 Runs ``benches/bench_throughput.py`` (pytest-benchmark; ferrotls-native,
-ferrotls-python, ``ssl`` MemoryBIO and tlslite-ng in the same run), a cProfile of
-the 64-byte message loop, ``benches/idle_memory.py`` (in a child process,
+ferrotls-python, ``ssl`` MemoryBIO and tlslite-ng in the same run), a py-spy
+profile (native frames) of the bulk loop when py-spy is installed
+(``pip install -e '.[bench]'``), a cProfile of the 64-byte message loop, ``benches/idle_memory.py`` (in a child process,
 for a clean RSS) and ``benches/bench_sockets.py`` (127.0.0.1 sockets, blocking
 and asyncio, ferrotls-native, ferrotls-python and ``ssl`` in the same run).
 Rates use the median round.  The whole run takes a few minutes.
@@ -21,6 +22,7 @@ import os
 import platform
 import pstats
 import re
+import shutil
 import ssl
 import subprocess
 import sys
@@ -172,6 +174,66 @@ def profile_small() -> str:
     return "\n".join(ln.replace(str(ROOT) + "/", "") for ln in lines)
 
 
+def _frame_key(frame: str) -> str:
+    """``func (path/file.py:12)`` -> ``func (file.py)``; native frames keep their library."""
+    m = re.match(r"(.*) \((.*?)(?::\d+)?\)$", frame)
+    if not m:
+        return frame
+    func, where = m.groups()
+    return f"{func} ({Path(where).name})"
+
+
+def _category(frame: str) -> str:
+    f = frame.lower()
+    if "_native" in f and any(k in f for k in ("aes", "gcm", "ghash", "chacha", "poly1305")):
+        return "AEAD (ring, native)"
+    if "_native" in f:
+        return "other native (PyO3 glue, framing)"
+    if ".py" in f:
+        return "Python code"
+    if "libpython" in f:
+        return "CPython runtime (C)"
+    if "libc" in f or "ld-linux" in f:
+        return "libc (malloc, memcpy, ...)"
+    return "other"
+
+
+def profile_pyspy(suite: str = "aes256gcm", kind: str = "bulk", seconds: float = 8.0) -> dict[str, Any] | None:
+    """Sample the in-memory pump with py-spy (native frames included): top functions
+    by own time and the share per category, over the samples inside the pump."""
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(exe).exists():
+        return None
+    raw = Path("/tmp/ferrotls-pyspy.txt")
+    cmd = [exe, "record", "-r", "1000", "--native", "-f", "raw", "-o", str(raw), "--",
+           sys.executable, str(HERE / "throughput.py"), "--spin", "native", suite, kind, str(seconds)]
+    try:
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"py-spy failed: {exc}", file=sys.stderr)
+        return None
+    own: dict[str, int] = {}
+    cats: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if ".<locals>.run (throughput.py" not in stack:
+            continue  # start-up, imports, handshake: only the pump loop counts
+        n = int(count)
+        total += n
+        leaf = stack.split(";")[-1]
+        key = _frame_key(leaf)
+        own[key] = own.get(key, 0) + n
+        cat = _category(leaf)
+        cats[cat] = cats.get(cat, 0) + n
+    if not total:
+        return None
+    top = sorted(own.items(), key=lambda kv: -kv[1])[:15]
+    return {"suite": suite, "kind": kind, "samples": total,
+            "top": [(k, v / total) for k, v in top],
+            "categories": sorted(((k, v / total) for k, v in cats.items()), key=lambda kv: -kv[1])}
+
+
 def idle_memory() -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, str(HERE / "idle_memory.py"), "2000"],
@@ -207,6 +269,7 @@ def main() -> None:
     cpu, ver = cpu_info(), versions()
     rates = run_benches(Path(args.json))
     prof = profile_small()
+    spy = profile_pyspy()
     mem = idle_memory()
     sock_rates = run_socket_benches(Path(args.sockets_json))
 
@@ -240,10 +303,21 @@ def main() -> None:
     for s in SUITES:
         n, c = r(f"seal16k-{s}", "native"), r(f"seal16k-{s}", "cryptography")
         md.append(f"| {s} | {fmt(n / 1e6) if n else 'n/a'} | {fmt(c / 1e6) if c else 'n/a'} |")
-    one, two = r("threads-aes128gcm", "native-1t"), r("threads-aes128gcm", "native-2t")
     md.append("")
-    md.append(f"Two threads (AES-128-GCM, 64 KiB writes, own pair per thread): one thread "
-              f"{fmt(one / 1e6) if one else 'n/a'} MB/s, two threads {fmt(two / 1e6) if two else 'n/a'} MB/s aggregate.\n")
+    md.append("## Threads: one connection pair per worker thread (bulk pump, MB/s aggregate)\n")
+    md.append("GIL released for calls whose estimated work is >= `ferrotls._native.gil_release_threshold()` "
+              "ns (default 6,000: 32 KiB of AES-GCM, 12 KiB of ChaCha20); see docs/threads.md.\n")
+    md.append("| suite, write size | native 1 thread | native 2 threads | native 2t/1t | ssl 1 thread | ssl 2 threads | ssl 2t/1t |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|")
+    thread_groups = sorted(g for g in rates if g.startswith("threads-"))
+    for g in thread_groups:
+        cells = [g.removeprefix("threads-").replace("-", ", ").replace("k", " KiB")]
+        for impl in ("native", "ssl"):
+            a, b = r(g, f"{impl}-1t"), r(g, f"{impl}-2t")
+            cells += [fmt(a / 1e6) if a else "n/a", fmt(b / 1e6) if b else "n/a", f"{fmt(ratio(b, a) or 0)}x"]
+        md.append("| " + " | ".join(cells) + " |")
+    one, two = r("threads-aes128gcm-16k", "native-1t"), r("threads-aes128gcm-16k", "native-2t")
+    md.append("")
 
     md.append("## Targets (ratios measured in this run)\n")
     md.append("| target | measured | status |")
@@ -257,7 +331,12 @@ def main() -> None:
         targets.append((f"native seal 16 KiB >= 0.7x cryptography ({s})", ratio(r(f"seal16k-{s}", "native"), r(f"seal16k-{s}", "cryptography")), 0.7))
     for s in SUITES:
         targets.append((f"python bulk >= 3x tlslite-ng ({s})", ratio(r(f"bulk-{s}", "python"), r(f"bulk-{s}", "tlslite")), 3.0))
-    targets.append(("two threads >= 1.7x one thread (native, AES-128-GCM)", ratio(two, one), 1.7))
+    targets.append(("two threads >= 1.7x one thread (native, AES-128-GCM, 16 KiB writes)", ratio(two, one), 1.7))
+    for g in thread_groups:
+        if g != "threads-aes128gcm-16k":
+            label = g.removeprefix("threads-").replace("-", ", ").replace("k", " KiB")
+            targets.append((f"two threads >= 1.7x one thread (native, {label} writes)",
+                            ratio(r(g, "native-2t"), r(g, "native-1t")), 1.7))
     for name, value, minimum in targets:
         md.append(f"| {name} | {fmt(value) + 'x' if value else 'n/a'} | {status(None if value is None else value >= minimum)} |")
     gib = 1 << 30
@@ -277,7 +356,7 @@ def main() -> None:
                       f"{fmt(an * scale) if an else 'n/a'} | {fmt(ratio(an, asl) or 0)}x |")
     bt = BEFORE["threads"]
     md.append(f"| two threads / one thread | {fmt(bt['two'])} / {fmt(bt['one'])} MB/s (16 KiB writes) | "
-              f"{bt['two'] / bt['one']:.2f}x | {fmt((two or 0) / 1e6)} / {fmt((one or 0) / 1e6)} MB/s (64 KiB writes) | "
+              f"{bt['two'] / bt['one']:.2f}x | {fmt((two or 0) / 1e6)} / {fmt((one or 0) / 1e6)} MB/s (16 KiB writes) | "
               f"{fmt(ratio(two, one) or 0)}x |")
     md.append("")
 
@@ -297,6 +376,24 @@ def main() -> None:
         md.append(f"| `{site.replace(str(ROOT) + '/', '')}` | {size:,} |")
     md.append("")
 
+    if spy:
+        md.append(f"## Profile: bulk 16 KiB writes, native {spy['suite']} (py-spy, native frames, "
+                  f"{spy['samples']:,} samples inside the pump)\n")
+        md.append("`py-spy record -r 1000 --native` on `python benches/throughput.py --spin native "
+                  f"{spy['suite']} {spy['kind']} 8`; own time per function, and per category.\n")
+        md.append("| category | share |")
+        md.append("|---|---:|")
+        for k, v in spy["categories"]:
+            md.append(f"| {k} | {100 * v:.1f} % |")
+        md.append("")
+        md.append("| function (own time) | share |")
+        md.append("|---|---:|")
+        for k, v in spy["top"]:
+            md.append(f"| `{k}` | {100 * v:.1f} % |")
+        md.append("")
+    else:
+        md.append("## Profile (py-spy)\n")
+        md.append("py-spy was not available (`pip install -e '.[bench]'`); only the cProfile below ran.\n")
     md.append("## Profile: 64-byte messages, native AES-128-GCM (cProfile, 20,000 messages, top by tottime)\n")
     md.append("```")
     md.append(prof)

@@ -336,7 +336,18 @@ def two_thread_rate(impl: str, suite: str, n: int, reps: int = 3) -> tuple[float
     return one, 2 * n * CHUNK / best
 
 
+def spin(impl: str, suite: str, kind: str, seconds: float) -> None:
+    """Run the pump for ``seconds`` (a target for a sampling profiler)."""
+    run = make_runner(impl, suite, kind)
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        run(200)
+
+
 if __name__ == "__main__":  # quick look: python benches/throughput.py [impl ...]
+    if sys.argv[1:2] == ["--spin"]:  # --spin IMPL SUITE KIND SECONDS
+        spin(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]))
+        sys.exit(0)
     impls = sys.argv[1:] or ["native", "ssl"]
     for suite in SUITES:
         for impl in impls:

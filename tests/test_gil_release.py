@@ -74,3 +74,15 @@ def test_short_calls_keep_the_gil(threshold: Any) -> None:
     assert _progress_during(lambda: [w.seal_record(23, chunk) for _ in range(2000)]) == 0
     threshold.set_gil_release_threshold(0)
     assert any(_progress_during(lambda: [w.seal_record(23, chunk) for _ in range(2000)]) for _ in range(5))
+
+
+def test_public_setter(threshold: Any) -> None:
+    from ferrotls.backend import set_gil_release_threshold
+
+    assert set_gil_release_threshold(1234) == 6000
+    assert threshold.gil_release_threshold() == 1234
+    assert set_gil_release_threshold(10**30) == 1234  # clamped to "never"
+    assert threshold.gil_release_threshold() == 2**64 - 1
+    for bad in (-1, 1.5, True, "10"):
+        with pytest.raises(ValueError):
+            set_gil_release_threshold(bad)  # type: ignore[arg-type]

@@ -5,11 +5,12 @@
 //! Mode 0 opens the rest as received records.  Mode 1 seals the rest as plaintext with
 //! padding from byte 2 first and checks the round trip (and that a flipped bit fails).
 //! Invariants: no panic; `consumed` covers whole records; items lie in the scratch
-//! buffer; a failed record consumes nothing and leaves the sequence number as it was.
+//! buffer; a failed record consumes nothing and leaves the sequence number as it was;
+//! `open_records_into` with `application_data_room` bytes never runs out of room.
 #![no_main]
 
 use _native::core::aead::Algorithm;
-use _native::core::record::{RecordKey, SealParams, HEADER_LEN, MAX_PLAINTEXT};
+use _native::core::record::{RecordKey, SealParams, Stop, HEADER_LEN, MAX_PLAINTEXT};
 use _native::core::Error;
 use libfuzzer_sys::fuzz_target;
 
@@ -49,6 +50,15 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(k.sequence(), seq + opened.items.len() as u128);
         if opened.error.is_some() && opened.items.is_empty() {
             assert_eq!(opened.consumed, 0);
+        }
+        // open_application_data's sizing: room for every complete record, never OutFull.
+        let k = key(alg, seq);
+        let room = k.application_data_room(rest);
+        assert!(room <= rest.len());
+        let mut out = vec![0u8; room];
+        if let Ok((consumed, written, stop)) = k.open_records_into(rest, MAX_PLAINTEXT, &mut out) {
+            assert_ne!(stop, Stop::OutFull);
+            assert!(consumed <= rest.len() && written <= room);
         }
     } else {
         let padding = i64::from(data[2] % 64);

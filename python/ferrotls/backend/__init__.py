@@ -17,7 +17,14 @@ from functools import lru_cache
 
 from .interface import Backend
 
-__all__ = ["Backend", "get_backend", "load_backend", "available_backends", "BACKEND_NAMES"]
+__all__ = [
+    "Backend",
+    "get_backend",
+    "load_backend",
+    "available_backends",
+    "BACKEND_NAMES",
+    "set_gil_release_threshold",
+]
 
 BACKEND_NAMES = ("native", "python")
 _BUILD_HINT = (
@@ -81,3 +88,21 @@ def resolve(backend: str | Backend | None) -> Backend:
     if isinstance(backend, str):
         return load_backend(backend)
     return backend
+
+
+def set_gil_release_threshold(nanoseconds: int) -> int | None:
+    """Release the GIL for native calls whose estimated work is at least
+    ``nanoseconds`` (default 6000: a 32 KiB AES-GCM batch, 12 KiB of
+    ChaCha20-Poly1305, an X25519 exchange); returns the previous value, or None
+    when the native backend is not built (the pure-Python backend never
+    releases the GIL).  Process-wide.  Lower it when threads should overlap
+    even short calls, raise it when hand-offs cost more than they give; see
+    docs/threads.md.
+    """
+    try:
+        from .. import _native
+    except ImportError:
+        return None
+    if isinstance(nanoseconds, bool) or not isinstance(nanoseconds, int) or nanoseconds < 0:
+        raise ValueError(f"nanoseconds must be an int >= 0, got {nanoseconds!r}")
+    return int(_native.set_gil_release_threshold(min(nanoseconds, 2**64 - 1)))
