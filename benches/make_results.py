@@ -234,6 +234,31 @@ def profile_pyspy(suite: str = "aes256gcm", kind: str = "bulk", seconds: float =
             "categories": sorted(((k, v / total) for k, v in cats.items()), key=lambda kv: -kv[1])}
 
 
+def aead_ceiling(seconds: float = 0.6) -> dict[str, float]:
+    """Bytes/s of a bare native seal_record + open_application_data of 16 KiB per
+    suite (no connection, no Python beyond the two calls): the most a bulk pump
+    could reach in one thread.  Best of several short rounds."""
+    import time
+
+    from ferrotls._native import RecordProtector
+
+    data = bytes(16384)
+    out: dict[str, float] = {}
+    for suite, code in (("aes128gcm", 0x1301), ("aes256gcm", 0x1302), ("chacha20", 0x1303)):
+        key = bytes(16 if code == 0x1301 else 32)
+        w, r = RecordProtector(code, key, bytes(12)), RecordProtector(code, key, bytes(12))
+        seal, open_ = w.seal_record, r.open_application_data
+        best = 0.0
+        end = time.perf_counter() + seconds * 5
+        while time.perf_counter() < end:
+            t0 = time.perf_counter()
+            for _ in range(200):
+                open_(seal(23, data))
+            best = max(best, 200 * len(data) / (time.perf_counter() - t0))
+        out[suite] = best
+    return out
+
+
 def idle_memory() -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, str(HERE / "idle_memory.py"), "2000"],
@@ -268,6 +293,7 @@ def main() -> None:
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     cpu, ver = cpu_info(), versions()
     rates = run_benches(Path(args.json))
+    ceiling = aead_ceiling()
     prof = profile_small()
     spy = profile_pyspy()
     mem = idle_memory()
@@ -304,6 +330,14 @@ def main() -> None:
         n, c = r(f"seal16k-{s}", "native"), r(f"seal16k-{s}", "cryptography")
         md.append(f"| {s} | {fmt(n / 1e6) if n else 'n/a'} | {fmt(c / 1e6) if c else 'n/a'} |")
     md.append("")
+    md.append("| ceiling, one thread | bare seal_record + open_application_data, 16 KiB, MB/s | as a multiple of ssl's bulk pump |")
+    md.append("|---|---:|---:|")
+    for s in SUITES:
+        c, sb = ceiling.get(s), r(f"bulk-{s}", "ssl")
+        md.append(f"| {s} | {fmt(c / 1e6) if c else 'n/a'} | {fmt(ratio(c, sb) or 0)}x |")
+    md.append("")
+    md.append("The ceiling is what the AEAD alone allows (the same crypto as the bulk pump, no connection "
+              "objects): a bulk ratio to ssl above the last column is impossible on this CPU.\n")
     md.append("## Threads: one connection pair per worker thread (bulk pump, MB/s aggregate)\n")
     md.append("GIL released for calls whose estimated work is >= `ferrotls._native.gil_release_threshold()` "
               "ns (default 6,000: 32 KiB of AES-GCM, 12 KiB of ChaCha20); see docs/threads.md.\n")
