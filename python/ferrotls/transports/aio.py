@@ -3,8 +3,10 @@
 :func:`open_connection` and :func:`start_server` mirror the functions of the
 same names in :mod:`asyncio` and hand out standard ``asyncio.StreamReader`` /
 ``asyncio.StreamWriter`` objects.  Underneath, :class:`TLSProtocol` is the
-``asyncio.Protocol`` on the TCP transport: it feeds received bytes to a
-sans-I/O connection, writes ``data_to_send()`` back at once (alerts included),
+``asyncio.BufferedProtocol`` on the TCP transport: the loop reads into one
+reusable buffer per connection (no bytes object per read), the protocol feeds
+that view to a sans-I/O connection (which copies what it has to keep, such as
+a partial record), writes ``data_to_send()`` back at once (alerts included),
 and presents a :class:`TLSTransport` to the application protocol (a
 ``StreamReaderProtocol``), the way :mod:`asyncio.sslproto` does for ``ssl``.
 It runs on the default loop and on uvloop.
@@ -27,6 +29,9 @@ Behaviour:
 * Backpressure: when the app stops reading (``StreamReader`` over its limit) the
   TCP transport stops reading too; the TCP transport's write buffer limits are the
   TLS transport's, and its pause/resume_writing reach the app (``drain()``).
+* Memory: from its first read until it closes, a connection holds a read buffer of
+  64 KiB, doubled up to 256 KiB by reads that fill it (asyncio's ``ssl`` holds
+  256 KiB per connection).
 * ``get_extra_info``: ``"peercert"``, ``"cipher"``, ``"compression"``,
   ``"ssl_object"`` (a :class:`~ferrotls.transports.ConnectionInfo`),
   ``"sslcontext"`` (the :class:`~ferrotls.Context`), ``"ferrotls_connection"``;
@@ -61,6 +66,13 @@ logger = logging.getLogger("ferrotls.asyncio")
 
 HANDSHAKE_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 30.0
+READ_BUFFER_SIZE = 64 * 1024
+"""Initial size of the buffer each :class:`TLSProtocol` lends the loop to read into
+(allocated at the first read, dropped at connection_lost).  A read that fills it
+doubles it, up to READ_BUFFER_MAX: bulk receivers then read as much per call as
+asyncio and uvloop do for a plain Protocol (fewer, larger reads are faster), while
+connections that only ever see small reads keep the small buffer."""
+READ_BUFFER_MAX = 256 * 1024
 
 
 class _State(enum.Enum):
@@ -157,6 +169,8 @@ class TLSTransport(asyncio.Transport):
         self._tls._write(data)
 
     def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+        # One join, then one seal (full-size records, no per-piece records) and one
+        # transport write; a single bytes piece passes through join without a copy.
         self.write(b"".join(list_of_data))
 
     def write_eof(self) -> None:
@@ -170,8 +184,16 @@ class TLSTransport(asyncio.Transport):
         return True
 
 
-class TLSProtocol(asyncio.Protocol):
-    """Runs a sans-I/O connection on a TCP transport for an application protocol."""
+class TLSProtocol(asyncio.BufferedProtocol):
+    """Runs a sans-I/O connection on a TCP transport for an application protocol.
+
+    The loop reads into :meth:`get_buffer`'s view of one reusable bytearray
+    (replaced by a bigger one only when a read fills it, at most twice);
+    :meth:`buffer_updated` and :meth:`data_received` (kept for callers that feed
+    bytes directly) share one path.  Nothing keeps a reference to the lent view
+    after ``buffer_updated`` returns: the connection copies leftover partial
+    records, and event payloads are new bytes objects.
+    """
 
     def __init__(
         self,
@@ -207,6 +229,7 @@ class TLSProtocol(asyncio.Protocol):
         self._error: BaseException | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._delivering = False
+        self._read_view: memoryview | None = None  # of the reusable read bytearray
 
     def __repr__(self) -> str:
         side = "server" if self._info.server_side else "client"
@@ -225,15 +248,43 @@ class TLSProtocol(asyncio.Protocol):
     def connection(self) -> Any:
         return self._conn
 
-    # -- asyncio.Protocol (the TCP side) ------------------------------------------------
+    # -- asyncio.BufferedProtocol (the TCP side) ----------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self._timer = self._loop.call_later(self._handshake_timeout, self._on_handshake_timeout)
         self._flush()
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        """The whole reusable read buffer (``sizehint`` is ignored: asyncio passes
+        -1, uvloop its own read size)."""
+        view = self._read_view
+        if view is None:
+            view = self._read_view = memoryview(bytearray(READ_BUFFER_SIZE))
+        return view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        view = self._read_view
+        assert view is not None, "buffer_updated() without get_buffer()"
+        # Released on return: a reference kept by mistake fails loudly instead of
+        # reading the bytes of a later read.
+        with view[:nbytes] as data:
+            self._receive(data)
+        if nbytes == len(view) < READ_BUFFER_MAX and self._read_view is view:
+            # more was probably waiting: read bigger pieces from now on (the old
+            # buffer is free: nothing kept a view of it)
+            self._read_view = memoryview(bytearray(min(2 * nbytes, READ_BUFFER_MAX)))
+
     def data_received(self, data: bytes) -> None:
-        if self._state is _State.CLOSED:
+        """Bytes fed directly (the ``asyncio.Protocol`` way); same path as buffer_updated."""
+        self._receive(data)
+
+    def _receive(self, data: bytes | bytearray | memoryview) -> None:
+        """Feed received bytes to the connection; send what it answers, deliver events.
+
+        ``data`` may be a view of the reusable read buffer: it must not outlive the call.
+        """
+        if self._state is _State.CLOSED or not data:  # b"" would mean EOF to receive_data
             return
         try:
             self._conn.receive_data(data)
@@ -267,6 +318,7 @@ class TLSProtocol(asyncio.Protocol):
             self._app_state = _App.LOST
             self._loop.call_soon(self._app_protocol.connection_lost, error)  # type: ignore[arg-type]
         self._transport = None
+        self._read_view = None  # no reads after this: free the buffer
 
     def pause_writing(self) -> None:
         self._raw_writing_paused = True
