@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
-import itertools
 import random
 import socket
+import threading
 import tracemalloc
 import warnings
 from collections.abc import Callable, Iterator
@@ -41,7 +41,7 @@ from utils import hypothesis_settings
 
 LOOPBACK = "127.0.0.1"
 JUNK = 0xA5
-SCRIBBLE = bytes([JUNK]) * aio.READ_BUFFER_MAX
+SCRIBBLE = bytes([JUNK]) * aio.READ_BUFFER_SIZE
 
 uvloop: Any
 try:
@@ -95,20 +95,14 @@ def backend_name(request: pytest.FixtureRequest) -> str:
 # --------------------------------------------------------------------------- live
 
 
-def check_reuse(reads: list[tuple[memoryview, int]]) -> list[memoryview]:
-    """(view lent, bytes read) per read: one buffer serves every read, replaced by
-    one twice as big (up to READ_BUFFER_MAX) only right after a read filled it."""
+def check_reuse(reads: list[tuple[memoryview, int]]) -> memoryview:
+    """(view lent, bytes read) per read: every read of this thread used the
+    thread's one shared buffer."""
     assert reads
-    distinct = [reads[0][0]]
-    assert len(reads[0][0]) == aio.READ_BUFFER_SIZE
-    for (prev, filled), (view, _) in itertools.pairwise(reads):
-        if view is not prev:
-            assert filled == len(prev) < aio.READ_BUFFER_MAX
-            assert len(view) == min(2 * len(prev), aio.READ_BUFFER_MAX)
-            distinct.append(view)
-        assert view.obj is not None and type(view.obj) is bytearray
-    assert len({id(v.obj) for v in distinct}) == len(distinct) <= 3
-    return distinct
+    shared = reads[0][0]
+    assert len(shared) == aio.READ_BUFFER_SIZE and type(shared.obj) is bytearray
+    assert all(view is shared for view, _ in reads)
+    return shared
 
 
 @pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
@@ -177,12 +171,13 @@ def test_loop_reads_into_one_reused_buffer(
     with asyncio.Runner(loop_factory=factory) as r:
         r.run(asyncio.wait_for(main(), 30))
     assert calls["data_received"] == 0
-    assert calls["buffer_updated"] >= 2 * len(payload) // aio.READ_BUFFER_MAX  # both ends read
+    assert calls["buffer_updated"] >= 2 * len(payload) // aio.READ_BUFFER_SIZE  # both ends read
     assert len(reads) == 2  # client and server protocol
     for per_protocol in reads.values():
-        assert len(per_protocol) >= len(payload) // aio.READ_BUFFER_MAX  # 15 reads or more
+        assert len(per_protocol) >= len(payload) // aio.READ_BUFFER_SIZE  # 15 reads or more
         assert all(n > 0 for _, n in per_protocol)
-        check_reuse(per_protocol)  # one buffer per protocol, at most two doublings
+    # client and server run on one loop, in one thread: one buffer serves both
+    assert check_reuse([r for per_protocol in reads.values() for r in per_protocol]) is aio._thread_read_view()
 
 
 class Counter(asyncio.Protocol):
@@ -371,7 +366,7 @@ class Harness:
         assert self.client.peer_closed
         self.proto.connection_lost(None)
         self.loop.run_until_complete(asyncio.sleep(0))  # app connection_lost (call_soon)
-        assert self.proto._read_view is None  # buffer freed with the connection
+        assert self.proto._lent is None and self.proto._own_view is None  # nothing held
 
 
 def client_stream(client: Any, rng: random.Random, total: int) -> tuple[bytes, bytes]:
@@ -437,7 +432,7 @@ def test_byte_by_byte_every_boundary(pki: Path, backend_name: str) -> None:
     """One byte per read: every record (header, body, tag) is split at every offset."""
     h = run_stream(pki, backend_name, 1, 40_000, lambda rng: lambda left: 1)
     assert len(h.reads) > 40_000
-    assert len(check_reuse(h.reads)) == 1
+    assert check_reuse(h.reads) is aio._thread_read_view()
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -450,17 +445,29 @@ def test_random_pieces(pki: Path, backend_name: str, seed: int) -> None:
     run_stream(pki, backend_name, 100 + seed, total, pieces)
 
 
-def test_buffer_grows_only_when_filled(pki: Path) -> None:
-    """Reads that fill the buffer double it (64 -> 128 -> 256 KiB, then it stays);
-    reads that do not, never do."""
-    everything = run_stream(pki, "native", 3, 3_000_000, lambda rng: lambda left: left)
-    views = check_reuse(everything.reads)
-    assert [len(v) for v in views] == [64 * 1024, 128 * 1024, 256 * 1024]
-    assert len(everything.reads) > 10
-    assert sum(v is views[-1] for v, _ in everything.reads) > 5  # then it stays
-    short = run_stream(pki, "native", 4, 1_000_000,
-                       lambda rng: lambda left: aio.READ_BUFFER_SIZE - 1)
-    assert len(check_reuse(short.reads)) == 1
+def test_one_buffer_per_thread(pki: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every protocol of a thread reads into the thread's buffer (idle connections
+    hold no read buffer); another thread has its own; a proactor loop, which keeps
+    a buffer across an overlapped read, gets one per protocol."""
+    first = run_stream(pki, "native", 3, 300_000, lambda rng: lambda left: left)
+    second = run_stream(pki, "native", 4, 300_000, lambda rng: lambda left: 5000)
+    assert check_reuse(first.reads + second.reads) is aio._thread_read_view()
+    other: list[memoryview] = []
+    t = threading.Thread(target=lambda: other.append(aio._thread_read_view()))
+    t.start()
+    t.join()
+    assert other[0].obj is not aio._thread_read_view().obj
+    fake_proactor = type("FakeProactor", (asyncio.SelectorEventLoop,), {})
+    monkeypatch.setattr(aio, "_PROACTOR", (fake_proactor,))
+    loop = fake_proactor()
+    try:
+        a = aio.TLSProtocol(loop, Sink(), contexts(pki)[0], server_side=True)
+        b = aio.TLSProtocol(loop, Sink(), contexts(pki)[0], server_side=True)
+        va, vb = a.get_buffer(-1), b.get_buffer(-1)
+        assert va.obj is not vb.obj and va.obj is not aio._thread_read_view().obj
+        assert a.get_buffer(-1) is va  # reused by its protocol
+    finally:
+        loop.close()
 
 
 @given(seed=st.integers(0, 2**32 - 1), top=st.sampled_from([5, 64, 1500, 17000, 65536]))
@@ -506,7 +513,7 @@ def test_no_view_outlives_a_read(pki: Path, monkeypatch: pytest.MonkeyPatch) -> 
                 bytes(d)
         handed.clear()
         views = live_views_of(buffer)
-        assert len(views) == 1 and views[0] is h.proto._read_view, len(views)
+        assert len(views) == 1 and views[0] is aio._thread_read_view(), len(views)
         del views
         h.feed(stream[len(stream) // 2 + 7 :])
         handed.clear()
@@ -514,7 +521,9 @@ def test_no_view_outlives_a_read(pki: Path, monkeypatch: pytest.MonkeyPatch) -> 
         h.finish()
         h.reads.clear()
         gc.collect()
-        assert live_views_of(buffer) == []  # freed with the connection
+        views = live_views_of(buffer)  # only the thread's own view is left
+        assert len(views) == 1 and views[0] is aio._thread_read_view(), len(views)
+        del views
     finally:
         loop.close()
 

@@ -44,6 +44,7 @@ import asyncio
 import enum
 import logging
 import ssl as _ssl
+import threading
 import warnings
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, cast
@@ -66,13 +67,30 @@ logger = logging.getLogger("ferrotls.asyncio")
 
 HANDSHAKE_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 30.0
-READ_BUFFER_SIZE = 64 * 1024
-"""Initial size of the buffer each :class:`TLSProtocol` lends the loop to read into
-(allocated at the first read, dropped at connection_lost).  A read that fills it
-doubles it, up to READ_BUFFER_MAX: bulk receivers then read as much per call as
-asyncio and uvloop do for a plain Protocol (fewer, larger reads are faster), while
-connections that only ever see small reads keep the small buffer."""
-READ_BUFFER_MAX = 256 * 1024
+READ_BUFFER_SIZE = 256 * 1024
+"""Bytes of the buffer lent to the loop for each read: as much as asyncio and uvloop
+read per call for a plain Protocol.  One buffer per thread, shared by every
+TLSProtocol of the loop running in it (see :func:`_thread_read_view`), so idle
+connections hold none."""
+
+_READ_BUFFERS = threading.local()
+_PROACTOR: tuple[type, ...] = tuple(
+    c for c in (getattr(asyncio, "ProactorEventLoop", None),) if isinstance(c, type)
+)
+
+
+def _thread_read_view() -> memoryview:
+    """This thread's read buffer.
+
+    Selector loops and uvloop call ``get_buffer``, read into it and call
+    ``buffer_updated`` back to back in one callback, and the protocol hands the
+    bytes to its connection, which copies what it keeps, before returning: the
+    buffer is free again before any other read of the thread's loop starts.
+    """
+    view: memoryview | None = getattr(_READ_BUFFERS, "view", None)
+    if view is None:
+        view = _READ_BUFFERS.view = memoryview(bytearray(READ_BUFFER_SIZE))
+    return view
 
 
 class _State(enum.Enum):
@@ -229,7 +247,8 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._error: BaseException | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._delivering = False
-        self._read_view: memoryview | None = None  # of the reusable read bytearray
+        self._lent: memoryview | None = None  # the view get_buffer lent for the read under way
+        self._own_view: memoryview | None = None  # proactor loops only (see get_buffer)
 
     def __repr__(self) -> str:
         side = "server" if self._info.server_side else "client"
@@ -256,24 +275,26 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._flush()
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        """The whole reusable read buffer (``sizehint`` is ignored: asyncio passes
-        -1, uvloop its own read size)."""
-        view = self._read_view
-        if view is None:
-            view = self._read_view = memoryview(bytearray(READ_BUFFER_SIZE))
+        """The thread's shared read buffer (``sizehint`` is ignored: asyncio passes
+        -1, uvloop its own read size).  A proactor loop (Windows) keeps the buffer
+        across an overlapped read, so there each protocol gets its own."""
+        if _PROACTOR and isinstance(self._loop, _PROACTOR):
+            if self._own_view is None:
+                self._own_view = memoryview(bytearray(READ_BUFFER_SIZE))
+            view = self._own_view
+        else:
+            view = _thread_read_view()
+        self._lent = view
         return view
 
     def buffer_updated(self, nbytes: int) -> None:
-        view = self._read_view
+        view = self._lent
         assert view is not None, "buffer_updated() without get_buffer()"
+        self._lent = None
         # Released on return: a reference kept by mistake fails loudly instead of
         # reading the bytes of a later read.
         with view[:nbytes] as data:
             self._receive(data)
-        if nbytes == len(view) < READ_BUFFER_MAX and self._read_view is view:
-            # more was probably waiting: read bigger pieces from now on (the old
-            # buffer is free: nothing kept a view of it)
-            self._read_view = memoryview(bytearray(min(2 * nbytes, READ_BUFFER_MAX)))
 
     def data_received(self, data: bytes) -> None:
         """Bytes fed directly (the ``asyncio.Protocol`` way); same path as buffer_updated."""
@@ -318,7 +339,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._app_state = _App.LOST
             self._loop.call_soon(self._app_protocol.connection_lost, error)  # type: ignore[arg-type]
         self._transport = None
-        self._read_view = None  # no reads after this: free the buffer
+        self._lent = self._own_view = None  # no reads after this
 
     def pause_writing(self) -> None:
         self._raw_writing_paused = True
