@@ -19,7 +19,6 @@ tlslite-ng) run a few short rounds so the whole file takes a few minutes.
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -111,7 +110,7 @@ def test_threads(benchmark: Any, case: tuple[str, int], impl: str, threads: int)
     suite, size = case
     if impl == "native":
         load("native")
-    from throughput import ferro_bulk, ferro_pair, ssl_bulk, ssl_pair
+    from throughput import ferro_bulk, ferro_pair, in_threads, ssl_bulk, ssl_pair
 
     chunk = b"\0" * size
     if impl == "native":
@@ -121,19 +120,7 @@ def test_threads(benchmark: Any, case: tuple[str, int], impl: str, threads: int)
     n = THREAD_BYTES // size
 
     def run(n: int) -> int:
-        barrier = threading.Barrier(threads)
-        done: list[int] = []
-
-        def work(r: Callable[[int], int]) -> None:
-            barrier.wait()
-            done.append(r(n))
-
-        ts = [threading.Thread(target=work, args=(r,)) for r in runs]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-        return sum(done)
+        return in_threads(runs, n)[1]
 
     benchmark.group = f"threads-{suite}-{size // 1024}k"
     benchmark.extra_info.update(

@@ -12,15 +12,13 @@ every setting alike.  Defaults: aes128gcm, 16384, thresholds 0 (always release),
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ferrotls._native as native  # noqa: E402
-from throughput import ferro_bulk, ferro_pair  # noqa: E402
+from throughput import ferro_bulk, ferro_pair, in_threads  # noqa: E402
 
 
 def main() -> None:
@@ -32,20 +30,8 @@ def main() -> None:
     n = max(10, 60_000_000 // size)
 
     def timed(workers: list[Callable[[int], int]]) -> float:
-        barrier = threading.Barrier(len(workers) + 1)
-
-        def work(run: Callable[[int], int]) -> None:
-            barrier.wait()
-            run(n)
-
-        ts = [threading.Thread(target=work, args=(r,)) for r in workers]
-        for t in ts:
-            t.start()
-        barrier.wait()
-        t0 = time.perf_counter()
-        for t in ts:
-            t.join()
-        return len(workers) * n * size / (time.perf_counter() - t0)
+        seconds, nbytes = in_threads(workers, n)
+        return nbytes / seconds
 
     old = native.gil_release_threshold()
     best: dict[int, list[float]] = {t: [0.0, 0.0] for t in thresholds}

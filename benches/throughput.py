@@ -313,26 +313,31 @@ def rate(run: Callable[[int], int], n: int, reps: int = 5) -> tuple[float, float
     return nbytes / best, n / best
 
 
+def in_threads(runs: list[Callable[[int], int]], n: int) -> tuple[float, int]:
+    """Run each ``run(n)`` in its own thread, started together: (seconds from the
+    common start to the last one's end, sum of their results)."""
+    barrier = threading.Barrier(len(runs) + 1)
+    done: list[int] = []
+
+    def work(r: Callable[[int], int]) -> None:
+        barrier.wait()
+        done.append(r(n))
+
+    ts = [threading.Thread(target=work, args=(r,)) for r in runs]
+    for t in ts:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in ts:
+        t.join()
+    return time.perf_counter() - t0, sum(done)
+
+
 def two_thread_rate(impl: str, suite: str, n: int, reps: int = 3) -> tuple[float, float]:
     """(one-thread bytes/s, two-thread aggregate bytes/s): each thread has its own pair."""
     runs = [make_runner(impl, suite, "bulk") for _ in range(2)]
     one, _ = rate(runs[0], n, reps)
-    best = float("inf")
-    for _ in range(reps):
-        barrier = threading.Barrier(3)
-
-        def work(r: Callable[[int], int]) -> None:
-            barrier.wait()
-            r(n)
-
-        ts = [threading.Thread(target=work, args=(r,)) for r in runs]
-        for t in ts:
-            t.start()
-        barrier.wait()
-        t0 = time.perf_counter()
-        for t in ts:
-            t.join()
-        best = min(best, time.perf_counter() - t0)
+    best = min(in_threads(runs, n)[0] for _ in range(reps))
     return one, 2 * n * CHUNK / best
 
 
