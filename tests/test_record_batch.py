@@ -348,3 +348,59 @@ def test_open_application_data_differential(
                 results.append((type(exc), r.sequence))
     assert results[0] == results[1] == results[2] == results[3]
     assert len(results[0]) == 2 or results[0][2] != STOP_OUT_FULL
+
+
+@hypothesis_settings("native", "python")
+@given(
+    suite=st.sampled_from(ALL_SUITES),
+    parts=writes,
+    split=st.integers(1, 40000),
+    tamper=st.one_of(st.none(), st.integers(0, 4000)),
+)
+def test_open_application_data_after_head_differential(
+    both_backends: tuple[Any, Any],
+    suite: int,
+    parts: list[tuple[int, bytes, int]],
+    split: int,
+    tamper: int | None,
+) -> None:
+    """``head`` = the start of the first record (shorter than it): native and python
+    agree, and equal reading ``head + data`` in one piece (consumed minus the head)."""
+    native, python = both_backends
+    w, _ = _pair(native, suite)
+    wire = bytearray()
+    for ct, data, pad in parts:
+        wire += w.seal_record(ct, data, padding=pad)
+    if tamper is not None and wire:
+        wire[tamper % len(wire)] ^= 0x40
+    if not wire:
+        return
+    first = 5 + ((wire[3] << 8) | wire[4]) if len(wire) >= 5 else len(wire) + 1
+    cut = min(split, first - 1, len(wire))
+    head, data = bytes(wire[:cut]), bytes(wire[cut:])
+    results = []
+    for backend in (native, python):
+        for joined in (False, True):
+            _, r = _pair(backend, suite)
+            try:
+                if joined:
+                    plain, consumed, stop = r.open_application_data(head + data)
+                    consumed = max(0, consumed - len(head)) if consumed else 0
+                else:
+                    plain, consumed, stop = r.open_application_data(data, 16384, head)
+                results.append((plain, consumed, stop, r.sequence))
+            except TLSError as exc:
+                results.append((type(exc), r.sequence))
+    assert results[0] == results[1] == results[2] == results[3], results
+
+
+def test_open_application_data_head_errors(backend: Any) -> None:
+    w, r = _pair(backend)
+    rec = w.seal_record(23, b"x" * 100)
+    with pytest.raises(ValueError):
+        r.open_application_data(rec[5:], 16384, rec)  # a whole record is not a head
+    assert r.open_application_data(rec[40:], 16384, rec[:40]) == (b"x" * 100, len(rec) - 40, STOP_END)
+    assert r.open_application_data(b"", 16384, b"\x17\x03") == (None, 0, STOP_END)
+    assert r.open_application_data(b"\x00\x02\x01\x00", 16384, b"\x15") == (None, 0, STOP_RECORD)
+    with pytest.raises(RecordOverflow):
+        r.open_application_data(b"\x01", 16384, b"\x17\x03\x03\x41")

@@ -67,7 +67,7 @@ class RecordProtector:
         self, data: Buffer, out: Buffer, max_plaintext: int = 16384
     ) -> tuple[int, int, int]: ...
     def open_application_data(
-        self, data: Buffer, max_plaintext: int = 16384
+        self, data: Buffer, max_plaintext: int = 16384, head: Buffer | None = None
     ) -> tuple[bytes | None, int, int]: ...
 
 @final

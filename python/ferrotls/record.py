@@ -153,9 +153,10 @@ class RecordLayer:
 
         Returns ``(plaintext, consumed, stop)``: the contents of those records
         concatenated (None if they carried nothing or there were none), the bytes
-        of records opened, and the backend's stop code.  When ``data`` arrives
-        with nothing buffered it is read in place, and only what is left over is
-        copied into the buffer.  Unless ``stop`` is ``STOP_END``, the next record
+        of records opened, and the backend's stop code.  ``data`` is read in
+        place: when the buffer holds the start of a record, only the rest of that
+        record is taken from ``data`` to complete it, and only what is left over
+        at the end is copied into the buffer.  Unless ``stop`` is ``STOP_END``, the next record
         is for ``read_records``.  Needs a read protector; the caller checks that
         application data is allowed.
         """
@@ -163,6 +164,22 @@ class RecordLayer:
         protector = self.read_protector
         assert protector is not None
         if buf:
+            if data and buf[0] == ContentType.APPLICATION_DATA and (
+                len(buf) < 5 or len(buf) < 5 + ((buf[3] << 8) | buf[4])
+            ):
+                # the buffer holds the start of one record: only that record is
+                # assembled, the rest of ``data`` is read in place
+                plain, consumed, stop = protector.open_application_data(
+                    data, self.peer_max_plaintext, buf
+                )
+                if not consumed:
+                    buf += data
+                    return plain, 0, stop
+                used = len(buf) + consumed
+                buf.clear()
+                if consumed < len(data):
+                    buf += memoryview(data)[consumed:]
+                return plain, used, stop
             if data:
                 buf += data
             if len(buf) < 5:

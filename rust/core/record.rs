@@ -346,6 +346,77 @@ impl RecordKey {
         Ok((pos, w, stop))
     }
 
+    /// [`Self::open_records_into`] over `head ++ data`, where `head` is the start
+    /// of one record received earlier and not complete by itself (a reader's
+    /// buffered partial record).  Only that one record is assembled (at most
+    /// `HEADER_LEN + MAX_CIPHERTEXT` bytes copied); the rest of `data` is read in
+    /// place.  Returns `(consumed, written, stop)` with `consumed` counting bytes of
+    /// `data` only: when it is > 0 the first record was opened and all of `head`
+    /// is used too; when it is 0 nothing was.  Errors and stops are those of
+    /// `open_records_into` on the joined input.  Err(Invalid) if `head` is empty
+    /// or holds a whole record.
+    pub fn open_records_into_after(
+        &self,
+        head: &[u8],
+        data: &[u8],
+        max_plaintext: usize,
+        out: &mut [u8],
+    ) -> Result<(usize, usize, Stop)> {
+        match head.first() {
+            None => return invalid("head must not be empty"),
+            Some(&t) if t != CONTENT_TYPE_APPLICATION_DATA => return Ok((0, 0, Stop::Record)),
+            Some(_) => {}
+        }
+        let Some(first_len) = self.first_record_len(head, data)? else {
+            return Ok((0, 0, Stop::End)); // the first record is still incomplete
+        };
+        if head.len() >= first_len {
+            return invalid(format!("head must be the start of one incomplete record, got {} bytes", head.len()));
+        }
+        let k = first_len - head.len(); // bytes of `data` in the first record
+        let mut first = Vec::with_capacity(first_len);
+        first.extend_from_slice(head);
+        first.extend_from_slice(&data[..k]);
+        let (consumed, w1, stop) = self.open_records_into(&first, max_plaintext, out)?;
+        if consumed == 0 {
+            return Ok((0, 0, stop)); // a record for the caller's other path, or no room
+        }
+        match self.open_records_into(&data[k..], max_plaintext, &mut out[w1..]) {
+            Ok((c2, w2, stop)) => Ok((k + c2, w1 + w2, stop)),
+            Err(_) => Ok((k, w1, Stop::Record)), // a failing later record: stop before it
+        }
+    }
+
+    /// `application_data_room` over `head ++ data` (see `open_records_into_after`).
+    pub fn application_data_room_after(&self, head: &[u8], data: &[u8]) -> usize {
+        match self.first_record_len(head, data) {
+            Ok(Some(n)) if head.len() < n && head.first() == Some(&CONTENT_TYPE_APPLICATION_DATA) => {
+                let k = n - head.len();
+                (n - HEADER_LEN).saturating_sub(self.aead.tag_len()) + self.application_data_room(&data[k..])
+            }
+            _ => 0,
+        }
+    }
+
+    /// Length (header included) of the application-data record that starts
+    /// `head ++ data` when it is complete there; None when it is not.
+    /// RecordOverflow for an over-long header, as `open_records_into` reports it.
+    fn first_record_len(&self, head: &[u8], data: &[u8]) -> Result<Option<usize>> {
+        let mut header = [0u8; HEADER_LEN];
+        let total = head.len() + data.len();
+        if total < HEADER_LEN {
+            return Ok(None);
+        }
+        for (i, b) in header.iter_mut().enumerate() {
+            *b = if i < head.len() { head[i] } else { data[i - head.len()] };
+        }
+        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        if len > MAX_CIPHERTEXT {
+            return Err(Error::RecordOverflow);
+        }
+        Ok((total >= HEADER_LEN + len).then_some(HEADER_LEN + len))
+    }
+
     /// Open the complete records at the start of `data` (see interface.py
     /// `open_records` for the stop rules).  Plaintexts are appended to `scratch`.
     pub fn open_records(&self, data: &[u8], max_plaintext: usize, scratch: &mut Vec<u8>) -> Opened {
@@ -635,6 +706,44 @@ mod tests {
         assert_eq!(key(0).application_data_room(&[23, 3, 3, 0x41, 0x01]), 0);
         assert_eq!(key(0).application_data_room(&[23, 3, 3, 0, 3, 0, 0, 0]), 0); // shorter than a tag
         assert_eq!(key(0).application_data_room(&[23, 3, 3]), 0);
+    }
+
+    #[test]
+    fn open_after_a_buffered_head_equals_the_joined_input() {
+        let s = key(0);
+        let mut w = seal(&s, 23, &[1u8; 20000], 0, 16384).unwrap(); // two records
+        w.extend(seal(&s, 23, b"tail", 2, 16384).unwrap());
+        w.extend(seal(&s, 22, &[24, 0, 0, 1, 0], 0, 16384).unwrap()); // a KeyUpdate
+        let first = 5 + 16384 + 1 + 16;
+        for cut in [1, 3, 5, 6, 100, first - 1] {
+            let (head, data) = w.split_at(cut);
+            let r = key(0);
+            let room = r.application_data_room_after(head, data);
+            assert_eq!(room, key(0).application_data_room(&w), "cut {cut}");
+            let mut out = vec![0u8; room];
+            let (consumed, written, stop) = r.open_records_into_after(head, data, MAX_PLAINTEXT, &mut out).unwrap();
+            let mut joined = vec![0u8; room];
+            let (jc, jw, js) = key(0).open_records_into(&w, MAX_PLAINTEXT, &mut joined).unwrap();
+            assert_eq!((consumed + cut, written, stop), (jc, jw, js), "cut {cut}");
+            assert_eq!(out[..written], joined[..jw]);
+            assert_eq!(r.sequence(), 3);
+        }
+        // still incomplete; errors and stops of the first record; a failing later record
+        assert_eq!(key(0).open_records_into_after(&w[..3], &w[3..100], MAX_PLAINTEXT, &mut []), Ok((0, 0, Stop::End)));
+        let mut bad = w.clone();
+        bad[first - 1] ^= 1;
+        let r = key(0);
+        assert_eq!(r.open_records_into_after(&bad[..10], &bad[10..], MAX_PLAINTEXT, &mut vec![0u8; 40000]), Err(Error::BadRecordMac));
+        assert_eq!(r.sequence(), 0);
+        let mut bad2 = w.clone();
+        bad2[first + 10] ^= 1;
+        let mut out = vec![0u8; 40000];
+        assert_eq!(key(0).open_records_into_after(&bad2[..10], &bad2[10..], MAX_PLAINTEXT, &mut out), Ok((first - 10, 16384, Stop::Record)));
+        assert_eq!(key(0).open_records_into_after(&[23, 3, 3, 0x41], &[1], MAX_PLAINTEXT, &mut []), Err(Error::RecordOverflow));
+        assert!(key(0).open_records_into_after(&w[..first], &w[first..], MAX_PLAINTEXT, &mut out).is_err()); // a whole record
+        assert!(key(0).open_records_into_after(&[], &w, MAX_PLAINTEXT, &mut out).is_err());
+        let ku = seal(&key(0), 22, &[24, 0, 0, 1, 0], 0, 16384).unwrap();
+        assert_eq!(key(0).open_records_into_after(&ku[..4], &ku[4..], MAX_PLAINTEXT, &mut [0u8; 64]), Ok((0, 0, Stop::Record)));
     }
 
     #[test]

@@ -151,30 +151,45 @@ impl RecordProtector {
     /// application-data record at the start of `data` straight into a new `bytes`
     /// object sized for them (no scratch buffer, no copy, GIL released for large
     /// inputs): `(plaintext or None, consumed, stop)`; see interface.py.
-    #[pyo3(signature = (data, max_plaintext = 16384))]
+    ///
+    /// `head`, when given and not empty, is the start of one incomplete record
+    /// received earlier: the input is then `head ++ data`, only that record is
+    /// assembled, and `consumed` counts bytes of `data` (> 0 means `head` was
+    /// used too).
+    #[pyo3(signature = (data, max_plaintext = 16384, head = None))]
     fn open_application_data<'py>(
         &self,
         py: Python<'py>,
         data: ByteBuf<'_>,
         max_plaintext: i64,
+        head: Option<ByteBuf<'_>>,
     ) -> PyResult<(Option<Bound<'py, PyBytes>>, usize, u8)> {
         if !(1..=MAX_PLAINTEXT_I64).contains(&max_plaintext) {
             return Err(PyValueError::new_err(format!("max_plaintext must be in 1..{MAX_PLAINTEXT}, got {max_plaintext}")));
         }
         let max_plaintext = max_plaintext as usize;
         let d = data.as_slice();
-        let room = self.key.application_data_room(d);
+        let h = head.as_ref().map_or(&[][..], |h| h.as_slice());
+        let key = &self.key;
+        let open = |out: &mut [u8]| {
+            if h.is_empty() {
+                key.open_records_into(d, max_plaintext, out)
+            } else {
+                key.open_records_into_after(h, d, max_plaintext, out)
+            }
+        };
+        let room = if h.is_empty() { key.application_data_room(d) } else { key.application_data_room_after(h, d) };
         if room == 0 {
             // Nothing to write (no complete record, or only records with empty
             // bodies): the opener still gives the stop code and raises the first
             // record's error.
-            let (consumed, _, stop) = self.key.open_records_into(d, max_plaintext, &mut [])?;
+            let (consumed, _, stop) = open(&mut [])?;
             return Ok((None, consumed, stop as u8));
         }
         let mut result = (0, 0, Stop::End);
-        let work = self.key.algorithm().cost_ns(d.len());
+        let work = key.algorithm().cost_ns(h.len() + d.len());
         let plain = PyBytes::new_with(py, room, |out| {
-            result = maybe_detach(py, work, || self.key.open_records_into(d, max_plaintext, out))?;
+            result = maybe_detach(py, work, || open(out))?;
             Ok(())
         })?;
         let (consumed, written, stop) = result;

@@ -213,7 +213,7 @@ class RecordProtector(Protocol):
         ...
 
     def open_application_data(
-        self, data: Buffer, max_plaintext: int = MAX_PLAINTEXT
+        self, data: Buffer, max_plaintext: int = MAX_PLAINTEXT, head: Buffer | None = None
     ) -> tuple[bytes | None, int, int]:
         """The established receive path: ``open_records_into`` into a new ``bytes``.
 
@@ -225,6 +225,13 @@ class RecordProtector(Protocol):
         records opened, and the stop code.  The errors are those of
         :meth:`open_records_into`.  The native backend decrypts straight into
         the returned object (no intermediate buffer, no copy).
+
+        ``head``, when given and not empty, is the start of one record received
+        earlier that is incomplete by itself (a reader's buffered partial
+        record): the input is ``head + data``, but only that one record is
+        assembled, and ``consumed`` counts bytes of ``data``: when it is > 0 the
+        first record was opened and all of ``head`` is used as well; when it is 0
+        nothing was.  ValueError if ``head`` holds a whole record.
         """
         ...
 

@@ -376,14 +376,27 @@ class PyRecordProtector:
         return pos, written, stop
 
     def open_application_data(
-        self, data: Buffer, max_plaintext: int = MAX_PLAINTEXT
+        self, data: Buffer, max_plaintext: int = MAX_PLAINTEXT, head: Buffer | None = None
     ) -> tuple[bytes | None, int, int]:
         """``open_records_into`` with room for every record: ``(plaintext or None,
         consumed, stop)``; see
-        :meth:`ferrotls.backend.interface.RecordProtector.open_application_data`."""
+        :meth:`ferrotls.backend.interface.RecordProtector.open_application_data`.
+        With a ``head``, written simply: the joined input is opened."""
         view = _byte_view(data, "data")
+        skip = 0
+        if head is not None and len(head_view := _byte_view(head, "head")):
+            skip = len(head_view)
+            if (
+                head_view[0] == CONTENT_TYPE_APPLICATION_DATA
+                and skip >= RECORD_HEADER_LEN
+                and skip >= RECORD_HEADER_LEN + ((head_view[3] << 8) | head_view[4])
+            ):
+                raise ValueError(f"head must be the start of one incomplete record, got {skip} bytes")
+            view = memoryview(bytes(head_view) + bytes(view))
         out = bytearray(len(view))  # the bodies of the records in it are shorter
         consumed, written, stop = self.open_records_into(view, out, max_plaintext)
+        if consumed:
+            consumed -= skip
         if not written:
             return None, consumed, stop
         del out[written:]
