@@ -89,15 +89,20 @@ def versions() -> dict[str, str]:
     return out
 
 
-def run_benches(json_path: Path) -> dict[str, dict[str, float]]:
+def _pytest_benchmarks(bench_file: str, json_path: Path) -> list[dict[str, Any]]:
+    """Run one pytest-benchmark file of benches/ and return its benchmarks."""
     cmd = [
-        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(HERE / "bench_throughput.py"),
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(HERE / bench_file),
         "--benchmark-enable", f"--benchmark-json={json_path}", "-q",
     ]
     subprocess.run(cmd, cwd=ROOT, check=True)
-    data = json.loads(json_path.read_text())
+    benchmarks: list[dict[str, Any]] = json.loads(json_path.read_text())["benchmarks"]
+    return benchmarks
+
+
+def run_benches(json_path: Path) -> dict[str, dict[str, float]]:
     rates: dict[str, dict[str, float]] = {}
-    for b in data["benchmarks"]:
+    for b in _pytest_benchmarks("bench_throughput.py", json_path):
         extra = b["extra_info"]
         median = b["stats"]["median"]
         per_s = extra["bytes"] / median
@@ -118,14 +123,8 @@ SOCKET_KINDS = [
 
 def run_socket_benches(json_path: Path) -> dict[str, dict[str, float]]:
     """Median rate per (``sockets-{mode}-{kind}`` group, impl), in units per second."""
-    cmd = [
-        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(HERE / "bench_sockets.py"),
-        "--benchmark-enable", f"--benchmark-json={json_path}", "-q",
-    ]
-    subprocess.run(cmd, cwd=ROOT, check=True)
-    data = json.loads(json_path.read_text())
     rates: dict[str, dict[str, float]] = {}
-    for b in data["benchmarks"]:
+    for b in _pytest_benchmarks("bench_sockets.py", json_path):
         extra = b["extra_info"]
         units = extra["units"]
         if extra["kind"] in ("rr", "stream"):

@@ -164,6 +164,20 @@ writes = st.lists(
 )
 
 
+def _sealed_wire(
+    writer: Any, parts: list[tuple[int, bytes, int]], tamper: int | None, cut: int = 0, prefix: bytes = b""
+) -> bytes:
+    """``prefix`` + the records of ``parts``, ``cut`` bytes shorter when ``cut % 3 == 0``,
+    one bit flipped at ``tamper`` (modulo the length)."""
+    wire = bytearray(prefix)
+    for ct, data, pad in parts:
+        wire += writer.seal_record(ct, data, padding=pad)
+    wire = wire[: max(len(wire) - cut, 0)] if cut % 3 == 0 else wire
+    if tamper is not None and wire:
+        wire[tamper % len(wire)] ^= 0x40
+    return bytes(wire)
+
+
 @hypothesis_settings("native", "python")
 @given(
     suite=st.sampled_from(ALL_SUITES),
@@ -184,13 +198,8 @@ def test_differential(
 ) -> None:
     native, python = both_backends
     w, _ = _pair(native, suite)
-    wire = bytearray(b"\x15\x03\x03\x00\x02\x01\x00" if plain_first else b"")
-    for ct, data, pad in parts:
-        wire += w.seal_record(ct, data, padding=pad)
-    wire = wire[: max(len(wire) - cut, 0)] if cut % 3 == 0 else wire
-    if tamper is not None and wire:
-        wire[tamper % len(wire)] ^= 0x40
-    data = bytes(wire)
+    prefix = b"\x15\x03\x03\x00\x02\x01\x00" if plain_first else b""
+    data = _sealed_wire(w, parts, tamper, cut, prefix)
     results = []
     for backend in (native, python):
         _, r = _pair(backend, suite)
@@ -325,13 +334,7 @@ def test_open_application_data_differential(
     """Native and python agree, and both equal ``open_records_into`` with room for everything."""
     native, python = both_backends
     w, _ = _pair(native, suite)
-    wire = bytearray()
-    for ct, data, pad in parts:
-        wire += w.seal_record(ct, data, padding=pad)
-    wire = wire[: max(len(wire) - cut, 0)] if cut % 3 == 0 else wire
-    if tamper is not None and wire:
-        wire[tamper % len(wire)] ^= 0x40
-    data = bytes(wire)
+    data = _sealed_wire(w, parts, tamper, cut)
     results = []
     for backend in (native, python):
         for method in ("into", "app"):
@@ -368,11 +371,7 @@ def test_open_application_data_after_head_differential(
     agree, and equal reading ``head + data`` in one piece (consumed minus the head)."""
     native, python = both_backends
     w, _ = _pair(native, suite)
-    wire = bytearray()
-    for ct, data, pad in parts:
-        wire += w.seal_record(ct, data, padding=pad)
-    if tamper is not None and wire:
-        wire[tamper % len(wire)] ^= 0x40
+    wire = _sealed_wire(w, parts, tamper, cut=1)  # 1 % 3: not shortened
     if not wire:
         return
     first = 5 + ((wire[3] << 8) | wire[4]) if len(wire) >= 5 else len(wire) + 1
