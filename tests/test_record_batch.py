@@ -47,12 +47,27 @@ def _into(reader: Any, data: bytes, room: int | None = None) -> tuple[int, bytes
 @pytest.mark.parametrize("suite", ALL_SUITES)
 def test_many_records_one_call(backend: Any, suite: int) -> None:
     w, r = _pair(backend, suite)
-    parts = [bytes([i]) * (i * 37) for i in range(12)]  # includes an empty write
+    parts = [bytes([i]) * (i * 37) for i in range(1, 12)]
     wire = b"".join(w.seal_record(23, p) for p in parts)
     wire += w.seal_record(23, b"x" * 40000)  # three records in one call
     consumed, got, stop = _into(r, wire)
     assert (consumed, got, stop) == (len(wire), b"".join(parts) + b"x" * 40000, STOP_END)
-    assert r.sequence == w.sequence == 15
+    assert r.sequence == w.sequence == 14
+
+
+@pytest.mark.parametrize("suite", ALL_SUITES)
+def test_empty_record_stops_the_batch(backend: Any, suite: int) -> None:
+    """An empty application-data record is left (unconsumed, its number given back)
+    for open_records, so the connection counts every one (Limits.max_empty_records)."""
+    w, r = _pair(backend, suite)
+    first = w.seal_record(23, b"abc")
+    wire = first + w.seal_record(23, b"") + w.seal_record(23, b"", padding=7) + w.seal_record(23, b"z")
+    assert _into(r, wire) == (len(first), b"abc", STOP_RECORD)
+    assert r.sequence == 1
+    assert _into(r, wire[len(first):]) == (0, b"", STOP_RECORD)  # nothing consumed
+    items, consumed = r.open_records(wire[len(first):])
+    assert items == [(23, b""), (23, b""), (23, b"z")] and consumed == len(wire) - len(first)
+    assert r.sequence == 4
 
 
 def test_padding_and_memoryview_out(backend: Any) -> None:
@@ -255,16 +270,18 @@ def _app(reader: Any, data: bytes) -> tuple[bytes | None, int, int]:
 
 def test_open_application_data_stop_rules(backend: Any) -> None:
     w, r = _pair(backend)
-    app = w.seal_record(23, b"a" * 10, padding=7) + w.seal_record(23, b"") + w.seal_record(23, b"b" * 40000)
+    app = w.seal_record(23, b"a" * 10, padding=7) + w.seal_record(23, b"b" * 40000)
     hs = w.seal_record(22, KEYUPDATE)
     assert _app(r, app + hs) == (b"a" * 10 + b"b" * 40000, len(app), STOP_RECORD)
-    assert r.sequence == 5
+    assert r.sequence == 4
     assert _app(r, b"") == (None, 0, STOP_END)
     assert _app(r, hs[:4]) == (None, 0, STOP_END)
     assert _app(r, b"\x15\x03\x03\x00\x02\x01\x00") == (None, 0, STOP_RECORD)
     w, r = _pair(backend)
     empties = w.seal_record(23, b"") + w.seal_record(23, b"")
-    assert _app(r, empties) == (None, len(empties), STOP_END)  # consumed, no bytes
+    assert _app(r, empties) == (None, 0, STOP_RECORD)  # each is left for open_records
+    assert r.sequence == 0
+    assert r.open_records(empties) == ([(23, b""), (23, b"")], len(empties))
     one = w.seal_record(23, b"1")
     assert _app(r, one[:-1]) == (None, 0, STOP_END)
     assert _app(r, one + one[:3]) == (b"1", len(one), STOP_END)

@@ -22,6 +22,7 @@ from .backend import available_backends, get_backend, load_backend
 from .errors import (
     AlertDescription,
     AlertReceived,
+    InsecureBackendWarning,
     ProtocolError,
     TLSError,
     TruncationError,
@@ -101,6 +102,7 @@ __all__ = [
     "CERT_OPTIONAL",
     "CERT_REQUIRED",
     "InsecureVerificationWarning",
+    "InsecureBackendWarning",
     "TLSSocket",
     "connect",
 ]

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .backend import available_backends, get_backend, load_backend
+from .backend import available_backends, get_backend, insecure_reason, load_backend, native_built
 
 __all__ = ["main"]
 
@@ -43,7 +43,13 @@ def cmd_info(args: argparse.Namespace) -> int:
         for key, value in sorted(backend.features().items()):
             print(f"  {key}: {value}")
     if "native" not in names:
-        print("backend native: not built (pip install . with a Rust toolchain)")
+        if native_built():
+            print("backend native: built, not loaded (FERROTLS_BACKEND=python)")
+        else:
+            print("backend native: not built (pip install . with a Rust toolchain)")
+    reason = insecure_reason(get_backend())
+    if reason is not None:
+        print(f"warning: {reason}")
     return 0
 
 

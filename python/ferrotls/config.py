@@ -149,14 +149,13 @@ class CertifiedKey:
         return sign(self.private_key, SignatureScheme(scheme), message, certificate=self.chain[0])
 
     def matches_name(self, server_name: str | None) -> bool:
-        """Whether the leaf's DNS SANs cover ``server_name`` (wildcards one label deep)."""
+        """Whether the leaf's DNS SANs cover ``server_name`` (see :func:`ferrotls.x509.wildcard_covers`)."""
         if server_name is None:
             return True
+        from .x509 import wildcard_covers
+
         name = server_name.lower().rstrip(".")
-        if name in self.names:
-            return True
-        head, _, rest = name.partition(".")
-        return bool(rest) and f"*.{rest}" in self.names
+        return any(wildcard_covers(pattern, name) for pattern in self.names)
 
 
 class KeyLogWriter:
@@ -187,7 +186,7 @@ class _CommonConfig:
     clock: Callable[[], float] = time.time
     key_log: Callable[[str], None] | None = None
     """Receives SSLKEYLOGFILE-format lines (secrets!) when set; see KeyLogWriter."""
-    key_share_private_keys: Mapping[int, bytes] = field(default_factory=dict)
+    key_share_private_keys: Mapping[int, bytes] = field(default_factory=dict, repr=False)
     """Fixed private keys per group (X25519 only), for replaying traces in tests."""
     limits: Limits = Limits()
     """Limits on what the peer may send (message and chain sizes, extension counts,

@@ -20,15 +20,17 @@ from the config.
 from __future__ import annotations
 
 import enum
+import warnings
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from .backend import resolve
+from .backend import insecure_reason, resolve
 from .backend.interface import STOP_END
 from .errors import (
     AlertDescription,
     AlertReceived,
     DecodeError,
+    InsecureBackendWarning,
     InternalError,
     ProtocolError,
     TLSError,
@@ -67,10 +69,19 @@ class Connection:
     def __init__(self, config: ClientConfig | ServerConfig) -> None:
         self.config = config
         self.backend = resolve(config.backend)
+        if not getattr(self.backend, "constant_time", False):
+            warnings.warn(
+                f"{insecure_reason(self.backend)}; this connection's keys may leak through timing",
+                InsecureBackendWarning,
+                stacklevel=3,
+            )
         self._records = RecordLayer()
         self._records.padding = config.record_padding
         self._limits = config.limits
         self._handshake_buffer = HandshakeBuffer(config.limits.max_handshake_size)
+        self._hs_partial = False
+        """A handshake message is incomplete: only handshake records may follow
+        until it is whole (RFC 8446 section 5.1)."""
         self._empty_records = 0
         """Consecutive records that carried nothing (Limits.max_empty_records)."""
         self.key_updates_received = 0
@@ -114,7 +125,7 @@ class Connection:
         if self._peer_closed:
             return  # data after close_notify is ignored (RFC 8446 section 6.1)
         try:
-            if self._app_read:
+            if self._app_read and not self._hs_partial:
                 if self._receive_application_data(data):
                     self._process_records()
             elif self._stats is None:
@@ -224,12 +235,17 @@ class Connection:
         records = self._records
         handlers = self._dispatch
         while not self._peer_closed:
-            if self._app_read and not self._receive_application_data():
+            if self._app_read and not self._hs_partial and not self._receive_application_data():
                 return
             items = records.read_records()
             if not items:
                 return
             for content_type, payload in items:
+                if self._hs_partial and content_type != ContentType.HANDSHAKE:
+                    raise UnexpectedMessage(
+                        f"record of content type {content_type} between the fragments of a "
+                        "handshake message"
+                    )
                 if content_type == ContentType.APPLICATION_DATA:
                     if not self._app_read:
                         if self._handshake.early_read:  # accepted 0-RTT data (server)
@@ -237,8 +253,9 @@ class Connection:
                             continue
                         raise UnexpectedMessage("application data before the handshake completed")
                     if not payload:
-                        self._empty_record()
-                    elif self._empty_records or self.key_updates_received:
+                        self._empty_record()  # no event
+                        continue
+                    if self._empty_records or self.key_updates_received:
                         self._empty_records = self.key_updates_received = 0
                     self._events.append(ApplicationData(payload))
                 else:
@@ -256,12 +273,10 @@ class Connection:
         when a record is left for ``read_records`` (KeyUpdate, alert, plaintext
         record, or a record that failed after others were opened)."""
         plain, consumed, stop = self._records.read_application_data(data)
-        if plain is not None:
+        if plain is not None:  # empty records are left for read_records, which counts each
             if self._empty_records or self.key_updates_received:
                 self._empty_records = self.key_updates_received = 0
             self._events.append(ApplicationData(plain))
-        elif consumed:
-            self._empty_record()  # a run of empty records counts once
         return stop != STOP_END
 
     def _receive_handshake_data(self, data: bytes | bytearray | memoryview, stats: StatsRecorder) -> None:
@@ -285,18 +300,21 @@ class Connection:
         return self._handshake_stats
 
     def _on_handshake_record(self, payload: bytes) -> None:
-        if not payload:
-            raise DecodeError("empty handshake record")
+        if not payload:  # RFC 8446 section 5.1: no zero-length handshake fragments
+            raise UnexpectedMessage("zero-length handshake record")
         self._empty_records = 0
         buf = self._handshake_buffer
         buf.add(payload)
         while True:
             message = buf.pop_message()
             if message is None:
+                self._hs_partial = bool(len(buf))
                 return
             self._handshake.handle_message(*message)
 
     def _on_alert_record(self, payload: bytes) -> None:
+        if not payload:  # RFC 8446 sections 5.1 and 5.4
+            raise UnexpectedMessage("zero-length alert record")
         if len(payload) != 2:
             raise DecodeError(f"alert record of {len(payload)} bytes, expected 2")
         description = payload[1]

@@ -49,6 +49,7 @@ __all__ = [
     "UsageError",
     "SequenceNumberExhausted",
     "TruncationError",
+    "InsecureBackendWarning",
     "error_for_alert",
 ]
 
@@ -284,3 +285,14 @@ for _cls in list(globals().values()):
 def error_for_alert(description: int) -> type[ProtocolError]:
     """Return the ProtocolError subclass that sends ``description``."""
     return _BY_ALERT.get(int(description), ProtocolError)
+
+
+class InsecureBackendWarning(UserWarning):
+    """The pure-Python backend protects a connection: its AES, GHASH, ChaCha20 and
+    X25519 run in time that depends on secrets (not constant-time).
+
+    Emitted when a connection is created on that backend, whether it was chosen
+    (``FERROTLS_BACKEND=python``, ``backend="python"``) or fallen back to because
+    the native module is not built.  Filter it like any warning, e.g.
+    ``warnings.filterwarnings("ignore", category=ferrotls.InsecureBackendWarning)``.
+    """

@@ -78,6 +78,9 @@ class RecordLayer:
         self.padding = 0
         self.peer_max_plaintext = MAX_PLAINTEXT
         self.allow_plaintext_alerts = True
+        """Whether an unprotected alert is accepted while read keys are installed:
+        only until the first record protected by the peer has been opened (a peer
+        that failed before it had keys sends its alert in the clear)."""
         self.early_skip = 0
         """Server that rejected 0-RTT: bytes of undecryptable records still to skip
         (RFC 8446 section 4.2.10); 0 when not skipping."""
@@ -114,6 +117,12 @@ class RecordLayer:
         items, consumed = protector.open_records(buf, self.peer_max_plaintext)
         if consumed:
             del buf[:consumed]
+            # The peer protects its records now: an unprotected alert could only
+            # come from someone without the keys (RFC 8446 sections 5 and 6.1).
+            self.allow_plaintext_alerts = False
+            for content_type, _ in items:
+                if content_type == ContentType.CHANGE_CIPHER_SPEC:
+                    raise UnexpectedMessage("protected change_cipher_spec record")
         return items
 
     def _skip_early(self, protector: RecordProtector | None) -> list[tuple[int, bytes]]:
@@ -212,7 +221,7 @@ class RecordLayer:
             if content_type == ContentType.HANDSHAKE:
                 raise UnexpectedMessage("unprotected handshake record after keys were established")
             if content_type == ContentType.ALERT and not self.allow_plaintext_alerts:
-                raise UnexpectedMessage("unprotected alert after the handshake")
+                raise UnexpectedMessage("unprotected alert after the peer's records were protected")
         if length == 0 and content_type != ContentType.APPLICATION_DATA:
             raise DecodeError("zero-length record of a non-application-data type")
         payload = bytes(buf[5 : 5 + length])

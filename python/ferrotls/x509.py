@@ -611,6 +611,8 @@ class DefaultVerifier:
             path = verifier.verify(leaf, certs[1:])
         except VerificationError as exc:
             raise _map_error(exc, leaf, server_name, self.profile, now) from None
+        if isinstance(subject, x509.DNSName) and server_name is not None and self.check_hostname:
+            _refuse_broad_wildcards(leaf, subject.value, server_name)
         _check_tls13_leaf(leaf)
         return VerifiedChain(leaf, tuple(path), True, server_name)
 
@@ -626,6 +628,40 @@ class DefaultVerifier:
             raise _map_error(exc, leaf, None, self.profile, now) from None
         _check_tls13_leaf(leaf)
         return VerifiedChain(leaf, tuple(verified.chain), True, None)
+
+
+def wildcard_covers(pattern: str, host: str) -> bool:
+    """Whether the DNS pattern ``pattern`` (lower case) names ``host`` (lower case):
+    equal, or ``*.`` followed by at least two labels that equal the host's all but
+    its first label.  A wildcard never spans a single-label suffix (``*.com`` does
+    not name example.com), as OpenSSL and the CA/Browser Forum Baseline
+    Requirements (section 3.2.2.6) have it."""
+    if pattern == host:
+        return True
+    if not pattern.startswith("*."):
+        return False
+    suffix = pattern[2:]
+    first, dot, rest = host.partition(".")
+    return bool(first and dot) and "." in suffix and rest == suffix
+
+
+def _refuse_broad_wildcards(leaf: x509.Certificate, host: str, server_name: str) -> None:
+    """After cryptography accepted ``leaf`` for ``host``: refuse it when only a
+    wildcard over a single-label suffix matched (cryptography's matcher allows it)."""
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return
+    patterns = [p.lower().removesuffix(".") for p in san.get_values_for_type(x509.DNSName)]
+    if any(wildcard_covers(p, host) for p in patterns):
+        return
+    broad = [p for p in patterns if p.startswith("*.") and "." not in p[2:]]
+    if broad:
+        subject = leaf.subject.rfc4514_string() or "<empty subject>"
+        raise BadCertificate(
+            f"certificate is not valid for {server_name!r}: wildcard {broad[0]!r} spans a "
+            f"single-label suffix (subject {subject})"
+        )
 
 
 def _any_subject_of(leaf: x509.Certificate) -> Subject:

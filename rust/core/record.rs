@@ -333,8 +333,10 @@ impl RecordKey {
                 self.seq.release_one(seq); // all zero already
                 fail!(Error::UnexpectedMessage);
             };
-            if dst[type_at] != CONTENT_TYPE_APPLICATION_DATA {
-                // e.g. KeyUpdate or an alert: open_records handles it (and may change keys).
+            if dst[type_at] != CONTENT_TYPE_APPLICATION_DATA || type_at == 0 {
+                // e.g. KeyUpdate or an alert: open_records handles it (and may change
+                // keys); an empty record too, so the caller counts each one
+                // (Limits.max_empty_records) instead of a whole run as one.
                 self.seq.release_one(seq);
                 dst.fill(0);
                 break Stop::Record;
@@ -645,11 +647,18 @@ mod tests {
         // Outer type not 23 stops before; empty input ends.
         assert_eq!(open_into(&key(0), &[22, 3, 3, 0, 1, 1], 10).unwrap(), (0, vec![], Stop::Record));
         assert_eq!(open_into(&key(0), &[], 0).unwrap(), (0, vec![], Stop::End));
-        // Empty application-data records are consumed and add nothing.
+        // An empty application-data record stops the batch, unconsumed, so the
+        // caller can count it (open_records returns it as an item).
         let s = key(0);
-        let mut w = seal(&s, 23, b"", 0, 16384).unwrap();
-        w.extend(seal(&s, 23, b"x", 0, 16384).unwrap());
-        assert_eq!(open_into(&key(0), &w, 100).unwrap(), (w.len(), b"x".to_vec(), Stop::End));
+        let mut w = seal(&s, 23, b"x", 0, 16384).unwrap();
+        let first = w.len();
+        w.extend(seal(&s, 23, b"", 0, 16384).unwrap());
+        w.extend(seal(&s, 23, b"y", 0, 16384).unwrap());
+        let r = key(0);
+        assert_eq!(open_into(&r, &w, 100).unwrap(), (first, b"x".to_vec(), Stop::Record));
+        assert_eq!(r.sequence(), 1, "the empty record's number is given back");
+        let (items, c2, _) = open(&r, &w[first..]);
+        assert_eq!((items[0].0, items[0].1.len(), c2), (23, 0, w.len() - first));
     }
 
     #[test]

@@ -12,6 +12,7 @@ config (``backend="python"``) instead of changing the environment.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from functools import lru_cache
 
@@ -24,6 +25,8 @@ __all__ = [
     "available_backends",
     "BACKEND_NAMES",
     "set_gil_release_threshold",
+    "native_built",
+    "insecure_reason",
 ]
 
 BACKEND_NAMES = ("native", "python")
@@ -53,6 +56,10 @@ def load_backend(name: str) -> Backend:
     raise ValueError(f"unknown ferrotls backend {name!r}: expected 'native' or 'python'")
 
 
+_FALLBACK: list[str] = []
+"""Why ``auto`` fell back to the python backend (the ImportError), once it did."""
+
+
 @lru_cache(maxsize=None)
 def get_backend() -> Backend:
     """The process-wide default backend chosen by ``FERROTLS_BACKEND``."""
@@ -60,7 +67,8 @@ def get_backend() -> Backend:
     if choice == "auto":
         try:
             return load_backend("native")
-        except ImportError:
+        except ImportError as exc:
+            _FALLBACK.append(str(exc))
             return load_backend("python")
     if choice in BACKEND_NAMES:
         return load_backend(choice)
@@ -106,3 +114,27 @@ def set_gil_release_threshold(nanoseconds: int) -> int | None:
     if isinstance(nanoseconds, bool) or not isinstance(nanoseconds, int) or nanoseconds < 0:
         raise ValueError(f"nanoseconds must be an int >= 0, got {nanoseconds!r}")
     return int(_native.set_gil_release_threshold(min(nanoseconds, 2**64 - 1)))
+
+
+def native_built() -> bool:
+    """Whether the native module ``ferrotls._native`` is installed (found, not imported:
+    under ``FERROTLS_BACKEND=python`` it stays unloaded)."""
+    try:
+        return importlib.util.find_spec("ferrotls._native") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def insecure_reason(backend: Backend) -> str | None:
+    """Why a connection on ``backend`` is not constant-time, or None when it is."""
+    if getattr(backend, "constant_time", False):
+        return None
+    name = getattr(backend, "name", type(backend).__name__)
+    if name != "python":
+        return f"the {name} backend does not declare constant-time primitives"
+    if _FALLBACK and backend is get_backend():
+        return (
+            "the native module is not built, so FERROTLS_BACKEND=auto fell back to the "
+            "pure-Python backend, which is not constant-time"
+        )
+    return "the pure-Python backend is not constant-time (its AES, GHASH and X25519 leak timing)"

@@ -195,9 +195,11 @@ class RecordProtector(Protocol):
         * ``STOP_RECORD`` (2): the next record must go through ``open_records``
           or the caller's plaintext path: its outer type is not 23 (e.g. a
           plaintext alert or change_cipher_spec), or its *inner* type is not 23
-          (handshake such as KeyUpdate, or alert; that record is decrypted but
-          not consumed, and its sequence number is given back, so
-          ``open_records`` opens it again), or it failed after earlier records
+          (handshake such as KeyUpdate, or alert), or it is an *empty*
+          application-data record (no content, so that the caller counts each
+          one against ``Limits.max_empty_records``); such a record is decrypted
+          but not consumed, and its sequence number is given back, so
+          ``open_records`` opens it again; or it failed after earlier records
           of this call were opened (``open_records`` then raises the error).
 
         The sequence number advances by one per record consumed.  Errors are
@@ -208,7 +210,7 @@ class RecordProtector(Protocol):
         inner plaintext), SequenceNumberExhausted.  The checks per record run
         in the order: outer type, header length, completeness, room in
         ``out``, sequence number, authentication, ``max_plaintext``, zeros,
-        inner type.
+        inner type, emptiness.
         """
         ...
 
@@ -221,7 +223,7 @@ class RecordProtector(Protocol):
         :meth:`open_records_into` does with an ``out`` large enough for all of
         them (so ``stop`` is never ``STOP_OUT_FULL``), and returns
         ``(plaintext, consumed, stop)``: their contents concatenated as ``bytes``
-        (None when they carried no bytes or none was opened), the bytes of
+        (None when none was opened: an opened record carries at least one byte), the bytes of
         records opened, and the stop code.  The errors are those of
         :meth:`open_records_into`.  The native backend decrypts straight into
         the returned object (no intermediate buffer, no copy).
@@ -274,6 +276,12 @@ class Backend(Protocol):
     @property
     def name(self) -> str:
         """``"native"`` or ``"python"``."""
+        ...
+
+    @property
+    def constant_time(self) -> bool:
+        """Whether the primitives run in time independent of secrets.  A connection
+        on a backend without it emits :class:`ferrotls.InsecureBackendWarning`."""
         ...
 
     def features(self) -> dict[str, str]:

@@ -23,6 +23,10 @@ class NativeBackend:
     def name(self) -> str:
         return "native"
 
+    @property
+    def constant_time(self) -> bool:
+        return True
+
     def features(self) -> dict[str, str]:
         return _native.features()
 

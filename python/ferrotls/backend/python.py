@@ -365,8 +365,10 @@ class PyRecordProtector:
                     stop = STOP_RECORD
                     break
                 raise
-            if stripped[-1] != CONTENT_TYPE_APPLICATION_DATA:
-                stop = STOP_RECORD  # not consumed: open_records opens it again
+            if stripped[-1] != CONTENT_TYPE_APPLICATION_DATA or len(stripped) == 1:
+                # not consumed: open_records opens it again (an empty record too, so
+                # that the caller counts each one)
+                stop = STOP_RECORD
                 break
             self._seq += 1
             n = len(stripped) - 1
@@ -484,6 +486,10 @@ class PythonBackend:
     @property
     def name(self) -> str:
         return "python"
+
+    @property
+    def constant_time(self) -> bool:
+        return False
 
     def __repr__(self) -> str:
         return "<PythonBackend>"

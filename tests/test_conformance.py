@@ -1,0 +1,402 @@
+"""Regression tests for the RFC 8446 conformance and security findings (issue #11).
+
+Each test here failed on the code before the fix it names; the alert asserted is
+the one RFC 8446 asks for.  End-to-end versions of the truncation attack over
+sockets and asyncio are in ``test_truncation_attack.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ferrotls.connection import ClientConnection, ServerConnection
+from ferrotls.errors import (
+    AlertReceived,
+    ProtocolError,
+    UnexpectedMessage,
+)
+from ferrotls.events import ApplicationData, ConnectionClosed
+from ferrotls.limits import Limits
+from ferrotls.record import ContentType
+from helpers_tls import (
+    CLIENT_SECRETS,
+    SERVER_NAME,
+    SERVER_SECRETS,
+    ConnectionPair,
+    KeyLog,
+    client_config,
+    read_alert,
+    seal_record,
+    server_config,
+    split_records,
+)
+
+SUITE = 0x1301
+PLAINTEXT_CLOSE_NOTIFY = b"\x15\x03\x03\x00\x02\x01\x00"
+PLAINTEXT_FATAL = b"\x15\x03\x03\x00\x02\x02\x28"  # handshake_failure
+
+
+def _pair(backend: Any, client_kw: dict[str, Any] | None = None,
+          server_kw: dict[str, Any] | None = None) -> tuple[ConnectionPair, KeyLog, KeyLog]:
+    c_log, s_log = KeyLog(), KeyLog()
+    pair = ConnectionPair(
+        client_config(backend, cipher_suites=(SUITE,), key_log=c_log, **(client_kw or {})),
+        server_config(backend, key_log=s_log, **(server_kw or {})),
+    )
+    return pair, c_log, s_log
+
+
+def _expect(conn: Any, data: bytes, exc: type[ProtocolError], description: int, log: KeyLog,
+            labels: tuple[str, ...]) -> ProtocolError:
+    with pytest.raises(exc) as info:
+        conn.receive_data(data)
+    assert type(info.value) is exc
+    alert = read_alert(conn.data_to_send(), SUITE, log, labels)
+    assert alert.payload == bytes((2, description))
+    assert alert.encrypted
+    return info.value
+
+
+# --------------------------------------------------------------------------- 1. plaintext alerts
+
+
+@pytest.mark.parametrize("alert", [PLAINTEXT_CLOSE_NOTIFY, PLAINTEXT_FATAL], ids=["close_notify", "fatal"])
+def test_plaintext_alert_after_handshake_is_refused_by_the_client(backend: Any, alert: bytes) -> None:
+    """The truncation attack: part of a response, then 7 bytes of plaintext
+    close_notify from someone without the keys.  The client must not see a clean
+    end of stream (or a fatal alert) but fail with unexpected_message."""
+    pair, c_log, _ = _pair(backend)
+    pair.handshake()
+    pair.server.send(b"first half of the response")
+    wire = pair.server.data_to_send() + alert
+    with pytest.raises(UnexpectedMessage):
+        pair.client.receive_data(wire)
+    events = pair.client.events()
+    assert ApplicationData(b"first half of the response") in events
+    assert not any(isinstance(e, ConnectionClosed) for e in events)
+    assert not pair.client.peer_closed
+    out = read_alert(pair.client.data_to_send(), SUITE, c_log, CLIENT_SECRETS)
+    assert out.payload == b"\x02\x0a" and out.encrypted
+
+
+@pytest.mark.parametrize("alert", [PLAINTEXT_CLOSE_NOTIFY, PLAINTEXT_FATAL], ids=["close_notify", "fatal"])
+def test_plaintext_alert_after_handshake_is_refused_by_the_server(backend: Any, alert: bytes) -> None:
+    pair, _, s_log = _pair(backend)
+    pair.handshake()
+    pair.client.send(b"request")
+    pair.server.receive_data(pair.client.data_to_send())
+    _expect(pair.server, alert, UnexpectedMessage, 10, s_log, SERVER_SECRETS)
+    assert not pair.server.peer_closed
+
+
+def test_plaintext_alert_split_anywhere(backend: Any) -> None:
+    """The same outcome however the relay cuts the stream (a fresh pair per cut:
+    the failure is final)."""
+    for cut in range(1, 5 + 4 + 17 + len(PLAINTEXT_CLOSE_NOTIFY)):
+        pair, _, _ = _pair(backend)
+        pair.handshake()
+        pair.server.send(b"data")
+        wire = pair.server.data_to_send() + PLAINTEXT_CLOSE_NOTIFY
+        with pytest.raises(UnexpectedMessage):
+            pair.client.receive_data(wire[:cut])
+            pair.client.receive_data(wire[cut:])
+        assert not pair.client.peer_closed
+
+
+def test_plaintext_alert_before_the_peer_protects_is_accepted(backend: Any) -> None:
+    """A client that fails on the server's first flight before it has keys sends its
+    alert in the clear; the server (which reads with the client's handshake keys
+    already) must still take it (tlsfuzzer test-tls13-unencrypted-alert)."""
+    pair, _, _ = _pair(backend)
+    pair.server.receive_data(pair.client.data_to_send())
+    pair.server.data_to_send()
+    with pytest.raises(AlertReceived) as info:
+        pair.server.receive_data(PLAINTEXT_FATAL)
+    assert info.value.description == 40
+
+
+def test_protected_close_notify_still_closes_cleanly(backend: Any) -> None:
+    pair, _, _ = _pair(backend)
+    pair.handshake()
+    pair.server.send(b"all of it")
+    pair.server.close()
+    pair.client.receive_data(pair.server.data_to_send())
+    assert pair.client.events() == [ApplicationData(b"all of it"), ConnectionClosed()]
+    pair.client.receive_data(b"")  # EOF after close_notify: no TruncationError
+
+
+# --------------------------------------------------------------------------- 7. empty records
+
+
+def test_empty_records_in_one_call_are_each_counted(backend: Any) -> None:
+    """33 empty records in one receive_data call against max_empty_records=32."""
+    pair, _, s_log = _pair(backend, server_kw={"limits": Limits(max_empty_records=32)})
+    pair.handshake()
+    secret = s_log.secret("CLIENT_TRAFFIC_SECRET_0")
+    records = [seal_record(SUITE, secret, seq, ContentType.APPLICATION_DATA, b"") for seq in range(33)]
+    pair.server.receive_data(b"".join(records[:32]))  # 32 is the limit: still fine
+    _expect(pair.server, records[32], UnexpectedMessage, 10, s_log, SERVER_SECRETS)
+    pair, _, s_log = _pair(backend, server_kw={"limits": Limits(max_empty_records=32)})
+    pair.handshake()
+    secret = s_log.secret("CLIENT_TRAFFIC_SECRET_0")
+    records = [seal_record(SUITE, secret, seq, ContentType.APPLICATION_DATA, b"") for seq in range(33)]
+    _expect(pair.server, b"".join(records), UnexpectedMessage, 10, s_log, SERVER_SECRETS)
+
+
+def test_hundred_thousand_empty_records_in_one_call(backend: Any) -> None:
+    pair, _, _ = _pair(backend, server_kw={"limits": Limits(max_empty_records=32)})
+    pair.handshake()
+    records = pair.client._records  # the client's sealer makes the flood
+    for _ in range(100_000 if backend == "native" else 2_000):
+        records.write(ContentType.APPLICATION_DATA, b"")
+    flood = pair.client.data_to_send()
+    with pytest.raises(UnexpectedMessage, match="more than 32 consecutive records"):
+        pair.server.receive_data(flood)
+
+
+def test_empty_records_between_data_are_not_a_flood(backend: Any) -> None:
+    pair, _, _ = _pair(backend, server_kw={"limits": Limits(max_empty_records=3)})
+    pair.handshake()
+    records = pair.client._records
+    for i in range(20):
+        for _ in range(3):
+            records.write(ContentType.APPLICATION_DATA, b"")
+        pair.client.send(bytes([65 + i]))
+    pair.server.receive_data(pair.client.data_to_send())
+    got = b"".join(e.data for e in pair.server.events() if isinstance(e, ApplicationData))
+    assert got == bytes(range(65, 85))
+
+
+# --------------------------------------------------------------------------- 10. zero-length records
+
+
+@pytest.mark.parametrize("content_type", [ContentType.HANDSHAKE, ContentType.ALERT], ids=["handshake", "alert"])
+def test_zero_length_protected_record(backend: Any, content_type: int) -> None:
+    pair, _, s_log = _pair(backend)
+    pair.handshake()
+    secret = s_log.secret("CLIENT_TRAFFIC_SECRET_0")
+    record = seal_record(SUITE, secret, 0, content_type, b"")
+    _expect(pair.server, record, UnexpectedMessage, 10, s_log, SERVER_SECRETS)
+
+
+def test_zero_length_protected_handshake_record_during_the_handshake(backend: Any) -> None:
+    pair, _, s_log = _pair(backend)
+    pair.server.receive_data(pair.client.data_to_send())
+    pair.server.data_to_send()
+    secret = s_log.secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+    record = seal_record(SUITE, secret, 0, ContentType.HANDSHAKE, b"")
+    _expect(pair.server, record, UnexpectedMessage, 10, s_log, SERVER_SECRETS)
+
+
+# --------------------------------------------------------------------------- 11. interleaving
+
+
+@pytest.mark.parametrize("between", ["application_data", "alert", "ccs"])
+def test_record_between_fragments_of_a_post_handshake_message(backend: Any, between: str) -> None:
+    """A KeyUpdate split across two records with another record between them."""
+    pair, _, s_log = _pair(backend)
+    pair.handshake()
+    secret = s_log.secret("CLIENT_TRAFFIC_SECRET_0")
+    key_update = b"\x18\x00\x00\x01\x00"
+    middle = {
+        "application_data": seal_record(SUITE, secret, 1, ContentType.APPLICATION_DATA, b"hi"),
+        "alert": seal_record(SUITE, secret, 1, ContentType.ALERT, b"\x01\x5a"),  # user_canceled
+        "ccs": b"\x14\x03\x03\x00\x01\x01",
+    }[between]
+    seq_after = 1 if between == "ccs" else 2
+    wire = (
+        seal_record(SUITE, secret, 0, ContentType.HANDSHAKE, key_update[:2])
+        + middle
+        + seal_record(SUITE, secret, seq_after, ContentType.HANDSHAKE, key_update[2:])
+    )
+    _expect(pair.server, wire, UnexpectedMessage, 10, s_log, SERVER_SECRETS)
+
+
+def test_fragments_with_nothing_between_are_fine(backend: Any) -> None:
+    pair, _, s_log = _pair(backend)
+    pair.handshake()
+    secret = s_log.secret("CLIENT_TRAFFIC_SECRET_0")
+    key_update = b"\x18\x00\x00\x01\x00"
+    wire = b"".join(
+        seal_record(SUITE, secret, i, ContentType.HANDSHAKE, key_update[i : i + 1]) for i in range(5)
+    )
+    pair.server.receive_data(wire)
+    assert [type(e).__name__ for e in pair.server.events()] == ["KeyUpdated"]
+
+
+def test_ccs_between_fragments_of_the_client_hello(backend: Any) -> None:
+    client = ClientConnection(client_config(backend), SERVER_NAME)
+    ((_, record),) = split_records(client.data_to_send())
+    body = record[5:]
+    half = len(body) // 2
+
+    def plain(chunk: bytes) -> bytes:
+        return b"\x16\x03\x01" + len(chunk).to_bytes(2, "big") + chunk
+
+    server = ServerConnection(server_config(backend))
+    with pytest.raises(UnexpectedMessage):
+        server.receive_data(plain(body[:half]) + b"\x14\x03\x03\x00\x01\x01" + plain(body[half:]))
+    assert server.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x0a"
+    server = ServerConnection(server_config(backend))  # without the CCS it is one ClientHello
+    server.receive_data(plain(body[:half]) + plain(body[half:]))
+    assert server.data_to_send()
+
+
+@pytest.mark.parametrize("when", ["handshake", "established"])
+def test_protected_change_cipher_spec(backend: Any, when: str) -> None:
+    pair, _, s_log = _pair(backend)
+    if when == "established":
+        pair.handshake()
+        secret = s_log.secret("CLIENT_TRAFFIC_SECRET_0")
+    else:
+        pair.server.receive_data(pair.client.data_to_send())
+        pair.server.data_to_send()
+        secret = s_log.secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+    record = seal_record(SUITE, secret, 0, ContentType.CHANGE_CIPHER_SPEC, b"\x01")
+    _expect(pair.server, record, UnexpectedMessage, 10, s_log, SERVER_SECRETS)
+
+
+def test_plaintext_ccs_during_the_handshake_is_still_dropped(backend: Any) -> None:
+    pair, _, _ = _pair(backend)
+    pair.server.receive_data(pair.client.data_to_send())
+    pair.server.receive_data(b"\x14\x03\x03\x00\x01\x01")
+    pair.pump()
+    assert any(type(e).__name__ == "HandshakeComplete" for e in pair.server.events())
+
+
+# --------------------------------------------------------------------------- 3. insecure backend
+
+
+def test_python_backend_connection_warns() -> None:
+    import ferrotls
+
+    with pytest.warns(ferrotls.InsecureBackendWarning, match="not constant-time"):
+        ClientConnection(client_config("python"), SERVER_NAME)
+    with pytest.warns(ferrotls.InsecureBackendWarning):
+        ServerConnection(server_config("python"))
+
+
+def test_native_backend_connection_does_not_warn(recwarn: pytest.WarningsRecorder) -> None:
+    import ferrotls
+
+    ClientConnection(client_config("native"), SERVER_NAME)
+    ServerConnection(server_config("native"))
+    assert not [w for w in recwarn if issubclass(w.category, ferrotls.InsecureBackendWarning)]
+
+
+def _run_python(code: str, **env: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, timeout=60,
+        env={**os.environ, **env},
+    )
+
+
+def test_auto_fallback_warns_that_native_is_missing() -> None:
+    code = (
+        "import sys; sys.modules['ferrotls._native'] = None\n"
+        "import ferrotls\n"
+        "assert ferrotls.get_backend().name == 'python'\n"
+        "ferrotls.ServerConnection(ferrotls.ServerConfig(psk_callback=lambda i: None))\n"
+    )
+    done = _run_python(code, FERROTLS_BACKEND="auto")
+    assert done.returncode == 0, done.stderr
+    assert "InsecureBackendWarning" in done.stderr
+    assert "native module is not built" in done.stderr
+
+
+def test_forced_python_backend_warns_and_info_knows_native_is_built() -> None:
+    done = _run_python(
+        "import ferrotls; ferrotls.ServerConnection(ferrotls.ServerConfig(psk_callback=lambda i: None))",
+        FERROTLS_BACKEND="python",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "InsecureBackendWarning: the pure-Python backend is not constant-time" in done.stderr
+    info = _run_python("from ferrotls.cli import main; main(['info'])", FERROTLS_BACKEND="python")
+    assert "backend native: built, not loaded (FERROTLS_BACKEND=python)" in info.stdout
+    assert "not built" not in info.stdout
+    assert "warning: the pure-Python backend is not constant-time" in info.stdout
+
+
+# --------------------------------------------------------------------------- 4. secrets in reprs
+
+
+def test_config_reprs_hold_no_private_keys(backend: Any) -> None:
+    from ferrotls.config import ClientConfig, ServerConfig
+    from ferrotls.psk import ExternalPsk
+
+    private = bytes(range(1, 33))
+    psk = bytes(range(100, 132))
+    configs = [
+        ClientConfig(backend=backend, key_share_private_keys={0x001D: private},
+                     external_psks=(ExternalPsk(b"id", psk),)),
+        ServerConfig(backend=backend, key_share_private_keys={0x001D: private},
+                     psk_callback=lambda identity: psk),
+        server_config(backend, key_share_private_keys={0x001D: private}),
+    ]
+    for config in configs:
+        for text in (repr(config), str(config)):
+            for secret in (private, psk):
+                assert secret.hex() not in text
+                assert repr(secret) not in text
+                assert secret.hex(":") not in text
+            assert "key_share_private_keys" not in text
+            assert "PRIVATE KEY" not in text
+
+
+# --------------------------------------------------------------------------- 5. wildcards
+
+
+@pytest.mark.parametrize(
+    ("pattern", "host", "ok"),
+    [
+        ("*.com", "example.com", False),
+        ("*.example.com", "www.example.com", True),
+        ("*.example.com", "example.com", False),
+        ("*.example.com", "a.b.example.com", False),
+        ("*.co.uk", "foo.co.uk", True),  # no public-suffix list, as OpenSSL
+        ("example.com", "example.com", True),
+    ],
+)
+def test_wildcard_rules(pattern: str, host: str, ok: bool) -> None:
+    import datetime
+
+    from certs import TestCA
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from ferrotls.config import CertifiedKey
+    from ferrotls.errors import BadCertificate
+    from ferrotls.x509 import DefaultVerifier, TrustStore
+
+    ca = TestCA("wildcard CA", key_index=31)
+    leaf = ca.issue(pattern, key_kind="p256", key_index=32)
+    chain = [c.public_bytes(Encoding.DER) for c in leaf.chain]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for profile in ("webpki", "compatible"):
+        verifier = DefaultVerifier(TrustStore.from_certificates([ca.cert]), profile=profile)  # type: ignore[arg-type]
+        if ok:
+            verifier.verify_server_chain(chain, host, now)
+        else:
+            with pytest.raises(BadCertificate, match="not valid for"):
+                verifier.verify_server_chain(chain, host, now)
+    assert CertifiedKey(leaf.chain, leaf.key).matches_name(host) is ok
+
+
+def test_single_label_wildcard_fails_the_handshake(backend: Any) -> None:
+    from certs import TestCA
+    from ferrotls.config import CertifiedKey
+    from ferrotls.errors import BadCertificate
+    from ferrotls.x509 import DefaultVerifier, TrustStore
+
+    ca = TestCA("wildcard CA", key_index=31)
+    leaf = ca.issue("*.com", key_kind="p256", key_index=33)
+    pair = ConnectionPair(
+        client_config(backend, verifier=DefaultVerifier(TrustStore.from_certificates([ca.cert]))),
+        server_config(backend, certificates=(CertifiedKey(leaf.chain, leaf.key),)),
+        server_hostname="example.com",
+    )
+    with pytest.raises(BadCertificate):
+        pair.pump()
