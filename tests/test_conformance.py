@@ -400,3 +400,126 @@ def test_single_label_wildcard_fails_the_handshake(backend: Any) -> None:
     )
     with pytest.raises(BadCertificate):
         pair.pump()
+
+
+# --------------------------------------------------------------------------- 2. resumption and client auth
+
+
+def _client_auth_setup(backend: Any, ca_index: int = 41) -> tuple[Any, Any, Any]:
+    from certs import TestCA
+    from ferrotls.config import CertifiedKey
+    from ferrotls.x509 import DefaultVerifier, TrustStore
+
+    ca = TestCA(f"client CA {ca_index}", key_index=ca_index)
+    leaf = ca.issue("client.test", key_kind="p256", key_index=ca_index + 1)
+    return (
+        ca,
+        CertifiedKey(leaf.chain, leaf.key),
+        DefaultVerifier(TrustStore.from_certificates([ca.cert])),
+    )
+
+
+def _resume(cc: Any, sc: Any) -> tuple[Any, ConnectionPair]:
+    from ferrotls.events import HandshakeComplete
+
+    pair = ConnectionPair(cc, sc)
+    pair.pump()
+    info = [e for e in pair.server.events() if isinstance(e, HandshakeComplete)]
+    return info[0], pair
+
+
+@pytest.mark.parametrize("first_mode", ["none", "optional"])
+def test_ticket_without_client_identity_does_not_resume_on_a_requiring_server(
+    backend: Any, first_mode: str
+) -> None:
+    """Two servers share a TicketKeyManager; the first does not get a client
+    certificate (client_auth none, or optional and the client has none); the second
+    requires one.  The ticket must not resume there: a full handshake asks for the
+    certificate and the client without one is refused."""
+    from ferrotls.config import ClientAuth
+    from ferrotls.errors import AlertReceived, CertificateRequired
+    from resumption_helpers import configs, full_handshake
+
+    _, _, client_verifier = _client_auth_setup(backend)
+    cc, lenient = configs(backend, server={
+        "client_auth": ClientAuth(first_mode), "client_verifier": client_verifier,
+    })
+    _, sessions = full_handshake(cc, lenient)
+    assert sessions
+    strict = server_config(
+        backend, clock=lenient.clock, ticket_keys=lenient.ticket_keys, ticket_count=2,
+        client_auth=ClientAuth.REQUIRED, client_verifier=client_verifier,
+    )
+    pair = ConnectionPair(cc, strict)
+    with pytest.raises(CertificateRequired):
+        pair.pump()
+    # the client did offer the ticket; the server answered with a full handshake
+    with pytest.raises(AlertReceived):
+        pair.client.receive_data(pair.server.data_to_send())
+
+
+def test_ticket_with_client_identity_resumes_under_the_same_policy(backend: Any) -> None:
+    from ferrotls.config import ClientAuth
+    from resumption_helpers import configs, full_handshake
+
+    _, client_cert, client_verifier = _client_auth_setup(backend)
+    cc, sc = configs(backend, client={"certificate": client_cert}, server={
+        "client_auth": ClientAuth.REQUIRED, "client_verifier": client_verifier,
+    })
+    _, sessions = full_handshake(cc, sc)
+    info, _ = _resume(cc, sc)
+    assert info.resumed
+    assert info.peer_certificates == (client_cert.chain_der[0],)
+    # a second server with an equal verifier (same anchors, same profile) resumes too
+    from ferrotls.x509 import DefaultVerifier
+
+    same_policy = DefaultVerifier(client_verifier.trust)
+    assert same_policy is not client_verifier and same_policy.binding() == client_verifier.binding()
+    twin = server_config(
+        backend, clock=sc.clock, ticket_keys=sc.ticket_keys, ticket_count=2,
+        client_auth=ClientAuth.REQUIRED, client_verifier=same_policy,
+    )
+    info, _ = _resume(cc, twin)
+    assert info.resumed
+
+
+def test_ticket_is_bound_to_the_trust_anchors_that_verified_the_client(backend: Any) -> None:
+    """A ticket of a client verified under CA 1 offered to a server trusting only CA 2
+    (same ticket keys) falls back to a full handshake, where the client's
+    certificate is refused as unknown_ca."""
+    from ferrotls.config import ClientAuth
+    from ferrotls.errors import UnknownCA
+    from resumption_helpers import configs, full_handshake
+
+    _, client_cert, verifier1 = _client_auth_setup(backend, 41)
+    _, _, verifier2 = _client_auth_setup(backend, 51)
+    cc, sc = configs(backend, client={"certificate": client_cert}, server={
+        "client_auth": ClientAuth.REQUIRED, "client_verifier": verifier1,
+    })
+    full_handshake(cc, sc)
+    other = server_config(
+        backend, clock=sc.clock, ticket_keys=sc.ticket_keys, ticket_count=2,
+        client_auth=ClientAuth.REQUIRED, client_verifier=verifier2,
+    )
+    pair = ConnectionPair(cc, other)
+    with pytest.raises(UnknownCA):
+        pair.pump()
+    # and a profile change binds too
+    from ferrotls.x509 import DefaultVerifier
+
+    assert DefaultVerifier(verifier1.trust, profile="webpki").binding() != verifier1.binding()
+
+
+def test_tightened_server_does_not_resume_its_own_old_tickets(backend: Any) -> None:
+    from dataclasses import replace
+
+    from ferrotls.config import ClientAuth
+    from ferrotls.errors import CertificateRequired
+    from resumption_helpers import configs, full_handshake
+
+    _, _, client_verifier = _client_auth_setup(backend)
+    cc, sc = configs(backend, server={"client_auth": ClientAuth.OPTIONAL, "client_verifier": client_verifier})
+    full_handshake(cc, sc)
+    tightened = replace(sc, client_auth=ClientAuth.REQUIRED)
+    with pytest.raises(CertificateRequired):
+        ConnectionPair(cc, tightened).pump()

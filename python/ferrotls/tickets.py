@@ -49,7 +49,7 @@ MAX_TICKET_LIFETIME = 7 * 24 * 3600
 
 _AES_256_GCM = 0x1302  # TLS_AES_256_GCM_SHA384: the backend's AES-256-GCM AEAD
 _TICKET_AAD = b"ferrotls ticket v1"
-_STATE_VERSION = 1
+_STATE_VERSION = 2  # 2: client_auth_binding (tickets of version 1 no longer resume)
 _KEY_ID_LEN = 4
 _NONCE_LEN = 12
 
@@ -72,6 +72,10 @@ class SessionState:
     server_name: str | None = None
     client_certificate: bytes = field(default=b"", repr=False)
     """The client's leaf certificate (DER) if it authenticated, else b""."""
+    client_auth_binding: bytes = field(default=b"", repr=False)
+    """With a client certificate: :func:`ferrotls.x509.verifier_binding` of the
+    verifier that accepted it (its trust anchors and policy), so that a server
+    resumes the session only under the same ones."""
 
     def encode(self) -> bytes:
         w = Writer()
@@ -87,6 +91,7 @@ class SessionState:
         w.u8(0 if self.server_name is None else 1)
         w.opaque8((self.server_name or "").encode("ascii"))
         w.opaque24(self.client_certificate)
+        w.opaque8(self.client_auth_binding)
         return w.getvalue()
 
     @classmethod
@@ -103,6 +108,7 @@ class SessionState:
         has_name = r.u8()
         name = r.opaque8().decode("ascii")
         cert = r.opaque24()
+        binding = r.opaque8()
         r.expect_end("session state")
         return cls(
             cipher_suite=suite,
@@ -114,6 +120,7 @@ class SessionState:
             alpn=alpn if has_alpn else None,
             server_name=name if has_name else None,
             client_certificate=cert,
+            client_auth_binding=binding,
         )
 
 

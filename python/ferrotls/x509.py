@@ -61,6 +61,7 @@ decoded fine; its opaque cert_data is corrupt, which is what bad_certificate mea
 from __future__ import annotations
 
 import datetime
+import hashlib
 import ipaddress
 import os
 import re
@@ -153,7 +154,12 @@ class VerifiedChain:
 
 
 class CertificateVerifier(Protocol):
-    """What the handshake calls.  ``chain`` is DER, leaf first, as received in Certificate."""
+    """What the handshake calls.  ``chain`` is DER, leaf first, as received in Certificate.
+
+    A verifier may also define ``binding() -> bytes``, a stable digest of its trust
+    anchors and policy (see :func:`verifier_binding`); resumed sessions that carry a
+    client identity are bound to it.
+    """
 
     def verify_server_chain(
         self, chain: Sequence[bytes], server_name: str | None, now: datetime.datetime
@@ -582,6 +588,21 @@ class DefaultVerifier:
         self.profile: Profile = profile or trust.default_profile
         self.check_hostname = check_hostname
         self.max_chain_depth = max_chain_depth
+        self._binding: tuple[tuple[str, int | None], bytes] | None = None
+
+    def binding(self) -> bytes:
+        """SHA-256 over the anchors' fingerprints (sorted), the profile and the depth
+        limit: equal for two verifiers that accept the same chains."""
+        key = (self.profile, self.max_chain_depth)
+        cached = self._binding
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        h = hashlib.sha256(b"ferrotls DefaultVerifier v1\0")
+        h.update(f"{self.profile}\0{self.max_chain_depth}\0".encode())
+        for fingerprint in sorted(c.fingerprint(hashes.SHA256()) for c in self.trust.certificates):
+            h.update(fingerprint)
+        self._binding = (key, h.digest())
+        return self._binding[1]
 
     def _builder(self, role: Role, now: datetime.datetime) -> PolicyBuilder:
         b = PolicyBuilder().store(self.trust.store).time(now)
@@ -664,6 +685,27 @@ def _refuse_broad_wildcards(leaf: x509.Certificate, host: str, server_name: str)
         )
 
 
+def verifier_binding(verifier: object | None) -> bytes:
+    """A digest naming the trust anchors and policy of a client-certificate verifier.
+
+    A ticket whose client was authenticated carries the binding of the verifier
+    that accepted the certificate; a server resumes it only when its own
+    verifier has the same binding (same anchors, same profile), so a session
+    cannot carry an identity into a server that would not have accepted it.
+    Verifiers define ``binding()``; for others the class name stands in (a
+    custom verifier should define ``binding()`` to bind its trust anchors).
+    """
+    if verifier is None:
+        return b""
+    binding = getattr(verifier, "binding", None)
+    if callable(binding):
+        value = binding()
+        if isinstance(value, bytes) and value:
+            return value
+    cls = type(verifier)
+    return hashlib.sha256(f"class {cls.__module__}.{cls.__qualname__}".encode()).digest()
+
+
 def _any_subject_of(leaf: x509.Certificate) -> Subject:
     """The first DNS/IP SAN of ``leaf`` (for check_hostname=False); BadCertificate if none."""
     try:
@@ -695,6 +737,9 @@ class InsecureNoVerification:
     DER is corrupt) so that the handshake can check the CertificateVerify signature
     with the leaf's key, and it still rejects an empty chain.
     """
+
+    def binding(self) -> bytes:
+        return hashlib.sha256(b"ferrotls InsecureNoVerification").digest()
 
     def __init__(self) -> None:
         warnings.warn(

@@ -51,6 +51,7 @@ from ..record import ContentType
 from ..sign import certificate_verify_message, verify
 from ..suites import SUITES, suite_info
 from ..tickets import SessionState
+from ..x509 import verifier_binding
 from .common import HandshakeBase
 from .policy import check_certificate, check_extensions
 
@@ -298,6 +299,8 @@ class ServerHandshake(HandshakeBase):
                     return None  # expired (or from the future)
                 if state.server_name != offer.name or state.cipher_suite not in SUITES:
                     return None
+                if not self._session_authentication_holds(state):
+                    return None  # a full handshake authenticates the client afresh
                 return state.psk, SUITES[state.cipher_suite].hash_name, b"res binder", state, None
         if config.psk_callback is not None:
             found = config.psk_callback(identity)
@@ -306,6 +309,18 @@ class ServerHandshake(HandshakeBase):
             psk = found if isinstance(found, ExternalPsk) else ExternalPsk(identity, bytes(found))
             return psk.key, psk.hash_name, psk.binder_label, None, identity
         return None
+
+    def _session_authentication_holds(self, state: SessionState) -> bool:
+        """Whether a resumed session's client authentication satisfies this server:
+        a server requiring client certificates resumes only sessions with a client
+        certificate, and a session with one only under the verifier (trust anchors
+        and policy) that accepted it.  Otherwise the ticket (perhaps issued by
+        another server sharing the ticket keys, or before client_auth was
+        tightened) is not resumed."""
+        config = self.sconfig
+        if not state.client_certificate:
+            return config.client_auth is not ClientAuth.REQUIRED
+        return hmac.compare_digest(state.client_auth_binding, verifier_binding(config.client_verifier))
 
     def _accept_early_data(self, offer: _Offer) -> bool:
         """0-RTT policy: first identity, a ticket that allows it, same suite and ALPN,
@@ -588,6 +603,7 @@ class ServerHandshake(HandshakeBase):
         now = config.clock()
         max_early = config.max_early_data_size if config.early_data else 0
         client_cert = self.peer_certificates[0] if self.peer_certificates else b""
+        binding = verifier_binding(config.client_verifier) if client_cert else b""
         for i in range(count):
             nonce = i.to_bytes(1, "big")
             age_add = int.from_bytes(config.rng(4), "big")
@@ -601,6 +617,7 @@ class ServerHandshake(HandshakeBase):
                 alpn=offer.alpn,
                 server_name=offer.name,
                 client_certificate=client_cert,
+                client_auth_binding=binding,
             )
             ticket = config.ticket_keys.seal(self.backend, state.encode(), now, config.rng)
             extensions: list[ext.Extension] = [ext.TicketEarlyDataInfo(max_early)] if max_early else []
