@@ -209,12 +209,12 @@ CLIENT_TABLE: list[Any] = [
         50,
     ),
     (
-        "truncated_finished",
+        "truncated_finished",  # cannot be parsed: decode_error, not decrypt_error (issue #11)
         lambda m: [*m[:3], b"\x14\x00\x00\x1f" + m[3][4:-1]],
         None,
         ("p256",),
-        DecryptError,
-        51,
+        DecodeError,
+        50,
     ),
     (
         "garbage_certificate_der",

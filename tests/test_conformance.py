@@ -523,3 +523,157 @@ def test_tightened_server_does_not_resume_its_own_old_tickets(backend: Any) -> N
     tightened = replace(sc, client_auth=ClientAuth.REQUIRED)
     with pytest.raises(CertificateRequired):
         ConnectionPair(cc, tightened).pump()
+
+
+# --------------------------------------------------------------------------- 8. legacy_version
+
+
+def _plain_handshake(message: bytes, version: bytes = b"\x03\x03") -> bytes:
+    return b"\x16" + version + len(message).to_bytes(2, "big") + message
+
+
+@pytest.mark.parametrize("legacy_version", [0x0300, 0x0200, 0x0002])
+def test_client_hello_legacy_version_ssl3_or_lower(backend: Any, legacy_version: int) -> None:
+    def hook(hello: Any) -> Any:
+        hello.legacy_version = legacy_version
+        return hello
+
+    client = ClientConnection(client_config(backend, client_hello_hook=hook), SERVER_NAME)
+    server = ServerConnection(server_config(backend))
+    from ferrotls.errors import ProtocolVersionError
+
+    with pytest.raises(ProtocolVersionError, match="SSL 3.0 or older"):
+        server.receive_data(client.data_to_send())
+    assert server.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x46"
+
+
+def test_client_hello_legacy_version_tls10_and_tls12_still_work(backend: Any) -> None:
+    for legacy_version in (0x0301, 0x0303):
+        def hook(hello: Any, v: int = legacy_version) -> Any:
+            hello.legacy_version = v
+            return hello
+
+        pair = ConnectionPair(client_config(backend, client_hello_hook=hook), server_config(backend))
+        pair.handshake()
+
+
+def test_server_hello_legacy_version_ssl3(backend: Any) -> None:
+    from helpers_tls import edit_server_flight
+
+    from ferrotls.errors import ProtocolVersionError
+
+    pair, c_log, s_log = _pair(backend)
+    pair.server.receive_data(pair.client.data_to_send())
+    flight = edit_server_flight(
+        pair.server.data_to_send(), SUITE, s_log, lambda m: m,
+        edit_server_hello=lambda body: body[:4] + b"\x03\x00" + body[6:],
+    )
+    with pytest.raises(ProtocolVersionError):
+        pair.client.receive_data(flight)
+    assert pair.client.data_to_send().endswith(b"\x15\x03\x03\x00\x02\x02\x46")
+
+
+# --------------------------------------------------------------------------- 9. Finished length
+
+
+@pytest.mark.parametrize("length", [0, 31, 33, 48])
+def test_client_finished_of_the_wrong_length_is_decode_error(backend: Any, length: int) -> None:
+    pair, _, s_log = _pair(backend)
+    pair.server.receive_data(pair.client.data_to_send())
+    pair.server.data_to_send()
+    secret = s_log.secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+    finished = b"\x14" + length.to_bytes(3, "big") + bytes(length)
+    from ferrotls.errors import DecodeError
+
+    exc = _expect(pair.server, seal_record(SUITE, secret, 0, ContentType.HANDSHAKE, finished),
+                  DecodeError, 50, s_log, SERVER_SECRETS)
+    assert f"Finished of {length} bytes, expected 32" in str(exc)
+
+
+def test_client_finished_of_the_right_length_but_wrong_is_decrypt_error(backend: Any) -> None:
+    from ferrotls.errors import DecryptError
+
+    pair, _, s_log = _pair(backend)
+    pair.server.receive_data(pair.client.data_to_send())
+    pair.server.data_to_send()
+    secret = s_log.secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+    finished = b"\x14\x00\x00\x20" + bytes(32)
+    _expect(pair.server, seal_record(SUITE, secret, 0, ContentType.HANDSHAKE, finished),
+            DecryptError, 51, s_log, SERVER_SECRETS)
+
+
+# --------------------------------------------------------------------------- 12. TLS 1.2 ServerHellos
+
+
+def _tls12_server_hello(random: bytes, tail: bytes, session_id: bytes) -> bytes:
+    body = b"\x03\x03" + random + bytes([len(session_id)]) + session_id + b"\xc0\x2f\x00" + tail
+    return b"\x02" + len(body).to_bytes(3, "big") + body
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [b"", b"\x00\x00", b"\x00\x05\xff\x01\x00\x01\x00", b"\x00\x09\xff\x01\x00\x01\x00\x00\x17\x00\x00"],
+    ids=["no_extensions", "empty_block", "renegotiation_info", "reneg_and_ems"],
+)
+@pytest.mark.parametrize("sentinel", [None, b"DOWNGRD\x01", b"DOWNGRD\x00"], ids=["plain", "tls12_sentinel", "tls11_sentinel"])
+def test_tls12_server_hello_reaches_the_version_checks(backend: Any, tail: bytes, sentinel: bytes | None) -> None:
+    from ferrotls.errors import IllegalParameter, ProtocolVersionError
+
+    client = ClientConnection(client_config(backend), SERVER_NAME)
+    ((_, record),) = split_records(client.data_to_send())
+    session_id = record[5 + 4 + 2 + 32 + 1 : 5 + 4 + 2 + 32 + 1 + record[5 + 4 + 2 + 32]]
+    random = bytes(range(24)) + (sentinel or b"\x11" * 8)
+    hello = _plain_handshake(_tls12_server_hello(random, tail, session_id))
+    if sentinel is None:
+        with pytest.raises(ProtocolVersionError, match="peer supports TLS 1.2 at most; ferrotls speaks TLS 1.3"):
+            client.receive_data(hello)
+        assert client.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x46"
+    else:
+        with pytest.raises(IllegalParameter, match="downgrade sentinel"):
+            client.receive_data(hello)
+        assert client.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x2f"
+
+
+def test_tls12_client_hello_gets_a_clear_protocol_version(backend: Any) -> None:
+    from ferrotls.errors import ProtocolVersionError
+
+    def hook(hello: Any) -> Any:
+        hello.extensions = [e for e in hello.extensions if e.ext_type != 43]  # no supported_versions
+        return hello
+
+    client = ClientConnection(client_config(backend, client_hello_hook=hook), SERVER_NAME)
+    server = ServerConnection(server_config(backend))
+    with pytest.raises(ProtocolVersionError, match="peer supports TLS 1.2 at most; ferrotls speaks TLS 1.3"):
+        server.receive_data(client.data_to_send())
+    assert server.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x46"
+
+
+# --------------------------------------------------------------------------- 13. many extensions
+
+
+@pytest.mark.parametrize("count", [65, 300, 2000])
+def test_client_hello_with_many_unknown_extensions(backend: Any, count: int) -> None:
+    from ferrotls.messages.extensions import UnknownExtension
+
+    def hook(hello: Any) -> Any:
+        unknown = [UnknownExtension(0x4000 + i, bytes(i % 7)) for i in range(count)]
+        hello.extensions = unknown[: count // 2] + hello.extensions + unknown[count // 2 :]
+        return hello
+
+    pair = ConnectionPair(client_config(backend, client_hello_hook=hook), server_config(backend))
+    pair.handshake()
+
+
+def test_client_hello_with_a_duplicate_unknown_extension(backend: Any) -> None:
+    from ferrotls.errors import IllegalParameter
+    from ferrotls.messages.extensions import UnknownExtension
+
+    def hook(hello: Any) -> Any:
+        hello.extensions = [UnknownExtension(0x4242, b"a"), *hello.extensions, UnknownExtension(0x4242, b"b")]
+        return hello
+
+    client = ClientConnection(client_config(backend, client_hello_hook=hook), SERVER_NAME)
+    server = ServerConnection(server_config(backend))
+    with pytest.raises(IllegalParameter, match="duplicate extension"):
+        server.receive_data(client.data_to_send())
+    assert server.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x2f"

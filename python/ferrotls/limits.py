@@ -34,8 +34,11 @@ class Limits:
     """Most certificate bytes (sum of cert_data) in a peer's Certificate message
     (illegal_parameter; OpenSSL's max_cert_list default), checked before verification."""
     max_extensions: int = 64
-    """Most extensions in one received message, or in one CertificateEntry
-    (illegal_parameter)."""
+    """Most extensions in one received response (ServerHello, HelloRetryRequest,
+    EncryptedExtensions) or one CertificateEntry (illegal_parameter).  Requests
+    (ClientHello, CertificateRequest, NewSessionTicket) are not counted: their
+    unknown extensions must be ignored (RFC 8446 section 4.2), and the work is
+    bounded by ``max_handshake_size``."""
     max_empty_records: int = 32
     """Most consecutive records that carry nothing: zero-length application data,
     change_cipher_spec, user_canceled warnings (unexpected_message)."""

@@ -41,7 +41,7 @@ from ..record import ContentType
 from ..sign import certificate_verify_message, verify
 from ..suites import SUITES, SuiteInfo, suite_info
 from ..tickets import MAX_TICKET_LIFETIME, ClientSession
-from .common import HandshakeBase
+from .common import HandshakeBase, version_name
 from .policy import check_certificate, check_extensions
 
 if TYPE_CHECKING:
@@ -316,11 +316,15 @@ class ClientHandshake(HandshakeBase):
     def on_server_hello(self, sh: ServerHello, raw: bytes) -> None:
         assert self.client_hello is not None
         exts = sh.extensions
+        if sh.legacy_version <= 0x0300:  # RFC 8446 appendix D.5
+            raise ProtocolVersionError(f"ServerHello.legacy_version 0x{sh.legacy_version:04x} (SSL 3.0 or older)")
         versions = ext.get_extension(exts, ext.SupportedVersionsServerHello)
         if versions is None:
             if sh.random[-8:] in (_DOWNGRADE_TLS12, _DOWNGRADE_TLS11):
                 raise IllegalParameter("downgrade sentinel in ServerHello.random")
-            raise ProtocolVersionError("the server does not support TLS 1.3")
+            raise ProtocolVersionError(
+                f"peer supports {version_name(sh.legacy_version)} at most; ferrotls speaks TLS 1.3"
+            )
         if versions.selected_version != TLS13:
             raise IllegalParameter(
                 f"server selected version 0x{versions.selected_version:04x}, not TLS 1.3"

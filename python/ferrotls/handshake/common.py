@@ -42,7 +42,14 @@ if TYPE_CHECKING:
     from ..config import ClientConfig, ServerConfig
     from ..connection import Connection
 
-__all__ = ["HandshakeBase", "require"]
+__all__ = ["HandshakeBase", "require", "version_name"]
+
+_VERSION_NAMES = {0x0300: "SSL 3.0", 0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
+
+
+def version_name(version: int) -> str:
+    """"TLS 1.2" for 0x0303; hex for versions without a name."""
+    return _VERSION_NAMES.get(version, f"version 0x{version:04x}")
 
 Handler = Callable[[Any, Any, bytes], None]
 
@@ -218,9 +225,13 @@ class HandshakeBase:
         return finished_verify_data(self.backend, self.suite, base_key, transcript_hash)
 
     def check_finished(self, verify_data: bytes, base_key: bytes, transcript_hash: bytes) -> None:
-        from ..errors import DecryptError
+        from ..errors import DecodeError, DecryptError
 
         expected = self.finished_data(base_key, transcript_hash)
+        if len(verify_data) != len(expected):  # cannot be parsed: not a verify failure
+            raise DecodeError(
+                f"Finished of {len(verify_data)} bytes, expected {len(expected)}"
+            )
         if not hmac.compare_digest(expected, verify_data):
             raise DecryptError("the peer's Finished does not verify")
 

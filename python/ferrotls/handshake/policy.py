@@ -5,7 +5,9 @@ RFCs: 8449 record_size_limit, 8879 compress_certificate, 9345
 delegated_credential, 9001 quic_transport_parameters).  The rules applied by
 :func:`check_extensions` (RFC 8446 section 4.2):
 
-* more than ``Limits.max_extensions`` extensions: illegal_parameter (our limit);
+* more than ``Limits.max_extensions`` extensions in a response or CertificateEntry:
+  illegal_parameter (our limit; requests are bounded by their size only, since
+  their unknown extensions must be ignored however many there are);
 * an extension we recognise that is not specified for the message: illegal_parameter;
 * in a response (ServerHello, HelloRetryRequest, EncryptedExtensions, Certificate)
   an extension that was not requested: unsupported_extension (the cookie in a
@@ -75,7 +77,7 @@ def check_extensions(
     ``requested`` is None for request messages (CH, CR, NST) and the extension
     types we sent (that the peer may answer) for responses.
     """
-    if len(extensions) > limits.max_extensions:
+    if requested is not None and len(extensions) > limits.max_extensions:
         raise IllegalParameter(
             f"{ctx.value} with {len(extensions)} extensions exceeds the limit of "
             f"{limits.max_extensions}"

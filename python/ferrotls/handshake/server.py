@@ -52,7 +52,7 @@ from ..sign import certificate_verify_message, verify
 from ..suites import SUITES, suite_info
 from ..tickets import SessionState
 from ..x509 import verifier_binding
-from .common import HandshakeBase
+from .common import HandshakeBase, version_name
 from .policy import check_certificate, check_extensions
 
 if TYPE_CHECKING:
@@ -165,10 +165,16 @@ class ServerHandshake(HandshakeBase):
         config = self.sconfig
         exts = hello.extensions
         offer = _Offer(hello, raw)
+        if hello.legacy_version <= 0x0300:  # RFC 8446 appendix D.5
+            raise ProtocolVersionError(
+                f"ClientHello.legacy_version 0x{hello.legacy_version:04x} (SSL 3.0 or older)"
+            )
         check_extensions(exts, ext.Context.CH, config.limits)
         versions = ext.get_extension(exts, ext.SupportedVersionsClientHello)
         if versions is None or TLS13 not in versions.versions:
-            raise ProtocolVersionError("the client does not offer TLS 1.3")
+            offered = versions.versions if versions is not None else [hello.legacy_version]
+            best = max((v for v in offered if 0x0300 <= v < 0x0304), default=hello.legacy_version)
+            raise ProtocolVersionError(f"peer supports {version_name(best)} at most; ferrotls speaks TLS 1.3")
         if bytes(hello.legacy_compression_methods) != b"\x00":
             raise IllegalParameter("legacy_compression_methods must be exactly [null]")
         if exts and exts[-1].ext_type != ExtensionType.PRE_SHARED_KEY and any(

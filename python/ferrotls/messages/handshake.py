@@ -251,7 +251,10 @@ def _read_server_hello_tail(r: Reader, ctx: Context) -> tuple[bytes, int, int, l
     session_id = r.opaque8(0, 32, what="legacy_session_id_echo")
     suite = coerce(CipherSuite, r.u16("cipher_suite"))
     compression = r.u8("legacy_compression_method")
-    extensions = decode_extensions(r, ctx, 6)
+    # TLS 1.2 syntax (RFC 5246 section 7.4.1.3): the extensions block may be absent
+    # or short.  A TLS 1.3 ServerHello needs supported_versions, which the handshake
+    # checks (protocol_version / illegal_parameter), so no length rule here.
+    extensions = [] if r.at_end() else decode_extensions(r, ctx)
     return session_id, suite, compression, extensions
 
 
