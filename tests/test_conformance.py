@@ -677,3 +677,102 @@ def test_client_hello_with_a_duplicate_unknown_extension(backend: Any) -> None:
     with pytest.raises(IllegalParameter, match="duplicate extension"):
         server.receive_data(client.data_to_send())
     assert server.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x2f"
+
+
+# --------------------------------------------------------------------------- 6. AEAD usage limits
+
+
+def _swap_keys(pair: ConnectionPair, c_log: KeyLog, suite: int, sequence: int) -> None:
+    """Give the client's sending key and the server's receiving key the sequence
+    number ``sequence``: as if that many records had been sent under them."""
+    from ferrotls.keyschedule import traffic_keys
+    from ferrotls.suites import suite_info
+
+    info = suite_info(suite)
+    secret = c_log.secret("CLIENT_TRAFFIC_SECRET_0")
+    for conn, data_limit in ((pair.client, info.max_records), (pair.server, None)):
+        keys = traffic_keys(conn.backend, info, secret)
+        protector = conn.backend.record_protector(suite, keys.key, keys.iv, sequence, data_limit)
+        if conn is pair.client:
+            conn._records.write_protector = protector
+        else:
+            conn._records.read_protector = protector
+
+
+@pytest.mark.parametrize(
+    ("suite", "limit"),
+    [(0x1301, 23_726_566), (0x1302, 23_726_566), (0x1304, 11_863_283), (0x1305, 11_863_283),
+     (0x1303, (1 << 64) - (1 << 16))],
+    ids=["aes128gcm", "aes256gcm", "ccm", "ccm8", "chacha20"],
+)
+def test_key_update_before_the_aead_limit(backend: Any, suite: int, limit: int) -> None:
+    """Two records before the suite's limit, a write of five records: two go under
+    the old key, then a KeyUpdate, then the rest under the new key; the server
+    reads all of it and updates its receiving key."""
+    from ferrotls.events import KeyUpdated
+    from ferrotls.suites import suite_info
+
+    assert suite_info(suite).max_records == limit
+    c_log = KeyLog()
+    pair = ConnectionPair(
+        client_config(backend, cipher_suites=(suite,), key_log=c_log),
+        server_config(backend, cipher_suites=(suite,)),
+    )
+    pair.handshake()
+    _swap_keys(pair, c_log, suite, limit - 2)
+    data = bytes(range(256)) * 256 + b"!" * 3  # 65,539 bytes: five records
+    pair.client.send(data)
+    wire = pair.client.data_to_send()
+    assert pair.client._records.write_protector.sequence == 3  # type: ignore[union-attr]
+    pair.server.receive_data(wire)
+    events = pair.server.events()
+    got = b"".join(e.data for e in events if isinstance(e, ApplicationData))
+    assert got == data
+    assert KeyUpdated(update_requested=False) in events
+    assert len(split_records(wire)) == 2 + 1 + 3
+    pair.client.close()  # and the connection still closes cleanly
+    pair.server.receive_data(pair.client.data_to_send())
+    assert ConnectionClosed() in pair.server.events()
+
+
+def test_key_update_for_a_small_write_at_the_limit(backend: Any) -> None:
+    from ferrotls.events import KeyUpdated
+
+    c_log = KeyLog()
+    pair = ConnectionPair(client_config(backend, cipher_suites=(SUITE,), key_log=c_log), server_config(backend))
+    pair.handshake()
+    _swap_keys(pair, c_log, SUITE, 23_726_566)  # exactly at the limit: nothing more under this key
+    for message in (b"one", b"", b"two"):
+        pair.client.send(message)
+    pair.server.receive_data(pair.client.data_to_send())
+    events = pair.server.events()
+    assert events[0] == KeyUpdated(update_requested=False)
+    assert b"".join(e.data for e in events if isinstance(e, ApplicationData)) == b"onetwo"
+
+
+def test_close_at_the_last_sequence_number(backend: Any) -> None:
+    """At sequence 2**64 - 1 a write still goes out (after a KeyUpdate under the last
+    number) and close() still works."""
+    from ferrotls.keyschedule import traffic_keys
+    from ferrotls.suites import suite_info
+
+    for send_first in (True, False):
+        c_log = KeyLog()
+        pair = ConnectionPair(client_config(backend, cipher_suites=(0x1303,), key_log=c_log),
+                              server_config(backend, cipher_suites=(0x1303,)))
+        pair.handshake()
+        info = suite_info(0x1303)
+        keys = traffic_keys(pair.client.backend, info, c_log.secret("CLIENT_TRAFFIC_SECRET_0"))
+        last = (1 << 64) - 1
+        pair.client._records.write_protector = pair.client.backend.record_protector(
+            0x1303, keys.key, keys.iv, last, info.max_records)
+        pair.server._records.read_protector = pair.server.backend.record_protector(
+            0x1303, keys.key, keys.iv, last)
+        if send_first:
+            pair.client.send(b"late data")
+        pair.client.close()
+        pair.server.receive_data(pair.client.data_to_send())
+        events = pair.server.events()
+        assert ConnectionClosed() in events
+        if send_first:
+            assert ApplicationData(b"late data") in events

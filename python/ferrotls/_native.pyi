@@ -42,12 +42,19 @@ class Aead:
 @final
 class RecordProtector:
     def __new__(
-        cls, suite: int, key: Buffer, iv: Buffer, sequence: int | None = None
+        cls,
+        suite: int,
+        key: Buffer,
+        iv: Buffer,
+        sequence: int | None = None,
+        data_limit: int | None = None,
     ) -> RecordProtector: ...
     @property
     def suite(self) -> int: ...
     @property
     def sequence(self) -> int: ...
+    @property
+    def data_limit(self) -> int: ...
     def sealed_size(self, length: int, padding: int = 0, max_fragment: int = 16384) -> int: ...
     def seal_record(
         self, content_type: int, data: Buffer, padding: int = 0, max_fragment: int = 16384

@@ -32,6 +32,7 @@ from .errors import (
     DecodeError,
     InsecureBackendWarning,
     InternalError,
+    KeyLimitReached,
     ProtocolError,
     TLSError,
     TruncationError,
@@ -180,7 +181,10 @@ class Connection:
         nothing else is queued.
         """
         if self._app_write and self._error is None and not self._close_sent:
-            self._records.write_application_data(data)
+            try:
+                self._records.write_application_data(data)
+            except KeyLimitReached:
+                self._send_across_key_updates(data)
             return
         if self._error is not None:
             raise UsageError(f"connection failed earlier: {self._error}")
@@ -189,6 +193,25 @@ class Connection:
         if not self._app_write:
             raise UsageError("cannot send application data before the handshake completes")
         self._records.write(ContentType.APPLICATION_DATA, data)
+
+    def _send_across_key_updates(self, data: bytes | bytearray | memoryview) -> None:
+        """``data`` would take the sending key past its AEAD usage limit: seal what
+        the key may still protect, send a KeyUpdate, go on under the new key (RFC 8446
+        section 5.5).  The peer is not asked to update its own keys."""
+        records = self._records
+        view = memoryview(data).cast("B")
+        per_record = records.max_fragment - records.padding
+        while True:
+            protector = records.write_protector
+            assert protector is not None
+            left = protector.data_limit - protector.sequence  # records this key may still seal
+            if left >= max(1, -(-len(view) // per_record)):
+                records.write_application_data(view)
+                return
+            if left > 0 and view:  # fill the key; the rest (at least a byte) goes under the next
+                records.write_application_data(view[: left * per_record])
+                view = view[left * per_record :]
+            self._handshake.send_key_update(False)
 
     def close(self) -> None:
         """Queue a close_notify alert; no application data can be sent afterwards."""

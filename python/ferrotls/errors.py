@@ -48,6 +48,7 @@ __all__ = [
     "AlertReceived",
     "UsageError",
     "SequenceNumberExhausted",
+    "KeyLimitReached",
     "TruncationError",
     "InsecureBackendWarning",
     "error_for_alert",
@@ -265,6 +266,13 @@ class SequenceNumberExhausted(TLSError):
     """A record sequence number would wrap (2**64 records with one key).
 
     RFC 8446 section 5.3: the connection must rekey (KeyUpdate) or close.
+    """
+
+
+class KeyLimitReached(TLSError):
+    """Sealing application data would take the sending key past its usage limit
+    (RFC 8446 section 5.5); nothing was sealed.  The connection answers it by
+    sending a KeyUpdate and sealing under the new key, so applications never see it.
     """
 
 

@@ -74,22 +74,31 @@ class SuiteInfo:
     key_len: int
     iv_len: int
     tag_len: int
+    max_records: int = 1 << 64
+    """Records one key may protect before a KeyUpdate (RFC 8446 section 5.5; RFC 9147
+    section 4.5.3 and appendix B for CCM); the connection updates its sending keys
+    before reaching it.  2**64 (the sequence space) where the AEAD's limit is larger."""
 
     @property
     def hash_len(self) -> int:
         return HASH_LEN[self.hash_name]
 
 
+_GCM_LIMIT = 23_726_566  # 2**24.5 full-size records (RFC 8446 section 5.5)
+_CCM_LIMIT = 11_863_283  # 2**23.5 (RFC 9147 section 4.5.3, appendix B)
+
 SUITES: dict[int, SuiteInfo] = {
     s.suite: s
     for s in (
-        SuiteInfo(CipherSuite.TLS_AES_128_GCM_SHA256, "sha256", 16, 12, 16),
-        SuiteInfo(CipherSuite.TLS_AES_256_GCM_SHA384, "sha384", 32, 12, 16),
-        SuiteInfo(CipherSuite.TLS_CHACHA20_POLY1305_SHA256, "sha256", 32, 12, 16),
+        SuiteInfo(CipherSuite.TLS_AES_128_GCM_SHA256, "sha256", 16, 12, 16, _GCM_LIMIT),
+        SuiteInfo(CipherSuite.TLS_AES_256_GCM_SHA384, "sha384", 32, 12, 16, _GCM_LIMIT),
+        # ChaCha20-Poly1305's limit exceeds 2**64 records; stop short of the end of
+        # the sequence space so a KeyUpdate and close_notify always have numbers left.
+        SuiteInfo(CipherSuite.TLS_CHACHA20_POLY1305_SHA256, "sha256", 32, 12, 16, (1 << 64) - (1 << 16)),
         # RFC 8446 B.4 / RFC 6655: AES-CCM, 16- and 8-byte tags.  Implemented but
         # off by default (config.DEFAULT_CIPHER_SUITES); the IoT profile uses them.
-        SuiteInfo(CipherSuite.TLS_AES_128_CCM_SHA256, "sha256", 16, 12, 16),
-        SuiteInfo(CipherSuite.TLS_AES_128_CCM_8_SHA256, "sha256", 16, 12, 8),
+        SuiteInfo(CipherSuite.TLS_AES_128_CCM_SHA256, "sha256", 16, 12, 16, _CCM_LIMIT),
+        SuiteInfo(CipherSuite.TLS_AES_128_CCM_8_SHA256, "sha256", 16, 12, 8, _CCM_LIMIT),
     )
 }
 

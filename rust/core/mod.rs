@@ -21,6 +21,8 @@ pub enum Error {
     IllegalParameter(&'static str),
     /// A record would need sequence number 2**64.
     SequenceNumberExhausted,
+    /// Application data would take the key past its usage limit (nothing sealed).
+    KeyLimitReached,
     /// A caller argument was wrong (ValueError in Python).
     Invalid(String),
     /// The crypto library failed where it should not (e.g. the OS RNG).

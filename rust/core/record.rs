@@ -168,6 +168,11 @@ pub struct RecordKey {
     aead: AeadKey,
     iv: Zeroizing<[u8; NONCE_LEN]>,
     seq: Sequence,
+    /// Application-data records may use sequence numbers below this (the AEAD's
+    /// usage limit, RFC 8446 section 5.5); other content types (KeyUpdate,
+    /// alerts) may go on to 2**64 - 1, so the key can still be updated or the
+    /// connection closed.
+    data_limit: u128,
 }
 
 impl core::fmt::Debug for RecordKey {
@@ -186,7 +191,20 @@ impl RecordKey {
             Ok(iv) => iv,
             Err(_) => return invalid(format!("iv must be {NONCE_LEN} bytes, got {}", iv.len())),
         };
-        Ok(Self { aead, iv: Zeroizing::new(iv), seq: Sequence::new(sequence)? })
+        Ok(Self { aead, iv: Zeroizing::new(iv), seq: Sequence::new(sequence)?, data_limit: 1u128 << 64 })
+    }
+
+    /// Refuse application data past sequence number `limit` (at most 2**64).
+    pub fn with_data_limit(mut self, limit: u128) -> Result<Self> {
+        if limit > 1u128 << 64 {
+            return invalid("data_limit must be at most 2**64");
+        }
+        self.data_limit = limit;
+        Ok(self)
+    }
+
+    pub fn data_limit(&self) -> u128 {
+        self.data_limit
     }
 
     pub fn algorithm(&self) -> Algorithm {
@@ -221,6 +239,15 @@ impl RecordKey {
             return invalid(format!("output buffer too small: need {total} bytes, got {}", out.len()));
         }
         let n = params.records(data.len());
+        // Checked before reserving, so nothing is used up; threads sealing at the
+        // same moment may overshoot by their records, which the limit's margin covers.
+        // With no limit (2**64) running out of numbers is SequenceNumberExhausted.
+        if params.content_type == CONTENT_TYPE_APPLICATION_DATA
+            && self.data_limit < 1u128 << 64
+            && self.seq.get() + n as u128 > self.data_limit
+        {
+            return Err(Error::KeyLimitReached);
+        }
         let first = self.seq.reserve(n as u64)?;
         let mut pos = 0;
         let mut chunks = data.chunks(params.fragment);
@@ -787,6 +814,20 @@ mod tests {
         let w16 = seal(&RecordKey::new(Algorithm::Aes128Ccm, &hex(KEY), &hex(IV), 0).unwrap(), 23, b"0123456789", 2, 16384).unwrap();
         assert_eq!(w16.len(), 34);
         assert_eq!(w16[5..18], w[5..18]);
+    }
+
+    #[test]
+    fn data_limit_refuses_application_data_only() {
+        let s = key(0).with_data_limit(3).unwrap();
+        assert_eq!(seal(&s, 23, &[7u8; 31], 0, 10), Err(Error::KeyLimitReached)); // 4 records; 0..=2 fit
+        assert_eq!(s.sequence(), 0, "nothing reserved");
+        seal(&s, 23, &[7u8; 20], 0, 10).unwrap(); // 2 records
+        assert_eq!(seal(&s, 23, b"xy", 0, 10), Ok(seal(&key(2), 23, b"xy", 0, 10).unwrap()));
+        assert_eq!(seal(&s, 23, b"z", 0, 10), Err(Error::KeyLimitReached));
+        seal(&s, 22, b"\x18\x00\x00\x01\x00", 0, 16384).unwrap(); // a KeyUpdate still goes out
+        seal(&s, 21, b"\x01\x00", 0, 16384).unwrap(); // and an alert
+        assert_eq!(s.sequence(), 5);
+        assert!(key(0).with_data_limit((1u128 << 64) + 1).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pyo3::import_exception!(ferrotls.errors, UnexpectedMessage);
 pyo3::import_exception!(ferrotls.errors, IllegalParameter);
 pyo3::import_exception!(ferrotls.errors, InternalError);
 pyo3::import_exception!(ferrotls.errors, SequenceNumberExhausted);
+pyo3::import_exception!(ferrotls.errors, KeyLimitReached);
 
 /// The one message for every deprotection failure (RFC 8446 section 5.2).
 pub const BAD_RECORD_MAC: &str = "bad record MAC";
@@ -28,6 +29,9 @@ impl From<NativeError> for PyErr {
             NativeError::IllegalParameter(msg) => IllegalParameter::new_err(msg),
             NativeError::SequenceNumberExhausted => SequenceNumberExhausted::new_err(
                 "record sequence number would reach 2**64: update the keys or close the connection",
+            ),
+            NativeError::KeyLimitReached => KeyLimitReached::new_err(
+                "application data would pass the key's usage limit: update the keys first",
             ),
             NativeError::Invalid(msg) => PyValueError::new_err(msg),
             NativeError::Internal(msg) => InternalError::new_err(msg),

@@ -32,13 +32,35 @@ fn sequence_arg(sequence: &Bound<'_, PyAny>) -> PyResult<u128> {
 #[pymethods]
 impl RecordProtector {
     #[new]
-    #[pyo3(signature = (suite, key, iv, sequence = None))]
-    fn new(suite: i64, key: ByteBuf<'_>, iv: ByteBuf<'_>, sequence: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (suite, key, iv, sequence = None, data_limit = None))]
+    fn new(
+        suite: i64,
+        key: ByteBuf<'_>,
+        iv: ByteBuf<'_>,
+        sequence: Option<&Bound<'_, PyAny>>,
+        data_limit: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let seq = match sequence {
             Some(s) => sequence_arg(s)?,
             None => 0,
         };
-        Ok(Self { key: RecordKey::new(Algorithm::from_suite(suite)?, key.as_slice(), iv.as_slice(), seq)? })
+        let mut key = RecordKey::new(Algorithm::from_suite(suite)?, key.as_slice(), iv.as_slice(), seq)?;
+        if let Some(limit) = data_limit {
+            if !limit.is_instance_of::<PyInt>() {
+                return Err(PyTypeError::new_err("data_limit must be an int"));
+            }
+            let limit = limit
+                .extract::<u128>()
+                .map_err(|_| PyValueError::new_err("data_limit must be in 0..2**64"))?;
+            key = key.with_data_limit(limit)?;
+        }
+        Ok(Self { key })
+    }
+
+    /// Application-data records may use sequence numbers below this (2**64: no limit).
+    #[getter]
+    fn data_limit(&self) -> u128 {
+        self.key.data_limit()
     }
 
     #[getter]

@@ -102,6 +102,11 @@ class RecordProtector(Protocol):
         """The sequence number the next record will use."""
         ...
 
+    @property
+    def data_limit(self) -> int:
+        """Sequence numbers application data may use are below this (see ``record_protector``)."""
+        ...
+
     def sealed_size(self, length: int, padding: int = 0, max_fragment: int = MAX_PLAINTEXT) -> int:
         """Bytes that ``seal_record`` produces for ``length`` bytes of content."""
         ...
@@ -293,9 +298,15 @@ class Backend(Protocol):
         ...
 
     def record_protector(
-        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0
+        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0, data_limit: int | None = None
     ) -> RecordProtector:
-        """A record protector; ``sequence`` (default 0) is for tests and resumption of state."""
+        """A record protector; ``sequence`` (default 0) is for tests and resumption of state.
+
+        ``data_limit`` (default 2**64): sealing application data that would use a
+        sequence number >= it raises KeyLimitReached and seals nothing; other
+        content types may use numbers up to 2**64 - 1 (the KeyUpdate and the
+        close_notify of a key at its limit).
+        """
         ...
 
     def hkdf_extract(self, hash_name: str, salt: Buffer, ikm: Buffer) -> bytes:

@@ -34,9 +34,9 @@ class NativeBackend:
         return _native.Aead(suite, key)
 
     def record_protector(
-        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0
+        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0, data_limit: int | None = None
     ) -> _native.RecordProtector:
-        return _native.RecordProtector(suite, key, iv, sequence)
+        return _native.RecordProtector(suite, key, iv, sequence, data_limit)
 
     def hkdf_extract(self, hash_name: str, salt: Buffer, ikm: Buffer) -> bytes:
         return _native.hkdf_extract(hash_name, salt, ikm)

@@ -156,9 +156,11 @@ class PyRecordProtector:
     5-byte record header.  See :class:`ferrotls.backend.interface.RecordProtector`.
     """
 
-    __slots__ = ("_suite", "_impl", "_iv", "_seq", "_tag_len")
+    __slots__ = ("_suite", "_impl", "_iv", "_seq", "_tag_len", "_data_limit")
 
-    def __init__(self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0) -> None:
+    def __init__(
+        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0, data_limit: int | None = None
+    ) -> None:
         self._suite, key_bytes = _suite_and_key(suite, key)
         self._tag_len = SUITES[self._suite].tag_len
         iv_bytes = _bytes(iv, "iv")
@@ -167,6 +169,10 @@ class PyRecordProtector:
         sequence = _index(sequence, "sequence")
         if not 0 <= sequence < _SEQ_LIMIT:
             raise ValueError(f"sequence must be in 0..2**64-1, got {sequence}")
+        limit = _SEQ_LIMIT if data_limit is None else _index(data_limit, "data_limit")
+        if not 0 <= limit <= _SEQ_LIMIT:
+            raise ValueError(f"data_limit must be in 0..2**64, got {limit}")
+        self._data_limit = limit
         self._impl = _PRIMITIVES[self._suite](key_bytes)
         self._iv = int.from_bytes(iv_bytes, "big")
         self._seq = sequence
@@ -179,6 +185,11 @@ class PyRecordProtector:
     def sequence(self) -> int:
         """The sequence number the next record will use."""
         return self._seq
+
+    @property
+    def data_limit(self) -> int:
+        """Application data may use sequence numbers below this."""
+        return self._data_limit
 
     def __repr__(self) -> str:
         return f"<PyRecordProtector suite={_suite_name(self._suite)} sequence={self._seq}>"
@@ -211,6 +222,11 @@ class PyRecordProtector:
         fragment = max_fragment - padding
         records = _record_count(len(payload), fragment)
         seq = self._seq
+        limit = self._data_limit  # with none (2**64), running out is SequenceNumberExhausted
+        if content_type == CONTENT_TYPE_APPLICATION_DATA and limit < _SEQ_LIMIT and seq + records > limit:
+            raise errors.KeyLimitReached(
+                "application data would pass the key's usage limit: update the keys first"
+            )
         if seq + records > _SEQ_LIMIT:
             raise errors.SequenceNumberExhausted(
                 "sealing would need sequence number 2**64: the key must be updated"
@@ -510,9 +526,9 @@ class PythonBackend:
         return PyAead(suite, key)
 
     def record_protector(
-        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0
+        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0, data_limit: int | None = None
     ) -> PyRecordProtector:
-        return PyRecordProtector(suite, key, iv, sequence)
+        return PyRecordProtector(suite, key, iv, sequence, data_limit)
 
     def hkdf_extract(self, hash_name: str, salt: Buffer, ikm: Buffer) -> bytes:
         _hkdf.hash_len(hash_name)

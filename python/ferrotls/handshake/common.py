@@ -125,10 +125,10 @@ class HandshakeBase:
 
     # -- keys --------------------------------------------------------------------
 
-    def _protector(self, secret: bytes) -> Any:
+    def _protector(self, secret: bytes, data_limit: int | None = None) -> Any:
         assert self.suite is not None
         keys = traffic_keys(self.backend, self.suite, secret)
-        return self.backend.record_protector(self.suite.suite, keys.key, keys.iv)
+        return self.backend.record_protector(self.suite.suite, keys.key, keys.iv, 0, data_limit)
 
     def set_read_secret(self, secret: bytes) -> None:
         if len(self.conn._handshake_buffer):
@@ -138,7 +138,9 @@ class HandshakeBase:
 
     def set_write_secret(self, secret: bytes) -> None:
         self._write_secret = secret
-        self.conn._records.write_protector = self._protector(secret)
+        assert self.suite is not None
+        # the connection sends a KeyUpdate before the AEAD's usage limit (RFC 8446 5.5)
+        self.conn._records.write_protector = self._protector(secret, self.suite.max_records)
 
     def protector_for(self, suite: SuiteInfo, secret: bytes) -> Any:
         """A RecordProtector for ``secret`` under ``suite`` (0-RTT keys before the suite is final)."""
