@@ -4,6 +4,9 @@
   the certificate_required alert, RSA/ECDSA selection by -sigalgs), and Python's
   ``ssl``/``http.client``/``urllib``;
 * ``ferrotls client`` against ``openssl s_server -www`` and against an untrusted server;
+* the client's relay: 50 MiB from a regular file and from a pipe through
+  ``ferrotls server --echo`` and a stdlib ``ssl`` echo server (SHA-256 equal), and
+  ``--timeout`` against a server that completes the handshake and then never reads;
 * ``ferrotls bench --quick``.
 
 Everything listens on 127.0.0.1 with port 0 (the server prints the port it got);
@@ -15,6 +18,7 @@ FERROTLS_INTEROP=1), as in tests/interop.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import os
 import re
@@ -446,3 +450,185 @@ def test_client_connection_refused_and_bad_arguments() -> None:
     assert rc == 1 and "cannot connect" in err
     rc, _, err = run(ferrotls_cmd("client", "no-port-here"))
     assert rc == 2 and "HOST:PORT" in err
+
+
+# --------------------------------------------------------------------------- ferrotls client: the relay
+
+BIG_SIZE = 50 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """50 MiB of random bytes on disk and their SHA-256."""
+    path = tmp_path_factory.mktemp("relay") / "big.bin"
+    digest = hashlib.sha256()
+    with path.open("wb") as f:
+        for _ in range(BIG_SIZE // (1 << 20)):
+            block = os.urandom(1 << 20)
+            digest.update(block)
+            f.write(block)
+    return path, digest.hexdigest()
+
+
+def _relay_through(port: int, ca: str, source: Path, stdin_kind: str, *extra: str,
+                   timeout: float = 60) -> tuple[int, str, int, str]:
+    """``ferrotls client`` with ``source`` as stdin (a regular file, or a pipe fed by a
+    thread); (exit code, SHA-256 of stdout, its length, stderr)."""
+    args = ferrotls_cmd("client", f"{LOOPBACK}:{port}", "--ca", ca, "--servername", "localhost",
+                        *extra)
+    digest = hashlib.sha256()
+    received = 0
+    err = bytearray()
+    with source.open("rb") as f:
+        proc = subprocess.Popen(args, stdin=f if stdin_kind == "file" else subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+
+        def feed() -> None:
+            assert proc.stdin is not None
+            with contextlib.suppress(OSError):
+                while block := f.read(1 << 20):
+                    proc.stdin.write(block)
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+
+        def read_err() -> None:
+            assert proc.stderr is not None
+            while chunk := proc.stderr.read(65536):
+                err.extend(chunk)
+
+        threads = [threading.Thread(target=read_err, daemon=True)]
+        if stdin_kind == "pipe":
+            threads.append(threading.Thread(target=feed, daemon=True))
+        for t in threads:
+            t.start()
+        timer = threading.Timer(timeout, proc.kill)  # a hang fails the test, bounded
+        timer.start()
+        try:
+            while chunk := proc.stdout.read(1 << 20):
+                digest.update(chunk)
+                received += len(chunk)
+            rc = proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for t in threads:
+                t.join(10)
+            proc.stdout.close()
+            proc.stderr.close()
+    return rc, digest.hexdigest(), received, err.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("stdin_kind", ["file", "pipe"])
+def test_client_relays_50mb_through_ferrotls_echo(files: Files, big_file: tuple[Path, str],
+                                                  stdin_kind: str) -> None:
+    """A regular file as stdin behaves like ``cat file |``: no deadlock against an echo."""
+    path, sha = big_file
+    with ferrotls_server("--echo", "--cert", files.ec_cert, "--key", files.ec_key) as (srv, port):
+        started = time.monotonic()
+        rc, got, n, err = _relay_through(port, files.ca, path, stdin_kind)
+        elapsed = time.monotonic() - started
+        assert rc == 0, err
+        assert (n, got) == (BIG_SIZE, sha)
+        assert "close_notify" in err and "Traceback" not in err
+        srv.wait_for(f"closed after echoing {BIG_SIZE} bytes".encode(), stream="err")
+    assert elapsed < 45, f"50 MiB took {elapsed:.1f} s"
+
+
+@contextlib.contextmanager
+def ssl_server(files: Files, handler: Any) -> Iterator[int]:
+    """A stdlib ``ssl`` server on 127.0.0.1:0 in a thread, one connection, ``handler(tls)``."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(files.ec_cert, files.ec_key)
+    listener = socket.create_server((LOOPBACK, 0))
+    listener.settimeout(TIMEOUT)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sock, _ = listener.accept()
+            with ctx.wrap_socket(sock, server_side=True) as tls:
+                handler(tls)
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        thread.join(TIMEOUT + 60)
+        listener.close()
+    assert not thread.is_alive(), "ssl server thread hung"
+    if errors:
+        raise errors[0]
+
+
+def _ssl_echo(tls: ssl.SSLSocket) -> None:
+    tls.settimeout(30)
+    while data := tls.recv(262144):  # b"" at the client's close_notify
+        tls.sendall(data)
+    tls.unwrap()  # our close_notify back
+
+
+@pytest.mark.parametrize("stdin_kind", ["file", "pipe"])
+def test_client_relays_50mb_through_ssl_echo(files: Files, big_file: tuple[Path, str],
+                                             stdin_kind: str) -> None:
+    """The same through Python's ssl module (OpenSSL) as the echoing peer."""
+    path, sha = big_file
+    with ssl_server(files, _ssl_echo) as port:
+        rc, got, n, err = _relay_through(port, files.ca, path, stdin_kind)
+    assert rc == 0, err
+    assert (n, got) == (BIG_SIZE, sha)
+    assert "(close_notify)" in err
+
+
+@pytest.mark.parametrize("stdin_kind,size", [("file", BIG_SIZE), ("pipe", 5)])
+def test_client_times_out_on_a_server_that_never_reads(
+    files: Files, big_file: tuple[Path, str], tmp_path: Path, stdin_kind: str, size: int
+) -> None:
+    """Handshake done, then the server neither reads nor answers: exit 1 at --timeout.
+
+    50 MiB from a file fill the socket buffers (output the server never takes); 5 bytes
+    from a pipe fit, then stdin ends and the client waits for an answer that never comes.
+    """
+    release = threading.Event()
+    source = big_file[0]
+    if size != BIG_SIZE:
+        source = tmp_path / "small.bin"
+        source.write_bytes(b"hello"[:size])
+    with ssl_server(files, lambda tls: release.wait(60)) as port:
+        try:
+            started = time.monotonic()
+            rc, _, n, err = _relay_through(port, files.ca, source, stdin_kind, "--timeout", "2")
+            elapsed = time.monotonic() - started
+        finally:
+            release.set()
+    assert rc == 1, err
+    assert n == 0
+    assert "Verification : OK" in err  # the handshake did complete
+    assert "connection stalled" in err and "--timeout" in err and "Traceback" not in err
+    assert 2 <= elapsed < 15, elapsed
+
+
+def test_client_idle_stdin_is_not_a_stall(files: Files) -> None:
+    """An open, silent stdin (a person at a terminal) waits on stdin, not on the server:
+    no timeout then; once stdin ends, the unanswered wait does time out."""
+    release = threading.Event()
+    with ssl_server(files, lambda tls: release.wait(60)) as port:
+        try:
+            with running(ferrotls_cmd("client", f"{LOOPBACK}:{port}", "--ca", files.ca,
+                                      "--servername", "localhost", "--timeout", "1"),
+                         stdin_pipe=True) as client:
+                client.wait_for(b"Verification : OK", stream="err")
+                client.write(b"typed\n")
+                time.sleep(2.5)
+                assert client.proc.poll() is None, client.text
+                client.close_stdin()
+                assert client.wait(10) == 1
+                assert b"connection stalled" in client.err
+        finally:
+            release.set()

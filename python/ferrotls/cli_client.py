@@ -8,8 +8,12 @@ connection and the connection to stdout.  End of stdin sends close_notify (TLS
 
     printf 'GET / HTTP/1.0\\r\\n\\r\\n' | ferrotls client 127.0.0.1:8443 --ca ca.pem
 
-prints the response and exits 0.  A failed connection, handshake or
-verification exits 1 with the reason on stderr; bad options exit 2.
+prints the response and exits 0.  stdin and the socket are interleaved (the
+socket is non-blocking), so ``< big.bin`` behaves as ``cat big.bin |`` does, even
+against a server that answers while the client is still sending.  A failed
+connection, handshake or verification, or a wait for the server with no byte
+either way for ``--timeout`` seconds, exits 1 with the reason on stderr; bad
+options exit 2.
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true",
                    help="print only application data (no summary, no notes)")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                   help="bound for TCP connect and the handshake (default 10)")
+                   help="bound for TCP connect, the handshake, and any wait for the server "
+                        "afterwards: no byte either way for this long exits 1 (default 10)")
     add_common_tls_arguments(p)
 
 
@@ -126,8 +131,24 @@ def _summary(args: argparse.Namespace, info: HandshakeComplete, target: str, ser
     return "\n".join(lines)
 
 
+_STDIN_CHUNK = 65536
+"""Bytes read from stdin at a time."""
+_HIGH_WATER = 1 << 20
+"""Stop reading stdin while this much protected output waits for the socket."""
+_RECV_SIZE = 262144
+
+
+class _Stalled(Exception):
+    """Nothing moved to or from the server for --timeout seconds while waiting for it."""
+
+
 class _Session:
-    """The sans-I/O connection over a socket, with byte counters."""
+    """The sans-I/O connection over a socket, with byte counters.
+
+    During the handshake the socket blocks (bounded by its timeout) and
+    :meth:`flush` sends everything.  For the relay it is non-blocking: protected
+    output queues in ``pending`` and :meth:`send_some` moves what the socket takes.
+    """
 
     def __init__(self, conn: Any, sock: socket.socket) -> None:
         self.conn = conn
@@ -135,12 +156,46 @@ class _Session:
         self.sent = 0
         self.received = 0
         self.out = sys.stdout.buffer
+        self.pending = bytearray()
+        self.nonblocking = False
 
     def flush(self) -> None:
         data = self.conn.data_to_send()
-        if data:
-            self.sent += len(data)
+        if self.nonblocking:
+            self.pending += data
+            self.send_some()
+        elif data:
             self.sock.sendall(data)
+            self.sent += len(data)
+
+    def send_some(self) -> int:
+        """Send what the non-blocking socket takes now; the number of bytes sent."""
+        total = 0
+        while self.pending:
+            try:
+                n = self.sock.send(self.pending)
+            except (BlockingIOError, InterruptedError):
+                break
+            del self.pending[:n]
+            total += n
+        self.sent += total
+        return total
+
+    def drain(self, timeout: float) -> None:
+        """Send what is queued, waiting at most ``timeout`` seconds (errors ignored)."""
+        try:
+            self.pending += self.conn.data_to_send()
+        except TLSError:
+            pass
+        if not self.pending:
+            return
+        try:
+            self.sock.settimeout(timeout)
+            self.sock.sendall(self.pending)
+            self.sent += len(self.pending)
+            self.pending.clear()
+        except OSError:
+            pass
 
     def feed(self, data: bytes) -> None:
         self.received += len(data)
@@ -201,10 +256,17 @@ def _run(args: argparse.Namespace, ctx: Context, sock: socket.socket, target: st
     if not args.quiet:
         print(_summary(args, info, target, server_name, elapsed, session.sent, session.received),
               file=sys.stderr, flush=True)
-    sock.settimeout(None)
+    sock.setblocking(False)
+    session.nonblocking = True
     try:
         return _relay(args, session)
+    except _Stalled:
+        print(f"ferrotls client: connection stalled: no bytes to or from the server for "
+              f"{args.timeout:g} s while waiting for it (--timeout); giving up",
+              file=sys.stderr, flush=True)
+        return 1
     except (TLSError, OSError) as exc:
+        session.drain(min(args.timeout, 1.0))  # the alert, if there is one
         if isinstance(exc, AlertReceived) and int(exc.description) == 116 and not args.quiet:
             print("ferrotls client: the server requires a client certificate (--cert/--key)",
                   file=sys.stderr)
@@ -223,38 +285,95 @@ def _drain_events(session: _Session) -> bool:
     return closed
 
 
+class _Stdin:
+    """stdin as a source of chunks: a pipe or tty is polled, a regular file (or
+    /dev/null, which epoll refuses) is always readable."""
+
+    def __init__(self, sel: selectors.BaseSelector) -> None:
+        self.sel = sel
+        try:
+            self.fd = sys.stdin.fileno() if sys.stdin is not None else -1
+        except (OSError, ValueError):  # replaced by something without a descriptor
+            self.fd = -1
+        self.open = self.fd >= 0
+        self.pollable = False
+        self.registered = False
+        if self.open:
+            try:
+                sel.register(self.fd, selectors.EVENT_READ, "stdin")
+                self.pollable = self.registered = True
+            except (PermissionError, ValueError, OSError):
+                pass
+
+    def want(self, wanted: bool) -> None:
+        """Poll stdin only while we would read it (no unbounded buffering)."""
+        wanted = wanted and self.open and self.pollable
+        if wanted and not self.registered:
+            self.sel.register(self.fd, selectors.EVENT_READ, "stdin")
+        elif not wanted and self.registered:
+            self.sel.unregister(self.fd)
+        self.registered = wanted
+
+    def read(self) -> bytes:
+        """One bounded chunk; b"" (and closed) at end of input."""
+        chunk = os.read(self.fd, _STDIN_CHUNK)
+        if not chunk:
+            self.want(False)
+            self.open = False
+        return chunk
+
+
 def _relay(args: argparse.Namespace, session: _Session) -> int:
+    """Copy stdin to the connection and the connection to stdout, interleaved.
+
+    The socket is non-blocking and always polled for reading, so a server that
+    answers while we are still sending (an echo server) is read as we go.  stdin is
+    read in bounded chunks, and only while less than ``_HIGH_WATER`` bytes wait for
+    the socket.  While we wait for the server -- output it does not take, or stdin
+    at its end -- ``--timeout`` seconds without a byte either way raise _Stalled.
+    """
     conn, sock = session.conn, session.sock
-    stdin_fd = sys.stdin.fileno() if sys.stdin is not None else -1
-    stdin_open = stdin_fd >= 0
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ, "sock")
-    if stdin_open:
-        try:
-            sel.register(stdin_fd, selectors.EVENT_READ, "stdin")
-        except (PermissionError, ValueError, OSError):
-            # a regular file (or /dev/null) cannot be polled: it is always readable
-            while chunk := os.read(stdin_fd, 65536):
-                conn.send(chunk)
-                session.flush()
-            stdin_open = False
-            _half_close(session)
-    else:
+    stdin = _Stdin(sel)
+    if not stdin.open:
         _half_close(session)
     if _drain_events(session):  # data that came with the handshake's last flight
         return _finish(args, session, clean=True)
+    sock_events = selectors.EVENT_READ
+    deadline: float | None = None
     while True:
-        for key, _ in sel.select():
+        room = len(session.pending) < _HIGH_WATER
+        stdin.want(room)
+        read_file = room and stdin.open and not stdin.pollable
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if session.pending else 0)
+        if events != sock_events:
+            sel.modify(sock, events)
+            sock_events = events
+        waiting = bool(session.pending) or not stdin.open
+        if not waiting:
+            deadline = None
+        elif deadline is None:
+            deadline = time.monotonic() + args.timeout
+        if read_file:
+            timeout: float | None = 0
+        elif deadline is not None:
+            timeout = max(0.0, deadline - time.monotonic())
+        else:
+            timeout = None
+        before = (session.sent, session.received)
+        for key, mask in sel.select(timeout):
             if key.data == "stdin":
-                chunk = os.read(stdin_fd, 65536)
-                if chunk:
-                    conn.send(chunk)
-                    session.flush()
-                else:
-                    sel.unregister(stdin_fd)
-                    _half_close(session)
+                _send_stdin(session, stdin)
                 continue
-            data = sock.recv(262144)
+            if mask & selectors.EVENT_WRITE:
+                session.send_some()
+            if not mask & selectors.EVENT_READ:
+                continue
+            try:
+                data = sock.recv(_RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                continue
             if not data:
                 try:
                     session.feed(b"")
@@ -267,6 +386,21 @@ def _relay(args: argparse.Namespace, session: _Session) -> int:
                 return _finish(args, session, clean=True)
             if not data:
                 return _finish(args, session, clean=False)
+        if read_file:
+            _send_stdin(session, stdin)
+        if (session.sent, session.received) != before:
+            deadline = None
+        elif deadline is not None and time.monotonic() >= deadline:
+            raise _Stalled
+
+
+def _send_stdin(session: _Session, stdin: _Stdin) -> None:
+    chunk = stdin.read()
+    if chunk:
+        session.conn.send(chunk)
+        session.flush()
+    else:
+        _half_close(session)
 
 
 def _half_close(session: _Session) -> None:
@@ -281,9 +415,9 @@ def _half_close(session: _Session) -> None:
 def _finish(args: argparse.Namespace, session: _Session, *, clean: bool) -> int:
     try:
         session.conn.close()
-        session.flush()
-    except (TLSError, OSError):
+    except TLSError:
         pass
+    session.drain(args.timeout)
     if not args.quiet:
         how = "close_notify" if clean else "TCP close without close_notify (possible truncation)"
         print(f"ferrotls client: connection closed by the server ({how}); "

@@ -80,7 +80,8 @@ def add_common_tls_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpn", action="append", metavar="PROTO",
                    help="ALPN protocol (repeatable or a comma list), most preferred first")
     p.add_argument("--groups", metavar="LIST",
-                   help="key-exchange groups, e.g. X25519MLKEM768,X25519,secp256r1")
+                   help="key-exchange groups, most preferred first: X25519MLKEM768, X25519, "
+                        "secp256r1 (P-256), secp384r1 (P-384), secp521r1 (P-521), X448")
     p.add_argument("--suites", metavar="LIST",
                    help="TLS 1.3 cipher suites, e.g. TLS_AES_128_GCM_SHA256,TLS_CHACHA20_POLY1305_SHA256")
     p.add_argument("--keylog", metavar="FILE",

@@ -58,6 +58,8 @@ DEFAULT_GROUPS: tuple[int, ...] = (
     NamedGroup.X25519,
     NamedGroup.SECP256R1,
     NamedGroup.SECP384R1,
+    NamedGroup.SECP521R1,
+    NamedGroup.X448,
 )
 DEFAULT_KEY_SHARE_GROUPS: tuple[int, ...] = (NamedGroup.X25519MLKEM768, NamedGroup.X25519)
 DEFAULT_SIGNATURE_SCHEMES: tuple[int, ...] = (

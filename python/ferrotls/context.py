@@ -99,6 +99,7 @@ GROUP_NAMES: dict[str, int] = {
     "p-384": NamedGroup.SECP384R1,
     "secp521r1": NamedGroup.SECP521R1,
     "p-521": NamedGroup.SECP521R1,
+    "x448": NamedGroup.X448,
     "x25519mlkem768": NamedGroup.X25519MLKEM768,
 }
 

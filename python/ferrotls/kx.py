@@ -3,12 +3,16 @@
 Groups, as a table:
 
 * X25519 -- through the backend (native or pure Python);
-* secp256r1 / secp384r1 -- through pyca/cryptography (uncompressed points);
+* secp256r1 / secp384r1 / secp521r1 -- through pyca/cryptography (uncompressed
+  points of 65 / 97 / 133 bytes, checked to lie on the curve);
+* X448 -- through pyca/cryptography (56 bytes); an all-zero shared secret (a
+  low-order peer point) is refused, as for X25519;
 * X25519MLKEM768 (0x11EC, draft-ietf-tls-ecdhe-mlkem) -- ML-KEM-768 through the
   backend plus X25519.  Client share = ML-KEM encapsulation key (1184 bytes) ||
   X25519 public key; server share = ML-KEM ciphertext (1088) || X25519 public
   key; shared secret = ML-KEM secret || X25519 secret.
 
+The pyca/cryptography groups run the same way whatever backend a config uses.
 A peer share that is malformed or not on the curve raises IllegalParameter.
 """
 
@@ -16,16 +20,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .backend.interface import Backend
 from .errors import IllegalParameter
 from .suites import NamedGroup
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec, x448
 
 __all__ = ["ClientShare", "start_exchange", "server_exchange", "SUPPORTED_GROUPS", "share_length_ok"]
 
 _MLKEM_EK = 1184
 _MLKEM_CT = 1088
 _X25519_LEN = 32
+_X448_LEN = 56
 
 
 class ClientShare:
@@ -66,16 +75,25 @@ def _x25519_server(
     return key.public_bytes(), key.exchange(client_share)
 
 
-def _ec_curve(group: int):  # type: ignore[no-untyped-def]
+#: NIST curves: uncompressed point length (1 + 2 * field bytes) and pyca curve class name.
+_EC_CURVES: dict[int, tuple[int, str]] = {
+    NamedGroup.SECP256R1: (65, "SECP256R1"),
+    NamedGroup.SECP384R1: (97, "SECP384R1"),
+    NamedGroup.SECP521R1: (133, "SECP521R1"),
+}
+
+
+def _ec_curve(group: int) -> ec.EllipticCurve:
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    return ec.SECP256R1() if group == NamedGroup.SECP256R1 else ec.SECP384R1()
+    curve: ec.EllipticCurve = getattr(ec, _EC_CURVES[group][1])()
+    return curve
 
 
-def _ec_load_peer(group: int, data: bytes):  # type: ignore[no-untyped-def]
+def _ec_load_peer(group: int, data: bytes) -> ec.EllipticCurvePublicKey:
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    expected = 65 if group == NamedGroup.SECP256R1 else 97
+    expected = _EC_CURVES[group][0]
     if len(data) != expected or data[0] != 4:
         raise IllegalParameter(
             f"{NamedGroup(group).name} key share must be an uncompressed point of {expected} bytes"
@@ -86,32 +104,65 @@ def _ec_load_peer(group: int, data: bytes):  # type: ignore[no-untyped-def]
         raise IllegalParameter(f"{NamedGroup(group).name} key share is not a point on the curve") from None
 
 
-def _ec_public(key) -> bytes:  # type: ignore[no-untyped-def]
+def _ec_public(key: ec.EllipticCurvePrivateKey) -> bytes:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    out: bytes = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    return out
+    return key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
 
 
-def _ec_client(backend: Backend, group: int) -> ClientShare:
+def _ec_client(group: int) -> ClientShare:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = ec.generate_private_key(_ec_curve(group))
 
     def finish(peer: bytes) -> bytes:
-        out: bytes = key.exchange(ec.ECDH(), _ec_load_peer(group, peer))
-        return out
+        return key.exchange(ec.ECDH(), _ec_load_peer(group, peer))
 
     return ClientShare(group, _ec_public(key), finish)
 
 
-def _ec_server(backend: Backend, group: int, client_share: bytes) -> tuple[bytes, bytes]:
+def _ec_server(group: int, client_share: bytes) -> tuple[bytes, bytes]:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     peer = _ec_load_peer(group, client_share)
     key = ec.generate_private_key(_ec_curve(group))
-    secret: bytes = key.exchange(ec.ECDH(), peer)
-    return _ec_public(key), secret
+    return _ec_public(key), key.exchange(ec.ECDH(), peer)
+
+
+def _x448_exchange(key: x448.X448PrivateKey, peer: bytes) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import x448
+
+    if len(peer) != _X448_LEN:
+        raise IllegalParameter(f"X448 key share of {len(peer)} bytes, expected {_X448_LEN}")
+    try:
+        secret = key.exchange(x448.X448PublicKey.from_public_bytes(peer))
+    except ValueError:  # OpenSSL refuses an all-zero result itself
+        secret = bytes(_X448_LEN)
+    if secret == bytes(_X448_LEN):
+        raise IllegalParameter("X448 key share is a low-order point (all-zero shared secret)")
+    return secret
+
+
+def _x448_public(key: x448.X448PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def _x448_client() -> ClientShare:
+    from cryptography.hazmat.primitives.asymmetric import x448
+
+    key = x448.X448PrivateKey.generate()
+    return ClientShare(NamedGroup.X448, _x448_public(key), lambda peer: _x448_exchange(key, peer))
+
+
+def _x448_server(client_share: bytes) -> tuple[bytes, bytes]:
+    from cryptography.hazmat.primitives.asymmetric import x448
+
+    if len(client_share) != _X448_LEN:  # before generating a key
+        raise IllegalParameter(f"X448 key share of {len(client_share)} bytes, expected {_X448_LEN}")
+    key = x448.X448PrivateKey.generate()
+    return _x448_public(key), _x448_exchange(key, client_share)
 
 
 def _hybrid_client(backend: Backend) -> ClientShare:
@@ -153,19 +204,20 @@ class _GroupImpl:
     server_len: int
 
 
+def _ec_impl(group: int) -> _GroupImpl:
+    length = _EC_CURVES[group][0]
+    return _GroupImpl(
+        lambda _b, _p: _ec_client(group), lambda _b, s, _p: _ec_server(group, s), length, length
+    )
+
+
 _GROUPS: dict[int, _GroupImpl] = {
     NamedGroup.X25519: _GroupImpl(_x25519_client, _x25519_server, 32, 32),
-    NamedGroup.SECP256R1: _GroupImpl(
-        lambda b, _p: _ec_client(b, NamedGroup.SECP256R1),
-        lambda b, s, _p: _ec_server(b, NamedGroup.SECP256R1, s),
-        65,
-        65,
-    ),
-    NamedGroup.SECP384R1: _GroupImpl(
-        lambda b, _p: _ec_client(b, NamedGroup.SECP384R1),
-        lambda b, s, _p: _ec_server(b, NamedGroup.SECP384R1, s),
-        97,
-        97,
+    NamedGroup.SECP256R1: _ec_impl(NamedGroup.SECP256R1),
+    NamedGroup.SECP384R1: _ec_impl(NamedGroup.SECP384R1),
+    NamedGroup.SECP521R1: _ec_impl(NamedGroup.SECP521R1),
+    NamedGroup.X448: _GroupImpl(
+        lambda _b, _p: _x448_client(), lambda _b, s, _p: _x448_server(s), _X448_LEN, _X448_LEN
     ),
     NamedGroup.X25519MLKEM768: _GroupImpl(
         lambda b, _p: _hybrid_client(b),

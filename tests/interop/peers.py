@@ -8,7 +8,8 @@
   (``SSLContext.wrap_bio``) in process, with no socket at all.
 * :class:`OpenSSLProcess` runs ``openssl s_server`` / ``s_client`` with a reader
   thread that collects its output, so tests can wait for a marker with a timeout;
-  the process is always killed on exit.
+  the process is always killed on exit.  :func:`ferrotls_cli` runs ``python -m
+  ferrotls`` (the command line) the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +43,8 @@ __all__ = [
     "MemoryPeer",
     "OpenSSLProcess",
     "contains_hrr",
+    "ferrotls_cli",
+    "ferrotls_cli_server",
     "openssl_client",
     "openssl_server",
 ]
@@ -414,10 +418,15 @@ class MemoryPeer:
 
 
 class OpenSSLProcess:
-    """An ``openssl`` subprocess whose stdout+stderr is collected by a reader thread."""
+    """An ``openssl`` subprocess whose stdout+stderr is collected by a reader thread.
 
-    def __init__(self, args: Sequence[str], timeout: float = TIMEOUT) -> None:
-        self.args = ["openssl", *args]
+    ``program`` runs another command line the same way (see :func:`ferrotls_cli`).
+    """
+
+    def __init__(
+        self, args: Sequence[str], timeout: float = TIMEOUT, program: Sequence[str] = ("openssl",)
+    ) -> None:
+        self.args = [*program, *args]
         self.timeout = timeout
         self.output = bytearray()
         self._cond = threading.Condition()
@@ -521,6 +530,27 @@ def openssl_server(*args: str, timeout: float = TIMEOUT) -> Any:
         yield proc, int(m.group(1))
     finally:
         proc.stop()
+
+
+_LISTENING = re.compile(rb"listening on 127\.0\.0\.1:(\d+)")
+
+
+@contextlib.contextmanager
+def ferrotls_cli(*args: str, timeout: float = TIMEOUT) -> Any:
+    """``python -m ferrotls ARGS`` (the command line, a real subprocess); yields the process."""
+    proc = OpenSSLProcess(args, timeout, program=(sys.executable, "-m", "ferrotls"))
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@contextlib.contextmanager
+def ferrotls_cli_server(*args: str, timeout: float = TIMEOUT) -> Any:
+    """``ferrotls server --port 0 ARGS`` on 127.0.0.1; yields (proc, port)."""
+    with ferrotls_cli("server", "--host", LOOPBACK, "--port", "0", *args, timeout=timeout) as proc:
+        m = proc.wait_for(_LISTENING, timeout=30)
+        yield proc, int(m.group(1))
 
 
 @contextlib.contextmanager

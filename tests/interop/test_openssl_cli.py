@@ -33,6 +33,8 @@ from .peers import (
     connect,
     contains_hrr,
     echo_handler,
+    ferrotls_cli,
+    ferrotls_cli_server,
     openssl_client,
     openssl_server,
     server_config,
@@ -57,7 +59,11 @@ GROUPS = {
     "X25519": (NamedGroup.X25519, "X25519"),
     "P-256": (NamedGroup.SECP256R1, "ECDH, prime256v1"),
     "P-384": (NamedGroup.SECP384R1, "ECDH, secp384r1"),
+    "P-521": (NamedGroup.SECP521R1, "ECDH, secp521r1"),
+    "X448": (NamedGroup.X448, "X448"),
 }
+#: Supported by default, without a default key share (issue #11)
+EXTRA_GROUPS = ["P-521", "X448"]
 
 
 def s_server_args(pki: PKI, leaf: Any = None, *extra: str) -> list[str]:
@@ -120,7 +126,7 @@ def test_client_cipher_suites(backend: Any, pki: PKI, suite: int) -> None:
 
 @pytest.mark.parametrize("name", list(GROUPS))
 def test_client_groups(backend: Any, pki: PKI, name: str) -> None:
-    """Default key shares are X25519MLKEM768 + X25519: P-256/P-384 need a HelloRetryRequest."""
+    """Default key shares are X25519MLKEM768 + X25519: the other groups need a HelloRetryRequest."""
     group = GROUPS[name][0]
     with openssl_server(*s_server_args(pki, None, "-groups", name)) as (server, port):
         fs = connect(ClientConnection(client_config(backend, pki), SERVER_NAME), port)
@@ -472,3 +478,44 @@ def test_ferrotls_server_key_update_and_close_to_s_client(backend: Any, pki: PKI
     assert fs is not None
     assert fs.key_updates() == [KeyUpdated(update_requested=False)]
     assert fs.conn.state is ConnectionState.CLOSED
+
+
+# --------------------------------------------------------------------------- CLIs: P-521, X448
+
+
+@pytest.mark.parametrize("name", EXTRA_GROUPS)
+def test_s_client_groups_to_ferrotls_server_cli(pki: PKI, name: str) -> None:
+    """``openssl s_client -groups NAME`` -> ``ferrotls server --echo`` with its default groups."""
+    group, temp_key = GROUPS[name]
+    with ferrotls_cli_server(
+        "--echo", "--cert", str(pki.server_p256.cert_pem), "--key", str(pki.server_p256.key_pem)
+    ) as (server, port):
+        with openssl_client(port, *s_client_args(pki, "-groups", name)) as client:
+            client.wait_for(CONNECTED)
+            client.wait_for(f"Server Temp Key: {temp_key}".encode())
+            client.write(f"through {name}\n".encode())
+            client.wait_for(f"through {name}\n".encode())  # the echo (s_client prints no input)
+            client.write(b"Q\n")
+            assert client.wait() == 0
+        server.wait_for(f"{NamedGroup(group).name}, client anonymous".encode())
+        server.wait_for(b"closed after echoing")
+
+
+@pytest.mark.parametrize("name", EXTRA_GROUPS)
+def test_ferrotls_client_cli_key_share_to_s_server(pki: PKI, name: str) -> None:
+    """``ferrotls client --groups NAME`` (one key share) -> ``openssl s_server -groups NAME``."""
+    group = GROUPS[name][0]
+    with openssl_server(*s_server_args(pki, None, "-groups", name)) as (server, port):
+        args = ("client", f"127.0.0.1:{port}", "--ca", str(pki.ca_pem), "--servername", SERVER_NAME,
+                "--groups", name)
+        with ferrotls_cli(*args) as client:
+            client.wait_for(f"Group        : {NamedGroup(group).name}".encode())
+            client.write(b"from-ferrotls-cli\n")
+            server.wait_for(b"from-ferrotls-cli\n")
+            server.write(b"from-openssl\n")
+            client.wait_for(b"from-openssl\n")
+            client.close_stdin()  # close_notify; s_server answers with its own and exits
+            assert client.wait() == 0
+            assert server.wait() == 0
+        assert "Verification : OK" in client.text
+        assert "(close_notify)" in client.text
