@@ -125,15 +125,25 @@ def test_defaults_list_them_after_the_others_without_key_shares() -> None:
     assert P521 not in DEFAULT_KEY_SHARE_GROUPS and X448 not in DEFAULT_KEY_SHARE_GROUPS
 
 
-def test_default_client_hello_offers_them_without_shares(backend: Any) -> None:
+def test_default_client_hello_does_not_offer_them(backend: Any) -> None:
+    """Servers accept P-521 and X448; clients offer them only when configured (as
+    rustls does: four more bytes in every ClientHello otherwise)."""
+    from ferrotls.config import DEFAULT_CLIENT_GROUPS
+
     seen: list[ClientHello] = []
     ClientConnection(client_config(backend, client_hello_hook=_hello_recorder(seen)), SERVER_NAME)
     (hello,) = seen
     groups = ext.get_extension(hello.extensions, ext.SupportedGroups)
     shares = ext.get_extension(hello.extensions, ext.KeyShareClientHello)
     assert groups is not None and shares is not None
-    assert list(groups.groups)[-2:] == [P521, X448]
+    assert tuple(groups.groups) == DEFAULT_CLIENT_GROUPS
+    assert P521 not in groups.groups and X448 not in groups.groups
     assert [s.group for s in shares.client_shares] == [NamedGroup.X25519MLKEM768, X25519]
+    seen.clear()
+    ClientConnection(client_config(backend, groups=DEFAULT_GROUPS, client_hello_hook=_hello_recorder(seen)),
+                     SERVER_NAME)
+    groups = ext.get_extension(seen[0].extensions, ext.SupportedGroups)
+    assert groups is not None and list(groups.groups)[-2:] == [P521, X448]
 
 
 @pytest.mark.parametrize(
@@ -208,9 +218,10 @@ def test_default_server_asks_for_it_when_no_share_fits(backend: Any, group: int)
 
 @pytest.mark.parametrize("group", NEW_GROUPS)
 def test_hello_retry_request_to_it(backend: Any, group: int) -> None:
-    """A server preferring only the new group and a default client: one HRR, then it."""
+    """A server preferring only the new group and a client that lists it (without a
+    share): one HRR, then it."""
     seen: list[ClientHello] = []
-    ccfg = client_config(backend, client_hello_hook=_hello_recorder(seen))
+    ccfg = client_config(backend, groups=DEFAULT_GROUPS, client_hello_hook=_hello_recorder(seen))
     pair = ConnectionPair(ccfg, server_config(backend, groups=(group,)))
     c_info, s_info = pair.handshake()
     assert c_info.group == s_info.group == group

@@ -41,6 +41,7 @@ __all__ = [
     "create_server_config",
     "DEFAULT_CIPHER_SUITES",
     "DEFAULT_GROUPS",
+    "DEFAULT_CLIENT_GROUPS",
     "DEFAULT_KEY_SHARE_GROUPS",
     "DEFAULT_SIGNATURE_SCHEMES",
     "DEFAULT_CERTIFICATE_COMPRESSION",
@@ -61,6 +62,10 @@ DEFAULT_GROUPS: tuple[int, ...] = (
     NamedGroup.SECP521R1,
     NamedGroup.X448,
 )
+DEFAULT_CLIENT_GROUPS: tuple[int, ...] = DEFAULT_GROUPS[:4]
+"""What a client offers in supported_groups by default: P-521 and X448 are accepted
+by servers (DEFAULT_GROUPS) but not offered, as rustls does, to keep every
+ClientHello four bytes shorter; add them to ``groups`` to offer them."""
 DEFAULT_KEY_SHARE_GROUPS: tuple[int, ...] = (NamedGroup.X25519MLKEM768, NamedGroup.X25519)
 DEFAULT_SIGNATURE_SCHEMES: tuple[int, ...] = (
     SignatureScheme.ECDSA_SECP256R1_SHA256,
@@ -212,6 +217,7 @@ class _CommonConfig:
 class ClientConfig(_CommonConfig):
     """How a client connects.  The default verifies the server against the system roots."""
 
+    groups: tuple[int, ...] = DEFAULT_CLIENT_GROUPS
     key_share_groups: tuple[int, ...] = DEFAULT_KEY_SHARE_GROUPS
     verifier: CertificateVerifier | None = None
     """None: the system trust store with the WebPKI profile."""

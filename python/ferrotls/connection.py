@@ -42,11 +42,15 @@ from .errors import (
 from .events import NEED_DATA, ApplicationData, ConnectionClosed, Event, NeedData
 from .record import ContentType, HandshakeBuffer, RecordLayer
 
+from .stats import HandshakeStats, StatsRecorder
+
 if TYPE_CHECKING:
+    from .backend.interface import Backend, RecordProtector
     from .config import ClientConfig, ServerConfig
+    from .events import HandshakeComplete
+    from .handshake.client import ClientHandshake
+    from .handshake.machine import Handshake
     from .tickets import ClientSession
-    from .handshake.common import HandshakeBase
-    from .stats import HandshakeStats, StatsRecorder
 
 __all__ = ["ConnectionState", "Connection", "ClientConnection", "ServerConnection", "pump"]
 
@@ -87,6 +91,7 @@ class Connection:
         """Consecutive records that carried nothing (Limits.max_empty_records)."""
         self.key_updates_received = 0
         """KeyUpdates since the last application data (Limits.max_key_updates)."""
+        self._recorder = StatsRecorder(self.is_client, config.cpu_clock)
         self._events: deque[Event] = deque()
         self._error: TLSError | None = None
         self._peer_closed = False
@@ -95,8 +100,8 @@ class Connection:
         self.state = ConnectionState.HANDSHAKING
         self._app_read = False
         self._app_write = False
-        self._handshake: HandshakeBase
-        self._stats: StatsRecorder | None = None
+        self._handshake: Handshake
+        self._stats: StatsRecorder | None = self._recorder
         """Counts bytes and CPU time while the handshake runs (None afterwards)."""
         self._handshake_stats: HandshakeStats | None = None
 
@@ -271,7 +276,7 @@ class Connection:
                     )
                 if content_type == ContentType.APPLICATION_DATA:
                     if not self._app_read:
-                        if self._handshake.early_read:  # accepted 0-RTT data (server)
+                        if self._handshake.reading_early_data:  # accepted 0-RTT data (server)
                             self._handshake.receive_early_data(payload)
                             continue
                         raise UnexpectedMessage("application data before the handshake completed")
@@ -355,10 +360,11 @@ class Connection:
         # RFC 8446 section 5: allowed any time after the first ClientHello was sent or
         # received -- so also between a HelloRetryRequest and the second ClientHello
         # (OpenSSL sends it there) -- until the peer's Finished.
-        if not self.is_client and self._handshake.state == "wait_ch":
-            raise UnexpectedMessage("change_cipher_spec before the ClientHello")
-        if self._handshake.peer_finished:
-            raise UnexpectedMessage("change_cipher_spec after the handshake")
+        if not self._handshake.accepts_ccs():
+            raise UnexpectedMessage(
+                "change_cipher_spec after the handshake" if self._handshake.complete
+                else "change_cipher_spec before the ClientHello"
+            )
         if payload != b"\x01":
             raise UnexpectedMessage("change_cipher_spec record must hold the single byte 0x01")
         self._empty_record()
@@ -380,9 +386,6 @@ class Connection:
     def _send_alert(self, level: int, description: int) -> None:
         self._records.write(ContentType.ALERT, bytes((level, description)))
 
-    def _send_ccs(self) -> None:
-        self._records.write_raw(_CCS_RECORD)
-
     def _fail(self, exc: ProtocolError) -> None:
         self._error = exc
         self.state = ConnectionState.ERROR
@@ -391,8 +394,78 @@ class Connection:
         except TLSError:  # e.g. sequence numbers exhausted: nothing more to send
             pass
 
-    def _established(self) -> None:
-        self.state = ConnectionState.ESTABLISHED
+    def _note_key_update(self) -> None:
+        self.key_updates_received += 1
+        limit = self._limits.max_key_updates
+        if self.key_updates_received > limit:
+            raise UnexpectedMessage(f"more than {limit} KeyUpdates without application data")
+
+
+class _ConnectionIO:
+    """The connection as its handshake sees it (:class:`ferrotls.handshake.io.HandshakeIO`):
+    the only way a handshake reaches the record layer, the event queue and the state."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    @property
+    def backend(self) -> Backend:
+        return self._conn.backend
+
+    @property
+    def stats(self) -> StatsRecorder:
+        return self._conn._recorder
+
+    @property
+    def close_sent(self) -> bool:
+        return self._conn._close_sent
+
+    def write_handshake(self, raw: bytes, legacy_version: int = 0x0303) -> None:
+        self._conn._records.write(ContentType.HANDSHAKE, raw, legacy_version)
+
+    def write_application_data(self, data: bytes | bytearray | memoryview) -> None:
+        self._conn._records.write(ContentType.APPLICATION_DATA, data)
+
+    def send_ccs(self) -> None:
+        self._conn._records.write_raw(_CCS_RECORD)
+
+    def set_read_protector(self, protector: RecordProtector | None) -> None:
+        conn = self._conn
+        if len(conn._handshake_buffer):
+            raise UnexpectedMessage("a handshake message spans a key change")
+        conn._records.read_protector = protector
+
+    def set_write_protector(self, protector: RecordProtector | None) -> None:
+        self._conn._records.write_protector = protector
+
+    def limit_outgoing_records(self, max_fragment: int) -> None:
+        records = self._conn._records
+        records.max_fragment = max_fragment
+        if records.padding >= max_fragment:
+            records.padding = max_fragment - 1
+
+    def limit_incoming_records(self, max_plaintext: int) -> None:
+        self._conn._records.peer_max_plaintext = max_plaintext
+
+    def skip_early_data(self, budget: int) -> None:
+        self._conn._records.early_skip = budget
+
+    def note_key_update(self) -> None:
+        self._conn._note_key_update()
+
+    def emit(self, event: Event) -> None:
+        self._conn._events.append(event)
+
+    def finish_stats(self) -> HandshakeStats | None:
+        return self._conn._finish_stats()
+
+    def established(self, info: HandshakeComplete) -> None:
+        conn = self._conn
+        conn._app_read = conn._app_write = True
+        conn.state = ConnectionState.ESTABLISHED
+        conn._events.append(info)
 
 
 class ClientConnection(Connection):
@@ -417,9 +490,10 @@ class ClientConnection(Connection):
         from .handshake.client import ClientHandshake
 
         self.server_hostname = server_hostname
-        self._client_handshake = ClientHandshake(self, config, server_hostname, session, early_data)
+        self._client_handshake: ClientHandshake = ClientHandshake(
+            _ConnectionIO(self), config, server_hostname, session, early_data
+        )
         self._handshake = self._client_handshake
-        self._stats = self._handshake.stats
         self._client_handshake.start()
 
     @property
@@ -436,8 +510,7 @@ class ClientConnection(Connection):
     @property
     def rejected_early_data(self) -> bytes:
         """0-RTT data the server did not accept (empty until the handshake completes)."""
-        hs = self._client_handshake
-        return bytes(hs.early_sent) if hs.complete and hs.early_data_rejected else b""
+        return self._client_handshake.rejected_early_data
 
 
 class ServerConnection(Connection):
@@ -449,8 +522,7 @@ class ServerConnection(Connection):
         super().__init__(config)
         from .handshake.server import ServerHandshake
 
-        self._handshake = ServerHandshake(self, config)
-        self._stats = self._handshake.stats
+        self._handshake = ServerHandshake(_ConnectionIO(self), config)
 
 
 def pump(client: Connection, server: Connection, max_rounds: int = 10) -> None:

@@ -1,13 +1,20 @@
 """The client side of the TLS 1.3 handshake (RFC 8446 section 2, figure 1).
 
-States: ``wait_sh`` -> ``wait_ee`` -> ``wait_cert_cr`` -> ``wait_cert`` ->
-``wait_cv`` -> ``wait_finished`` -> ``traffic``.  A HelloRetryRequest loops
-back to ``wait_sh`` once.
+States, each a type that owns what it needs::
+
+    ExpectServerHello --HRR--> ExpectServerHello (once)
+        -> ExpectEncryptedExtensions
+        -> ExpectCertificateOrRequest -> [ExpectCertificate] -> ExpectCertificateVerify
+        -> ExpectFinished                     (PSK handshakes skip the certificates)
+        -> ClientTraffic (NewSessionTicket, KeyUpdate)
+
+0-RTT runs beside the states as :class:`EarlyData` (an enum on the driver):
+NONE, SENDING (offered, the server has not answered), ACCEPTED, REJECTED.
 """
 
 from __future__ import annotations
 
-import hashlib
+import enum
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +25,10 @@ from ..errors import (
     MissingExtension,
     ProtocolVersionError,
     UnexpectedMessage,
+    UsageError,
 )
 from ..events import SessionTicket
-from ..keyschedule import EarlySecrets, resumption_psk
+from ..keyschedule import EarlySecrets, HandshakeSecrets, resumption_psk
 from ..kx import ClientShare, start_exchange
 from ..messages import extensions as ext
 from ..messages.enums import ExtensionType, HandshakeType, PskKeyExchangeMode
@@ -37,24 +45,46 @@ from ..messages.handshake import (
     NewSessionTicket,
     ServerHello,
 )
-from ..record import ContentType
-from ..sign import certificate_verify_message, verify
+from ..sign import certificate_verify_message
 from ..suites import SUITES, SuiteInfo, suite_info
 from ..tickets import MAX_TICKET_LIFETIME, ClientSession
-from .common import HandshakeBase, version_name
-from .policy import check_certificate, check_extensions
+from ..transcript import Transcript
+from .common import (
+    application_secrets,
+    check_certificate_verify,
+    check_finished,
+    finished_data,
+    note_client_hello,
+    psk_binder,
+    receive_certificate,
+    send_certificate,
+    utc,
+    version_name,
+)
+from .io import HandshakeIO
+from .machine import Handshake, State, Traffic
+from .policy import check_extensions
 
 if TYPE_CHECKING:
     from ..config import ClientConfig
-    from ..connection import Connection
     from ..psk import ExternalPsk
 
-__all__ = ["ClientHandshake"]
+__all__ = ["ClientHandshake", "EarlyData"]
 
 TLS13 = 0x0304
 _DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 _DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 _HS = HandshakeType
+
+
+class EarlyData(enum.Enum):
+    """Where the client's 0-RTT data stands."""
+
+    NONE = "none"
+    SENDING = "sending"
+    """Offered with the ClientHello; data may be added until the server answers."""
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
 
 
 class _PskOffer:
@@ -83,65 +113,62 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-class ClientHandshake(HandshakeBase):
-    """Drives one client handshake."""
+class ClientHandshake(Handshake):
+    """Drives one client handshake; the connection calls ``start()`` once."""
 
     is_client = True
-    TABLE = {
-        "wait_sh": (frozenset({_HS.SERVER_HELLO}), "on_server_hello"),
-        "wait_ee": (frozenset({_HS.ENCRYPTED_EXTENSIONS}), "on_encrypted_extensions"),
-        "wait_cert_cr": (
-            frozenset({_HS.CERTIFICATE, _HS.COMPRESSED_CERTIFICATE, _HS.CERTIFICATE_REQUEST}),
-            "on_certificate_or_request",
-        ),
-        "wait_cert": (frozenset({_HS.CERTIFICATE, _HS.COMPRESSED_CERTIFICATE}), "on_certificate"),
-        "wait_cv": (frozenset({_HS.CERTIFICATE_VERIFY}), "on_certificate_verify"),
-        "wait_finished": (frozenset({_HS.FINISHED}), "on_finished"),
-        "traffic": (
-            frozenset({_HS.NEW_SESSION_TICKET, _HS.KEY_UPDATE}),
-            "on_post_handshake",
-        ),
-    }
 
     def __init__(
-        self, conn: Connection, config: ClientConfig, server_hostname: str | None,
+        self, io: HandshakeIO, config: ClientConfig, server_hostname: str | None,
         session: ClientSession | None = None, early_data: bytes | None = None,
     ) -> None:
-        super().__init__(conn, config)
+        super().__init__(io, config)
         if config.check_hostname and not server_hostname:
-            from ..errors import UsageError
-
             raise UsageError("check_hostname is on but no server_hostname was given")
         self.cconfig = config
         self.server_hostname = server_hostname
-        self.server_name = server_hostname
-        self.shares: dict[int, ClientShare] = {}
-        self.client_hello: ClientHello | None = None
-        self.retried = False
-        self.ccs_sent = False
-        self.handshake_secrets: Any = None
-        self.server_hs_secret = b""
-        self.client_hs_secret = b""
-        self.certificate_request: CertificateRequest | None = None
-        self.peer_leaf: Any = None
+        self.outcome.server_name = server_hostname
         self.offered_alpn = [p.encode("ascii") if isinstance(p, str) else p for p in config.alpn_protocols]
         self.session = session
         self.early_data = early_data
-        self.psk_offers: list[_PskOffer] = []
-        self.chosen_psk: _PskOffer | None = None
-        self.psk_only = False
-        self.early_state = "none"  # none -> sending -> accepted | rejected
+        self.early = EarlyData.NONE
         self.early_sent = bytearray()
         self.early_limit = 0
 
-    # -- ClientHello -------------------------------------------------------------
+    # -- what the connection asks --------------------------------------------------------
+
+    @property
+    def early_data_open(self) -> bool:
+        return self.early is EarlyData.SENDING and isinstance(
+            self.state, (ExpectServerHello, ExpectEncryptedExtensions)
+        )
+
+    def send_early_data(self, data: bytes | bytearray | memoryview) -> None:
+        if not self.early_data_open:
+            raise UsageError("0-RTT data can be sent only after offering it, before the server answers")
+        if len(self.early_sent) + len(data) > self.early_limit:
+            raise UsageError(f"0-RTT data is limited to {self.early_limit} bytes by the ticket")
+        self.early_sent += data
+        self.io.write_application_data(data)
+
+    @property
+    def rejected_early_data(self) -> bytes:
+        return bytes(self.early_sent) if self.complete and self.early is EarlyData.REJECTED else b""
+
+    def reject_early_data(self) -> None:
+        if self.early is EarlyData.SENDING:
+            self.early = EarlyData.REJECTED
+            self.outcome.early_data_rejected = len(self.early_sent)
+
+    # -- ClientHello ---------------------------------------------------------------------
 
     def start(self) -> None:
-        self.stats.begin()
+        stats = self.io.stats
+        stats.begin()
         try:
             self._start()
         finally:
-            self.stats.end()
+            stats.end()
 
     def _start(self) -> None:
         config = self.cconfig
@@ -153,40 +180,38 @@ class ClientHandshake(HandshakeBase):
         self.client_random = config.rng(32)
         session_id = config.rng(32) if config.middlebox_compat else b""
         now = config.clock()
-        self._collect_psks(now)
-        self.psk_only = bool(self.psk_offers) and tuple(config.psk_modes) == (PskKeyExchangeMode.PSK_KE,)
-        if not self.psk_only:
+        psk_offers = self._collect_psks(now)
+        psk_only = bool(psk_offers) and tuple(config.psk_modes) == (PskKeyExchangeMode.PSK_KE,)
+        shares: dict[int, ClientShare] = {}
+        if not psk_only:
             for group in config.key_share_groups:
-                self.shares[group] = start_exchange(
-                    self.backend, group, config.key_share_private_keys.get(group)
-                )
-        first = self.psk_offers[0] if self.psk_offers else None
+                shares[group] = start_exchange(self.backend, group, config.key_share_private_keys.get(group))
+        first = psk_offers[0] if psk_offers else None
         want_early = (
             self.early_data is not None
             and first is not None
             and first.session is not None
             and first.session.max_early_data > 0
         )
+        offer = _Offer(shares, psk_offers, psk_only)
         hello = ClientHello(
             random=self.client_random,
             legacy_session_id=session_id,
             cipher_suites=list(config.cipher_suites),
-            extensions=self._hello_extensions(now=now, early=want_early),
+            extensions=self.hello_extensions(offer, now=now, early=want_early),
         )
         if config.client_hello_hook is not None:
             hello = config.client_hello_hook(hello)
-        self._set_binders(hello)
-        self.client_hello = hello
-        raw = self.send_message(hello, legacy_version=0x0301)
-        self.note_client_hello(hello, raw)
-        self.state = "wait_sh"
+        self.set_binders(hello, offer, None)
+        transcript = Transcript()
+        raw = self.send(transcript, hello, legacy_version=0x0301)
+        note_client_hello(self.io.stats, hello, raw)
+        self.state = ExpectServerHello(hello, offer, transcript)
         if want_early and hello.has(ExtensionType.EARLY_DATA):
-            assert first is not None and first.session is not None
+            assert first is not None
             self._start_early_data(first, raw)
 
-    # -- PSKs and 0-RTT --------------------------------------------------------------
-
-    def _collect_psks(self, now: float) -> None:
+    def _collect_psks(self, now: float) -> list[_PskOffer]:
         config = self.cconfig
         session = self.session
         host = self.server_hostname
@@ -200,106 +225,36 @@ class ClientHandshake(HandshakeBase):
         ):
             session = None
         self.session = session
+        offers = []
         if session is not None:
-            self.psk_offers.append(
-                _PskOffer(session.ticket, session.psk, session.hash_name, b"res binder",
-                          suite_info(session.cipher_suite), session=session)
-            )
+            offers.append(_PskOffer(session.ticket, session.psk, session.hash_name, b"res binder",
+                                    suite_info(session.cipher_suite), session=session))
         for psk in config.external_psks:
             suites = [s for s in config.cipher_suites if s in SUITES and SUITES[s].hash_name == psk.hash_name]
             if suites:
-                self.psk_offers.append(
-                    _PskOffer(psk.identity, psk.key, psk.hash_name, psk.binder_label,
-                              suite_info(suites[0]), external=psk)
-                )
+                offers.append(_PskOffer(psk.identity, psk.key, psk.hash_name, psk.binder_label,
+                                        suite_info(suites[0]), external=psk))
+        return offers
 
-    def _psk_extension(self, now: float) -> ext.PreSharedKeyClientHello:
-        identities = [
-            ext.PskIdentity(
-                p.identity, p.session.obfuscated_ticket_age(now) if p.session is not None else 0
-            )
-            for p in self.psk_offers
-        ]
-        binders = [bytes(p.suite.hash_len) for p in self.psk_offers]
-        return ext.PreSharedKeyClientHello(identities, binders)
-
-    def _set_binders(self, hello: ClientHello) -> None:
-        """Fill in the binders over Truncate(ClientHello) (RFC 8446 section 4.2.11.2)."""
-        if hello.psk_offer() is None or not self.psk_offers:
-            return
-        truncated = hello.encode_truncated()
-        binders = []
-        for p in self.psk_offers:
-            if self.transcript.hash_name is not None:  # after a HelloRetryRequest
-                binder_hash = self.transcript.digest_with(truncated)
-            else:
-                binder_hash = hashlib.new(p.hash_name, truncated).digest()
-            early = EarlySecrets(self.backend, p.suite, p.key)
-            binders.append(early.binder(early.binder_key(label=p.label), binder_hash))
-        hello.set_binders(binders)
-
-    def _start_early_data(self, offer: _PskOffer, client_hello_raw: bytes) -> None:
-        session = offer.session
-        assert session is not None
-        early = EarlySecrets(self.backend, offer.suite, offer.key)
-        secret = early.client_early_traffic_secret(
-            hashlib.new(offer.hash_name, client_hello_raw).digest()
-        )
-        self.key_log("CLIENT_EARLY_TRAFFIC_SECRET", secret)
-        if self.cconfig.middlebox_compat and not self.ccs_sent:
-            self.conn._send_ccs()  # right after the ClientHello (RFC 8446 appendix D.4)
-            self.ccs_sent = True
-        self.conn._records.write_protector = self.protector_for(offer.suite, secret)
-        self.early_state = "sending"
-        self.early_limit = session.max_early_data
-        data = self.early_data or b""
-        if data:
-            self.send_early_data(data)
-
-    def send_early_data(self, data: bytes | bytearray | memoryview) -> None:
-        from ..errors import UsageError
-
-        if self.early_state != "sending" or self.state not in ("wait_sh", "wait_ee"):
-            raise UsageError("0-RTT data can be sent only after offering it, before the server answers")
-        if len(self.early_sent) + len(data) > self.early_limit:
-            raise UsageError(
-                f"0-RTT data is limited to {self.early_limit} bytes by the ticket"
-            )
-        self.early_sent += data
-        self.conn._records.write(ContentType.APPLICATION_DATA, data)
-
-    @property
-    def early_data_open(self) -> bool:
-        return self.early_state == "sending" and self.state in ("wait_sh", "wait_ee")
-
-    def _reject_early_data(self) -> None:
-        if self.early_state == "sending":
-            self.early_state = "rejected"
-            self.early_data_rejected = len(self.early_sent)
-
-    def _hello_extensions(
-        self, cookie: bytes | None = None, *, now: float = 0.0, early: bool = False
+    def hello_extensions(
+        self, offer: _Offer, cookie: bytes | None = None, *, now: float = 0.0, early: bool = False
     ) -> list[ext.Extension]:
         config = self.cconfig
         out: list[ext.Extension] = []
         host = self.server_hostname
         if host and config.server_name_indication and not _is_ip(host):
             out.append(ext.ServerName.for_host(host.rstrip(".")))
-        if not self.psk_only:  # psk_ke only: no (EC)DHE, no certificates
+        if not offer.psk_only:  # psk_ke only: no (EC)DHE, no certificates
             out.append(ext.SupportedGroups(list(config.groups)))
             out.append(ext.SignatureAlgorithms(list(config.signature_schemes)))
         if self.offered_alpn:
             out.append(ext.ALPN(list(self.offered_alpn)))
-        if not self.psk_only:
-            out.append(
-                ext.KeyShareClientHello(
-                    [ext.KeyShareEntry(g, s.public) for g, s in self.shares.items()]
-                )
-            )
+        if not offer.psk_only:
+            out.append(ext.KeyShareClientHello([ext.KeyShareEntry(g, s.public) for g, s in offer.shares.items()]))
         if config.psk_modes:
             out.append(ext.PskKeyExchangeModes(list(config.psk_modes)))
         out.append(ext.SupportedVersionsClientHello([TLS13]))
-        if config.certificate_compression and not self.psk_only:
+        if config.certificate_compression and not offer.psk_only:
             out.append(ext.CompressCertificate(list(config.certificate_compression)))
         if config.record_size_limit is not None:
             out.append(ext.RecordSizeLimit(config.record_size_limit))
@@ -307,14 +262,97 @@ class ClientHandshake(HandshakeBase):
             out.append(ext.Cookie(cookie))
         if early:
             out.append(ext.EarlyData())
-        if self.psk_offers:
-            out.append(self._psk_extension(now))  # must be last
+        if offer.psks:
+            identities = [
+                ext.PskIdentity(p.identity, p.session.obfuscated_ticket_age(now) if p.session is not None else 0)
+                for p in offer.psks
+            ]
+            out.append(ext.PreSharedKeyClientHello(identities, [bytes(p.suite.hash_len) for p in offer.psks]))
         return out
 
-    # -- ServerHello / HelloRetryRequest --------------------------------------------------
+    def set_binders(self, hello: ClientHello, offer: _Offer, transcript: Transcript | None) -> None:
+        """Fill in the binders over Truncate(ClientHello) (RFC 8446 section 4.2.11.2);
+        ``transcript``: the HelloRetryRequest's, for a second ClientHello."""
+        if hello.psk_offer() is None or not offer.psks:
+            return
+        truncated = hello.encode_truncated()
+        hello.set_binders([
+            psk_binder(self.backend, p.suite, p.key, p.label, truncated, transcript) for p in offer.psks
+        ])
 
-    def on_server_hello(self, sh: ServerHello, raw: bytes) -> None:
-        assert self.client_hello is not None
+    def _start_early_data(self, offer: _PskOffer, client_hello_raw: bytes) -> None:
+        import hashlib
+
+        session = offer.session
+        assert session is not None
+        early = EarlySecrets(self.backend, offer.suite, offer.key)
+        secret = early.client_early_traffic_secret(hashlib.new(offer.hash_name, client_hello_raw).digest())
+        self.key_log("CLIENT_EARLY_TRAFFIC_SECRET", secret)
+        self.send_ccs_once()  # right after the ClientHello (RFC 8446 appendix D.4)
+        self.set_write_secret(offer.suite, secret)
+        self.early = EarlyData.SENDING
+        self.early_limit = session.max_early_data
+        if self.early_data:
+            self.send_early_data(self.early_data)
+
+    def session_from(self, traffic: ClientTraffic, nst: NewSessionTicket) -> ClientSession | None:
+        """A ClientSession for a NewSessionTicket (stored in the session cache, if any)."""
+        if nst.ticket_lifetime > MAX_TICKET_LIFETIME:
+            raise IllegalParameter("ticket_lifetime exceeds seven days")
+        if nst.ticket_lifetime == 0:
+            return None
+        info = ext.get_extension(nst.extensions, ext.TicketEarlyDataInfo)
+        out = self.outcome
+        session = ClientSession(
+            ticket=nst.ticket,
+            psk=resumption_psk(self.backend, traffic.suite, traffic.resumption_master_secret, nst.ticket_nonce),
+            cipher_suite=int(traffic.suite.suite),
+            received_at=self.cconfig.clock(),
+            lifetime=nst.ticket_lifetime,
+            age_add=nst.ticket_age_add,
+            max_early_data=info.max_early_data_size if info is not None else 0,
+            server_name=self.server_hostname,
+            alpn=out.alpn,
+            peer_certificates=out.peer_certificates,
+        )
+        cache = self.cconfig.session_cache
+        if cache is not None and self.server_hostname:
+            cache.add(self.server_hostname, session)
+        return session
+
+
+class _Offer:
+    """What our ClientHello offered that the server's answer is checked against."""
+
+    __slots__ = ("shares", "psks", "psk_only")
+
+    def __init__(self, shares: dict[int, ClientShare], psks: list[_PskOffer], psk_only: bool) -> None:
+        self.shares = shares
+        self.psks = psks
+        self.psk_only = psk_only
+
+
+# --------------------------------------------------------------------------- states
+
+
+class ExpectServerHello(State):
+    """Our ClientHello is out; a ServerHello or (once) a HelloRetryRequest comes back."""
+
+    __slots__ = ("hello", "offer", "transcript", "hrr_suite")
+
+    EXPECTS = frozenset({_HS.SERVER_HELLO})
+
+    def __init__(
+        self, hello: ClientHello, offer: _Offer, transcript: Transcript, hrr_suite: SuiteInfo | None = None
+    ) -> None:
+        self.hello = hello
+        self.offer = offer
+        self.transcript = transcript
+        self.hrr_suite = hrr_suite
+        """The suite a HelloRetryRequest chose (the ServerHello must repeat it)."""
+
+    def handle(self, hs: ClientHandshake, sh: ServerHello, raw: bytes) -> State:
+        config = hs.cconfig
         exts = sh.extensions
         if sh.legacy_version <= 0x0300:  # RFC 8446 appendix D.5
             raise ProtocolVersionError(f"ServerHello.legacy_version 0x{sh.legacy_version:04x} (SSL 3.0 or older)")
@@ -326,292 +364,330 @@ class ClientHandshake(HandshakeBase):
                 f"peer supports {version_name(sh.legacy_version)} at most; ferrotls speaks TLS 1.3"
             )
         if versions.selected_version != TLS13:
-            raise IllegalParameter(
-                f"server selected version 0x{versions.selected_version:04x}, not TLS 1.3"
-            )
+            raise IllegalParameter(f"server selected version 0x{versions.selected_version:04x}, not TLS 1.3")
         if sh.legacy_version != 0x0303:
             raise IllegalParameter(f"ServerHello.legacy_version 0x{sh.legacy_version:04x}")
-        if sh.legacy_session_id_echo != self.client_hello.legacy_session_id:
+        if sh.legacy_session_id_echo != self.hello.legacy_session_id:
             raise IllegalParameter("ServerHello does not echo our legacy_session_id")
-        if sh.cipher_suite not in self.cconfig.cipher_suites or sh.cipher_suite not in SUITES:
+        if sh.cipher_suite not in config.cipher_suites or sh.cipher_suite not in SUITES:
             raise IllegalParameter(f"server chose cipher suite 0x{sh.cipher_suite:04x} we did not offer")
         if sh.legacy_compression_method != 0:
             raise IllegalParameter("ServerHello.legacy_compression_method must be 0")
-        if self.suite is not None and self.suite.suite != sh.cipher_suite:
+        if self.hrr_suite is not None and self.hrr_suite.suite != sh.cipher_suite:
             raise IllegalParameter("ServerHello cipher suite differs from HelloRetryRequest's")
-        offered = {e.ext_type for e in self.client_hello.extensions}
+        offered = {e.ext_type for e in self.hello.extensions}
         if sh.is_hrr:
             offered.add(ExtensionType.COOKIE)  # the one unrequested extension (RFC 8446 4.1.4)
-        check_extensions(exts, ext.Context.HRR if sh.is_hrr else ext.Context.SH, self.cconfig.limits, offered)
-        self.suite = suite_info(sh.cipher_suite)
-        self.transcript.start_hash(self.suite.hash_name)
+        check_extensions(exts, ext.Context.HRR if sh.is_hrr else ext.Context.SH, config.limits, offered)
+        suite = suite_info(sh.cipher_suite)
+        self.transcript.start_hash(suite.hash_name)
         if sh.is_hrr:
-            self._on_hello_retry_request(sh, raw)
-            return
-        self.hello_exchanged = True
+            return self._hello_retry_request(hs, sh, raw, suite)
+        return self._server_hello(hs, sh, raw, suite)
+
+    def _server_hello(self, hs: ClientHandshake, sh: ServerHello, raw: bytes, suite: SuiteInfo) -> State:
+        config = hs.cconfig
+        out = hs.outcome
+        out.suite = suite
         self.transcript.add(raw)
-        chosen = self._selected_psk(ext.get_extension(exts, ext.PreSharedKeyServerHello))
-        key_share = ext.get_extension(exts, ext.KeyShareServerHello)
+        chosen = self._selected_psk(ext.get_extension(sh.extensions, ext.PreSharedKeyServerHello), suite)
+        key_share = ext.get_extension(sh.extensions, ext.KeyShareServerHello)
         shared_secret: bytes | None = None
         if key_share is None:
             if chosen is None:
                 raise MissingExtension("ServerHello has no key_share and selects no PSK")
-            if PskKeyExchangeMode.PSK_KE not in self.cconfig.psk_modes:
+            if PskKeyExchangeMode.PSK_KE not in config.psk_modes:
                 raise MissingExtension("ServerHello has no key_share but we offered only psk_dhe_ke")
         else:
-            if chosen is not None and PskKeyExchangeMode.PSK_DHE_KE not in self.cconfig.psk_modes:
+            if chosen is not None and PskKeyExchangeMode.PSK_DHE_KE not in config.psk_modes:
                 raise IllegalParameter("ServerHello has a key_share but we offered only psk_ke")
             group = key_share.server_share.group
-            share = self.shares.get(group)
+            share = self.offer.shares.get(group)
             if share is None:
                 raise IllegalParameter(f"server key share for group 0x{group:04x} we did not offer")
             shared_secret = share.finish(key_share.server_share.key_exchange)
-            self.group = int(group)
-        self.shares.clear()
-        self.chosen_psk = chosen
+            out.group = int(group)
         if chosen is not None:
-            self.resumed = True
+            out.resumed = True
             if chosen.external is not None:
-                self.psk_identity = chosen.identity
+                out.psk_identity = chosen.identity
             elif chosen.session is not None:
-                self.peer_certificates = chosen.session.peer_certificates
-        if chosen is None or chosen is not self.psk_offers[0] or chosen.suite.suite != self.suite.suite:
-            self._reject_early_data()
-        early = EarlySecrets(self.backend, self.suite, chosen.key if chosen is not None else None)
-        handshake = early.into_handshake(shared_secret)
-        self.handshake_secrets = handshake
+                out.peer_certificates = chosen.session.peer_certificates
+        if chosen is None or chosen is not self.offer.psks[0] or chosen.suite.suite != suite.suite:
+            hs.reject_early_data()
+        early = EarlySecrets(hs.backend, suite, chosen.key if chosen is not None else None)
+        secrets = early.into_handshake(shared_secret)
         hello_hash = self.transcript.digest()
-        self.client_hs_secret = handshake.client_handshake_traffic_secret(hello_hash)
-        self.server_hs_secret = handshake.server_handshake_traffic_secret(hello_hash)
-        self.key_log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", self.client_hs_secret)
-        self.key_log("SERVER_HANDSHAKE_TRAFFIC_SECRET", self.server_hs_secret)
-        self.set_read_secret(self.server_hs_secret)
+        client_hs = secrets.client_handshake_traffic_secret(hello_hash)
+        server_hs = secrets.server_handshake_traffic_secret(hello_hash)
+        hs.key_log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_hs)
+        hs.key_log("SERVER_HANDSHAKE_TRAFFIC_SECRET", server_hs)
+        hs.set_read_secret(suite, server_hs)
         # From here on our records (the second flight, or an alert) are protected.
-        if self.cconfig.middlebox_compat and not self.ccs_sent:
-            self.conn._send_ccs()
-            self.ccs_sent = True
-        if self.early_state != "sending":  # else the 0-RTT keys stay until EE/Finished
-            self.set_write_secret(self.client_hs_secret)
-        self.state = "wait_ee"
+        hs.send_ccs_once()
+        if hs.early is not EarlyData.SENDING:  # else the 0-RTT keys stay until EE/Finished
+            hs.set_write_secret(suite, client_hs)
+        keys = _HandshakeKeys(suite, secrets, client_hs, server_hs)
+        return ExpectEncryptedExtensions(self.hello, keys, self.transcript, chosen)
 
-    def _selected_psk(self, psk: ext.PreSharedKeyServerHello | None) -> _PskOffer | None:
+    def _selected_psk(self, psk: ext.PreSharedKeyServerHello | None, suite: SuiteInfo) -> _PskOffer | None:
         if psk is None:
             return None
-        if psk.selected_identity >= len(self.psk_offers):
+        if psk.selected_identity >= len(self.offer.psks):
             raise IllegalParameter("the server selected a PSK identity we did not offer")
-        chosen = self.psk_offers[psk.selected_identity]
-        assert self.suite is not None
-        if chosen.hash_name != self.suite.hash_name:
+        chosen = self.offer.psks[psk.selected_identity]
+        if chosen.hash_name != suite.hash_name:
             raise IllegalParameter("the server selected a PSK whose hash differs from the cipher suite's")
         return chosen
 
-    def _on_hello_retry_request(self, hrr: ServerHello, raw: bytes) -> None:
-        assert self.client_hello is not None
-        if self.retried:
+    def _hello_retry_request(self, hs: ClientHandshake, hrr: ServerHello, raw: bytes, suite: SuiteInfo) -> State:
+        config = hs.cconfig
+        if self.hrr_suite is not None:
             raise UnexpectedMessage("a second HelloRetryRequest")
-        self.retried = True
-        self.stats.hello_retry = True
+        hs.io.stats.hello_retry = True
         key_share = ext.get_extension(hrr.extensions, ext.KeyShareHelloRetryRequest)
         cookie = ext.get_extension(hrr.extensions, ext.Cookie)
         if key_share is None and cookie is None:
             raise IllegalParameter("HelloRetryRequest would not change the ClientHello")
+        shares = self.offer.shares
         if key_share is not None:
             group = key_share.selected_group
-            if group not in self.cconfig.groups:
+            if group not in config.groups:
                 raise IllegalParameter(f"HelloRetryRequest selected group 0x{group:04x} we do not support")
-            if group in self.shares:
+            if group in shares:
                 raise IllegalParameter("HelloRetryRequest asks for a key share we already sent")
-            self.shares = {group: start_exchange(self.backend, group)}
+            shares = {group: start_exchange(hs.backend, group)}
         self.transcript.replace_with_message_hash()
         self.transcript.add(raw)
-        if self.early_state == "sending":  # 0-RTT is rejected by a HelloRetryRequest
-            self._reject_early_data()
-            self.conn._records.write_protector = None
-        assert self.suite is not None
-        hash_name = self.suite.hash_name
-        self.psk_offers = [p for p in self.psk_offers if p.hash_name == hash_name]
-        first = self.client_hello
+        if hs.early is EarlyData.SENDING:  # 0-RTT is rejected by a HelloRetryRequest
+            hs.reject_early_data()
+            hs.io.set_write_protector(None)
+        offer = _Offer(shares, [p for p in self.offer.psks if p.hash_name == suite.hash_name],
+                       self.offer.psk_only)
+        first = self.hello
         hello = ClientHello(
             random=first.random,
             legacy_session_id=first.legacy_session_id,
             cipher_suites=list(first.cipher_suites),
-            extensions=self._hello_extensions(
-                cookie.cookie if cookie is not None else None, now=self.cconfig.clock()
-            ),
+            extensions=hs.hello_extensions(offer, cookie.cookie if cookie is not None else None, now=config.clock()),
         )
-        if self.cconfig.client_hello_hook is not None:
-            hello = self.cconfig.client_hello_hook(hello)
-        self._set_binders(hello)
-        self.client_hello = hello
-        if self.cconfig.middlebox_compat and not self.ccs_sent:
-            self.conn._send_ccs()
-            self.ccs_sent = True
-        self.send_message(hello)
-        self.state = "wait_sh"
+        if config.client_hello_hook is not None:
+            hello = config.client_hello_hook(hello)
+        hs.set_binders(hello, offer, self.transcript)
+        hs.send_ccs_once()
+        hs.send(self.transcript, hello)
+        return ExpectServerHello(hello, offer, self.transcript, hrr_suite=suite)
 
-    # -- server's encrypted flight --------------------------------------------------
 
-    def on_encrypted_extensions(self, ee: EncryptedExtensions, raw: bytes) -> None:
-        assert self.client_hello is not None
-        offered = {e.ext_type for e in self.client_hello.extensions}
-        check_extensions(ee.extensions, ext.Context.EE, self.cconfig.limits, offered)
+class _HandshakeKeys:
+    """The handshake-stage key schedule and both handshake traffic secrets."""
+
+    __slots__ = ("suite", "secrets", "client", "server")
+
+    def __init__(self, suite: SuiteInfo, secrets: HandshakeSecrets, client: bytes, server: bytes) -> None:
+        self.suite = suite
+        self.secrets = secrets
+        self.client = client
+        self.server = server
+
+    def __repr__(self) -> str:
+        return f"_HandshakeKeys({self.suite.suite.name}, <redacted>)"
+
+
+class ExpectEncryptedExtensions(State):
+    __slots__ = ("hello", "keys", "transcript", "psk")
+
+    EXPECTS = frozenset({_HS.ENCRYPTED_EXTENSIONS})
+
+    def __init__(self, hello: ClientHello, keys: _HandshakeKeys, transcript: Transcript,
+                 psk: _PskOffer | None) -> None:
+        self.hello = hello
+        self.keys = keys
+        self.transcript = transcript
+        self.psk = psk
+
+    def handle(self, hs: ClientHandshake, ee: EncryptedExtensions, raw: bytes) -> State:
+        config = hs.cconfig
+        out = hs.outcome
+        offered = {e.ext_type for e in self.hello.extensions}
+        check_extensions(ee.extensions, ext.Context.EE, config.limits, offered)
         alpn = ext.get_extension(ee.extensions, ext.ALPN)
         if alpn is not None:
-            if len(alpn.protocols) != 1 or alpn.protocols[0] not in self.offered_alpn:
+            if len(alpn.protocols) != 1 or alpn.protocols[0] not in hs.offered_alpn:
                 raise IllegalParameter("server selected an ALPN protocol we did not offer")
-            self.alpn = alpn.protocols[0].decode("ascii", "replace")
+            out.alpn = alpn.protocols[0].decode("ascii", "replace")
         size_limit = ext.get_extension(ee.extensions, ext.RecordSizeLimit)
         if size_limit is not None:  # we offered ours (else check_extensions refused it)
-            self.apply_peer_record_size_limit(size_limit.limit)
-            self.own_record_size_limit = self.cconfig.record_size_limit
-            self.enforce_record_size_limit()
+            hs.apply_peer_record_size_limit(size_limit.limit)
+            if config.record_size_limit is not None:  # (a hook may have sent the extension)
+                hs.enforce_record_size_limit(config.record_size_limit)
         if ext.get_extension(ee.extensions, ext.EarlyData) is not None:
-            session = self.chosen_psk.session if self.chosen_psk is not None else None
-            if self.early_state != "sending" or session is None:
+            session = self.psk.session if self.psk is not None else None
+            if hs.early is not EarlyData.SENDING or session is None:
                 raise IllegalParameter("the server accepted 0-RTT data we did not send")
-            if (session.alpn or None) != self.alpn:
+            if (session.alpn or None) != out.alpn:
                 raise IllegalParameter("0-RTT accepted with a different ALPN protocol than the session's")
-            self.early_state = "accepted"
-            self.early_data_accepted = True
-        elif self.early_state == "sending":
-            self._reject_early_data()
-            self.set_write_secret(self.client_hs_secret)
+            hs.early = EarlyData.ACCEPTED
+            out.early_data_accepted = True
+        elif hs.early is EarlyData.SENDING:
+            hs.reject_early_data()
+            hs.set_write_secret(self.keys.suite, self.keys.client)
         self.transcript.add(raw)
-        self.state = "wait_finished" if self.chosen_psk is not None else "wait_cert_cr"
+        if self.psk is not None:  # no certificates in PSK handshakes
+            return ExpectFinished(self.keys, self.transcript, None)
+        compress = self.hello.has(ExtensionType.COMPRESS_CERTIFICATE)
+        return ExpectCertificateOrRequest(offered, compress, self.keys, self.transcript)
 
-    def on_certificate_or_request(self, message: Any, raw: bytes) -> None:
+
+class ExpectCertificateOrRequest(State):
+    """The server may ask for our certificate before sending its own (rustls's
+    ExpectCertificateOrCertReq): the branch point of a certificate handshake."""
+
+    __slots__ = ("offered", "compress", "keys", "transcript")
+
+    EXPECTS = frozenset({_HS.CERTIFICATE, _HS.COMPRESSED_CERTIFICATE, _HS.CERTIFICATE_REQUEST})
+
+    def __init__(self, offered: set[int], compress: bool, keys: _HandshakeKeys, transcript: Transcript) -> None:
+        self.offered = offered
+        self.compress = compress
+        self.keys = keys
+        self.transcript = transcript
+
+    def handle(self, hs: ClientHandshake, message: Any, raw: bytes) -> State:
+        following = ExpectCertificate(self.offered, self.compress, self.keys, self.transcript, None)
         if isinstance(message, CertificateRequest):
-            if message.certificate_request_context:
-                raise IllegalParameter("certificate_request_context must be empty in the handshake")
-            check_extensions(message.extensions, ext.Context.CR, self.cconfig.limits)
-            if ext.get_extension(message.extensions, ext.SignatureAlgorithms) is None:
-                raise MissingExtension("CertificateRequest without signature_algorithms")
-            self.certificate_request = message
-            self.transcript.add(raw)
-            self.state = "wait_cert"
-            return
-        self.on_certificate(message, raw)
+            return ExpectCertificateRequest(following).handle(hs, message, raw)
+        return following.handle(hs, message, raw)
 
-    def on_certificate(self, cert: Certificate | CompressedCertificate, raw: bytes) -> None:
-        if isinstance(cert, CompressedCertificate):
-            assert self.client_hello is not None
-            cert = self.decompress_certificate(cert, self.client_hello.has(ExtensionType.COMPRESS_CERTIFICATE))
-        if cert.certificate_request_context:
-            raise IllegalParameter("server Certificate with a non-empty request context")
+
+class ExpectCertificateRequest(State):
+    __slots__ = ("following",)
+
+    EXPECTS = frozenset({_HS.CERTIFICATE_REQUEST})
+
+    def __init__(self, following: ExpectCertificate) -> None:
+        self.following = following
+
+    def handle(self, hs: ClientHandshake, request: CertificateRequest, raw: bytes) -> State:
+        if request.certificate_request_context:
+            raise IllegalParameter("certificate_request_context must be empty in the handshake")
+        check_extensions(request.extensions, ext.Context.CR, hs.cconfig.limits)
+        if ext.get_extension(request.extensions, ext.SignatureAlgorithms) is None:
+            raise MissingExtension("CertificateRequest without signature_algorithms")
+        self.following.transcript.add(raw)
+        self.following.request = request
+        return self.following
+
+
+class ExpectCertificate(State):
+    __slots__ = ("offered", "compress", "keys", "transcript", "request")
+
+    EXPECTS = frozenset({_HS.CERTIFICATE, _HS.COMPRESSED_CERTIFICATE})
+
+    def __init__(self, offered: set[int], compress: bool, keys: _HandshakeKeys, transcript: Transcript,
+                 request: CertificateRequest | None) -> None:
+        self.offered = offered
+        self.compress = compress
+        self.keys = keys
+        self.transcript = transcript
+        self.request = request
+
+    def handle(self, hs: ClientHandshake, message: Certificate | CompressedCertificate, raw: bytes) -> State:
+        config = hs.cconfig
+        cert = receive_certificate(
+            hs, message, compression_offered=self.compress, requested=self.offered, context=b""
+        )
         if not cert.certificate_list:
             raise DecodeError("the server sent an empty Certificate message")
-        assert self.client_hello is not None
-        check_certificate(cert, self.cconfig.limits, {e.ext_type for e in self.client_hello.extensions})
         chain = [entry.cert_data for entry in cert.certificate_list]
-        verifier = self.cconfig.get_verifier()
-        hostname = self.server_hostname if self.cconfig.check_hostname else None
-        verified = verifier.verify_server_chain(chain, hostname, self._now())
-        self.peer_leaf = verified.leaf
-        self.peer_certificates = tuple(chain)
+        hostname = hs.server_hostname if config.check_hostname else None
+        verified = config.get_verifier().verify_server_chain(chain, hostname, utc(config.clock))
+        hs.outcome.peer_certificates = tuple(chain)
         self.transcript.add(raw)
-        self.state = "wait_cv"
+        return ExpectCertificateVerify(verified.leaf, self.keys, self.transcript, self.request)
 
-    def _now(self) -> Any:
-        import datetime
 
-        return datetime.datetime.fromtimestamp(self.cconfig.clock(), datetime.timezone.utc)
+class ExpectCertificateVerify(State):
+    __slots__ = ("leaf", "keys", "transcript", "request")
 
-    def on_certificate_verify(self, cv: CertificateVerify, raw: bytes) -> None:
-        content = certificate_verify_message(self.transcript.digest(), server=True)
-        verify(
-            self.peer_leaf, cv.algorithm, cv.signature, content,
-            offered=self.cconfig.signature_schemes,
-        )
-        self.signature_scheme = int(cv.algorithm)
+    EXPECTS = frozenset({_HS.CERTIFICATE_VERIFY})
+
+    def __init__(self, leaf: Any, keys: _HandshakeKeys, transcript: Transcript,
+                 request: CertificateRequest | None) -> None:
+        self.leaf = leaf
+        self.keys = keys
+        self.transcript = transcript
+        self.request = request
+
+    def handle(self, hs: ClientHandshake, cv: CertificateVerify, raw: bytes) -> State:
+        check_certificate_verify(self.leaf, cv, self.transcript, server=True, offered=hs.cconfig.signature_schemes)
+        hs.outcome.signature_scheme = int(cv.algorithm)
         self.transcript.add(raw)
-        self.state = "wait_finished"
+        return ExpectFinished(self.keys, self.transcript, self.request)
 
-    def on_finished(self, fin: Finished, raw: bytes) -> None:
-        self.check_finished(fin.verify_data, self.server_hs_secret, self.transcript.digest())
-        self.transcript.add(raw)
-        self.peer_finished = True
-        master = self.handshake_secrets.into_master()
-        server_finished_hash = self.transcript.digest()
-        c_ap, s_ap = self.application_secrets(master, server_finished_hash)
-        self.set_read_secret(s_ap)
-        if self.early_state == "accepted":  # EndOfEarlyData under the 0-RTT keys
-            self.send_message(EndOfEarlyData())
-            self.set_write_secret(self.client_hs_secret)
+
+class ExpectFinished(State):
+    __slots__ = ("keys", "transcript", "request")
+
+    EXPECTS = frozenset({_HS.FINISHED})
+
+    def __init__(self, keys: _HandshakeKeys, transcript: Transcript, request: CertificateRequest | None) -> None:
+        self.keys = keys
+        self.transcript = transcript
+        self.request = request
+
+    def handle(self, hs: ClientHandshake, fin: Finished, raw: bytes) -> State:
+        keys, transcript = self.keys, self.transcript
+        suite = keys.suite
+        check_finished(hs.backend, suite, fin.verify_data, keys.server, transcript)
+        transcript.add(raw)
+        master = keys.secrets.into_master()
+        c_ap, s_ap, exporter = application_secrets(hs, master, transcript.digest())
+        hs.set_read_secret(suite, s_ap)
+        if hs.early is EarlyData.ACCEPTED:  # EndOfEarlyData under the 0-RTT keys
+            hs.send(transcript, EndOfEarlyData())
+            hs.set_write_secret(suite, keys.client)
         # Our second flight: [Certificate CertificateVerify] Finished.
-        if self.certificate_request is not None:
-            self._send_client_certificate()
-        verify_data = self.finished_data(self.client_hs_secret, self.transcript.digest())
-        self.send_message(Finished(verify_data=verify_data))
-        self.resumption_master_secret = master.resumption_master_secret(self.transcript.digest())
-        self.set_write_secret(c_ap)
-        self.handshake_secrets = None
-        self.finish()
-        self.release_handshake_state()
+        if self.request is not None:
+            self._send_client_certificate(hs, self.request)
+        hs.send(transcript, Finished(verify_data=finished_data(hs.backend, suite, keys.client, transcript)))
+        resumption = master.resumption_master_secret(transcript.digest())
+        hs.set_write_secret(suite, c_ap)
+        return hs.finish(ClientTraffic(suite, s_ap, c_ap, exporter, resumption))
 
-    def release_handshake_state(self) -> None:
-        super().release_handshake_state()
-        self.client_hello = None
-        self.shares = {}
-        self.peer_leaf = None  # the parsed certificate (peer_certificates keeps the DER)
-        self.certificate_request = None
-        self.psk_offers = []
-        self.chosen_psk = None
-        self.client_hs_secret = self.server_hs_secret = b""
-
-    def _send_client_certificate(self) -> None:
-        request = self.certificate_request
-        assert request is not None
-        certified = self.cconfig.certificate
+    def _send_client_certificate(self, hs: ClientHandshake, request: CertificateRequest) -> None:
+        certified = hs.cconfig.certificate
+        context = request.certificate_request_context
         scheme = None
         if certified is not None:
             offered = ext.get_extension(request.extensions, ext.SignatureAlgorithms)
-            schemes = offered.schemes if offered is not None else []
             try:
-                scheme = certified.choose_scheme(schemes)
+                scheme = certified.choose_scheme(offered.schemes if offered is not None else [])
             except HandshakeFailure:
                 scheme = None  # no usable scheme: send an empty certificate
         if certified is None or scheme is None:
-            self.send_message(Certificate(certificate_request_context=request.certificate_request_context, certificate_list=[]))
+            hs.send(self.transcript, Certificate(certificate_request_context=context, certificate_list=[]))
             return
         entries = [CertificateEntry(cert_data=der) for der in certified.chain_der]
         compress = ext.get_extension(request.extensions, ext.CompressCertificate)
-        self.send_certificate(
-            Certificate(certificate_request_context=request.certificate_request_context, certificate_list=entries),
+        send_certificate(
+            hs, self.transcript, Certificate(certificate_request_context=context, certificate_list=entries),
             compress.algorithms if compress is not None else None,
         )
         content = certificate_verify_message(self.transcript.digest(), server=False)
-        self.send_message(CertificateVerify(algorithm=int(scheme), signature=certified.sign(int(scheme), content)))
+        hs.send(self.transcript, CertificateVerify(algorithm=int(scheme), signature=certified.sign(int(scheme), content)))
 
-    # -- after the handshake ---------------------------------------------------------
 
-    def on_post_handshake(self, message: Any, raw: bytes) -> None:
+class ClientTraffic(Traffic):
+    """After the handshake: NewSessionTickets and KeyUpdates from the server."""
+
+    __slots__ = ()
+
+    EXPECTS = frozenset({_HS.NEW_SESSION_TICKET, _HS.KEY_UPDATE})
+
+    def handle(self, hs: ClientHandshake, message: Any, raw: bytes) -> State:
         if isinstance(message, NewSessionTicket):
-            check_extensions(message.extensions, ext.Context.NST, self.cconfig.limits)
-            self.conn._events.append(SessionTicket(message, self._session_from(message)))
-            return
-        self.handle_key_update(message, raw)
-
-
-    def _session_from(self, nst: NewSessionTicket) -> ClientSession | None:
-        """A ClientSession for a NewSessionTicket (stored in the session cache, if any)."""
-        if nst.ticket_lifetime > MAX_TICKET_LIFETIME:
-            raise IllegalParameter("ticket_lifetime exceeds seven days")
-        if nst.ticket_lifetime == 0 or self.suite is None:
-            return None
-        info = ext.get_extension(nst.extensions, ext.TicketEarlyDataInfo)
-        session = ClientSession(
-            ticket=nst.ticket,
-            psk=resumption_psk(self.backend, self.suite, self.resumption_master_secret, nst.ticket_nonce),
-            cipher_suite=int(self.suite.suite),
-            received_at=self.cconfig.clock(),
-            lifetime=nst.ticket_lifetime,
-            age_add=nst.ticket_age_add,
-            max_early_data=info.max_early_data_size if info is not None else 0,
-            server_name=self.server_hostname,
-            alpn=self.alpn,
-            peer_certificates=self.peer_certificates,
-        )
-        cache = self.cconfig.session_cache
-        if cache is not None and self.server_hostname:
-            cache.add(self.server_hostname, session)
-        return session
+            check_extensions(message.extensions, ext.Context.NST, hs.cconfig.limits)
+            hs.io.emit(SessionTicket(message, hs.session_from(self, message)))
+            return self
+        return self.on_key_update(hs, message)

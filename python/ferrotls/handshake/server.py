@@ -1,18 +1,22 @@
 """The server side of the TLS 1.3 handshake (RFC 8446 section 2).
 
-States: ``wait_ch`` (-> HelloRetryRequest -> ``wait_ch2``) -> the server's
-flight (ServerHello ... Finished) -> ``wait_cert`` -> ``wait_cv`` ->
-``wait_finished`` -> ``traffic``.
+States, each a type that owns what it needs::
+
+    ExpectClientHello --HRR--> ExpectSecondClientHello
+        -> (the server's flight: ServerHello ... Finished)
+        -> [ExpectEndOfEarlyData]                       (0-RTT accepted)
+        -> [ExpectCertificate -> [ExpectCertificateVerify]]   (client auth)
+        -> ExpectFinished
+        -> ServerTraffic (KeyUpdate; NewSessionTickets are sent on entry)
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import hmac
 from typing import TYPE_CHECKING, Any
 
-from ..config import ClientAuth, CertifiedKey
+from ..config import CertifiedKey, ClientAuth
 from ..errors import (
     CertificateRequired,
     DecodeError,
@@ -27,7 +31,7 @@ from ..errors import (
     UnrecognizedName,
 )
 from ..events import EarlyData
-from ..keyschedule import EarlySecrets, resumption_psk
+from ..keyschedule import EarlySecrets, HandshakeSecrets, MasterSecrets, resumption_psk
 from ..kx import SUPPORTED_GROUPS, server_exchange
 from ..messages import extensions as ext
 from ..messages.enums import ExtensionType, HandshakeType, PskKeyExchangeMode
@@ -44,20 +48,31 @@ from ..messages.handshake import (
     HelloRetryRequest,
     NewSessionTicket,
     ServerHello,
-    encode_handshake,
 )
 from ..psk import ExternalPsk
-from ..record import ContentType
-from ..sign import certificate_verify_message, verify
-from ..suites import SUITES, suite_info
+from ..sign import certificate_verify_message
+from ..suites import SUITES, SuiteInfo, suite_info
 from ..tickets import SessionState
+from ..transcript import Transcript
 from ..x509 import verifier_binding
-from .common import HandshakeBase, version_name
-from .policy import check_certificate, check_extensions
+from .common import (
+    application_secrets,
+    check_certificate_verify,
+    check_finished,
+    finished_data,
+    note_client_hello,
+    psk_binder,
+    receive_certificate,
+    send_certificate,
+    utc,
+    version_name,
+)
+from .io import HandshakeIO
+from .machine import Handshake, State, Traffic
+from .policy import check_extensions
 
 if TYPE_CHECKING:
     from ..config import ServerConfig
-    from ..connection import Connection
 
 __all__ = ["ServerHandshake"]
 
@@ -92,83 +107,49 @@ class _Offer:
         self.external: bytes | None = None
         self.ticket_age = 0
 
+    def __repr__(self) -> str:
+        return f"_Offer(suite=0x{self.suite:04x}, group=0x{self.group:04x}, psk={self.psk is not None})"
+
     @property
     def dhe(self) -> bool:
         return self.psk is None or self.psk_mode == PskKeyExchangeMode.PSK_DHE_KE
 
 
-class ServerHandshake(HandshakeBase):
+class ServerHandshake(Handshake):
     """Drives one server handshake."""
 
     is_client = False
-    TABLE = {
-        "wait_ch": (frozenset({_HS.CLIENT_HELLO}), "on_client_hello"),
-        "wait_ch2": (frozenset({_HS.CLIENT_HELLO}), "on_second_client_hello"),
-        "wait_eoed": (frozenset({_HS.END_OF_EARLY_DATA}), "on_end_of_early_data"),
-        "wait_cert": (frozenset({_HS.CERTIFICATE, _HS.COMPRESSED_CERTIFICATE}), "on_certificate"),
-        "wait_cv": (frozenset({_HS.CERTIFICATE_VERIFY}), "on_certificate_verify"),
-        "wait_finished": (frozenset({_HS.FINISHED}), "on_finished"),
-        "traffic": (frozenset({_HS.KEY_UPDATE}), "handle_key_update"),
-    }
 
-    def __init__(self, conn: Connection, config: ServerConfig) -> None:
-        super().__init__(conn, config)
+    def __init__(self, io: HandshakeIO, config: ServerConfig) -> None:
+        super().__init__(io, config)
         self.sconfig = config
-        self.state = "wait_ch"
-        self.ccs_sent = False
-        self.first_offer: _Offer | None = None
-        self.client_hs_secret = b""
-        self.client_ap_secret = b""
-        self.master: Any = None
-        self.peer_leaf: Any = None
-        self.request_sent = False
-        self.offer: _Offer | None = None
-        self.early_received = 0
-        self.early_limit = 0
         for suite in config.cipher_suites:
             suite_info(suite)
         if not config.certificates and config.sni_callback is None and config.psk_callback is None:
             raise ValueError("a server needs at least one certificate (or an sni_callback or psk_callback)")
+        self.state = ExpectClientHello()
 
-    # -- ClientHello ---------------------------------------------------------------
+    @property
+    def reading_early_data(self) -> bool:
+        return isinstance(self.state, ExpectEndOfEarlyData)
 
-    def on_client_hello(self, hello: ClientHello, raw: bytes) -> None:
-        self.note_client_hello(hello, raw)
-        offer = self._examine(hello, raw)
-        self.client_random = hello.random
-        if offer.dhe and offer.share is None:
-            self._send_hello_retry_request(offer)
-            return
-        self.transcript.start_hash(suite_info(offer.suite).hash_name)
-        self.transcript.add(raw)
-        self._respond(offer)
+    def receive_early_data(self, data: bytes) -> None:
+        state = self.state
+        if not isinstance(state, ExpectEndOfEarlyData):
+            raise UnexpectedMessage("0-RTT application data is not expected")
+        state.receive(self, data)
 
-    def on_second_client_hello(self, hello: ClientHello, raw: bytes) -> None:
-        first = self.first_offer
-        assert first is not None
-        if hello.legacy_session_id != first.hello.legacy_session_id or hello.random != first.hello.random:
-            raise IllegalParameter("the second ClientHello changed random or legacy_session_id")
-        shares = ext.get_extension(hello.extensions, ext.KeyShareClientHello)
-        if first.dhe and (shares is None or [s.group for s in shares.client_shares] != [first.group]):
-            raise IllegalParameter("the second ClientHello must hold one key share, for the group we asked for")
-        self.conn._records.early_skip = 0  # no 0-RTT after a HelloRetryRequest
-        if hello.has(ExtensionType.EARLY_DATA):
-            raise IllegalParameter("early_data in the second ClientHello")
-        offer = self._examine(hello, raw, forced_group=first.group if first.dhe else None)
-        if offer.suite != first.suite:
-            raise IllegalParameter("the second ClientHello no longer allows the cipher suite chosen")
-        self.transcript.add(raw)
-        self._respond(offer)
+    # -- examining a ClientHello ---------------------------------------------------------
 
-    def _examine(self, hello: ClientHello, raw: bytes, forced_group: int | None = None) -> _Offer:
-        """Check a ClientHello and choose suite, group, certificate and ALPN."""
+    def examine(self, hello: ClientHello, raw: bytes, hrr: Transcript | None = None,
+                forced_group: int | None = None) -> _Offer:
+        """Check a ClientHello and choose suite, group, certificate and ALPN; ``hrr``
+        is the transcript so far for a second ClientHello."""
         config = self.sconfig
         exts = hello.extensions
         offer = _Offer(hello, raw)
         if hello.legacy_version <= 0x0300:  # RFC 8446 appendix D.5
-            raise ProtocolVersionError(
-                f"ClientHello.legacy_version 0x{hello.legacy_version:04x} (SSL 3.0 or older)"
-            )
+            raise ProtocolVersionError(f"ClientHello.legacy_version 0x{hello.legacy_version:04x} (SSL 3.0 or older)")
         check_extensions(exts, ext.Context.CH, config.limits)
         versions = ext.get_extension(exts, ext.SupportedVersionsClientHello)
         if versions is None or TLS13 not in versions.versions:
@@ -188,10 +169,10 @@ class ServerHandshake(HandshakeBase):
                 break
         else:
             raise HandshakeFailure("no cipher suite in common")
-        offer.name = self._server_name(hello)
+        offer.name = _server_name(hello)
         psk_offer = hello.psk_offer()
         if psk_offer is not None:
-            self._choose_psk(offer, psk_offer)
+            self._choose_psk(offer, psk_offer, hrr)
         if offer.psk is not None:
             self._choose_alpn(offer)
             if not offer.dhe:
@@ -233,19 +214,9 @@ class ServerHandshake(HandshakeBase):
             self._choose_alpn(offer)
         return offer
 
-    @staticmethod
-    def _server_name(hello: ClientHello) -> str | None:
-        name_ext = ext.get_extension(hello.extensions, ext.ServerName)
-        if name_ext is not None and name_ext.host_name is not None:
-            try:
-                return name_ext.host_name.decode("ascii").lower()
-            except UnicodeDecodeError:
-                raise DecodeError("server_name is not an ASCII host name") from None
-        return None
-
     # -- PSKs (RFC 8446 section 4.2.11) ------------------------------------------------
 
-    def _choose_psk(self, offer: _Offer, psk_offer: ext.PreSharedKeyClientHello) -> None:
+    def _choose_psk(self, offer: _Offer, psk_offer: ext.PreSharedKeyClientHello, hrr: Transcript | None) -> None:
         """Select the first usable identity and verify its binder (bad binder: decrypt_error)."""
         config = self.sconfig
         modes_ext = ext.get_extension(offer.hello.extensions, ext.PskKeyExchangeModes)
@@ -272,15 +243,10 @@ class ServerHandshake(HandshakeBase):
             if not suites:
                 continue
             suite = suite_info(suites[0])
+            if hrr is not None and hrr.hash_name != hash_name:
+                continue  # a second ClientHello: the PSK must suit the HRR's hash
             truncated = offer.raw[: len(offer.raw) - psk_offer.binders_length()]
-            if self.transcript.hash_name is not None:  # second ClientHello
-                if self.transcript.hash_name != hash_name:
-                    continue
-                binder_hash = self.transcript.digest_with(truncated)
-            else:
-                binder_hash = hashlib.new(hash_name, truncated).digest()
-            early = EarlySecrets(self.backend, suite, key)
-            expected = early.binder(early.binder_key(label=label), binder_hash)
+            expected = psk_binder(self.backend, suite, key, label, truncated, hrr)
             if not hmac.compare_digest(expected, psk_offer.binders[index]):
                 raise DecryptError("the PSK binder does not verify")
             offer.psk, offer.psk_index, offer.psk_mode = key, index, modes[0]
@@ -328,14 +294,14 @@ class ServerHandshake(HandshakeBase):
             return config.client_auth is not ClientAuth.REQUIRED
         return hmac.compare_digest(state.client_auth_binding, verifier_binding(config.client_verifier))
 
-    def _accept_early_data(self, offer: _Offer) -> bool:
+    def accept_early_data(self, offer: _Offer, after_hrr: bool) -> bool:
         """0-RTT policy: first identity, a ticket that allows it, same suite and ALPN,
         a fresh ticket age, and never seen before (RFC 8446 sections 4.2.10, 8)."""
         config = self.sconfig
         session = offer.session
         if (
             not config.early_data
-            or self.first_offer is not None
+            or after_hrr
             or session is None
             or offer.psk_index != 0
             or session.max_early_data == 0
@@ -368,9 +334,7 @@ class ServerHandshake(HandshakeBase):
             candidates = matching or list(config.certificates)
         for certified in candidates:
             try:
-                offer.scheme = int(
-                    certified.choose_scheme(usable)
-                )
+                offer.scheme = int(certified.choose_scheme(usable))
             except HandshakeFailure:
                 continue
             offer.certified = certified
@@ -389,233 +353,144 @@ class ServerHandshake(HandshakeBase):
                 return
         raise NoApplicationProtocol("no application protocol (ALPN) in common")
 
-    def _send_hello_retry_request(self, offer: _Offer) -> None:
-        self.first_offer = offer
-        self.stats.hello_retry = True
-        self.transcript.start_hash(suite_info(offer.suite).hash_name)
-        self.transcript.add(offer.raw)
-        self.transcript.replace_with_message_hash()
-        hrr = HelloRetryRequest(
-            legacy_session_id_echo=offer.hello.legacy_session_id,
-            cipher_suite=offer.suite,
-            extensions=[
-                ext.KeyShareHelloRetryRequest(offer.group),
-                ext.SupportedVersionsServerHello(TLS13),
-            ],
-        )
-        self.send_message(hrr)
-        self._maybe_send_ccs(offer)
-        if offer.hello.has(ExtensionType.EARLY_DATA):  # skip the 0-RTT records that follow
-            self.conn._records.early_skip = max(1, self.sconfig.max_early_data_size)
-        self.state = "wait_ch2"
-
-    def _maybe_send_ccs(self, offer: _Offer) -> None:
-        if self.config.middlebox_compat and offer.hello.legacy_session_id and not self.ccs_sent:
-            self.conn._send_ccs()
-            self.ccs_sent = True
+    def maybe_send_ccs(self, offer: _Offer) -> None:
+        """The middlebox CCS goes out only to a client that sent a legacy session id."""
+        if offer.hello.legacy_session_id:
+            self.send_ccs_once()
 
     # -- the server's flight -------------------------------------------------------
 
-    def _respond(self, offer: _Offer) -> None:
+    def respond(self, offer: _Offer, transcript: Transcript, after_hrr: bool) -> State:
+        """ServerHello, EncryptedExtensions, [CertificateRequest, Certificate,
+        CertificateVerify], Finished; returns the state that waits for the client."""
         config = self.sconfig
+        out = self.outcome
         assert offer.psk is not None or offer.certified is not None
-        self.offer = offer
-        self.suite = suite_info(offer.suite)
+        suite = out.suite = suite_info(offer.suite)
         sh_exts: list[ext.Extension] = []
         if offer.psk is not None:
             sh_exts.append(ext.PreSharedKeyServerHello(offer.psk_index))
-            self.resumed = True
-            self.psk_identity = offer.external
+            out.resumed = True
+            out.psk_identity = offer.external
             if offer.session is not None and offer.session.client_certificate:
-                self.peer_certificates = (offer.session.client_certificate,)
+                out.peer_certificates = (offer.session.client_certificate,)
         shared_secret: bytes | None = None
         if offer.dhe:
             assert offer.share is not None
             server_share, shared_secret = server_exchange(
                 self.backend, offer.group, offer.share, config.key_share_private_keys.get(offer.group)
             )
-            self.group = int(offer.group)
+            out.group = int(offer.group)
             sh_exts.append(ext.KeyShareServerHello(ext.KeyShareEntry(offer.group, server_share)))
         sh_exts.append(ext.SupportedVersionsServerHello(TLS13))
-        self.alpn = offer.alpn.decode("ascii", "replace") if offer.alpn is not None else None
-        self.server_name = offer.name
-        early = EarlySecrets(self.backend, self.suite, offer.psk)
+        out.alpn = offer.alpn.decode("ascii", "replace") if offer.alpn is not None else None
+        out.server_name = offer.name
+        early = EarlySecrets(self.backend, suite, offer.psk)
         early_offered = offer.hello.has(ExtensionType.EARLY_DATA)
         early_secret = b""
-        if early_offered and self._accept_early_data(offer):
-            early_secret = early.client_early_traffic_secret(self.transcript.digest())
+        if early_offered and self.accept_early_data(offer, after_hrr):
+            early_secret = early.client_early_traffic_secret(transcript.digest())
             self.key_log("CLIENT_EARLY_TRAFFIC_SECRET", early_secret)
-            self.early_data_accepted = True
-        hello = ServerHello(
+            out.early_data_accepted = True
+        self.send(transcript, ServerHello(
             random=config.rng(32),
             legacy_session_id_echo=offer.hello.legacy_session_id,
             cipher_suite=offer.suite,
             extensions=sh_exts,
-        )
-        self.send_message(hello)
-        self.hello_exchanged = True
-        handshake = early.into_handshake(shared_secret)
-        hello_hash = self.transcript.digest()
-        self.client_hs_secret = handshake.client_handshake_traffic_secret(hello_hash)
-        server_hs_secret = handshake.server_handshake_traffic_secret(hello_hash)
-        self.key_log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", self.client_hs_secret)
-        self.key_log("SERVER_HANDSHAKE_TRAFFIC_SECRET", server_hs_secret)
-        self._maybe_send_ccs(offer)
-        self.set_write_secret(server_hs_secret)
-        if self.early_data_accepted:
-            assert offer.session is not None
-            self.set_read_secret(early_secret)
-            self.early_read = True
-            self.early_limit = offer.session.max_early_data
+        ))
+        secrets = early.into_handshake(shared_secret)
+        hello_hash = transcript.digest()
+        client_hs = secrets.client_handshake_traffic_secret(hello_hash)
+        server_hs = secrets.server_handshake_traffic_secret(hello_hash)
+        self.key_log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_hs)
+        self.key_log("SERVER_HANDSHAKE_TRAFFIC_SECRET", server_hs)
+        self.maybe_send_ccs(offer)
+        self.set_write_secret(suite, server_hs)
+        if out.early_data_accepted:
+            self.set_read_secret(suite, early_secret)
         else:
-            self.set_read_secret(self.client_hs_secret)
-            if early_offered and self.first_offer is None:  # rejected: skip what the client sent
-                self.conn._records.early_skip = max(1, config.max_early_data_size)
+            self.set_read_secret(suite, client_hs)
+            if early_offered and not after_hrr:  # rejected: skip what the client sent
+                self.io.skip_early_data(max(1, config.max_early_data_size))
 
         ee_exts: list[ext.Extension] = []
         if offer.alpn is not None:
             ee_exts.append(ext.ALPN([offer.alpn]))
         size_limit = ext.get_extension(offer.hello.extensions, ext.RecordSizeLimit)
+        own_limit: int | None = None
         if size_limit is not None:  # RFC 8449: from EncryptedExtensions on
             self.apply_peer_record_size_limit(size_limit.limit)
             if config.record_size_limit is not None:
                 ee_exts.append(ext.RecordSizeLimit(config.record_size_limit))
-                self.own_record_size_limit = config.record_size_limit
-                if not self.early_read:  # else from EndOfEarlyData on
-                    self.enforce_record_size_limit()
+                own_limit = config.record_size_limit
+                if not out.early_data_accepted:  # else from EndOfEarlyData on
+                    self.enforce_record_size_limit(own_limit)
         if offer.name is not None and (
             offer.certified.matches_name(offer.name) if offer.certified is not None else offer.psk is not None
         ):
             ee_exts.append(ext.ServerName())
-        if self.early_data_accepted:
+        if out.early_data_accepted:
             ee_exts.append(ext.EarlyData())
         encrypted_extensions = EncryptedExtensions(extensions=ee_exts)
         if config.encrypted_extensions_hook is not None:
             encrypted_extensions = config.encrypted_extensions_hook(encrypted_extensions)
-        self.send_message(encrypted_extensions)
-        if offer.psk is not None:  # no certificates in PSK handshakes
-            self._send_finished(handshake, server_hs_secret)
-            return
-        assert offer.certified is not None
-        if config.client_auth is not ClientAuth.NONE:
-            schemes = [s for s in config.signature_schemes if s not in _CV_FORBIDDEN]
-            cr_exts: list[ext.Extension] = [ext.SignatureAlgorithms(schemes)]
-            if config.certificate_compression:
-                cr_exts.append(ext.CompressCertificate(list(config.certificate_compression)))
-            self.send_message(CertificateRequest(certificate_request_context=b"", extensions=cr_exts))
-            self.request_sent = True
-        entries = [CertificateEntry(cert_data=der) for der in offer.certified.chain_der]
-        compress = ext.get_extension(offer.hello.extensions, ext.CompressCertificate)
-        self.send_certificate(
-            Certificate(certificate_request_context=b"", certificate_list=entries),
-            compress.algorithms if compress is not None else None,
-        )
-        content = certificate_verify_message(self.transcript.digest(), server=True)
-        self.signature_scheme = offer.scheme
-        self.send_message(CertificateVerify(algorithm=offer.scheme, signature=offer.certified.sign(offer.scheme, content)))
-        self._send_finished(handshake, server_hs_secret)
-
-    def _send_finished(self, handshake: Any, server_hs_secret: bytes) -> None:
-        verify_data = self.finished_data(server_hs_secret, self.transcript.digest())
-        self.send_message(Finished(verify_data=verify_data))
-        self.master = handshake.into_master()
-        c_ap, s_ap = self.application_secrets(self.master, self.transcript.digest())
-        self.client_ap_secret = c_ap
-        self.set_write_secret(s_ap)
-        if self.early_read:
-            self.state = "wait_eoed"
+        self.send(transcript, encrypted_extensions)
+        request_sent = False
+        if offer.psk is None:  # no certificates in PSK handshakes
+            assert offer.certified is not None
+            if config.client_auth is not ClientAuth.NONE:
+                schemes = [s for s in config.signature_schemes if s not in _CV_FORBIDDEN]
+                cr_exts: list[ext.Extension] = [ext.SignatureAlgorithms(schemes)]
+                if config.certificate_compression:
+                    cr_exts.append(ext.CompressCertificate(list(config.certificate_compression)))
+                self.send(transcript, CertificateRequest(certificate_request_context=b"", extensions=cr_exts))
+                request_sent = True
+            entries = [CertificateEntry(cert_data=der) for der in offer.certified.chain_der]
+            compress = ext.get_extension(offer.hello.extensions, ext.CompressCertificate)
+            send_certificate(
+                self, transcript, Certificate(certificate_request_context=b"", certificate_list=entries),
+                compress.algorithms if compress is not None else None,
+            )
+            content = certificate_verify_message(transcript.digest(), server=True)
+            out.signature_scheme = offer.scheme
+            self.send(transcript, CertificateVerify(
+                algorithm=offer.scheme, signature=offer.certified.sign(offer.scheme, content)))
+        self.send(transcript, Finished(verify_data=finished_data(self.backend, suite, server_hs, transcript)))
+        master = secrets.into_master()
+        c_ap, s_ap, exporter = application_secrets(self, master, transcript.digest())
+        self.set_write_secret(suite, s_ap)
+        keys = _FlightKeys(suite, master, client_hs, c_ap, s_ap, exporter)
+        if request_sent:
+            following: State = ExpectCertificate(keys, transcript, offer)
         else:
-            self.state = "wait_cert" if self.request_sent else "wait_finished"
-
-    # -- 0-RTT ------------------------------------------------------------------------
-
-    def receive_early_data(self, data: bytes) -> None:
-        if not self.early_read:
-            raise UnexpectedMessage("0-RTT application data is not expected")
-        self.early_received += len(data)
-        if self.early_received > self.early_limit:
-            raise UnexpectedMessage("more 0-RTT data than max_early_data_size")
-        self.conn._events.append(EarlyData(data))
-
-    def on_end_of_early_data(self, message: EndOfEarlyData, raw: bytes) -> None:
-        self.transcript.add(raw)
-        self.early_read = False
-        self.set_read_secret(self.client_hs_secret)
-        self.enforce_record_size_limit()
-        self.state = "wait_cert" if self.request_sent else "wait_finished"
-
-    # -- the client's second flight -----------------------------------------------------
-
-    def on_certificate(self, cert: Certificate | CompressedCertificate, raw: bytes) -> None:
-        if isinstance(cert, CompressedCertificate):
-            cert = self.decompress_certificate(cert, bool(self.sconfig.certificate_compression))
-        if cert.certificate_request_context:
-            raise IllegalParameter("client Certificate with the wrong request context")
-        # Our CertificateRequest carries signature_algorithms only (RFC 8446 4.4.2).
-        check_certificate(cert, self.sconfig.limits, (ExtensionType.SIGNATURE_ALGORITHMS,))
-        self.transcript.add(raw)
-        if not cert.certificate_list:
-            if self.sconfig.client_auth is ClientAuth.REQUIRED:
-                raise CertificateRequired("a client certificate is required")
-            self.state = "wait_finished"
-            return
-        chain = [entry.cert_data for entry in cert.certificate_list]
-        verifier = self.sconfig.client_verifier
-        if verifier is None:
-            raise HandshakeFailure("no verifier configured for client certificates")
-        now = datetime.datetime.fromtimestamp(self.sconfig.clock(), datetime.timezone.utc)
-        verified = verifier.verify_client_chain(chain, now)
-        self.peer_leaf = verified.leaf
-        self.peer_certificates = tuple(chain)
-        self.state = "wait_cv"
-
-    def on_certificate_verify(self, cv: CertificateVerify, raw: bytes) -> None:
-        content = certificate_verify_message(self.transcript.digest(), server=False)
-        verify(
-            self.peer_leaf, cv.algorithm, cv.signature, content,
-            offered=self.sconfig.signature_schemes,
-        )
-        self.transcript.add(raw)
-        self.state = "wait_finished"
-
-    def on_finished(self, fin: Finished, raw: bytes) -> None:
-        self.check_finished(fin.verify_data, self.client_hs_secret, self.transcript.digest())
-        self.transcript.add(raw)
-        self.peer_finished = True
-        self.set_read_secret(self.client_ap_secret)
-        self.resumption_master_secret = self.master.resumption_master_secret(self.transcript.digest())
-        self.master = None
-        self.finish()
-        self._send_tickets()
-        self.release_handshake_state()
-
-    def release_handshake_state(self) -> None:
-        super().release_handshake_state()
-        self.offer = self.first_offer = None  # the ClientHello(s), raw and decoded
-        self.peer_leaf = None
-        self.client_hs_secret = self.client_ap_secret = b""
+            following = ExpectFinished(keys, transcript, offer)
+        if out.early_data_accepted:
+            assert offer.session is not None
+            return ExpectEndOfEarlyData(keys, transcript, following, offer.session.max_early_data, own_limit)
+        return following
 
     # -- NewSessionTicket (RFC 8446 section 4.6.1) ---------------------------------------
 
-    def _send_tickets(self) -> None:
+    def send_tickets(self, traffic: Traffic, offer: _Offer) -> None:
         config = self.sconfig
-        offer = self.offer
-        count = min(1, config.ticket_count) if self.resumed else config.ticket_count
-        if count <= 0 or offer is None or not config.session_resumption or self.suite is None:
+        out = self.outcome
+        count = min(1, config.ticket_count) if out.resumed else config.ticket_count
+        if count <= 0 or not config.session_resumption:
             return
         modes = ext.get_extension(offer.hello.extensions, ext.PskKeyExchangeModes)
         if modes is None or not set(modes.modes) & set(config.psk_modes):
             return  # the client could not use a ticket
         now = config.clock()
         max_early = config.max_early_data_size if config.early_data else 0
-        client_cert = self.peer_certificates[0] if self.peer_certificates else b""
+        client_cert = out.peer_certificates[0] if out.peer_certificates else b""
         binding = verifier_binding(config.client_verifier) if client_cert else b""
+        suite = traffic.suite
         for i in range(count):
             nonce = i.to_bytes(1, "big")
             age_add = int.from_bytes(config.rng(4), "big")
             state = SessionState(
-                cipher_suite=int(self.suite.suite),
-                psk=resumption_psk(self.backend, self.suite, self.resumption_master_secret, nonce),
+                cipher_suite=int(suite.suite),
+                psk=resumption_psk(self.backend, suite, traffic.resumption_master_secret, nonce),
                 created=now,
                 lifetime=config.ticket_lifetime,
                 age_add=age_add,
@@ -627,11 +502,206 @@ class ServerHandshake(HandshakeBase):
             )
             ticket = config.ticket_keys.seal(self.backend, state.encode(), now, config.rng)
             extensions: list[ext.Extension] = [ext.TicketEarlyDataInfo(max_early)] if max_early else []
-            nst = NewSessionTicket(
+            self.send(None, NewSessionTicket(
                 ticket_lifetime=config.ticket_lifetime,
                 ticket_age_add=age_add,
                 ticket_nonce=nonce,
                 ticket=ticket,
                 extensions=extensions,
-            )
-            self.conn._records.write(ContentType.HANDSHAKE, encode_handshake(nst))
+            ))
+
+
+def _server_name(hello: ClientHello) -> str | None:
+    name_ext = ext.get_extension(hello.extensions, ext.ServerName)
+    if name_ext is not None and name_ext.host_name is not None:
+        try:
+            return name_ext.host_name.decode("ascii").lower()
+        except UnicodeDecodeError:
+            raise DecodeError("server_name is not an ASCII host name") from None
+    return None
+
+
+class _FlightKeys:
+    """What reading the client's flight needs: its handshake secret, the master
+    secret and the application secrets (the server's sending key is installed)."""
+
+    __slots__ = ("suite", "master", "client_hs", "client_ap", "server_ap", "exporter")
+
+    def __init__(self, suite: SuiteInfo, master: MasterSecrets, client_hs: bytes, client_ap: bytes,
+                 server_ap: bytes, exporter: bytes) -> None:
+        self.suite = suite
+        self.master = master
+        self.client_hs = client_hs
+        self.client_ap = client_ap
+        self.server_ap = server_ap
+        self.exporter = exporter
+
+    def __repr__(self) -> str:
+        return f"_FlightKeys({self.suite.suite.name}, <redacted>)"
+
+
+# --------------------------------------------------------------------------- states
+
+
+class ExpectClientHello(State):
+    __slots__ = ()
+
+    EXPECTS = frozenset({_HS.CLIENT_HELLO})
+    ACCEPTS_CCS = False  # not before the first ClientHello (RFC 8446 section 5)
+
+    def handle(self, hs: ServerHandshake, hello: ClientHello, raw: bytes) -> State:
+        note_client_hello(hs.io.stats, hello, raw)
+        offer = hs.examine(hello, raw)
+        hs.client_random = hello.random
+        transcript = Transcript()
+        transcript.start_hash(suite_info(offer.suite).hash_name)
+        transcript.add(raw)
+        if offer.dhe and offer.share is None:
+            return self._hello_retry_request(hs, offer, transcript)
+        return hs.respond(offer, transcript, after_hrr=False)
+
+    def _hello_retry_request(self, hs: ServerHandshake, offer: _Offer, transcript: Transcript) -> State:
+        hs.io.stats.hello_retry = True
+        transcript.replace_with_message_hash()
+        hs.send(transcript, HelloRetryRequest(
+            legacy_session_id_echo=offer.hello.legacy_session_id,
+            cipher_suite=offer.suite,
+            extensions=[ext.KeyShareHelloRetryRequest(offer.group), ext.SupportedVersionsServerHello(TLS13)],
+        ))
+        hs.maybe_send_ccs(offer)
+        if offer.hello.has(ExtensionType.EARLY_DATA):  # skip the 0-RTT records that follow
+            hs.io.skip_early_data(max(1, hs.sconfig.max_early_data_size))
+        return ExpectSecondClientHello(offer, transcript)
+
+
+class ExpectSecondClientHello(State):
+    __slots__ = ("first", "transcript")
+
+    EXPECTS = frozenset({_HS.CLIENT_HELLO})
+
+    def __init__(self, first: _Offer, transcript: Transcript) -> None:
+        self.first = first
+        self.transcript = transcript
+
+    def handle(self, hs: ServerHandshake, hello: ClientHello, raw: bytes) -> State:
+        first = self.first
+        if hello.legacy_session_id != first.hello.legacy_session_id or hello.random != first.hello.random:
+            raise IllegalParameter("the second ClientHello changed random or legacy_session_id")
+        shares = ext.get_extension(hello.extensions, ext.KeyShareClientHello)
+        if first.dhe and (shares is None or [s.group for s in shares.client_shares] != [first.group]):
+            raise IllegalParameter("the second ClientHello must hold one key share, for the group we asked for")
+        hs.io.skip_early_data(0)  # no 0-RTT after a HelloRetryRequest
+        if hello.has(ExtensionType.EARLY_DATA):
+            raise IllegalParameter("early_data in the second ClientHello")
+        offer = hs.examine(hello, raw, self.transcript, forced_group=first.group if first.dhe else None)
+        if offer.suite != first.suite:
+            raise IllegalParameter("the second ClientHello no longer allows the cipher suite chosen")
+        self.transcript.add(raw)
+        return hs.respond(offer, self.transcript, after_hrr=True)
+
+
+class ExpectEndOfEarlyData(State):
+    """0-RTT data accepted: EarlyData events until the client's EndOfEarlyData."""
+
+    __slots__ = ("keys", "transcript", "following", "limit", "received", "own_limit")
+
+    EXPECTS = frozenset({_HS.END_OF_EARLY_DATA})
+
+    def __init__(self, keys: _FlightKeys, transcript: Transcript, following: State, limit: int,
+                 own_limit: int | None) -> None:
+        self.keys = keys
+        self.transcript = transcript
+        self.following = following
+        self.limit = limit
+        self.received = 0
+        self.own_limit = own_limit
+
+    def receive(self, hs: ServerHandshake, data: bytes) -> None:
+        self.received += len(data)
+        if self.received > self.limit:
+            raise UnexpectedMessage("more 0-RTT data than max_early_data_size")
+        hs.io.emit(EarlyData(data))
+
+    def handle(self, hs: ServerHandshake, message: EndOfEarlyData, raw: bytes) -> State:
+        self.transcript.add(raw)
+        hs.set_read_secret(self.keys.suite, self.keys.client_hs)
+        if self.own_limit is not None:
+            hs.enforce_record_size_limit(self.own_limit)
+        return self.following
+
+
+class ExpectCertificate(State):
+    __slots__ = ("keys", "transcript", "offer")
+
+    EXPECTS = frozenset({_HS.CERTIFICATE, _HS.COMPRESSED_CERTIFICATE})
+
+    def __init__(self, keys: _FlightKeys, transcript: Transcript, offer: _Offer) -> None:
+        self.keys = keys
+        self.transcript = transcript
+        self.offer = offer
+
+    def handle(self, hs: ServerHandshake, message: Certificate | CompressedCertificate, raw: bytes) -> State:
+        config = hs.sconfig
+        # Our CertificateRequest carries signature_algorithms only (RFC 8446 4.4.2).
+        cert = receive_certificate(
+            hs, message, compression_offered=bool(config.certificate_compression),
+            requested=(ExtensionType.SIGNATURE_ALGORITHMS,), context=b"",
+        )
+        self.transcript.add(raw)
+        if not cert.certificate_list:
+            if config.client_auth is ClientAuth.REQUIRED:
+                raise CertificateRequired("a client certificate is required")
+            return ExpectFinished(self.keys, self.transcript, self.offer)
+        chain = [entry.cert_data for entry in cert.certificate_list]
+        verifier = config.client_verifier
+        if verifier is None:
+            raise HandshakeFailure("no verifier configured for client certificates")
+        verified = verifier.verify_client_chain(chain, utc(config.clock))
+        hs.outcome.peer_certificates = tuple(chain)
+        return ExpectCertificateVerify(verified.leaf, self.keys, self.transcript, self.offer)
+
+
+class ExpectCertificateVerify(State):
+    __slots__ = ("leaf", "keys", "transcript", "offer")
+
+    EXPECTS = frozenset({_HS.CERTIFICATE_VERIFY})
+
+    def __init__(self, leaf: Any, keys: _FlightKeys, transcript: Transcript, offer: _Offer) -> None:
+        self.leaf = leaf
+        self.keys = keys
+        self.transcript = transcript
+        self.offer = offer
+
+    def handle(self, hs: ServerHandshake, cv: CertificateVerify, raw: bytes) -> State:
+        check_certificate_verify(self.leaf, cv, self.transcript, server=False,
+                                 offered=hs.sconfig.signature_schemes)
+        self.transcript.add(raw)
+        return ExpectFinished(self.keys, self.transcript, self.offer)
+
+
+class ExpectFinished(State):
+    __slots__ = ("keys", "transcript", "offer")
+
+    EXPECTS = frozenset({_HS.FINISHED})
+
+    def __init__(self, keys: _FlightKeys, transcript: Transcript, offer: _Offer) -> None:
+        self.keys = keys
+        self.transcript = transcript
+        self.offer = offer
+
+    def handle(self, hs: ServerHandshake, fin: Finished, raw: bytes) -> State:
+        keys = self.keys
+        check_finished(hs.backend, keys.suite, fin.verify_data, keys.client_hs, self.transcript)
+        self.transcript.add(raw)
+        hs.set_read_secret(keys.suite, keys.client_ap)
+        resumption = keys.master.resumption_master_secret(self.transcript.digest())
+        traffic = ServerTraffic(keys.suite, keys.client_ap, keys.server_ap, keys.exporter, resumption)
+        hs.finish(traffic)
+        hs.send_tickets(traffic, self.offer)
+        return traffic
+
+
+class ServerTraffic(Traffic):
+    """After the handshake: KeyUpdates from the client (tickets went out on entry)."""
+
+    __slots__ = ()
