@@ -56,8 +56,8 @@ SERVER_HELLO_RECORD = bytes.fromhex("1603 0300 5a".replace(" ", "")) + rfc.SERVE
 
 CLIENT_RANDOM = rfc.CLIENT_HELLO[6:38]
 SERVER_RANDOM = rfc.SERVER_HELLO[6:38]
-TRACE_CERT_DER = Certificate.decode(rfc.CERTIFICATE[4:]).certificate_list[0].cert_data
-TRACE_CV = CertificateVerify.decode(rfc.CERTIFICATE_VERIFY[4:])
+TRACE_CERT_DER = Certificate.from_bytes(rfc.CERTIFICATE[4:]).certificate_list[0].cert_data
+TRACE_CV = CertificateVerify.from_bytes(rfc.CERTIFICATE_VERIFY[4:])
 RSA_PSS_RSAE_SHA256 = 0x0804
 # Inside the certificate's validity (2016-07-30 .. 2026-07-30); the trace is from 2018.
 FIXED_CLOCK = datetime.datetime(2018, 9, 27, tzinfo=datetime.UTC).timestamp()

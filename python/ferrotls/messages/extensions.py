@@ -8,6 +8,16 @@ or a HelloRetryRequest (RFC 8446 section 4.2) -- or, for a type that is unknown
 the raw body.  Every known body has exactly one encoding, so
 ``encode_extensions(decode_extensions(b)) == b`` byte for byte.
 
+Codec vocabulary (the same as :mod:`ferrotls.messages.handshake`):
+
+* ``write(w)`` / ``read(r, ctx)`` -- the extension_data on a :class:`Writer` /
+  :class:`Reader`, without the type and length (``read`` leaves the end check
+  to its caller);
+* ``to_bytes()`` / ``from_bytes(data, ctx)`` -- the whole extension_data as
+  ``bytes`` (``from_bytes`` rejects trailing bytes);
+* :func:`encode_extensions` / :func:`decode_extensions` -- a whole extensions
+  block, each entry with its type and length.
+
 Whether an extension is *allowed* in a message is not decided here: the
 handshake state machine rejects misplaced extensions (unsupported_extension /
 illegal_parameter).  Decoding raises only :class:`~ferrotls.errors.DecodeError`
@@ -22,6 +32,8 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Self, TypeVar
+
+from typing_extensions import Buffer
 
 from ..errors import DecodeError, IllegalParameter
 from .codec import Reader, Writer
@@ -94,8 +106,9 @@ class Extension:
     """Base of every extension body.
 
     Subclasses set ``TYPE`` (the ExtensionType) and ``CONTEXTS`` (the messages in
-    which this body class is used for decoding) and implement ``encode(w)``
-    (body only, without type and length) and ``decode(r, ctx)``.
+    which this body class is used for decoding) and implement ``write(w)``
+    (body only, without type and length) and ``read(r, ctx)``; ``to_bytes`` and
+    ``from_bytes`` are built on them.
     """
 
     __slots__ = ()
@@ -108,20 +121,28 @@ class Extension:
         """The extension_type code point."""
         return self.TYPE
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         """Write the extension_data (without type and length)."""
         raise NotImplementedError
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         """Read the extension_data from ``r`` (the caller checks the end)."""
         raise NotImplementedError
 
     def to_bytes(self) -> bytes:
-        """The encoded extension_data."""
+        """The encoded extension_data (without type and length)."""
         w = Writer()
-        self.encode(w)
+        self.write(w)
         return w.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: Buffer, ctx: Context) -> Self:
+        """Decode a whole extension_data for message ``ctx``; trailing bytes raise DecodeError."""
+        r = Reader(data)
+        ext = cls.read(r, ctx)
+        r.expect_end(f"{cls.__name__} extension")
+        return ext
 
 
 @dataclass(slots=True)
@@ -135,12 +156,12 @@ class UnknownExtension(Extension):
     def ext_type(self) -> int:
         return self.type
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         w.write(self.data)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
-        raise TypeError("UnknownExtension is built by decode_extensions")
+    def read(cls, r: Reader, ctx: Context) -> Self:
+        raise TypeError("UnknownExtension is built by decode_extensions, not read")
 
 
 # ---------------------------------------------------------------------------
@@ -151,11 +172,11 @@ class UnknownExtension(Extension):
 class _Empty(Extension):
     """An extension whose body is empty."""
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         pass
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         return cls()
 
 
@@ -170,19 +191,15 @@ class _U16List(Extension):
     FIELD: ClassVar[str]
     """Name of the subclass's one field, the list of code points."""
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         w.uint_list(self.PREFIX, 2, getattr(self, self.FIELD))
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
-        return cls(cls._read(r))  # type: ignore[call-arg]
-
-    @classmethod
-    def _read(cls, r: Reader) -> list[int]:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         values = r.uint_list(cls.PREFIX, 2, cls.MIN, cls.MAX, what=cls.__name__)
         if cls.ENUM is not None:
-            return [coerce(cls.ENUM, v) for v in values]
-        return values
+            values = [coerce(cls.ENUM, v) for v in values]
+        return cls(values)  # type: ignore[call-arg]
 
 
 # ---------------------------------------------------------------------------
@@ -223,7 +240,7 @@ class ServerName(Extension):
                 return entry.name
         return None
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         if self.names is None:
             return
         with w.vec16():
@@ -232,7 +249,7 @@ class ServerName(Extension):
                 w.opaque16(entry.name)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         if r.at_end() and ctx is not Context.CH:
             return cls(None)
         lst = r.vec16(1, what="server_name_list")
@@ -253,11 +270,11 @@ class StatusRequest(Extension):
 
     data: bytes = b""
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         w.write(self.data)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         return cls(r.rest())
 
 
@@ -307,13 +324,13 @@ class ALPN(Extension):
 
     protocols: list[bytes] = field(default_factory=list)
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         with w.vec16():
             for name in self.protocols:
                 w.opaque8(name)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         lst = r.vec16(2, what="protocol_name_list")
         names = []
         while not lst.at_end():
@@ -330,11 +347,11 @@ class Padding(Extension):
 
     length: int = 0
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         w.write(bytes(self.length))
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         data = r.rest()
         if data.count(0) != len(data):
             raise DecodeError("padding extension contains non-zero bytes")
@@ -364,11 +381,11 @@ class RecordSizeLimit(Extension):
 
     limit: int = 0x4001
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         w.u16(self.limit)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         limit = r.u16("RecordSizeLimit")
         if limit < 64:
             raise IllegalParameter(f"record_size_limit {limit} is below 64 (RFC 8449)")
@@ -402,7 +419,7 @@ class PreSharedKeyClientHello(Extension):
         """Encoded size of the binders vector, including its 2-byte length."""
         return 2 + sum(1 + len(b) for b in self.binders)
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         with w.vec16():
             for ident in self.identities:
                 w.opaque16(ident.identity)
@@ -412,7 +429,7 @@ class PreSharedKeyClientHello(Extension):
                 w.opaque8(binder)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         lst = r.vec16(7, what="identities")
         identities = []
         while not lst.at_end():
@@ -438,11 +455,11 @@ class PreSharedKeyServerHello(Extension):
 
     selected_identity: int = 0
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         w.u16(self.selected_identity)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         return cls(r.u16("selected_identity"))
 
 
@@ -463,11 +480,11 @@ class TicketEarlyDataInfo(Extension):
 
     max_early_data_size: int = 0
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         w.u32(self.max_early_data_size)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         return cls(r.u32("max_early_data_size"))
 
 
@@ -494,11 +511,11 @@ class SupportedVersionsServerHello(Extension):
 
     selected_version: int = ProtocolVersion.TLS13
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         w.u16(self.selected_version)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         return cls(coerce(ProtocolVersion, r.u16("selected_version")))
 
 
@@ -511,11 +528,11 @@ class Cookie(Extension):
 
     cookie: bytes = b""
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         w.opaque16(self.cookie)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         return cls(r.opaque16(1, what="cookie"))
 
 
@@ -528,11 +545,11 @@ class PskKeyExchangeModes(Extension):
 
     modes: list[int] = field(default_factory=list)
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         w.uint_list(1, 1, self.modes)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         modes = r.uint_list(1, 1, 1, what="ke_modes")
         return cls([coerce(PskKeyExchangeMode, m) for m in modes])
 
@@ -549,13 +566,13 @@ class CertificateAuthorities(Extension):
 
     authorities: list[bytes] = field(default_factory=list)
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         with w.vec16():
             for dn in self.authorities:
                 w.opaque16(dn)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         lst = r.vec16(3, what="authorities")
         names = []
         while not lst.at_end():
@@ -580,14 +597,14 @@ class OidFilters(Extension):
 
     filters: list[OidFilter] = field(default_factory=list)
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         with w.vec16():
             for f in self.filters:
                 w.opaque8(f.oid)
                 w.opaque16(f.values)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         lst = r.vec16(what="filters")
         filters = []
         while not lst.at_end():
@@ -611,13 +628,13 @@ class KeyShareEntry:
     group: int
     key_exchange: bytes
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         """Write group and key_exchange."""
         w.u16(self.group)
         w.opaque16(self.key_exchange)
 
     @classmethod
-    def decode(cls, r: Reader) -> KeyShareEntry:
+    def read(cls, r: Reader) -> KeyShareEntry:
         """Read one KeyShareEntry."""
         group = coerce(NamedGroup, r.u16("NamedGroup"))
         return cls(group, r.opaque16(1, what="key_exchange"))
@@ -635,18 +652,18 @@ class KeyShareClientHello(Extension):
 
     client_shares: list[KeyShareEntry] = field(default_factory=list)
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         with w.vec16():
             for entry in self.client_shares:
-                entry.encode(w)
+                entry.write(w)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         lst = r.vec16(what="client_shares")
         shares: list[KeyShareEntry] = []
         seen: set[int] = set()
         while not lst.at_end():
-            entry = KeyShareEntry.decode(lst)
+            entry = KeyShareEntry.read(lst)
             if entry.group in seen:
                 raise IllegalParameter(f"two key shares for group 0x{entry.group:04x}")
             seen.add(entry.group)
@@ -663,12 +680,12 @@ class KeyShareServerHello(Extension):
 
     server_share: KeyShareEntry = field(default_factory=lambda: KeyShareEntry(0, b""))
 
-    def encode(self, w: Writer) -> None:
-        self.server_share.encode(w)
+    def write(self, w: Writer) -> None:
+        self.server_share.write(w)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
-        return cls(KeyShareEntry.decode(r))
+    def read(cls, r: Reader, ctx: Context) -> Self:
+        return cls(KeyShareEntry.read(r))
 
 
 @dataclass(slots=True)
@@ -680,11 +697,11 @@ class KeyShareHelloRetryRequest(Extension):
 
     selected_group: int = 0
 
-    def encode(self, w: Writer) -> None:
+    def write(self, w: Writer) -> None:
         w.u16(self.selected_group)
 
     @classmethod
-    def decode(cls, r: Reader, ctx: Context) -> Self:
+    def read(cls, r: Reader, ctx: Context) -> Self:
         return cls(coerce(NamedGroup, r.u16("selected_group")))
 
 
@@ -748,7 +765,7 @@ def decode_extensions(
         if cls is None:
             out.append(UnknownExtension(coerce(ExtensionType, ext_type), body.rest()))
             continue
-        out.append(cls.decode(body, ctx))
+        out.append(cls.read(body, ctx))
         body.expect_end(f"{cls.__name__} extension")
     return out
 
@@ -759,7 +776,7 @@ def encode_extensions(w: Writer, extensions: Iterable[Extension]) -> None:
         for ext in extensions:
             w.u16(ext.ext_type)
             with w.vec16():
-                ext.encode(w)
+                ext.write(w)
 
 
 _X = TypeVar("_X", bound=Extension)

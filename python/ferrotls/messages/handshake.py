@@ -1,20 +1,26 @@
 """TLS 1.3 handshake messages (RFC 8446 section 4) as dataclasses.
 
-Every message class has
+Every message class has the codec vocabulary of
+:mod:`ferrotls.messages.extensions`:
 
-* ``write(w)`` / ``read(r)`` -- body codec on a :class:`Writer` / :class:`Reader`;
-* ``encode() -> bytes`` / ``decode(body) -> message`` -- whole-body helpers
-  (``decode`` rejects trailing bytes);
+* ``write(w)`` / ``read(r)`` -- the body on a :class:`Writer` / :class:`Reader`,
+  without the handshake header (``read`` leaves the end check to its caller);
+* ``to_bytes()`` / ``from_bytes(body)`` -- the whole body as ``bytes``
+  (``from_bytes`` rejects trailing bytes);
 * ``msg_type`` -- its HandshakeType.
 
-:func:`encode_handshake` adds the 4-byte handshake header (type, uint24 length);
-:func:`decode_handshake` maps ``(msg_type, body)`` to a message object; an
-unknown type becomes :class:`UnknownHandshake` (the state machine rejects it).
+The module functions deal with the 4-byte handshake header (uint8 msg_type,
+uint24 length): :func:`encode_handshake` returns the framed message;
+:func:`decode_handshake` maps ``(msg_type, body)`` -- the header already split
+off -- to a message object, and :func:`decode_handshake_message` decodes one
+framed message.  An unknown type becomes :class:`UnknownHandshake` (the state
+machine rejects it).
 A ServerHello whose random is :data:`HRR_RANDOM` decodes as
 :class:`HelloRetryRequest` (``is_hrr`` is True), whose extensions are decoded in
 the HRR context.
 
-Legacy fields are kept exactly as received so that ``encode(decode(b)) == b``:
+Legacy fields are kept exactly as received so that
+``decode_handshake(t, b).to_bytes() == b``:
 the transcript hash can be computed from the re-encoded message.  Decoding
 raises only DecodeError, or IllegalParameter where RFC 8446 names that alert
 (KeyUpdate.request_update not 0/1, pre_shared_key not last in ClientHello,
@@ -103,15 +109,15 @@ class HandshakeMessage:
         """Read the message body from ``r`` (callers check the end)."""
         raise NotImplementedError
 
-    def encode(self) -> bytes:
-        """The encoded body (without the handshake header)."""
+    def to_bytes(self) -> bytes:
+        """The encoded body (without the handshake header); see :func:`encode_handshake`."""
         w = Writer()
         self.write(w)
         return w.getvalue()
 
     @classmethod
-    def decode(cls, body: Buffer) -> Self:
-        """Decode a whole body; trailing bytes raise DecodeError."""
+    def from_bytes(cls, body: Buffer) -> Self:
+        """Decode a whole body (without the header); trailing bytes raise DecodeError."""
         r = Reader(body)
         msg = cls.read(r)
         r.expect_end(cls.__name__)
@@ -263,7 +269,7 @@ class ServerHello(_HasExtensions, HandshakeMessage):
     """ServerHello (RFC 8446 section 4.1.3), extensions decoded in the SH context.
 
     ``decode_handshake`` returns a :class:`HelloRetryRequest` instead when the
-    random is HRR_RANDOM; decoding ``ServerHello.decode`` directly never does,
+    random is HRR_RANDOM; ``ServerHello.from_bytes`` directly never does,
     but ``is_hrr`` still tells.
     """
 
@@ -354,8 +360,8 @@ def decode_server_hello(body: Buffer) -> ServerHello | HelloRetryRequest:
     """Decode a server_hello body as ServerHello or, by its random, HelloRetryRequest."""
     view = memoryview(body).cast("B")
     if view[2:34] == HRR_RANDOM:
-        return HelloRetryRequest.decode(view)
-    return ServerHello.decode(view)
+        return HelloRetryRequest.from_bytes(view)
+    return ServerHello.from_bytes(view)
 
 
 # ---------------------------------------------------------------------------
@@ -622,7 +628,7 @@ class UnknownHandshake(HandshakeMessage):
 
     @classmethod
     def read(cls, r: Reader) -> Self:
-        raise TypeError("UnknownHandshake is built by decode_handshake")
+        raise TypeError("UnknownHandshake is built by decode_handshake, not read")
 
 
 AnyHandshake: TypeAlias = (
@@ -664,7 +670,10 @@ HANDSHAKE_CLASSES: dict[int, type[HandshakeMessage]] = {
 
 
 def encode_handshake(msg: HandshakeMessage) -> bytes:
-    """Frame ``msg``: uint8 msg_type, uint24 length, body."""
+    """``msg`` with its 4-byte handshake header: uint8 msg_type, uint24 length, body.
+
+    :meth:`HandshakeMessage.to_bytes` is the body alone.
+    """
     w = Writer()
     w.u8(msg.msg_type)
     with w.vec24():
@@ -673,17 +682,21 @@ def encode_handshake(msg: HandshakeMessage) -> bytes:
 
 
 def decode_handshake(msg_type: int, body: Buffer) -> AnyHandshake:
-    """Decode a handshake body of type ``msg_type`` (header already removed).
+    """Decode the body of a handshake message whose 4-byte header has been read.
 
+    ``msg_type`` comes from that header and picks the class (a server_hello
+    becomes ServerHello or HelloRetryRequest by its random); ``body`` is the
+    whole body, and a known type that leaves bytes over raises DecodeError.
     Unknown types yield :class:`UnknownHandshake`; the state machine decides
-    whether a message is acceptable.
+    whether a message is acceptable.  :func:`decode_handshake_message` takes
+    the framed message.
     """
     if msg_type == HandshakeType.SERVER_HELLO:
         return decode_server_hello(body)
     cls = HANDSHAKE_CLASSES.get(msg_type)
     if cls is None:
         return UnknownHandshake(type=msg_type, body=bytes(body))
-    return cls.decode(body)  # type: ignore[return-value]
+    return cls.from_bytes(body)  # type: ignore[return-value]
 
 
 def decode_handshake_message(data: Buffer) -> AnyHandshake:
