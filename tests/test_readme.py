@@ -37,6 +37,7 @@ def test_readme_has_the_examples() -> None:
     assert all("8443" in b for b in blocks), "every example talks to the README's local server"
 
 
+@pytest.mark.wheel_smoke
 @pytest.mark.parametrize("index", range(len(python_blocks())))
 def test_readme_example_runs(index: int, tmp_path: Path) -> None:
     code = python_blocks()[index]
