@@ -1,22 +1,51 @@
 # ferrotls developer commands.  Everything runs in a local .venv that these
 # targets create and fill; the only prerequisites are python3 (>= 3.11) and a
 # Rust toolchain (cargo) for the native module.
+#
+# INSTALL=editable (default): the venv gets `pip install -e`, so edits to
+#   python/ take effect at once (the native module is built by maturin once).
+# INSTALL=wheel (CI): the venv gets the wheel `make wheel` builds, so the tests
+#   import what users install, not the source tree.
 
 PYTHON ?= python3
+INSTALL ?= editable
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.ferrotls-installed
+BASE   := $(VENV)/.ferrotls-base
+TOOLS  := $(VENV)/.ferrotls-wheel-tools
+STAMP  := $(VENV)/.ferrotls-installed-$(INSTALL)
 SOURCES := $(shell find rust python -name '*.rs' -o -name '*.py' -o -name '*.pyi' 2>/dev/null)
 
-.PHONY: venv demo test test-rust test-python typecheck bench fuzz fuzz-smoke fuzz-corpus clean
+.PHONY: venv demo test test-rust test-python typecheck test-wheel wheel docs bench fuzz \
+	fuzz-smoke fuzz-corpus clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml Cargo.toml Cargo.lock $(SOURCES)
+$(BASE):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(BASE)
+
+# maturin, ziglang and auditwheel: pyproject's dependency group "wheel".
+$(TOOLS): $(BASE) pyproject.toml
+	$(BIN)/python -m pip install -q --group wheel
+	touch $(TOOLS)
+
+ifeq ($(INSTALL),wheel)
+$(STAMP): $(BASE) pyproject.toml Cargo.toml Cargo.lock $(SOURCES)
+	$(MAKE) wheel
+	$(BIN)/python -m pip install -q "$$(ls $(WHEEL_GLOB))[test,docs]"
+	$(BIN)/python -m pip install -q --force-reinstall --no-deps $(WHEEL_GLOB)
+	rm -f $(VENV)/.ferrotls-installed-*
 	touch $(STAMP)
+else ifeq ($(INSTALL),editable)
+$(STAMP): $(BASE) pyproject.toml Cargo.toml Cargo.lock $(SOURCES)
+	$(BIN)/python -m pip install -q -e '.[test,docs]'
+	rm -f $(VENV)/.ferrotls-installed-*
+	touch $(STAMP)
+else
+$(error INSTALL must be editable or wheel, not "$(INSTALL)")
+endif
 
 ## The main job: a live demonstration (see README).
 demo: $(STAMP)
@@ -33,7 +62,48 @@ typecheck: $(STAMP)
 	$(BIN)/python -m mypy.stubtest ferrotls._native
 
 test-python: $(STAMP)
-	FERROTLS_INTEROP=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	FERROTLS_INTEROP=1 FERROTLS_EXPECT_INSTALLED=$(INSTALL) $(BIN)/python -m pytest -q -p no:cacheprovider
+
+## The wheel: abi3 (one wheel for CPython 3.11+), stripped, manylinux2014
+## (glibc 2.17+), linked by zig so the build machine's glibc does not leak in.
+## auditwheel then checks the tag against the symbols the library really uses.
+WHEEL_GLOB := dist/ferrotls-*-manylinux*.whl
+MATURIN_FLAGS := --release --strip --zig --compatibility manylinux2014
+wheel: $(TOOLS)
+	rm -f $(WHEEL_GLOB)
+	PATH="$(abspath $(BIN)):$$PATH" maturin build $(MATURIN_FLAGS) --out dist  # zig: the venv's ziglang
+	$(BIN)/auditwheel show $(WHEEL_GLOB)
+
+## The built wheel on the other interpreters: for each of PYTHONS a fresh venv
+## under build/, first the wheel alone (its declared dependencies only) and
+## `ferrotls info`, then the test extra and the ecosystem and smoke tests.
+## CI runs the whole suite on 3.11 (INSTALL=wheel) and this on the others.
+PYTHONS ?= $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3 $(HOME)/.pyenv/versions/3.13*/bin/python3)
+test-wheel: wheel
+	@test -n "$(PYTHONS)" || { echo "test-wheel: no interpreters (set PYTHONS=...)"; exit 1; }
+	set -e; for py in $(PYTHONS); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  venv=build/venv-$$v; echo "== test-wheel: Python $$v ($$py) in $$venv"; \
+	  rm -rf $$venv; $$py -m venv $$venv; \
+	  $$venv/bin/python -m pip install -q --upgrade pip; \
+	  $$venv/bin/python -m pip install -q $(WHEEL_GLOB); \
+	  $$venv/bin/python -m ferrotls info; \
+	  $$venv/bin/python -m pip install -q "$$(ls $(WHEEL_GLOB))[test]"; \
+	  FERROTLS_REQUIRE_NATIVE=1 FERROTLS_EXPECT_INSTALLED=wheel \
+	    $$venv/bin/python -m pytest -q -p no:cacheprovider \
+	    -m "ecosystem or wheel_smoke"; \
+	done
+
+## The API reference from the docstrings (pdoc), into build/docs.  Any warning
+## pdoc raises (an unimportable module, an annotation it cannot resolve) fails.
+DOC_MODULES := ferrotls ferrotls.asyncio ferrotls.backend ferrotls.backend.interface \
+	ferrotls.certcompress ferrotls.config ferrotls.connection ferrotls.context \
+	ferrotls.events ferrotls.limits ferrotls.profiles ferrotls.psk ferrotls.replay \
+	ferrotls.stats ferrotls.suites ferrotls.tickets ferrotls.x509
+docs: $(STAMP)
+	rm -rf build/docs
+	$(BIN)/python -W error -m pdoc --docformat restructuredtext -o build/docs $(DOC_MODULES)
+	@echo "API reference: build/docs/index.html"
 
 ## Benchmarks with the peers in the same run, then a ratio table.
 bench: $(STAMP)
@@ -71,4 +141,4 @@ fuzz-corpus: $(STAMP)
 	$(BIN)/python fuzz/make_corpus.py
 
 clean:
-	rm -rf $(VENV) target .pytest_cache .mypy_cache .benchmarks
+	rm -rf $(VENV) target dist build .pytest_cache .mypy_cache .benchmarks

@@ -3,9 +3,13 @@
 Checked with ``python -m mypy.stubtest ferrotls._native``.
 """
 
+import sys
 from typing import final
 
-from typing_extensions import Buffer
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer
+else:  # typing_extensions is a dependency only before 3.12
+    from typing_extensions import Buffer
 
 __version__: str
 __all__ = [

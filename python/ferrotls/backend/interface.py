@@ -22,9 +22,13 @@ hashes by the names ``"sha256"`` and ``"sha384"``.
 
 from __future__ import annotations
 
+import sys
 from typing import Protocol, runtime_checkable
 
-from typing_extensions import Buffer
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer
+else:  # typing_extensions is a dependency only before 3.12
+    from typing_extensions import Buffer
 
 __all__ = [
     "Buffer",

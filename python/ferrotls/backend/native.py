@@ -7,7 +7,12 @@ raises ImportError when the extension is not built.
 
 from __future__ import annotations
 
-from typing_extensions import Buffer
+import sys
+
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer
+else:  # typing_extensions is a dependency only before 3.12
+    from typing_extensions import Buffer
 
 from .. import _native
 

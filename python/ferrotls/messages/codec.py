@@ -14,10 +14,14 @@ ends; a body too long for its prefix, or an integer out of range, raises
 from __future__ import annotations
 
 import builtins
+import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
-from typing_extensions import Buffer
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer
+else:  # typing_extensions is a dependency only before 3.12
+    from typing_extensions import Buffer
 
 from ..errors import DecodeError
 

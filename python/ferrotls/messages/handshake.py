@@ -29,11 +29,15 @@ duplicate extensions).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Self, TypeAlias, TypeVar
 
-from typing_extensions import Buffer
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer
+else:  # typing_extensions is a dependency only before 3.12
+    from typing_extensions import Buffer
 
 from ..errors import DecodeError, IllegalParameter
 from .codec import Reader, Writer
