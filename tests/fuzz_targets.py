@@ -38,7 +38,7 @@ from ferrotls.messages.codec import Reader
 from ferrotls.messages.enums import HandshakeType
 from ferrotls.messages.extensions import Context, decode_extensions
 from ferrotls.messages.handshake import decode_handshake, encode_handshake
-from ferrotls.record import RecordLayer
+from ferrotls.record import StreamRecordLayer as RecordLayer
 from ferrotls.x509 import DefaultVerifier, InsecureNoVerification, TrustStore, VerifiedChain
 from helpers_tls import open_record, seal_record, split_handshake, split_records
 

@@ -25,7 +25,6 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from .backend import insecure_reason, resolve
-from .backend.interface import STOP_END
 from .errors import (
     AlertDescription,
     AlertReceived,
@@ -40,7 +39,7 @@ from .errors import (
     UsageError,
 )
 from .events import NEED_DATA, ApplicationData, ConnectionClosed, Event, NeedData
-from .record import ContentType, HandshakeBuffer, RecordLayer
+from .record import ContentType, HandshakeBuffer, RecordInterface, StreamRecordLayer
 
 from .stats import HandshakeStats, StatsRecorder
 
@@ -54,8 +53,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ConnectionState", "Connection", "ClientConnection", "ServerConnection", "pump"]
 
-_CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
 _WARNING, _FATAL = 1, 2
+_HANDSHAKE = int(ContentType.HANDSHAKE)
+_APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 
 
 class ConnectionState(enum.Enum):
@@ -80,7 +80,7 @@ class Connection:
                 InsecureBackendWarning,
                 stacklevel=3,
             )
-        self._records = RecordLayer()
+        self._records: RecordInterface = StreamRecordLayer()
         self._records.padding = config.record_padding
         self._limits = config.limits
         self._handshake_buffer = HandshakeBuffer(config.limits.max_handshake_size)
@@ -269,12 +269,12 @@ class Connection:
             if not items:
                 return
             for content_type, payload in items:
-                if self._hs_partial and content_type != ContentType.HANDSHAKE:
+                if self._hs_partial and content_type != _HANDSHAKE:
                     raise UnexpectedMessage(
                         f"record of content type {content_type} between the fragments of a "
                         "handshake message"
                     )
-                if content_type == ContentType.APPLICATION_DATA:
+                if content_type == _APPLICATION_DATA:
                     if not self._app_read:
                         if self._handshake.reading_early_data:  # accepted 0-RTT data (server)
                             self._handshake.receive_early_data(payload)
@@ -300,12 +300,12 @@ class Connection:
         *one* ApplicationData event (none if they carried no bytes).  Returns True
         when a record is left for ``read_records`` (KeyUpdate, alert, plaintext
         record, or a record that failed after others were opened)."""
-        plain, consumed, stop = self._records.read_application_data(data)
+        plain, more = self._records.read_application_data(data)
         if plain is not None:  # empty records are left for read_records, which counts each
             if self._empty_records or self.key_updates_received:
                 self._empty_records = self.key_updates_received = 0
             self._events.append(ApplicationData(plain))
-        return stop != STOP_END
+        return more
 
     def _receive_handshake_data(self, data: bytes | bytearray | memoryview, stats: StatsRecorder) -> None:
         stats.on_received(len(data))
@@ -429,7 +429,7 @@ class _ConnectionIO:
         self._conn._records.write(ContentType.APPLICATION_DATA, data)
 
     def send_ccs(self) -> None:
-        self._conn._records.write_raw(_CCS_RECORD)
+        self._conn._records.write_change_cipher_spec()
 
     def set_read_protector(self, protector: RecordProtector | None) -> None:
         conn = self._conn
@@ -450,7 +450,7 @@ class _ConnectionIO:
         self._conn._records.peer_max_plaintext = max_plaintext
 
     def skip_early_data(self, budget: int) -> None:
-        self._conn._records.early_skip = budget
+        self._conn._records.skip_early_data(budget)
 
     def note_key_update(self) -> None:
         self._conn._note_key_update()

@@ -1,13 +1,18 @@
-"""The Python half of the record layer (RFC 8446 section 5).
+"""The record layer (RFC 8446 section 5): framing over protection.
 
-Deframes incoming bytes into records, applies the length limits, hands
-protected records to the backend's ``RecordProtector`` in batches, frames
-outgoing plaintext records, and reassembles handshake messages that are split
-across or coalesced within records.  Protection itself (nonces, sequence
-numbers, AEAD) happens in the backend.
+Protection -- nonces, sequence numbers, AEAD, inner content types -- lives in
+the backend's ``RecordProtector`` objects, one per direction.  Framing lives
+here: :class:`StreamRecordLayer` deframes a TLS byte stream into records,
+applies the length limits, hands protected records to the read protector in
+batches, frames outgoing records and coalesces handshake messages.  The
+connection talks only to :class:`RecordInterface`, which a datagram framer
+for DTLS implements over the same protectors.  The backend's ``STOP_*`` codes
+stay below this interface.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from .backend.interface import MAX_CIPHERTEXT, MAX_PLAINTEXT, STOP_END, RecordProtector
 from .errors import (
@@ -17,33 +22,90 @@ from .errors import (
     RecordOverflow,
     UnexpectedMessage,
 )
+from .messages.enums import ContentType
 from .suites import SUITES
 
 __all__ = [
     "ContentType",
-    "RecordLayer",
+    "RecordInterface",
+    "StreamRecordLayer",
     "HandshakeBuffer",
     "DEFAULT_MAX_HANDSHAKE_SIZE",
 ]
 
-
-class ContentType:
-    """Record content types (plain ints on the hot path)."""
-
-    CHANGE_CIPHER_SPEC = 20
-    ALERT = 21
-    HANDSHAKE = 22
-    APPLICATION_DATA = 23
-
+# Plain ints for the hot paths (the one ContentType is messages.enums.ContentType).
+_CCS = int(ContentType.CHANGE_CIPHER_SPEC)
+_ALERT = int(ContentType.ALERT)
+_HANDSHAKE = int(ContentType.HANDSHAKE)
+_APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
+_CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
 
 DEFAULT_MAX_HANDSHAKE_SIZE = 1 << 17
-_PLAINTEXT_TYPES = frozenset(
-    (ContentType.CHANGE_CIPHER_SPEC, ContentType.ALERT, ContentType.HANDSHAKE)
-)
+_PLAINTEXT_TYPES = frozenset((_CCS, _ALERT, _HANDSHAKE))
 
 
-class RecordLayer:
-    """Record framing and protection state for one connection.
+class RecordInterface(Protocol):
+    """What the connection needs from a record layer (TLS stream or DTLS datagrams)."""
+
+    read_protector: RecordProtector | None
+    max_fragment: int
+    """Content bytes per outgoing record (the peer's record_size_limit - 1)."""
+    padding: int
+    """Zero bytes added to each protected record."""
+    peer_max_plaintext: int
+    """Largest record plaintext the peer may send (our record_size_limit - 1)."""
+
+    @property
+    def write_protector(self) -> RecordProtector | None: ...
+
+    @write_protector.setter
+    def write_protector(self, protector: RecordProtector | None) -> None: ...
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet decoded into records."""
+        ...
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Take bytes (or a datagram) from the transport."""
+        ...
+
+    def read_records(self) -> list[tuple[int, bytes]]:
+        """The next batch of complete records as ``(content_type, payload)``; [] for more data."""
+        ...
+
+    def read_application_data(self, data: bytes | bytearray | memoryview = b"") -> tuple[bytes | None, bool]:
+        """The established fast path: ``(plaintext or None, more)``, ``more`` when a
+        record is left for :meth:`read_records`."""
+        ...
+
+    def skip_early_data(self, budget: int) -> None:
+        """Drop up to ``budget`` bytes of 0-RTT records that cannot be read (0: stop)."""
+        ...
+
+    def write(self, content_type: int, data: bytes | bytearray | memoryview, legacy_version: int = 0x0303) -> None:
+        """Queue ``data`` as records of ``content_type``."""
+        ...
+
+    def write_application_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Queue application data (one backend call per write)."""
+        ...
+
+    def write_change_cipher_spec(self) -> None:
+        """Queue the dummy change_cipher_spec of middlebox compatibility."""
+        ...
+
+    def pending_output(self) -> int:
+        """Bytes queued for the transport."""
+        ...
+
+    def take_output(self) -> bytes:
+        """All queued output, emptying the queue."""
+        ...
+
+
+class StreamRecordLayer:
+    """The TLS record layer over a byte stream (implements :class:`RecordInterface`).
 
     ``read_records()`` returns the next batch of ``(content_type, payload)``
     items decoded from buffered input; ``write()`` queues outgoing records.
@@ -108,9 +170,9 @@ class RecordLayer:
         content_type = buf[0]
         length = (buf[3] << 8) | buf[4]
         protector = self.read_protector
-        if self.early_skip and content_type == ContentType.APPLICATION_DATA:
+        if self.early_skip and content_type == _APPLICATION_DATA:
             return self._skip_early(protector)
-        if protector is None or content_type != ContentType.APPLICATION_DATA:
+        if protector is None or content_type != _APPLICATION_DATA:
             return self._read_plaintext(content_type, length)
         if length > MAX_CIPHERTEXT:
             raise RecordOverflow(f"protected record of {length} bytes exceeds 2^14 + 256")
@@ -121,14 +183,14 @@ class RecordLayer:
             # come from someone without the keys (RFC 8446 sections 5 and 6.1).
             self.allow_plaintext_alerts = False
             for content_type, _ in items:
-                if content_type == ContentType.CHANGE_CIPHER_SPEC:
+                if content_type == _CCS:
                     raise UnexpectedMessage("protected change_cipher_spec record")
         return items
 
     def _skip_early(self, protector: RecordProtector | None) -> list[tuple[int, bytes]]:
         """Drop 0-RTT records we cannot (or will not) decrypt, up to ``early_skip`` bytes."""
         buf = self._in
-        while self.early_skip and len(buf) >= 5 and buf[0] == ContentType.APPLICATION_DATA:
+        while self.early_skip and len(buf) >= 5 and buf[0] == _APPLICATION_DATA:
             length = (buf[3] << 8) | buf[4]
             if length > MAX_CIPHERTEXT:
                 raise RecordOverflow(f"protected record of {length} bytes exceeds 2^14 + 256")
@@ -155,25 +217,25 @@ class RecordLayer:
 
     def read_application_data(
         self, data: bytes | bytearray | memoryview = b""
-    ) -> tuple[bytes | None, int, int]:
+    ) -> tuple[bytes | None, bool]:
         """Feed ``data``, then open the application-data records at the start of
         the input with one ``open_application_data`` call (the established fast
         path).
 
-        Returns ``(plaintext, consumed, stop)``: the contents of those records
-        concatenated (None if they carried nothing or there were none), the bytes
-        of records opened, and the backend's stop code.  ``data`` is read in
+        Returns ``(plaintext, more)``: the contents of those records concatenated
+        (None if none was opened), and whether a record is left for
+        :meth:`read_records` (a KeyUpdate, an alert, a plaintext or empty record,
+        or one that failed after others were opened).  ``data`` is read in
         place: when the buffer holds the start of a record, only the rest of that
         record is taken from ``data`` to complete it, and only what is left over
-        at the end is copied into the buffer.  Unless ``stop`` is ``STOP_END``, the next record
-        is for ``read_records``.  Needs a read protector; the caller checks that
-        application data is allowed.
+        at the end is copied into the buffer.  Needs a read protector; the caller
+        checks that application data is allowed.
         """
         buf = self._in
         protector = self.read_protector
         assert protector is not None
         if buf:
-            if data and buf[0] == ContentType.APPLICATION_DATA and (
+            if data and buf[0] == _APPLICATION_DATA and (
                 len(buf) < 5 or len(buf) < 5 + ((buf[3] << 8) | buf[4])
             ):
                 # the buffer holds the start of one record: only that record is
@@ -183,32 +245,31 @@ class RecordLayer:
                 )
                 if not consumed:
                     buf += data
-                    return plain, 0, stop
-                used = len(buf) + consumed
+                    return plain, stop != STOP_END
                 buf.clear()
                 if consumed < len(data):
                     buf += memoryview(data)[consumed:]
-                return plain, used, stop
+                return plain, stop != STOP_END
             if data:
                 buf += data
             if len(buf) < 5:
-                return None, 0, STOP_END
+                return None, False
             plain, consumed, stop = protector.open_application_data(buf, self.peer_max_plaintext)
             if consumed:
                 del buf[:consumed]
-            return plain, consumed, stop
+            return plain, stop != STOP_END
         if len(data) < 5:
             buf += data
-            return None, 0, STOP_END
+            return None, False
         plain, consumed, stop = protector.open_application_data(data, self.peer_max_plaintext)
         if consumed < len(data):
             buf += memoryview(data)[consumed:]
-        return plain, consumed, stop
+        return plain, stop != STOP_END
 
     def _read_plaintext(self, content_type: int, length: int) -> list[tuple[int, bytes]]:
         buf = self._in
         if content_type not in _PLAINTEXT_TYPES:
-            if content_type == ContentType.APPLICATION_DATA:
+            if content_type == _APPLICATION_DATA:
                 raise UnexpectedMessage("application data received before keys were established")
             raise UnexpectedMessage(f"record with unknown content type {content_type}")
         if buf[1] != 3:
@@ -218,11 +279,11 @@ class RecordLayer:
         if len(buf) < 5 + length:
             return []
         if self.read_protector is not None:
-            if content_type == ContentType.HANDSHAKE:
+            if content_type == _HANDSHAKE:
                 raise UnexpectedMessage("unprotected handshake record after keys were established")
-            if content_type == ContentType.ALERT and not self.allow_plaintext_alerts:
+            if content_type == _ALERT and not self.allow_plaintext_alerts:
                 raise UnexpectedMessage("unprotected alert after the peer's records were protected")
-        if length == 0 and content_type != ContentType.APPLICATION_DATA:
+        if length == 0 and content_type != _APPLICATION_DATA:
             raise DecodeError("zero-length record of a non-application-data type")
         payload = bytes(buf[5 : 5 + length])
         del buf[: 5 + length]
@@ -243,7 +304,7 @@ class RecordLayer:
         self, content_type: int, data: bytes | bytearray | memoryview, legacy_version: int = 0x0303
     ) -> None:
         """Queue ``data`` as one or more records of ``content_type``."""
-        if content_type == ContentType.HANDSHAKE:
+        if content_type == _HANDSHAKE:
             if self._hs_pending and legacy_version != self._hs_version:
                 self._flush_handshake()
             self._hs_pending += data
@@ -257,17 +318,17 @@ class RecordLayer:
         first: one ``seal_record`` call makes every record of ``data``."""
         protector = self._write_protector
         if protector is None or self._hs_pending:
-            self.write(ContentType.APPLICATION_DATA, data)
+            self.write(_APPLICATION_DATA, data)
             return
         self._out.append(
-            protector.seal_record(ContentType.APPLICATION_DATA, data, self.padding, self.max_fragment)
+            protector.seal_record(_APPLICATION_DATA, data, self.padding, self.max_fragment)
         )
 
     def _flush_handshake(self) -> None:
         if self._hs_pending:
             data = bytes(self._hs_pending)
             self._hs_pending.clear()
-            self._write(ContentType.HANDSHAKE, data, self._hs_version)
+            self._write(_HANDSHAKE, data, self._hs_version)
 
     def _write(
         self, content_type: int, data: bytes | bytearray | memoryview, legacy_version: int
@@ -292,10 +353,13 @@ class RecordLayer:
             if start >= len(data):
                 break
 
-    def write_raw(self, data: bytes) -> None:
-        """Queue bytes that are already framed (e.g. a dummy change_cipher_spec)."""
+    def write_change_cipher_spec(self) -> None:
+        """Queue the dummy change_cipher_spec record (always plaintext)."""
         self._flush_handshake()
-        self._out.append(data)
+        self._out.append(_CCS_RECORD)
+
+    def skip_early_data(self, budget: int) -> None:
+        self.early_skip = budget
 
     def pending_output(self) -> int:
         self._flush_handshake()
