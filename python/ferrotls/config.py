@@ -239,7 +239,7 @@ class ClientConfig(_CommonConfig):
     def get_verifier(self) -> CertificateVerifier:
         if self.verifier is not None:
             return self.verifier
-        return _system_verifier()
+        return system_verifier()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,7 +285,8 @@ class ServerConfig(_CommonConfig):
 _SYSTEM_VERIFIER: list[Any] = []
 
 
-def _system_verifier() -> CertificateVerifier:
+def system_verifier() -> CertificateVerifier:
+    """The verifier of the system trust store (WebPKI profile), made once per process."""
     if not _SYSTEM_VERIFIER:
         from .x509 import DefaultVerifier, TrustStore
 

@@ -40,7 +40,7 @@ from .config import (
     ClientConfig,
     KeyLogWriter,
     ServerConfig,
-    _system_verifier,
+    system_verifier,
 )
 from .connection import ClientConnection, ServerConnection
 from .suites import SUITES, CipherSuite, NamedGroup
@@ -418,7 +418,7 @@ class Context:
         if not self._ca_certs:
             if self._server:
                 return None
-            return _system_verifier()
+            return system_verifier()
         certs = list(self._ca_certs)
         if self._default_certs:
             certs.extend(TrustStore.system().certificates)

@@ -300,10 +300,16 @@ def _validity_detail(leaf: x509.Certificate, now: datetime.datetime) -> str:
 # ERROR_PATTERNS maps both profiles alike.
 
 
+_EKU_NAMES = {
+    x509.oid.ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
+    x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
+}
+
+
 def _ee_eku(policy: Policy, cert: x509.Certificate, ext: x509.ExtendedKeyUsage | None) -> None:
     if ext is not None and policy.extended_key_usage not in ext:
         raise ValueError(
-            f"required EKU not found: leaf extendedKeyUsage lacks {policy.extended_key_usage._name}"
+            f"required EKU not found: leaf extendedKeyUsage lacks {_EKU_NAMES.get(policy.extended_key_usage, policy.extended_key_usage.dotted_string)}"
         )
 
 

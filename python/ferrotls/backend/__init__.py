@@ -108,12 +108,12 @@ def set_gil_release_threshold(nanoseconds: int) -> int | None:
     docs/threads.md.
     """
     try:
-        from .. import _native
+        from . import native
     except ImportError:
         return None
     if isinstance(nanoseconds, bool) or not isinstance(nanoseconds, int) or nanoseconds < 0:
         raise ValueError(f"nanoseconds must be an int >= 0, got {nanoseconds!r}")
-    return int(_native.set_gil_release_threshold(min(nanoseconds, 2**64 - 1)))
+    return native.set_gil_release_threshold(min(nanoseconds, 2**64 - 1))
 
 
 def native_built() -> bool:

@@ -16,7 +16,7 @@ else:  # typing_extensions is a dependency only before 3.12
 
 from .. import _native
 
-__all__ = ["BACKEND", "NativeBackend"]
+__all__ = ["BACKEND", "NativeBackend", "set_gil_release_threshold"]
 
 
 class NativeBackend:
@@ -79,3 +79,8 @@ class NativeBackend:
 
 
 BACKEND = NativeBackend()
+
+
+def set_gil_release_threshold(nanoseconds: int) -> int:
+    """The native module's GIL-release threshold (ns of estimated work); returns the old one."""
+    return int(_native.set_gil_release_threshold(nanoseconds))

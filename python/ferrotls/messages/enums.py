@@ -161,9 +161,15 @@ class CertificateType(enum.IntEnum):
 _E = TypeVar("_E", bound=enum.IntEnum)
 
 
+_BY_VALUE: dict[type[enum.IntEnum], dict[int, enum.IntEnum]] = {}
+
+
 def coerce(enum_cls: type[_E], value: int) -> _E | int:
     """Return the member of ``enum_cls`` for ``value``, or ``value`` itself if unknown."""
-    member = enum_cls._value2member_map_.get(value)
+    table = _BY_VALUE.get(enum_cls)
+    if table is None:
+        table = _BY_VALUE[enum_cls] = {int(m): m for m in enum_cls}
+    member = table.get(value)
     if member is None:
         return value
-    return member  # type: ignore[return-value]
+    return member
