@@ -638,7 +638,12 @@ class DefaultVerifier:
             path = verifier.verify(leaf, certs[1:])
         except VerificationError as exc:
             raise _map_error(exc, leaf, server_name, self.profile, now) from None
-        if isinstance(subject, x509.DNSName) and server_name is not None and self.check_hostname:
+        # A wildcard can match over a single-label suffix only for a two-label host
+        # (*.com for example.com): longer hosts leave at least two labels after "*.".
+        if (
+            isinstance(subject, x509.DNSName) and server_name is not None and self.check_hostname
+            and subject.value.count(".") == 1
+        ):
             _refuse_broad_wildcards(leaf, subject.value, server_name)
         _check_tls13_leaf(leaf)
         return VerifiedChain(leaf, tuple(path), True, server_name)
