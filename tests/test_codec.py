@@ -72,6 +72,8 @@ from ferrotls.messages.extensions import (
     CompressCertificate,
     Cookie,
     EarlyData,
+    ECPointFormats,
+    ExtendedMasterSecret,
     KeyShareClientHello,
     KeyShareEntry,
     KeyShareHelloRetryRequest,
@@ -84,6 +86,8 @@ from ferrotls.messages.extensions import (
     PreSharedKeyServerHello,
     PskIdentity,
     PskKeyExchangeModes,
+    RenegotiationInfo,
+    SessionTicket,
     RecordSizeLimit,
     ServerName,
     ServerNameEntry,
@@ -425,12 +429,21 @@ EXTENSION_CASES: list[tuple[Context, Extension, bytes]] = [
         KeyShareHelloRetryRequest(NamedGroup.SECP384R1),
         ext_wire(EXT.KEY_SHARE, h("0018")),
     ),
-    # unknown, GREASE and TLS 1.2-only types are kept raw
+    # unknown and GREASE types are kept raw
     (Context.CH, UnknownExtension(GREASE, b""), ext_wire(GREASE, b"")),
     (Context.CH, UnknownExtension(0xFAFA, b"\x00"), ext_wire(0xFAFA, b"\x00")),
-    (Context.CH, UnknownExtension(EXT.RENEGOTIATION_INFO, b"\x00"), ext_wire(0xFF01, b"\x00")),
-    (Context.CH, UnknownExtension(EXT.EC_POINT_FORMATS, h("0100")), ext_wire(11, h("0100"))),
-    (Context.CH, UnknownExtension(EXT.EXTENDED_MASTER_SECRET), ext_wire(23, b"")),
+    # TLS 1.2 bodies (RFC 5746, 8422, 7627, 5077), in both hellos
+    (Context.CH, RenegotiationInfo(b""), ext_wire(0xFF01, b"\x00")),
+    (Context.SH, RenegotiationInfo(b"\x01" * 24), ext_wire(0xFF01, b"\x18" + b"\x01" * 24)),
+    (Context.CH, ECPointFormats([0]), ext_wire(11, h("0100"))),
+    (Context.SH, ECPointFormats([0, 1, 2]), ext_wire(11, h("03000102"))),
+    (Context.CH, ExtendedMasterSecret(), ext_wire(23, b"")),
+    (Context.SH, ExtendedMasterSecret(), ext_wire(23, b"")),
+    (Context.CH, SessionTicket(b""), ext_wire(35, b"")),
+    (Context.CH, SessionTicket(b"ticket bytes"), ext_wire(35, b"ticket bytes")),
+    (Context.SH, SessionTicket(b""), ext_wire(35, b"")),
+    # a TLS 1.2 type in a TLS 1.3-only message stays raw
+    (Context.EE, UnknownExtension(EXT.EXTENDED_MASTER_SECRET), ext_wire(23, b"")),
     # a known type outside its contexts is raw too: the state machine rejects it
     (
         Context.EE,

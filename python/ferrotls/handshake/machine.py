@@ -43,6 +43,11 @@ class State:
     """Whether a dummy change_cipher_spec may arrive (RFC 8446 section 5: after the
     first ClientHello, before the peer's Finished)."""
 
+    def decode(self, msg_type: int, body: bytes) -> Any:
+        """The message object for a handshake message of ``msg_type`` (TLS 1.2
+        states decode with the TLS 1.2 codec)."""
+        return decode_handshake(msg_type, body)
+
     def handle(self, hs: Any, message: Any, raw: bytes) -> State:
         """Process ``message`` (its encoding is ``raw``) and return the next state."""
         raise NotImplementedError(type(self).__name__)
@@ -121,7 +126,7 @@ class Handshake:
             except ValueError:
                 name = f"handshake message type {msg_type}"
             raise UnexpectedMessage(f"{name} is not expected in state {type(state).__name__}")
-        self.state = state.handle(self, decode_handshake(msg_type, body), raw)
+        self.state = state.handle(self, state.decode(msg_type, body), raw)
 
     @property
     def traffic(self) -> Traffic:

@@ -61,9 +61,15 @@ ALLOWED: dict[int, frozenset[Context]] = {
     E.COMPRESS_CERTIFICATE: frozenset({CH, CR}),  # RFC 8879
     E.DELEGATED_CREDENTIAL: frozenset({CH, CR, CT}),  # RFC 9345
     E.QUIC_TRANSPORT_PARAMETERS: frozenset({CH, EE}),  # RFC 9001
+    # TLS 1.2 only: allowed in a ClientHello that also offers TLS 1.2, never in a
+    # TLS 1.3 response (the TLS 1.2 states check ServerHellos with ALLOWED_TLS12).
+    E.EXTENDED_MASTER_SECRET: frozenset({CH}),
+    E.RENEGOTIATION_INFO: frozenset({CH}),
+    E.EC_POINT_FORMATS: frozenset({CH}),
+    E.SESSION_TICKET: frozenset({CH}),
 }
 """ExtensionType -> the TLS 1.3 messages it may appear in.  Types not listed here
-(GREASE, TLS 1.2-only ones such as extended_master_secret) count as unknown."""
+(GREASE, unknown ones) count as unknown."""
 
 
 def check_extensions(

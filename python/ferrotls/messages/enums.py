@@ -53,14 +53,18 @@ class ContentType(enum.IntEnum):
 class HandshakeType(enum.IntEnum):
     """Handshake.msg_type (RFC 8446 section 4, RFC 8879)."""
 
+    HELLO_REQUEST = 0  # TLS 1.2 (RFC 5246)
     CLIENT_HELLO = 1
     SERVER_HELLO = 2
     NEW_SESSION_TICKET = 4
     END_OF_EARLY_DATA = 5
     ENCRYPTED_EXTENSIONS = 8
     CERTIFICATE = 11
+    SERVER_KEY_EXCHANGE = 12  # TLS 1.2
     CERTIFICATE_REQUEST = 13
+    SERVER_HELLO_DONE = 14  # TLS 1.2
     CERTIFICATE_VERIFY = 15
+    CLIENT_KEY_EXCHANGE = 16  # TLS 1.2
     FINISHED = 20
     KEY_UPDATE = 24
     COMPRESSED_CERTIFICATE = 25

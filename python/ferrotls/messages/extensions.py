@@ -55,7 +55,9 @@ __all__ = [
     "CompressCertificate",
     "Context",
     "Cookie",
+    "ECPointFormats",
     "EarlyData",
+    "ExtendedMasterSecret",
     "Extension",
     "KeyShareClientHello",
     "KeyShareEntry",
@@ -70,8 +72,10 @@ __all__ = [
     "PskIdentity",
     "PskKeyExchangeModes",
     "RecordSizeLimit",
+    "RenegotiationInfo",
     "ServerName",
     "ServerNameEntry",
+    "SessionTicket",
     "SignatureAlgorithms",
     "SignatureAlgorithmsCert",
     "StatusRequest",
@@ -706,6 +710,76 @@ class KeyShareHelloRetryRequest(Extension):
 
 
 # ---------------------------------------------------------------------------
+# TLS 1.2 bodies (RFC 7627, 5746, 8422, 5077): decoded in ClientHello and
+# ServerHello; policy.ALLOWED lists them for ClientHellos only, so a TLS 1.3
+# ServerHello carrying one is illegal_parameter.
+
+_TLS12_CONTEXTS = frozenset({Context.CH, Context.SH})
+
+
+@dataclass(slots=True)
+class ExtendedMasterSecret(_Empty):
+    """extended_master_secret (RFC 7627): empty in both hellos."""
+
+    TYPE = ExtensionType.EXTENDED_MASTER_SECRET
+    CONTEXTS = _TLS12_CONTEXTS
+
+
+@dataclass(slots=True)
+class RenegotiationInfo(Extension):
+    """renegotiation_info (RFC 5746): opaque renegotiated_connection<0..255>,
+    empty on an initial handshake (ferrotls never renegotiates)."""
+
+    TYPE = ExtensionType.RENEGOTIATION_INFO
+    CONTEXTS = _TLS12_CONTEXTS
+
+    renegotiated_connection: bytes = b""
+
+    def write(self, w: Writer) -> None:
+        w.opaque8(self.renegotiated_connection)
+
+    @classmethod
+    def read(cls, r: Reader, ctx: Context) -> Self:
+        return cls(r.opaque8(what="renegotiated_connection"))
+
+
+@dataclass(slots=True)
+class ECPointFormats(Extension):
+    """ec_point_formats (RFC 8422 section 5.1.2): uint8 list; 0 = uncompressed,
+    the only format ferrotls sends or accepts."""
+
+    TYPE = ExtensionType.EC_POINT_FORMATS
+    CONTEXTS = _TLS12_CONTEXTS
+
+    formats: list[int] = field(default_factory=lambda: [0])
+
+    def write(self, w: Writer) -> None:
+        w.uint_list(1, 1, self.formats)
+
+    @classmethod
+    def read(cls, r: Reader, ctx: Context) -> Self:
+        return cls(r.uint_list(1, 1, 1, 0xFF, what="ec_point_formats"))
+
+
+@dataclass(slots=True)
+class SessionTicket(Extension):
+    """SessionTicket (RFC 5077): the ticket offered in a ClientHello (empty to ask
+    for one); empty in a ServerHello (a NewSessionTicket will follow)."""
+
+    TYPE = ExtensionType.SESSION_TICKET
+    CONTEXTS = _TLS12_CONTEXTS
+
+    ticket: bytes = b""
+
+    def write(self, w: Writer) -> None:
+        w.write(self.ticket)
+
+    @classmethod
+    def read(cls, r: Reader, ctx: Context) -> Self:
+        return cls(r.rest())
+
+
+# ---------------------------------------------------------------------------
 # Registry and block codecs
 
 _KNOWN: tuple[type[Extension], ...] = (
@@ -732,6 +806,10 @@ _KNOWN: tuple[type[Extension], ...] = (
     KeyShareClientHello,
     KeyShareServerHello,
     KeyShareHelloRetryRequest,
+    ExtendedMasterSecret,
+    RenegotiationInfo,
+    ECPointFormats,
+    SessionTicket,
 )
 
 REGISTRY: dict[int, dict[Context, type[Extension]]] = {}
