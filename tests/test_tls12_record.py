@@ -404,7 +404,7 @@ def test_differential(
     native, python = both_backends
     wn, _ = _pair(native, suite, seq)
     wp, _ = _pair(python, suite, seq)
-    sealed = []
+    sealed: list[bytes | None] = []
     for w in (wn, wp):
         try:
             sealed.append(_wire(w, parts, tamper, cut))

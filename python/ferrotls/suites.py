@@ -146,8 +146,8 @@ class Tls12SuiteInfo:
 
     suite: Tls12CipherSuite
     aead: str
-    """The AEAD, by the name of the TLS 1.3 suite that uses the same one (it keys the
-    backends' primitives): ``"AES-128-GCM"``, ``"AES-256-GCM"``,
+    """The AEAD (``tls13_equivalent`` is the TLS 1.3 suite with the same one):
+    ``"AES-128-GCM"``, ``"AES-256-GCM"``,
     ``"ChaCha20-Poly1305"``, ``"AES-128-CCM"`` or ``"AES-128-CCM-8"``."""
     hash_name: str
     """The PRF's hash (RFC 5246 section 5), also the Finished/transcript hash."""
@@ -213,27 +213,40 @@ def _tls12(
 
 
 _S = Tls12CipherSuite
+_ECDHE, _PSK, _ECDHE_PSK = "ECDHE", "PSK", "ECDHE_PSK"
 TLS12_SUITES: dict[int, Tls12SuiteInfo] = {
     s.suite: s
     for s in (
-        _tls12(_S.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, _GCM128, "sha256", "ECDHE", "ECDSA", "ECDHE-ECDSA-AES128-GCM-SHA256"),
-        _tls12(_S.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, _GCM128, "sha256", "ECDHE", "RSA", "ECDHE-RSA-AES128-GCM-SHA256"),
-        _tls12(_S.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, _GCM256, "sha384", "ECDHE", "ECDSA", "ECDHE-ECDSA-AES256-GCM-SHA384"),
-        _tls12(_S.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, _GCM256, "sha384", "ECDHE", "RSA", "ECDHE-RSA-AES256-GCM-SHA384"),
-        _tls12(_S.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, _CHACHA, "sha256", "ECDHE", "ECDSA", "ECDHE-ECDSA-CHACHA20-POLY1305"),
-        _tls12(_S.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, _CHACHA, "sha256", "ECDHE", "RSA", "ECDHE-RSA-CHACHA20-POLY1305"),
-        # RFC 7251 CCM suites use the PRF of RFC 5246, i.e. SHA-256.
-        _tls12(_S.TLS_ECDHE_ECDSA_WITH_AES_128_CCM, _CCM, "sha256", "ECDHE", "ECDSA", "ECDHE-ECDSA-AES128-CCM"),
-        _tls12(_S.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, _CCM8, "sha256", "ECDHE", "ECDSA", "ECDHE-ECDSA-AES128-CCM8"),
-        _tls12(_S.TLS_PSK_WITH_AES_128_CCM_8, _CCM8, "sha256", "PSK", "PSK", "PSK-AES128-CCM8"),
-        _tls12(_S.TLS_PSK_WITH_AES_128_GCM_SHA256, _GCM128, "sha256", "PSK", "PSK", "PSK-AES128-GCM-SHA256"),
-        _tls12(_S.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256, _CHACHA, "sha256", "ECDHE_PSK", "PSK", "ECDHE-PSK-CHACHA20-POLY1305"),
-        # OpenSSL does not implement 0xD001; the name follows its pattern.
-        _tls12(_S.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256, _GCM128, "sha256", "ECDHE_PSK", "PSK", "ECDHE-PSK-AES128-GCM-SHA256"),
+        _tls12(_S.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, _GCM128, "sha256", _ECDHE, "ECDSA",
+               "ECDHE-ECDSA-AES128-GCM-SHA256"),
+        _tls12(_S.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, _GCM128, "sha256", _ECDHE, "RSA",
+               "ECDHE-RSA-AES128-GCM-SHA256"),
+        _tls12(_S.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, _GCM256, "sha384", _ECDHE, "ECDSA",
+               "ECDHE-ECDSA-AES256-GCM-SHA384"),
+        _tls12(_S.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, _GCM256, "sha384", _ECDHE, "RSA",
+               "ECDHE-RSA-AES256-GCM-SHA384"),
+        _tls12(_S.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, _CHACHA, "sha256", _ECDHE, "ECDSA",
+               "ECDHE-ECDSA-CHACHA20-POLY1305"),
+        _tls12(_S.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, _CHACHA, "sha256", _ECDHE, "RSA",
+               "ECDHE-RSA-CHACHA20-POLY1305"),
+        # RFC 7251 and RFC 6655: the CCM suites use the RFC 5246 PRF, SHA-256.
+        _tls12(_S.TLS_ECDHE_ECDSA_WITH_AES_128_CCM, _CCM, "sha256", _ECDHE, "ECDSA",
+               "ECDHE-ECDSA-AES128-CCM"),
+        _tls12(_S.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, _CCM8, "sha256", _ECDHE, "ECDSA",
+               "ECDHE-ECDSA-AES128-CCM8"),
+        _tls12(_S.TLS_PSK_WITH_AES_128_CCM_8, _CCM8, "sha256", _PSK, "PSK",
+               "PSK-AES128-CCM8"),
+        _tls12(_S.TLS_PSK_WITH_AES_128_GCM_SHA256, _GCM128, "sha256", _PSK, "PSK",
+               "PSK-AES128-GCM-SHA256"),
+        _tls12(_S.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256, _CHACHA, "sha256", _ECDHE_PSK, "PSK",
+               "ECDHE-PSK-CHACHA20-POLY1305"),
+        # OpenSSL does not implement 0xD001 (RFC 8442); the name follows its pattern.
+        _tls12(_S.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256, _GCM128, "sha256", _ECDHE_PSK, "PSK",
+               "ECDHE-PSK-AES128-GCM-SHA256"),
     )
 }
 """TLS 1.2 suites by code point.  PSK and CCM suites are for the IoT profile."""
-del _S
+del _S, _ECDHE, _PSK, _ECDHE_PSK
 
 
 def tls12_suite_info(suite: int) -> Tls12SuiteInfo:

@@ -195,7 +195,7 @@ class _RecordProtection:
         sequence: int,
         data_limit: int | None,
     ) -> None:
-        """Check ``iv`` (12 - ``explicit`` bytes), ``sequence`` and ``data_limit``, and store all."""
+        """Check ``iv`` (12 - ``explicit`` bytes), ``sequence`` and ``data_limit``; store all."""
         iv_bytes = _bytes(iv, "iv")
         if len(iv_bytes) != 12 - explicit:
             raise ValueError(f"iv must be {12 - explicit} bytes, got {len(iv_bytes)}")
@@ -307,7 +307,8 @@ class _RecordProtection:
             )
         out: list[bytes] = []
         for i in range(records):
-            out += self._seal_one(seq + i, content_type, payload[i * fragment : (i + 1) * fragment], padding)
+            frag = payload[i * fragment : (i + 1) * fragment]
+            out += self._seal_one(seq + i, content_type, frag, padding)
         self._seq = seq + records
         return b"".join(out)
 
@@ -331,7 +332,9 @@ class _RecordProtection:
         view[: len(sealed)] = sealed
         return len(sealed)
 
-    def _open_one(self, view: memoryview, pos: int, length: int, max_plaintext: int) -> tuple[int, bytes]:
+    def _open_one(
+        self, view: memoryview, pos: int, length: int, max_plaintext: int
+    ) -> tuple[int, bytes]:
         """Open the complete record at ``pos`` with the current sequence number (not
         advanced here): ``(content_type, content)``.  Checks, in order: sequence
         number (SequenceNumberExhausted), a body shorter than explicit nonce + tag
@@ -561,7 +564,8 @@ class PyTls12RecordProtector(_RecordProtection):
         seq_bytes = seq.to_bytes(8, "big")
         aad = seq_bytes + prefix + len(fragment).to_bytes(2, "big")
         # nonce_explicit = seq, so the nonce salt || explicit is iv XOR seq in both cases
-        return [header, seq_bytes[: self._explicit], self._impl.seal(self._nonce(seq), aad, fragment)]
+        sealed = self._impl.seal(self._nonce(seq), aad, fragment)
+        return [header, seq_bytes[: self._explicit], sealed]
 
     def _opens(self, outer_type: int) -> bool:
         return _TLS12_FIRST_TYPE <= outer_type <= CONTENT_TYPE_APPLICATION_DATA
@@ -580,7 +584,9 @@ class PyTls12RecordProtector(_RecordProtection):
         if plain is None:
             raise errors.BadRecordMac(_BAD_RECORD_MAC)
         if len(plain) > max_plaintext:
-            raise errors.RecordOverflow(f"record plaintext of {len(plain)} bytes exceeds {max_plaintext}")
+            raise errors.RecordOverflow(
+                f"record plaintext of {len(plain)} bytes exceeds {max_plaintext}"
+            )
         return header[0], bytes(plain)
 
 
@@ -702,8 +708,13 @@ class PythonBackend:
         self, hash_name: str, secret: Buffer, label: Buffer, seed: Buffer, length: int
     ) -> bytes:
         _hkdf.hash_len(hash_name)
-        secret_b, label_b, seed_b = _bytes(secret, "secret"), _bytes(label, "label"), _bytes(seed, "seed")
-        return _prf.tls12_prf(hash_name, secret_b, label_b, seed_b, _index(length, "length"))
+        return _prf.tls12_prf(
+            hash_name,
+            _bytes(secret, "secret"),
+            _bytes(label, "label"),
+            _bytes(seed, "seed"),
+            _index(length, "length"),
+        )
 
     def hkdf_extract(self, hash_name: str, salt: Buffer, ikm: Buffer) -> bytes:
         _hkdf.hash_len(hash_name)
