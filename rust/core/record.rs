@@ -40,9 +40,12 @@ pub enum Format {
     /// RFC 5246 section 6.2.3.3: the outer type is the content type; no inner type,
     /// no padding; AAD = seq || type || version || plaintext length.  With
     /// `explicit_nonce` (AES-GCM RFC 5288, AES-CCM RFC 6655/7251) the body starts
-    /// with an 8-byte nonce_explicit, which we set to the sequence number (as rustls
-    /// and OpenSSL do), and nonce = 4-byte salt || nonce_explicit; without it
-    /// (ChaCha20-Poly1305, RFC 7905) nonce = 12-byte iv XOR seq.
+    /// with an 8-byte nonce_explicit, which we set to the sequence number (RFC 5288
+    /// section 3 and RFC 6655 section 3 allow it; any unique value is valid, so
+    /// opening takes the peer's from the record: OpenSSL 3.0 sends a counter from
+    /// a random start, rustls a key-block value XOR seq), and nonce = 4-byte salt
+    /// || nonce_explicit; without it (ChaCha20-Poly1305, RFC 7905) nonce =
+    /// 12-byte iv XOR seq.
     Tls12 { explicit_nonce: bool },
 }
 
@@ -472,8 +475,18 @@ impl RecordKey {
         Ok(if rest.len() - HEADER_LEN < len { Next::Incomplete } else { Next::Complete(len) })
     }
 
-    /// Open one complete record, `rec` (header and body), into `dst`, exactly
-    /// `format.room(body length)` bytes: the one per-record routine of every open
+    /// The encrypted part of the complete record `rec`: its body without explicit
+    /// nonce and tag ([`Format::room`] bytes; empty when too short to authenticate).
+    /// The caller copies it to where [`Self::open_one`] decrypts it in place.
+    #[inline]
+    fn ciphertext<'a>(&self, rec: &'a [u8]) -> &'a [u8] {
+        let start = HEADER_LEN + self.format.explicit_len();
+        let end = rec.len().saturating_sub(self.aead.tag_len());
+        rec.get(start..end).unwrap_or(&[])
+    }
+
+    /// Open one complete record, `rec` (header and body), in `dst`, which holds
+    /// [`Self::ciphertext`]`(rec)`: the one per-record routine of every open
     /// path.  Checks, in order: the sequence number (SequenceNumberExhausted), a
     /// body shorter than explicit nonce + tag (BadRecordMac), authentication
     /// (BadRecordMac), content (and TLS 1.3 padding) longer than `max_plaintext`
@@ -501,9 +514,8 @@ impl RecordKey {
             return Err(Error::BadRecordMac);
         }
         let (nonce_explicit, rest) = body.split_at(explicit);
-        let (ct, tag) = rest.split_at(rest.len() - tag_len);
-        debug_assert_eq!(dst.len(), ct.len());
-        dst.copy_from_slice(ct);
+        let tag = &rest[rest.len() - tag_len..];
+        debug_assert_eq!(dst, self.ciphertext(rec), "the caller copied the ciphertext");
         match self.format {
             Format::Tls13 => {
                 self.aead.open_in_place(&self.nonce(seq), header, tag, dst)?; // zeroes dst on failure
@@ -595,8 +607,10 @@ impl RecordKey {
             if out.len() - w < room {
                 break Stop::OutFull;
             }
+            let rec = &rest[..HEADER_LEN + len];
             let dst = &mut out[w..w + room];
-            let opened = match self.open_one(&rest[..HEADER_LEN + len], max_plaintext, dst) {
+            dst.copy_from_slice(self.ciphertext(rec));
+            let opened = match self.open_one(rec, max_plaintext, dst) {
                 Ok(o) => o,
                 Err(e) => fail!(e),
             };
@@ -691,7 +705,6 @@ impl RecordKey {
     /// Open the complete records at the start of `data` (see interface.py
     /// `open_records` for the stop rules).  Contents are appended to `scratch`.
     pub fn open_records(&self, data: &[u8], max_plaintext: usize, scratch: &mut Vec<u8>) -> Opened {
-        let tag_len = self.aead.tag_len();
         let mut res = Opened::default();
         let mut pos = 0;
         while let Some(rest) = data.get(pos..) {
@@ -706,9 +719,10 @@ impl RecordKey {
                     break;
                 }
             };
+            let rec = &rest[..HEADER_LEN + len];
             let start = scratch.len();
-            scratch.resize(start + self.format.room(len, tag_len), 0);
-            let opened = match self.open_one(&rest[..HEADER_LEN + len], max_plaintext, &mut scratch[start..]) {
+            scratch.extend_from_slice(self.ciphertext(rec));
+            let opened = match self.open_one(rec, max_plaintext, &mut scratch[start..]) {
                 Ok(o) => o,
                 Err(e) => {
                     scratch.truncate(start);

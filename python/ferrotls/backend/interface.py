@@ -29,8 +29,10 @@ record format (RFC 5246 section 6.2.3.3):
   type outside 20..23;
 * AES-GCM (RFC 5288) and AES-CCM (RFC 6655, RFC 7251) records carry an 8-byte
   explicit nonce before the ciphertext: sealing writes the sequence number there
-  (as rustls and OpenSSL do), and the nonce is the 4-byte ``iv`` (salt) followed by
-  it; opening takes the peer's explicit nonce from the record.  ChaCha20-Poly1305
+  (RFC 5288 and RFC 6655 section 3 allow it), and the nonce is the 4-byte ``iv``
+  (salt) followed by it; opening takes the peer's explicit nonce from the record,
+  whatever unique value the peer chose (OpenSSL 3.0 sends a counter from a random
+  start, rustls a key-block value XOR the sequence number).  ChaCha20-Poly1305
   (RFC 7905) has none: the nonce is the 12-byte ``iv`` XOR the sequence number;
 * the additional data is seq_num (8) || type (1) || version (2) || plaintext
   length (2), with the type and version of the record's header (0x0303 when
