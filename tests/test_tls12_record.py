@@ -436,3 +436,32 @@ def test_cross_open(both_backends: tuple[Any, Any], suite: int, parts: list[tupl
             wire = wire[consumed:]
         assert got == expected
         assert r.sequence == w.sequence
+
+
+# --------------------------------------------------------------------------- the GIL
+
+
+def test_native_releases_the_gil_for_long_calls(native_backend: Any) -> None:
+    """The same estimated-cost rule as TLS 1.3 (tests/test_gil_release.py)."""
+    import sys
+
+    from ferrotls import _native
+    from test_gil_release import _progress_during
+
+    old, old_interval = _native.gil_release_threshold(), sys.getswitchinterval()
+    sys.setswitchinterval(0.25)  # no preemptive switch within a call: only releases
+    try:
+        big = bytes(8 << 20)
+        w, r = _pair(native_backend, S.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256)
+        _native.set_gil_release_threshold(2**63)
+        wire = w.seal_record(23, big)
+        assert _progress_during(lambda: w.seal_record(23, big)) == 0
+        _native.set_gil_release_threshold(6000)
+        assert any(_progress_during(lambda: w.seal_record(23, big)) for _ in range(5))
+        suite = S.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+        readers = [_pair(native_backend, suite)[1] for _ in range(5)]
+        assert any(_progress_during(lambda: rd.open_application_data(wire)) for rd in readers)
+        assert r.open_application_data(wire) == (big, len(wire), STOP_END)
+    finally:
+        _native.set_gil_release_threshold(old)
+        sys.setswitchinterval(old_interval)
