@@ -1,5 +1,5 @@
-//! ferrotls._native: record protection, AEAD, HKDF, X25519 and ML-KEM-768 for
-//! ferrotls.  `core` is pure Rust; `py` holds the PyO3 bindings.
+//! ferrotls._native: TLS 1.3 and TLS 1.2 record protection, AEAD, HKDF, the TLS 1.2
+//! PRF, X25519 and ML-KEM-768 for ferrotls.  `core` is pure Rust; `py` holds the PyO3 bindings.
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod core;
@@ -19,7 +19,9 @@ mod _native {
     #[pymodule_export]
     use crate::py::mlkem::{mlkem768_encapsulate, mlkem768_encapsulate_deterministic, MlKem768PrivateKey};
     #[pymodule_export]
-    use crate::py::record::RecordProtector;
+    use crate::py::prf::tls12_prf;
+    #[pymodule_export]
+    use crate::py::record::{RecordProtector, Tls12RecordProtector};
     #[pymodule_export]
     use crate::py::{gil_release_threshold, set_gil_release_threshold};
     #[pymodule_export]

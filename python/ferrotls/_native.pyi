@@ -27,6 +27,8 @@ __all__ = [
     "mlkem768_encapsulate",
     "mlkem768_encapsulate_deterministic",
     "set_gil_release_threshold",
+    "Tls12RecordProtector",
+    "tls12_prf",
 ]
 
 def features() -> dict[str, str]: ...
@@ -82,6 +84,44 @@ class RecordProtector:
     ) -> tuple[bytes | None, int, int]: ...
 
 @final
+class Tls12RecordProtector:
+    def __new__(
+        cls,
+        suite: int,
+        key: Buffer,
+        iv: Buffer,
+        sequence: int | None = None,
+        data_limit: int | None = None,
+    ) -> Tls12RecordProtector: ...
+    @property
+    def suite(self) -> int: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def data_limit(self) -> int: ...
+    def sealed_size(self, length: int, padding: int = 0, max_fragment: int = 16384) -> int: ...
+    def seal_record(
+        self, content_type: int, data: Buffer, padding: int = 0, max_fragment: int = 16384
+    ) -> bytes: ...
+    def seal_record_into(
+        self,
+        out: Buffer,
+        content_type: int,
+        data: Buffer,
+        padding: int = 0,
+        max_fragment: int = 16384,
+    ) -> int: ...
+    def open_records(
+        self, data: Buffer, max_plaintext: int = 16384
+    ) -> tuple[list[tuple[int, bytes]], int]: ...
+    def open_records_into(
+        self, data: Buffer, out: Buffer, max_plaintext: int = 16384
+    ) -> tuple[int, int, int]: ...
+    def open_application_data(
+        self, data: Buffer, max_plaintext: int = 16384, head: Buffer | None = None
+    ) -> tuple[bytes | None, int, int]: ...
+
+@final
 class X25519PrivateKey:
     @staticmethod
     def generate() -> X25519PrivateKey: ...
@@ -108,4 +148,7 @@ def hkdf_expand_label(
 ) -> bytes: ...
 def derive_secret(
     hash_name: str, secret: Buffer, label: Buffer, transcript_hash: Buffer
+) -> bytes: ...
+def tls12_prf(
+    hash_name: str, secret: Buffer, label: Buffer, seed: Buffer, length: int
 ) -> bytes: ...

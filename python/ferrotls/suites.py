@@ -17,6 +17,10 @@ __all__ = [
     "SUITES",
     "suite_info",
     "HASH_LEN",
+    "Tls12CipherSuite",
+    "Tls12SuiteInfo",
+    "TLS12_SUITES",
+    "tls12_suite_info",
 ]
 
 
@@ -28,6 +32,24 @@ class CipherSuite(enum.IntEnum):
     TLS_CHACHA20_POLY1305_SHA256 = 0x1303
     TLS_AES_128_CCM_SHA256 = 0x1304
     TLS_AES_128_CCM_8_SHA256 = 0x1305
+
+
+class Tls12CipherSuite(enum.IntEnum):
+    """The TLS 1.2 cipher suites ferrotls implements: AEAD only (no CBC, RC4 or 3DES),
+    ECDHE or PSK key exchange (no static RSA, no FFDHE)."""
+
+    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 = 0xC02B  # RFC 5289
+    TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 = 0xC02F  # RFC 5289
+    TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 = 0xC02C  # RFC 5289
+    TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 = 0xC030  # RFC 5289
+    TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 = 0xCCA9  # RFC 7905
+    TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 = 0xCCA8  # RFC 7905
+    TLS_ECDHE_ECDSA_WITH_AES_128_CCM = 0xC0AC  # RFC 7251
+    TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 = 0xC0AE  # RFC 7251
+    TLS_PSK_WITH_AES_128_CCM_8 = 0xC0A8  # RFC 6655
+    TLS_PSK_WITH_AES_128_GCM_SHA256 = 0x00A8  # RFC 5487
+    TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 = 0xCCAC  # RFC 7905
+    TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256 = 0xD001  # RFC 8442
 
 
 class NamedGroup(enum.IntEnum):
@@ -109,3 +131,127 @@ def suite_info(suite: int) -> SuiteInfo:
         return SUITES[suite]
     except KeyError:
         raise ValueError(f"unsupported cipher suite 0x{suite:04x}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Tls12SuiteInfo:
+    """What a TLS 1.2 cipher suite means (RFC 5246 section 6.2.3.3 and the suite's RFC).
+
+    The record format follows from ``fixed_iv_len`` and ``record_iv_len``:
+    AES-GCM (RFC 5288) and AES-CCM (RFC 6655) take a 4-byte salt from the key
+    block and carry an 8-byte explicit nonce in each record (ferrotls sends its
+    sequence number there); ChaCha20-Poly1305 (RFC 7905) takes a 12-byte IV and
+    carries none (nonce = IV XOR sequence number).
+    """
+
+    suite: Tls12CipherSuite
+    aead: str
+    """The AEAD (``tls13_equivalent`` is the TLS 1.3 suite with the same one):
+    ``"AES-128-GCM"``, ``"AES-256-GCM"``,
+    ``"ChaCha20-Poly1305"``, ``"AES-128-CCM"`` or ``"AES-128-CCM-8"``."""
+    hash_name: str
+    """The PRF's hash (RFC 5246 section 5), also the Finished/transcript hash."""
+    key_len: int
+    fixed_iv_len: int
+    """IV bytes from the key block: 4 (salt) or 12."""
+    record_iv_len: int
+    """Explicit nonce bytes per record: 8 or 0."""
+    tag_len: int
+    kx: str
+    """Key exchange: ``"ECDHE"``, ``"PSK"`` or ``"ECDHE_PSK"``."""
+    auth: str
+    """Server authentication: ``"ECDSA"``, ``"RSA"`` or ``"PSK"``."""
+    openssl_name: str
+    """The name ``openssl ciphers`` and ``ssl.SSLSocket.cipher()`` use."""
+    max_records: int = 1 << 64
+    """Records one key may protect (the AEAD's usage limit, as for TLS 1.3); TLS 1.2
+    has no KeyUpdate, so a connection reaching it must close."""
+
+    @property
+    def hash_len(self) -> int:
+        return HASH_LEN[self.hash_name]
+
+    @property
+    def explicit_nonce(self) -> bool:
+        return self.record_iv_len != 0
+
+    @property
+    def tls13_equivalent(self) -> CipherSuite:
+        """The TLS 1.3 suite with the same AEAD (for ``Backend.aead``)."""
+        return _AEAD_SUITE[self.aead]
+
+
+_AEAD_SUITE = {
+    "AES-128-GCM": CipherSuite.TLS_AES_128_GCM_SHA256,
+    "AES-256-GCM": CipherSuite.TLS_AES_256_GCM_SHA384,
+    "ChaCha20-Poly1305": CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+    "AES-128-CCM": CipherSuite.TLS_AES_128_CCM_SHA256,
+    "AES-128-CCM-8": CipherSuite.TLS_AES_128_CCM_8_SHA256,
+}
+
+# (aead, key_len, fixed_iv_len, record_iv_len, tag_len, max_records)
+_GCM128 = ("AES-128-GCM", 16, 4, 8, 16, _GCM_LIMIT)
+_GCM256 = ("AES-256-GCM", 32, 4, 8, 16, _GCM_LIMIT)
+_CHACHA = ("ChaCha20-Poly1305", 32, 12, 0, 16, (1 << 64) - (1 << 16))
+_CCM = ("AES-128-CCM", 16, 4, 8, 16, _CCM_LIMIT)
+_CCM8 = ("AES-128-CCM-8", 16, 4, 8, 8, _CCM_LIMIT)
+
+
+def _tls12(
+    suite: Tls12CipherSuite,
+    aead: tuple[str, int, int, int, int, int],
+    hash_name: str,
+    kx: str,
+    auth: str,
+    openssl_name: str,
+) -> Tls12SuiteInfo:
+    name, key_len, fixed_iv_len, record_iv_len, tag_len, max_records = aead
+    return Tls12SuiteInfo(
+        suite, name, hash_name, key_len, fixed_iv_len, record_iv_len, tag_len, kx, auth,
+        openssl_name, max_records,
+    )
+
+
+_S = Tls12CipherSuite
+_ECDHE, _PSK, _ECDHE_PSK = "ECDHE", "PSK", "ECDHE_PSK"
+TLS12_SUITES: dict[int, Tls12SuiteInfo] = {
+    s.suite: s
+    for s in (
+        _tls12(_S.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, _GCM128, "sha256", _ECDHE, "ECDSA",
+               "ECDHE-ECDSA-AES128-GCM-SHA256"),
+        _tls12(_S.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, _GCM128, "sha256", _ECDHE, "RSA",
+               "ECDHE-RSA-AES128-GCM-SHA256"),
+        _tls12(_S.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, _GCM256, "sha384", _ECDHE, "ECDSA",
+               "ECDHE-ECDSA-AES256-GCM-SHA384"),
+        _tls12(_S.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, _GCM256, "sha384", _ECDHE, "RSA",
+               "ECDHE-RSA-AES256-GCM-SHA384"),
+        _tls12(_S.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, _CHACHA, "sha256", _ECDHE, "ECDSA",
+               "ECDHE-ECDSA-CHACHA20-POLY1305"),
+        _tls12(_S.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, _CHACHA, "sha256", _ECDHE, "RSA",
+               "ECDHE-RSA-CHACHA20-POLY1305"),
+        # RFC 7251 and RFC 6655: the CCM suites use the RFC 5246 PRF, SHA-256.
+        _tls12(_S.TLS_ECDHE_ECDSA_WITH_AES_128_CCM, _CCM, "sha256", _ECDHE, "ECDSA",
+               "ECDHE-ECDSA-AES128-CCM"),
+        _tls12(_S.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, _CCM8, "sha256", _ECDHE, "ECDSA",
+               "ECDHE-ECDSA-AES128-CCM8"),
+        _tls12(_S.TLS_PSK_WITH_AES_128_CCM_8, _CCM8, "sha256", _PSK, "PSK",
+               "PSK-AES128-CCM8"),
+        _tls12(_S.TLS_PSK_WITH_AES_128_GCM_SHA256, _GCM128, "sha256", _PSK, "PSK",
+               "PSK-AES128-GCM-SHA256"),
+        _tls12(_S.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256, _CHACHA, "sha256", _ECDHE_PSK, "PSK",
+               "ECDHE-PSK-CHACHA20-POLY1305"),
+        # OpenSSL does not implement 0xD001 (RFC 8442); the name follows its pattern.
+        _tls12(_S.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256, _GCM128, "sha256", _ECDHE_PSK, "PSK",
+               "ECDHE-PSK-AES128-GCM-SHA256"),
+    )
+}
+"""TLS 1.2 suites by code point.  PSK and CCM suites are for the IoT profile."""
+del _S, _ECDHE, _PSK, _ECDHE_PSK
+
+
+def tls12_suite_info(suite: int) -> Tls12SuiteInfo:
+    """The parameters of TLS 1.2 ``suite``; ValueError if ferrotls does not implement it."""
+    try:
+        return TLS12_SUITES[suite]
+    except KeyError:
+        raise ValueError(f"unsupported TLS 1.2 cipher suite 0x{suite:04x}") from None

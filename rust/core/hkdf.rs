@@ -28,7 +28,7 @@ impl Hash {
         }
     }
 
-    fn hmac(self) -> hmac::Algorithm {
+    pub(crate) fn hmac(self) -> hmac::Algorithm {
         match self {
             Self::Sha256 => hmac::HMAC_SHA256,
             Self::Sha384 => hmac::HMAC_SHA384,

@@ -1,10 +1,11 @@
-//! Pure-Rust core of ferrotls: AEAD, HKDF, X25519, ML-KEM-768 and TLS 1.3 record
-//! protection.  No pyo3 here; `cargo test --no-default-features` runs the unit
+//! Pure-Rust core of ferrotls: AEAD, HKDF, the TLS 1.2 PRF, X25519, ML-KEM-768 and
+//! TLS 1.3 / TLS 1.2 record protection.  No pyo3 here; `cargo test --no-default-features` runs the unit
 //! tests against RFC vectors without Python.
 
 pub mod aead;
 pub mod hkdf;
 pub mod mlkem;
+pub mod prf;
 pub mod record;
 pub mod x25519;
 

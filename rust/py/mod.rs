@@ -7,6 +7,7 @@ pub mod errors;
 pub mod features;
 pub mod hkdf;
 pub mod mlkem;
+pub mod prf;
 pub mod record;
 pub mod x25519;
 

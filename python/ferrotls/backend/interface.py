@@ -16,8 +16,38 @@ Conventions shared by every implementation:
   ``SequenceNumberExhausted``.
 * No repr or str of a key-holding object shows key material.
 
-Cipher suites are identified by their TLS code points (``suites.CipherSuite``);
-hashes by the names ``"sha256"`` and ``"sha384"``.
+Cipher suites are identified by their TLS code points (``suites.CipherSuite``,
+``suites.Tls12CipherSuite``); hashes by the names ``"sha256"`` and ``"sha384"``.
+
+TLS 1.2 record protection (``Backend.record_protector_tls12``) gives an object
+with the same methods and return shapes as the TLS 1.3 :class:`RecordProtector`,
+so the record layer drives either through one interface.  What differs is the
+record format (RFC 5246 section 6.2.3.3):
+
+* the outer content type is the real one (20..23), there is no inner type and no
+  padding: ``seal_record`` raises ValueError for ``padding != 0`` or a content
+  type outside 20..23;
+* AES-GCM (RFC 5288) and AES-CCM (RFC 6655, RFC 7251) records carry an 8-byte
+  explicit nonce before the ciphertext: sealing writes the sequence number there
+  (RFC 5288 and RFC 6655 section 3 allow it), and the nonce is the 4-byte ``iv``
+  (salt) followed by it; opening takes the peer's explicit nonce from the record,
+  whatever unique value the peer chose (OpenSSL 3.0 sends a counter from a random
+  start, rustls a key-block value XOR the sequence number).  ChaCha20-Poly1305
+  (RFC 7905) has none: the nonce is the 12-byte ``iv`` XOR the sequence number;
+* the additional data is seq_num (8) || type (1) || version (2) || plaintext
+  length (2), with the type and version of the record's header (0x0303 when
+  sealing), so an altered header fails to authenticate;
+* ``open_records`` opens records of every outer type 20..23 (everything after
+  ChangeCipherSpec is protected, alerts and handshake too), each item being
+  ``(content_type, plaintext)``, and stops before a record of another type;
+  ``open_records_into`` / ``open_application_data`` open outer-type-23 records
+  with the same stop rules as TLS 1.3 (an empty application-data record stops
+  the batch with STOP_RECORD, unconsumed); the room a record needs is
+  TLSCiphertext.length minus explicit nonce and tag;
+* RecordOverflow: TLSCiphertext.length > 2**14 + 2048 (checked as soon as the
+  header is there), or plaintext > ``max_plaintext`` (after authentication);
+  BadRecordMac: a record shorter than explicit nonce + tag, or any
+  authentication failure.  There is no UnexpectedMessage (no inner plaintext).
 """
 
 from __future__ import annotations
@@ -39,6 +69,7 @@ __all__ = [
     "Backend",
     "MAX_PLAINTEXT",
     "MAX_CIPHERTEXT",
+    "MAX_CIPHERTEXT_TLS12",
     "RECORD_HEADER_LEN",
     "CONTENT_TYPE_APPLICATION_DATA",
     "STOP_END",
@@ -51,6 +82,9 @@ MAX_PLAINTEXT = 1 << 14
 
 MAX_CIPHERTEXT = (1 << 14) + 256
 """Largest TLSCiphertext.length a receiver accepts (RFC 8446 section 5.2)."""
+
+MAX_CIPHERTEXT_TLS12 = (1 << 14) + 2048
+"""Largest TLSCiphertext.length a TLS 1.2 receiver accepts (RFC 5246 section 6.2.3)."""
 
 RECORD_HEADER_LEN = 5
 CONTENT_TYPE_APPLICATION_DATA = 23
@@ -310,6 +344,29 @@ class Backend(Protocol):
         sequence number >= it raises KeyLimitReached and seals nothing; other
         content types may use numbers up to 2**64 - 1 (the KeyUpdate and the
         close_notify of a key at its limit).
+        """
+        ...
+
+    def record_protector_tls12(
+        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0, data_limit: int | None = None
+    ) -> RecordProtector:
+        """A TLS 1.2 AEAD record protector for ``suites.TLS12_SUITES`` code point ``suite``.
+
+        ``iv`` is the suite's ``fixed_iv_len`` bytes from the key block: the 4-byte
+        salt of AES-GCM/CCM, or the 12-byte IV of ChaCha20-Poly1305.  The methods
+        are those of :class:`RecordProtector` with the TLS 1.2 record format (see
+        the module docstring); ``sequence`` and ``data_limit`` as in
+        ``record_protector``.  ValueError: unknown suite, wrong key or IV length.
+        """
+        ...
+
+    def tls12_prf(
+        self, hash_name: str, secret: Buffer, label: Buffer, seed: Buffer, length: int
+    ) -> bytes:
+        """The TLS 1.2 PRF (RFC 5246 section 5): P_<hash>(secret, label || seed)[:length].
+
+        ``hash_name`` is "sha256" or "sha384"; ValueError for another, or unless
+        0 <= length <= 65535.
         """
         ...
 

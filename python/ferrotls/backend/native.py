@@ -43,6 +43,16 @@ class NativeBackend:
     ) -> _native.RecordProtector:
         return _native.RecordProtector(suite, key, iv, sequence, data_limit)
 
+    def record_protector_tls12(
+        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0, data_limit: int | None = None
+    ) -> _native.Tls12RecordProtector:
+        return _native.Tls12RecordProtector(suite, key, iv, sequence, data_limit)
+
+    def tls12_prf(
+        self, hash_name: str, secret: Buffer, label: Buffer, seed: Buffer, length: int
+    ) -> bytes:
+        return _native.tls12_prf(hash_name, secret, label, seed, length)
+
     def hkdf_extract(self, hash_name: str, salt: Buffer, ikm: Buffer) -> bytes:
         return _native.hkdf_extract(hash_name, salt, ikm)
 

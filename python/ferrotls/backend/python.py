@@ -2,7 +2,8 @@
 
 Implements :class:`ferrotls.backend.interface.Backend` with the primitives of
 :mod:`ferrotls.backend.pure` (standard library only) and TLS 1.3 record
-protection (RFC 8446 section 5) written out in Python.
+protection (RFC 8446 section 5) and TLS 1.2 AEAD record protection (RFC 5246
+section 6.2.3.3) written out in Python.
 
 **Not constant-time.**  The AES S-box and GHASH tables are indexed by secret
 bytes and Python integer arithmetic runs in value-dependent time, so this
@@ -22,10 +23,11 @@ import os
 from typing import Any, Callable
 
 from .. import errors
-from ..suites import SUITES, CipherSuite, suite_info
+from ..suites import SUITES, TLS12_SUITES, CipherSuite, suite_info, tls12_suite_info
 from .interface import (
     CONTENT_TYPE_APPLICATION_DATA,
     MAX_CIPHERTEXT,
+    MAX_CIPHERTEXT_TLS12,
     MAX_PLAINTEXT,
     RECORD_HEADER_LEN,
     STOP_END,
@@ -34,16 +36,25 @@ from .interface import (
     Buffer,
 )
 from .pure import hkdf as _hkdf
+from .pure import prf as _prf
 from .pure.ccm import AESCCM
 from .pure.chacha20 import ChaCha20Poly1305
 from .pure.gcm import AESGCM
 from .pure.x25519 import x25519, x25519_base
 
-__all__ = ["BACKEND", "PythonBackend", "PyAead", "PyRecordProtector", "PyX25519PrivateKey"]
+__all__ = [
+    "BACKEND",
+    "PythonBackend",
+    "PyAead",
+    "PyRecordProtector",
+    "PyTls12RecordProtector",
+    "PyX25519PrivateKey",
+]
 
 _BAD_RECORD_MAC = "bad record MAC"
 _SEQ_LIMIT = 1 << 64
 _HEADER_PREFIX = bytes((CONTENT_TYPE_APPLICATION_DATA, 3, 3))
+_TLS12_FIRST_TYPE = 20  # change_cipher_spec; TLS 1.2 protects types 20..23
 _MLKEM768_PUBLIC_LEN = 1184
 _MLKEM768_CIPHERTEXT_LEN = 1088
 _MLKEM768_SEED_LEN = 64
@@ -133,48 +144,74 @@ class PyAead:
         return out  # type: ignore[no-any-return]
 
 
-def _check_seal_args(padding: object, max_fragment: object) -> tuple[int, int]:
-    padding = _index(padding, "padding")
-    max_fragment = _index(max_fragment, "max_fragment")
-    if padding < 0:
-        raise ValueError(f"padding must be >= 0, got {padding}")
-    if not 1 <= max_fragment <= MAX_PLAINTEXT:
-        raise ValueError(f"max_fragment must be in 1..{MAX_PLAINTEXT}, got {max_fragment}")
-    if padding >= max_fragment:
-        raise ValueError(f"padding ({padding}) must be smaller than max_fragment ({max_fragment})")
-    return padding, max_fragment
-
-
 def _record_count(length: int, fragment: int) -> int:
     return max(1, -(-length // fragment))
 
 
-class PyRecordProtector:
-    """One direction of TLS 1.3 record protection (RFC 8446 section 5), in Python.
+def _writable_view(out: Buffer) -> memoryview:
+    """A 1-D unsigned-byte view of a writable C-contiguous buffer (TypeError otherwise)."""
+    try:
+        view = memoryview(out)
+    except TypeError:
+        raise TypeError(f"out must be a writable buffer, not {type(out).__name__}") from None
+    if view.readonly:
+        raise TypeError("out must be a writable buffer")
+    if not view.c_contiguous:
+        raise TypeError("out must be a C-contiguous buffer")
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
 
-    The nonce of each record is ``iv XOR seq`` and its additional data the
-    5-byte record header.  See :class:`ferrotls.backend.interface.RecordProtector`.
+
+class _RecordProtection:
+    """What TLS 1.3 and TLS 1.2 record protection share: arguments, the sequence
+    number and data limit, fragmenting, and the batch loops with their stop rules
+    (see :class:`ferrotls.backend.interface.RecordProtector`).
+
+    A subclass is one wire format: it checks the content type and padding a seal
+    may use, seals one record (``_seal_one``), decrypts one authenticated record
+    (``_decrypt``), and says which outer types ``open_records`` opens.  The one
+    per-record routine of every open path is ``_open_one``.
     """
 
-    __slots__ = ("_suite", "_impl", "_iv", "_seq", "_tag_len", "_data_limit")
+    __slots__ = ("_suite", "_impl", "_iv", "_seq", "_tag_len", "_explicit", "_data_limit")
 
-    def __init__(
-        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0, data_limit: int | None = None
+    _MAX_CIPHERTEXT = MAX_CIPHERTEXT
+    """Largest TLSCiphertext.length accepted (RecordOverflow above it)."""
+
+    _suite: int
+    _impl: Any
+    _iv: int
+    _seq: int
+    _tag_len: int
+    _explicit: int
+    _data_limit: int
+
+    def _setup(
+        self,
+        suite: int,
+        impl: Any,
+        tag_len: int,
+        explicit: int,
+        iv: Buffer,
+        sequence: int,
+        data_limit: int | None,
     ) -> None:
-        self._suite, key_bytes = _suite_and_key(suite, key)
-        self._tag_len = SUITES[self._suite].tag_len
+        """Check ``iv`` (12 - ``explicit`` bytes), ``sequence`` and ``data_limit``; store all."""
         iv_bytes = _bytes(iv, "iv")
-        if len(iv_bytes) != 12:
-            raise ValueError(f"iv must be 12 bytes, got {len(iv_bytes)}")
+        if len(iv_bytes) != 12 - explicit:
+            raise ValueError(f"iv must be {12 - explicit} bytes, got {len(iv_bytes)}")
         sequence = _index(sequence, "sequence")
         if not 0 <= sequence < _SEQ_LIMIT:
             raise ValueError(f"sequence must be in 0..2**64-1, got {sequence}")
         limit = _SEQ_LIMIT if data_limit is None else _index(data_limit, "data_limit")
         if not 0 <= limit <= _SEQ_LIMIT:
             raise ValueError(f"data_limit must be in 0..2**64, got {limit}")
+        self._suite = suite
+        self._impl = impl
+        self._tag_len = tag_len
+        self._explicit = explicit
         self._data_limit = limit
-        self._impl = _PRIMITIVES[self._suite](key_bytes)
-        self._iv = int.from_bytes(iv_bytes, "big")
+        # A 4-byte salt is the top of the 12-byte nonce: salt || explicit = iv XOR explicit.
+        self._iv = int.from_bytes(iv_bytes + bytes(explicit), "big")
         self._seq = sequence
 
     @property
@@ -191,20 +228,58 @@ class PyRecordProtector:
         """Application data may use sequence numbers below this."""
         return self._data_limit
 
-    def __repr__(self) -> str:
-        return f"<PyRecordProtector suite={_suite_name(self._suite)} sequence={self._seq}>"
-
     def _nonce(self, seq: int) -> bytes:
         return (self._iv ^ seq).to_bytes(12, "big")
+
+    # --- the format ------------------------------------------------------------
+
+    def _check_content_type(self, content_type: int) -> None:
+        raise NotImplementedError
+
+    def _check_padding(self, padding: int) -> None:
+        """Refuse padding the format does not have (after the common checks)."""
+
+    def _overhead(self, padding: int) -> int:
+        """Body bytes a record adds to its content."""
+        raise NotImplementedError
+
+    def _seal_one(self, seq: int, content_type: int, fragment: bytes, padding: int) -> list[bytes]:
+        """One record's header and body, in pieces."""
+        raise NotImplementedError
+
+    def _opens(self, outer_type: int) -> bool:
+        """Whether ``open_records`` opens a record of this outer type."""
+        raise NotImplementedError
+
+    def _decrypt(
+        self, header: bytes, body: memoryview, max_plaintext: int
+    ) -> tuple[int, bytes]:
+        """Authenticate and decrypt ``body`` (at least explicit nonce + tag bytes)
+        with the current sequence number: ``(content_type, content)``."""
+        raise NotImplementedError
+
+    # --- shared ----------------------------------------------------------------
+
+    def _check_seal_args(self, padding: object, max_fragment: object) -> tuple[int, int]:
+        padding = _index(padding, "padding")
+        max_fragment = _index(max_fragment, "max_fragment")
+        if not 1 <= max_fragment <= MAX_PLAINTEXT:
+            raise ValueError(f"max_fragment must be in 1..{MAX_PLAINTEXT}, got {max_fragment}")
+        if padding < 0:
+            raise ValueError(f"padding must be >= 0, got {padding}")
+        self._check_padding(padding)
+        if padding >= max_fragment:
+            raise ValueError(f"padding ({padding}) must be smaller than max_fragment ({max_fragment})")
+        return padding, max_fragment
 
     def sealed_size(self, length: int, padding: int = 0, max_fragment: int = MAX_PLAINTEXT) -> int:
         """Bytes that ``seal_record`` produces for ``length`` bytes of content."""
         length = _index(length, "length")
         if length < 0:
             raise ValueError(f"length must be >= 0, got {length}")
-        padding, max_fragment = _check_seal_args(padding, max_fragment)
+        padding, max_fragment = self._check_seal_args(padding, max_fragment)
         records = _record_count(length, max_fragment - padding)
-        return length + records * (RECORD_HEADER_LEN + 1 + padding + self._tag_len)
+        return length + records * (RECORD_HEADER_LEN + self._overhead(padding))
 
     def seal_record(
         self,
@@ -216,9 +291,8 @@ class PyRecordProtector:
         """Protect ``data`` as one or more complete TLSCiphertext records (headers included)."""
         payload = _bytes(data, "data")
         content_type = _index(content_type, "content_type")
-        if not 1 <= content_type <= 255:
-            raise ValueError(f"content_type must be in 1..255, got {content_type}")
-        padding, max_fragment = _check_seal_args(padding, max_fragment)
+        self._check_content_type(content_type)
+        padding, max_fragment = self._check_seal_args(padding, max_fragment)
         fragment = max_fragment - padding
         records = _record_count(len(payload), fragment)
         seq = self._seq
@@ -231,15 +305,10 @@ class PyRecordProtector:
             raise errors.SequenceNumberExhausted(
                 "sealing would need sequence number 2**64: the key must be updated"
             )
-        trailer = bytes((content_type,)) + bytes(padding)
-        tag_len = self._tag_len
-        seal = self._impl.seal
-        out = []
+        out: list[bytes] = []
         for i in range(records):
-            inner = payload[i * fragment : (i + 1) * fragment] + trailer
-            header = _HEADER_PREFIX + (len(inner) + tag_len).to_bytes(2, "big")
-            out.append(header)
-            out.append(seal(self._nonce(seq + i), header, inner))
+            frag = payload[i * fragment : (i + 1) * fragment]
+            out += self._seal_one(seq + i, content_type, frag, padding)
         self._seq = seq + records
         return b"".join(out)
 
@@ -252,46 +321,35 @@ class PyRecordProtector:
         max_fragment: int = MAX_PLAINTEXT,
     ) -> int:
         """As ``seal_record`` but write into the writable buffer ``out``; returns bytes written."""
-        try:
-            view = memoryview(out)
-        except TypeError:
-            raise TypeError(f"out must be a writable buffer, not {type(out).__name__}") from None
-        if view.readonly:
-            raise TypeError("out must be a writable buffer")
-        if not view.c_contiguous:
-            raise TypeError("out must be a C-contiguous buffer")
+        view = _writable_view(out)
         payload = _bytes(data, "data")
         content_type = _index(content_type, "content_type")
-        if not 1 <= content_type <= 255:
-            raise ValueError(f"content_type must be in 1..255, got {content_type}")
+        self._check_content_type(content_type)
         needed = self.sealed_size(len(payload), padding, max_fragment)
         if view.nbytes < needed:
             raise ValueError(f"out is too small: {view.nbytes} bytes, {needed} needed")
         sealed = self.seal_record(content_type, payload, padding, max_fragment)
-        view.cast("B")[: len(sealed)] = sealed
+        view[: len(sealed)] = sealed
         return len(sealed)
 
-    def _open_one(self, view: memoryview, pos: int, length: int, max_plaintext: int) -> bytes:
-        """Authenticate and decrypt the complete record at ``pos`` with the current
-        sequence number (not advanced here); returns TLSInnerPlaintext without its
-        zero padding (content || type)."""
+    def _open_one(
+        self, view: memoryview, pos: int, length: int, max_plaintext: int
+    ) -> tuple[int, bytes]:
+        """Open the complete record at ``pos`` with the current sequence number (not
+        advanced here): ``(content_type, content)``.  Checks, in order: sequence
+        number (SequenceNumberExhausted), a body shorter than explicit nonce + tag
+        (BadRecordMac), then the format's ``_decrypt``: authentication
+        (BadRecordMac), content (and padding) above ``max_plaintext``
+        (RecordOverflow), and for TLS 1.3 an all-zero inner plaintext (UnexpectedMessage)."""
         if self._seq >= _SEQ_LIMIT:
             raise errors.SequenceNumberExhausted(
                 "opening would need sequence number 2**64: the key must be updated"
             )
-        header = view[pos : pos + RECORD_HEADER_LEN].tobytes()
-        body = view[pos + RECORD_HEADER_LEN : pos + RECORD_HEADER_LEN + length].tobytes()
-        inner = self._impl.open(self._nonce(self._seq), header, body)
-        if inner is None:
+        if length < self._explicit + self._tag_len:
             raise errors.BadRecordMac(_BAD_RECORD_MAC)
-        if len(inner) > max_plaintext + 1:
-            raise errors.RecordOverflow(
-                f"record plaintext of {len(inner) - 1} bytes exceeds {max_plaintext}"
-            )
-        stripped = inner.rstrip(b"\x00")
-        if not stripped:
-            raise errors.UnexpectedMessage("record inner plaintext is all zeros")
-        return bytes(stripped)
+        header = view[pos : pos + RECORD_HEADER_LEN].tobytes()
+        body = view[pos + RECORD_HEADER_LEN : pos + RECORD_HEADER_LEN + length]
+        return self._decrypt(header, body, max_plaintext)
 
     def open_records(
         self, data: Buffer, max_plaintext: int = MAX_PLAINTEXT
@@ -299,12 +357,9 @@ class PyRecordProtector:
         """Open the complete records at the start of ``data``; returns ``(items, consumed)``.
 
         See :meth:`ferrotls.backend.interface.RecordProtector.open_records` for
-        the stop rules.  Checks, in order, for each record: outer type 23 (else
-        stop), header length <= 2**14 + 256 (RecordOverflow, checked as soon as
-        the header is there), completeness (else stop), sequence number
-        (SequenceNumberExhausted), authentication (BadRecordMac), inner
-        plaintext length <= max_plaintext + 1 (RecordOverflow), non-zero inner
-        plaintext (UnexpectedMessage).
+        the stop rules.  Checks, in order, for each record: the outer type (else
+        stop), header length <= the format's limit (RecordOverflow, checked as
+        soon as the header is there), completeness (else stop), then ``_open_one``.
         """
         view = _byte_view(data, "data")
         max_plaintext = _max_plaintext(max_plaintext)
@@ -313,26 +368,25 @@ class PyRecordProtector:
         pos = 0
         end = len(view)
         while end - pos >= RECORD_HEADER_LEN:
-            if view[pos] != CONTENT_TYPE_APPLICATION_DATA:
+            if not self._opens(view[pos]):
                 break
             length = (view[pos + 3] << 8) | view[pos + 4]
             try:
-                if length > MAX_CIPHERTEXT:
+                if length > self._MAX_CIPHERTEXT:
                     raise errors.RecordOverflow(
-                        f"record length {length} exceeds {MAX_CIPHERTEXT}"
+                        f"record length {length} exceeds {self._MAX_CIPHERTEXT}"
                     )
                 if end - pos - RECORD_HEADER_LEN < length:
                     break
-                stripped = self._open_one(view, pos, length, max_plaintext)
+                content_type, content = self._open_one(view, pos, length, max_plaintext)
             except (errors.ProtocolError, errors.SequenceNumberExhausted):
                 if items:
                     break
                 raise
             self._seq += 1
-            inner_type = stripped[-1]
-            items.append((inner_type, stripped[:-1]))
+            items.append((content_type, content))
             pos += RECORD_HEADER_LEN + length
-            if inner_type != CONTENT_TYPE_APPLICATION_DATA:
+            if content_type != CONTENT_TYPE_APPLICATION_DATA:
                 break
         return items, pos
 
@@ -347,20 +401,13 @@ class PyRecordProtector:
         content copied to ``out``; nothing past ``written`` is written.
         """
         view = _byte_view(data, "data")
-        try:
-            dst = memoryview(out)
-        except TypeError:
-            raise TypeError(f"out must be a writable buffer, not {type(out).__name__}") from None
-        if dst.readonly:
-            raise TypeError("out must be a writable buffer")
-        if not dst.c_contiguous:
-            raise TypeError("out must be a C-contiguous buffer")
-        dst = dst.cast("B") if dst.format != "B" or dst.ndim != 1 else dst
+        dst = _writable_view(out)
         max_plaintext = _max_plaintext(max_plaintext)
 
         pos = written = 0
         end = len(view)
         room = len(dst)
+        overhead = self._explicit + self._tag_len
         stop = STOP_END
         while end - pos >= RECORD_HEADER_LEN:
             if view[pos] != CONTENT_TYPE_APPLICATION_DATA:
@@ -368,28 +415,27 @@ class PyRecordProtector:
                 break
             length = (view[pos + 3] << 8) | view[pos + 4]
             try:
-                if length > MAX_CIPHERTEXT:
-                    raise errors.RecordOverflow(f"record length {length} exceeds {MAX_CIPHERTEXT}")
+                if length > self._MAX_CIPHERTEXT:
+                    raise errors.RecordOverflow(f"record length {length} exceeds {self._MAX_CIPHERTEXT}")
                 if end - pos - RECORD_HEADER_LEN < length:
                     break
-                if room - written < max(0, length - self._tag_len):
+                if room - written < max(0, length - overhead):
                     stop = STOP_OUT_FULL
                     break
-                stripped = self._open_one(view, pos, length, max_plaintext)
+                content_type, content = self._open_one(view, pos, length, max_plaintext)
             except (errors.ProtocolError, errors.SequenceNumberExhausted):
                 if pos:
                     stop = STOP_RECORD
                     break
                 raise
-            if stripped[-1] != CONTENT_TYPE_APPLICATION_DATA or len(stripped) == 1:
+            if content_type != CONTENT_TYPE_APPLICATION_DATA or not content:
                 # not consumed: open_records opens it again (an empty record too, so
                 # that the caller counts each one)
                 stop = STOP_RECORD
                 break
             self._seq += 1
-            n = len(stripped) - 1
-            dst[written : written + n] = stripped[:-1]
-            written += n
+            dst[written : written + len(content)] = content
+            written += len(content)
             pos += RECORD_HEADER_LEN + length
         return pos, written, stop
 
@@ -419,6 +465,129 @@ class PyRecordProtector:
             return None, consumed, stop
         del out[written:]
         return bytes(out), consumed, stop
+
+
+class PyRecordProtector(_RecordProtection):
+    """One direction of TLS 1.3 record protection (RFC 8446 section 5), in Python.
+
+    The nonce of each record is ``iv XOR seq`` and its additional data the
+    5-byte record header.  See :class:`ferrotls.backend.interface.RecordProtector`.
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0, data_limit: int | None = None
+    ) -> None:
+        suite, key_bytes = _suite_and_key(suite, key)
+        self._setup(
+            suite, _PRIMITIVES[suite](key_bytes), SUITES[suite].tag_len, 0, iv, sequence, data_limit
+        )
+
+    def __repr__(self) -> str:
+        return f"<PyRecordProtector suite={_suite_name(self._suite)} sequence={self._seq}>"
+
+    def _check_content_type(self, content_type: int) -> None:
+        if not 1 <= content_type <= 255:
+            raise ValueError(f"content_type must be in 1..255, got {content_type}")
+
+    def _overhead(self, padding: int) -> int:
+        return 1 + padding + self._tag_len
+
+    def _seal_one(self, seq: int, content_type: int, fragment: bytes, padding: int) -> list[bytes]:
+        inner = fragment + bytes((content_type,)) + bytes(padding)
+        header = _HEADER_PREFIX + (len(inner) + self._tag_len).to_bytes(2, "big")
+        return [header, self._impl.seal(self._nonce(seq), header, inner)]
+
+    def _opens(self, outer_type: int) -> bool:
+        return outer_type == CONTENT_TYPE_APPLICATION_DATA
+
+    def _decrypt(self, header: bytes, body: memoryview, max_plaintext: int) -> tuple[int, bytes]:
+        inner = self._impl.open(self._nonce(self._seq), header, body.tobytes())
+        if inner is None:
+            raise errors.BadRecordMac(_BAD_RECORD_MAC)
+        if len(inner) > max_plaintext + 1:
+            raise errors.RecordOverflow(
+                f"record plaintext of {len(inner) - 1} bytes exceeds {max_plaintext}"
+            )
+        stripped = inner.rstrip(b"\x00")
+        if not stripped:
+            raise errors.UnexpectedMessage("record inner plaintext is all zeros")
+        return stripped[-1], bytes(stripped[:-1])
+
+
+class PyTls12RecordProtector(_RecordProtection):
+    """One direction of TLS 1.2 AEAD record protection (RFC 5246 section 6.2.3.3), in Python.
+
+    The outer type is the content type; there is no inner type and no padding.
+    The additional data is seq_num || type || version || plaintext length.
+    AES-GCM and AES-CCM suites take a 4-byte ``iv`` (the salt) and carry an
+    8-byte explicit nonce in each record, the sequence number when sealing
+    (nonce = salt || explicit); ChaCha20-Poly1305 takes a 12-byte ``iv`` and
+    uses ``iv XOR seq``.  See ``Backend.record_protector_tls12``.
+    """
+
+    __slots__ = ()
+
+    _MAX_CIPHERTEXT = MAX_CIPHERTEXT_TLS12
+
+    def __init__(
+        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0, data_limit: int | None = None
+    ) -> None:
+        info = tls12_suite_info(_index(suite, "suite"))
+        key_bytes = _bytes(key, "key")
+        if len(key_bytes) != info.key_len:
+            raise ValueError(
+                f"{info.suite.name} needs a {info.key_len}-byte key, got {len(key_bytes)} bytes"
+            )
+        impl = _PRIMITIVES[info.tls13_equivalent](key_bytes)
+        self._setup(info.suite, impl, info.tag_len, info.record_iv_len, iv, sequence, data_limit)
+
+    def __repr__(self) -> str:
+        name = TLS12_SUITES[self._suite].suite.name
+        return f"<PyTls12RecordProtector suite={name} sequence={self._seq}>"
+
+    def _check_content_type(self, content_type: int) -> None:
+        if not _TLS12_FIRST_TYPE <= content_type <= CONTENT_TYPE_APPLICATION_DATA:
+            raise ValueError(f"TLS 1.2 content_type must be in 20..23, got {content_type}")
+
+    def _check_padding(self, padding: int) -> None:
+        if padding:
+            raise ValueError(f"TLS 1.2 records have no padding: padding must be 0, got {padding}")
+
+    def _overhead(self, padding: int) -> int:
+        return self._explicit + self._tag_len
+
+    def _seal_one(self, seq: int, content_type: int, fragment: bytes, padding: int) -> list[bytes]:
+        prefix = bytes((content_type, 3, 3))
+        header = prefix + (self._explicit + len(fragment) + self._tag_len).to_bytes(2, "big")
+        seq_bytes = seq.to_bytes(8, "big")
+        aad = seq_bytes + prefix + len(fragment).to_bytes(2, "big")
+        # nonce_explicit = seq, so the nonce salt || explicit is iv XOR seq in both cases
+        sealed = self._impl.seal(self._nonce(seq), aad, fragment)
+        return [header, seq_bytes[: self._explicit], sealed]
+
+    def _opens(self, outer_type: int) -> bool:
+        return _TLS12_FIRST_TYPE <= outer_type <= CONTENT_TYPE_APPLICATION_DATA
+
+    def _decrypt(self, header: bytes, body: memoryview, max_plaintext: int) -> tuple[int, bytes]:
+        explicit = self._explicit
+        nonce_seq = int.from_bytes(body[:explicit], "big") if explicit else self._seq
+        ciphertext = body[explicit:].tobytes()
+        # the header's own type and version: an altered one fails to authenticate
+        aad = (
+            self._seq.to_bytes(8, "big")
+            + header[:3]
+            + (len(ciphertext) - self._tag_len).to_bytes(2, "big")
+        )
+        plain = self._impl.open(self._nonce(nonce_seq), aad, ciphertext)
+        if plain is None:
+            raise errors.BadRecordMac(_BAD_RECORD_MAC)
+        if len(plain) > max_plaintext:
+            raise errors.RecordOverflow(
+                f"record plaintext of {len(plain)} bytes exceeds {max_plaintext}"
+            )
+        return header[0], bytes(plain)
 
 
 def _byte_view(data: Buffer, name: str) -> memoryview:
@@ -529,6 +698,23 @@ class PythonBackend:
         self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0, data_limit: int | None = None
     ) -> PyRecordProtector:
         return PyRecordProtector(suite, key, iv, sequence, data_limit)
+
+    def record_protector_tls12(
+        self, suite: int, key: Buffer, iv: Buffer, sequence: int = 0, data_limit: int | None = None
+    ) -> PyTls12RecordProtector:
+        return PyTls12RecordProtector(suite, key, iv, sequence, data_limit)
+
+    def tls12_prf(
+        self, hash_name: str, secret: Buffer, label: Buffer, seed: Buffer, length: int
+    ) -> bytes:
+        _hkdf.hash_len(hash_name)
+        return _prf.tls12_prf(
+            hash_name,
+            _bytes(secret, "secret"),
+            _bytes(label, "label"),
+            _bytes(seed, "seed"),
+            _index(length, "length"),
+        )
 
     def hkdf_extract(self, hash_name: str, salt: Buffer, ikm: Buffer) -> bytes:
         _hkdf.hash_len(hash_name)
