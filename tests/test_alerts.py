@@ -110,8 +110,11 @@ def _client_case(
     client_kw: dict[str, Any] | None = None,
 ) -> ClientCase:
     c_log, s_log = KeyLog(), KeyLog()
+    # TLS 1.3 alerts: a TLS 1.3-only client (a ServerHello without supported_versions
+    # would otherwise be read as TLS 1.2; tests/test_tls12.py covers that)
+    client_kw = {"minimum_version": 0x0304, **(client_kw or {})}
     client = ClientConnection(
-        client_config(backend, cipher_suites=(SUITE,), key_log=c_log, **(client_kw or {})),
+        client_config(backend, cipher_suites=(SUITE,), key_log=c_log, **client_kw),
         SERVER_NAME,
     )
     server = ServerConnection(server_config(backend, kinds, key_log=s_log, **(server_kw or {})))
@@ -707,7 +710,8 @@ def test_server_rejects_client_hello(
     backend: Any, hook: Callable[[Any], Any], exc_type: type[ProtocolError], description: int
 ) -> None:
     client = ClientConnection(client_config(backend, client_hello_hook=hook), SERVER_NAME)
-    server = ServerConnection(server_config(backend))
+    # a TLS 1.3-only server (else a ClientHello without TLS 1.3 gets TLS 1.2: test_tls12.py)
+    server = ServerConnection(server_config(backend, minimum_version=0x0304))
     with pytest.raises(exc_type):
         server.receive_data(client.data_to_send())
     wire = server.data_to_send()

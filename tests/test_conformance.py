@@ -617,9 +617,10 @@ def _tls12_server_hello(random: bytes, tail: bytes, session_id: bytes) -> bytes:
 )
 @pytest.mark.parametrize("sentinel", [None, b"DOWNGRD\x01", b"DOWNGRD\x00"], ids=["plain", "tls12_sentinel", "tls11_sentinel"])
 def test_tls12_server_hello_reaches_the_version_checks(backend: Any, tail: bytes, sentinel: bytes | None) -> None:
+    """A TLS 1.3-only client: protocol_version, or illegal_parameter for a sentinel."""
     from ferrotls.errors import IllegalParameter, ProtocolVersionError
 
-    client = ClientConnection(client_config(backend), SERVER_NAME)
+    client = ClientConnection(client_config(backend, minimum_version=0x0304), SERVER_NAME)
     ((_, record),) = split_records(client.data_to_send())
     session_id = record[5 + 4 + 2 + 32 + 1 : 5 + 4 + 2 + 32 + 1 + record[5 + 4 + 2 + 32]]
     random = bytes(range(24)) + (sentinel or b"\x11" * 8)
@@ -634,6 +635,21 @@ def test_tls12_server_hello_reaches_the_version_checks(backend: Any, tail: bytes
         assert client.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x2f"
 
 
+@pytest.mark.parametrize("sentinel", [b"DOWNGRD\x01", b"DOWNGRD\x00"], ids=["tls12_sentinel", "tls11_sentinel"])
+def test_tls13_capable_client_refuses_a_downgrade_to_tls12(backend: Any, sentinel: bytes) -> None:
+    """The default client speaks TLS 1.2 too, but a downgrade sentinel from a TLS 1.3
+    server is illegal_parameter (RFC 8446 section 4.1.3)."""
+    from ferrotls.errors import IllegalParameter
+
+    client = ClientConnection(client_config(backend), SERVER_NAME)
+    ((_, record),) = split_records(client.data_to_send())
+    session_id = record[5 + 4 + 2 + 32 + 1 : 5 + 4 + 2 + 32 + 1 + record[5 + 4 + 2 + 32]]
+    hello = _plain_handshake(_tls12_server_hello(bytes(range(24)) + sentinel, b"\x00\x05\xff\x01\x00\x01\x00",
+                                                 session_id))
+    with pytest.raises(IllegalParameter, match="downgrade sentinel"):
+        client.receive_data(hello)
+
+
 def test_tls12_client_hello_gets_a_clear_protocol_version(backend: Any) -> None:
     from ferrotls.errors import ProtocolVersionError
 
@@ -642,7 +658,7 @@ def test_tls12_client_hello_gets_a_clear_protocol_version(backend: Any) -> None:
         return hello
 
     client = ClientConnection(client_config(backend, client_hello_hook=hook), SERVER_NAME)
-    server = ServerConnection(server_config(backend))
+    server = ServerConnection(server_config(backend, minimum_version=0x0304))  # a TLS 1.3-only server
     with pytest.raises(ProtocolVersionError, match="peer supports TLS 1.2 at most; ferrotls speaks TLS 1.3"):
         server.receive_data(client.data_to_send())
     assert server.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x46"

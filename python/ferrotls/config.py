@@ -23,8 +23,8 @@ from .backend.interface import Backend
 from .certcompress import AVAILABLE as DEFAULT_CERTIFICATE_COMPRESSION
 from .limits import Limits
 from .replay import InMemoryReplayStore, ReplayStore
-from .suites import CipherSuite, NamedGroup, SignatureScheme
-from .tickets import SessionCache, TicketKeyManager
+from .suites import CipherSuite, NamedGroup, SignatureScheme, Tls12CipherSuite
+from .tickets import SessionCache, SessionIdCache, TicketKeyManager
 
 if TYPE_CHECKING:
     from .psk import ExternalPsk
@@ -40,6 +40,9 @@ __all__ = [
     "create_client_config",
     "create_server_config",
     "DEFAULT_CIPHER_SUITES",
+    "DEFAULT_TLS12_CIPHER_SUITES",
+    "TLS12",
+    "TLS13",
     "DEFAULT_GROUPS",
     "DEFAULT_CLIENT_GROUPS",
     "DEFAULT_KEY_SHARE_GROUPS",
@@ -54,6 +57,22 @@ DEFAULT_CIPHER_SUITES: tuple[int, ...] = (
     CipherSuite.TLS_AES_128_GCM_SHA256,
     CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
 )
+TLS12, TLS13 = 0x0303, 0x0304
+"""Protocol versions for ``minimum_version`` / ``maximum_version``."""
+
+_T12 = Tls12CipherSuite
+DEFAULT_TLS12_CIPHER_SUITES: tuple[int, ...] = (
+    _T12.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    _T12.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    _T12.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    _T12.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    _T12.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    _T12.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+)
+"""TLS 1.2 suites on by default: ECDHE with AEAD only (no CBC, RC4, 3DES, static
+RSA or FFDHE); the CCM and PSK suites are off, on in the IoT profile."""
+del _T12
+
 DEFAULT_GROUPS: tuple[int, ...] = (
     NamedGroup.X25519MLKEM768,
     NamedGroup.X25519,
@@ -101,7 +120,7 @@ class CertifiedKey:
     to use a key held elsewhere (an HSM, a TPM, a recorded trace).
     """
 
-    __slots__ = ("chain", "private_key", "chain_der", "names", "_schemes")
+    __slots__ = ("chain", "private_key", "chain_der", "names", "_schemes", "_schemes12")
 
     def __init__(self, chain: Sequence[Any], private_key: Any) -> None:
         from cryptography import x509 as cx509
@@ -120,6 +139,7 @@ class CertifiedKey:
             pass
         self.names = frozenset(names)
         self._schemes: list[SignatureScheme] | None = None
+        self._schemes12: list[SignatureScheme] | None = None
 
     def __repr__(self) -> str:
         return f"CertifiedKey(subject={self.chain[0].subject.rfc4514_string()!r})"
@@ -136,24 +156,31 @@ class CertifiedKey:
         key = load_private_key(keyfile if keyfile is not None else certfile, password)
         return cls(chain, key)
 
-    def schemes(self) -> list[SignatureScheme]:
-        """Signature schemes this key can produce, most preferred first (computed once)."""
-        if self._schemes is None:
-            from .sign import schemes_for_key
+    def schemes(self, *, tls12: bool = False) -> list[SignatureScheme]:
+        """Signature schemes this key can produce, most preferred first (computed once
+        per version: TLS 1.2 adds PKCS#1 v1.5 and frees ECDSA from the curve)."""
+        from .sign import schemes_for_key
 
+        if tls12:
+            if self._schemes12 is None:
+                self._schemes12 = schemes_for_key(self.private_key, certificate=self.chain[0], tls12=True)
+            return self._schemes12
+        if self._schemes is None:
             self._schemes = schemes_for_key(self.private_key, certificate=self.chain[0])
         return self._schemes
 
-    def choose_scheme(self, peer_offered: Sequence[int]) -> SignatureScheme:
+    def choose_scheme(self, peer_offered: Sequence[int], *, tls12: bool = False) -> SignatureScheme:
         """Our most preferred scheme the peer offered; HandshakeFailure if none."""
         from .sign import pick_scheme
 
-        return pick_scheme(self.schemes(), peer_offered)
+        return pick_scheme(self.schemes(tls12=tls12), peer_offered)
 
-    def sign(self, scheme: int, message: bytes) -> bytes:
+    def sign(self, scheme: int, message: bytes, *, tls12: bool = False) -> bytes:
+        """Sign with ``scheme`` (a TLS 1.3 CertificateVerify scheme, or with
+        ``tls12`` a TLS 1.2 one)."""
         from .sign import sign
 
-        return sign(self.private_key, SignatureScheme(scheme), message, certificate=self.chain[0])
+        return sign(self.private_key, SignatureScheme(scheme), message, certificate=self.chain[0], tls12=tls12)
 
     def matches_name(self, server_name: str | None) -> bool:
         """Whether the leaf's DNS SANs cover ``server_name`` (see :func:`ferrotls.x509.wildcard_covers`)."""
@@ -211,6 +238,39 @@ class _CommonConfig:
     uncompressed Certificate messages."""
     cpu_clock: Callable[[], float] = time.process_time
     """Measures the CPU time of the handshake (HandshakeStats.cpu_time)."""
+    minimum_version: int = TLS12
+    """The oldest protocol version to speak (TLS12 or TLS13; default TLS 1.2, as
+    ``ssl``).  ``minimum_version=TLS13`` makes a TLS 1.3-only endpoint."""
+    maximum_version: int = TLS13
+    tls12_cipher_suites: tuple[int, ...] = DEFAULT_TLS12_CIPHER_SUITES
+    """TLS 1.2 suites, most preferred first (suites.TLS12_SUITES has all of them)."""
+    require_extended_master_secret: bool = True
+    """TLS 1.2: refuse a peer without extended_master_secret (RFC 7627) with
+    handshake_failure.  False allows it, with an InsecureProtocolWarning."""
+    fatal_on_renegotiation: bool = False
+    """TLS 1.2: ferrotls never renegotiates; a peer's HelloRequest or renegotiating
+    ClientHello gets a no_renegotiation warning (False) or a fatal alert (True)."""
+
+    def __post_init__(self) -> None:
+        if self.minimum_version not in (TLS12, TLS13) or self.maximum_version not in (TLS12, TLS13):
+            raise ValueError("minimum_version and maximum_version must be TLS12 (0x0303) or TLS13 (0x0304)")
+        if self.minimum_version > self.maximum_version:
+            raise ValueError("minimum_version is above maximum_version")
+        from .suites import TLS12_SUITES
+
+        for suite in self.tls12_cipher_suites:
+            if suite not in TLS12_SUITES:
+                raise ValueError(f"unsupported TLS 1.2 cipher suite 0x{suite:04x}")
+
+    @property
+    def tls12(self) -> bool:
+        """Whether TLS 1.2 may be negotiated."""
+        return self.minimum_version <= TLS12
+
+    @property
+    def tls13(self) -> bool:
+        """Whether TLS 1.3 may be negotiated."""
+        return self.maximum_version >= TLS13
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -280,6 +340,8 @@ class ServerConfig(_CommonConfig):
     """Strike register: early data under a ticket is accepted at most once."""
     ticket_age_tolerance: float = 10.0
     """Freshness window (seconds) between the client's ticket age and ours for 0-RTT."""
+    session_id_cache: SessionIdCache | None = field(default_factory=SessionIdCache)
+    """TLS 1.2 sessions by session id, for clients that take no tickets (None: off)."""
 
 
 _SYSTEM_VERIFIER: list[Any] = []

@@ -237,7 +237,7 @@ class Connection:
         """TLS-Exporter (RFC 8446 section 7.5); context None and b"" are the same in TLS 1.3."""
         if isinstance(label, str):
             label = label.encode("ascii")
-        return self._handshake.export(label, context or b"", length)
+        return self._handshake.export(label, context, length)
 
     @property
     def peer_closed(self) -> bool:
@@ -360,13 +360,9 @@ class Connection:
         # RFC 8446 section 5: allowed any time after the first ClientHello was sent or
         # received -- so also between a HelloRetryRequest and the second ClientHello
         # (OpenSSL sends it there) -- until the peer's Finished.
-        if not self._handshake.accepts_ccs():
-            raise UnexpectedMessage(
-                "change_cipher_spec after the handshake" if self._handshake.complete
-                else "change_cipher_spec before the ClientHello"
-            )
         if payload != b"\x01":
             raise UnexpectedMessage("change_cipher_spec record must hold the single byte 0x01")
+        self._handshake.receive_change_cipher_spec()  # TLS 1.3: dropped, where it may be
         self._empty_record()
 
     def _empty_record(self) -> None:
@@ -454,6 +450,12 @@ class _ConnectionIO:
 
     def note_key_update(self) -> None:
         self._conn._note_key_update()
+
+    def use_tls12_records(self) -> None:
+        self._conn._records.use_tls12_format()
+
+    def send_warning_alert(self, description: int) -> None:
+        self._conn._send_alert(_WARNING, description)
 
     def emit(self, event: Event) -> None:
         self._conn._events.append(event)

@@ -51,6 +51,7 @@ __all__ = [
     "KeyLimitReached",
     "TruncationError",
     "InsecureBackendWarning",
+    "InsecureProtocolWarning",
     "error_for_alert",
 ]
 
@@ -78,6 +79,7 @@ class AlertDescription(enum.IntEnum):
     INTERNAL_ERROR = 80
     INAPPROPRIATE_FALLBACK = 86
     USER_CANCELED = 90
+    NO_RENEGOTIATION = 100
     MISSING_EXTENSION = 109
     UNSUPPORTED_EXTENSION = 110
     UNRECOGNIZED_NAME = 112
@@ -304,3 +306,8 @@ class InsecureBackendWarning(UserWarning):
     the native module is not built.  Filter it like any warning, e.g.
     ``warnings.filterwarnings("ignore", category=ferrotls.InsecureBackendWarning)``.
     """
+
+
+class InsecureProtocolWarning(UserWarning):
+    """A TLS 1.2 handshake completed without a protection ferrotls asks for by
+    default (extended_master_secret, RFC 7627), because the config allowed it."""

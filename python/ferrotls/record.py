@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .backend.interface import MAX_CIPHERTEXT, MAX_PLAINTEXT, STOP_END, RecordProtector
+from .backend.interface import MAX_CIPHERTEXT, MAX_CIPHERTEXT_TLS12, MAX_PLAINTEXT, STOP_END, RecordProtector
 from .errors import (
     BadRecordMac,
     DecodeError,
@@ -83,6 +83,11 @@ class RecordInterface(Protocol):
         """Drop up to ``budget`` bytes of 0-RTT records that cannot be read (0: stop)."""
         ...
 
+    def use_tls12_format(self) -> None:
+        """TLS 1.2 records from now on: every protected record keeps its outer content
+        type, ciphertexts may reach 2**14 + 2048, no padding."""
+        ...
+
     def write(self, content_type: int, data: bytes | bytearray | memoryview, legacy_version: int = 0x0303) -> None:
         """Queue ``data`` as records of ``content_type``."""
         ...
@@ -127,6 +132,8 @@ class StreamRecordLayer:
         "peer_max_plaintext",
         "allow_plaintext_alerts",
         "early_skip",
+        "protect_all",
+        "max_ciphertext",
     )
 
     def __init__(self) -> None:
@@ -146,6 +153,10 @@ class StreamRecordLayer:
         self.early_skip = 0
         """Server that rejected 0-RTT: bytes of undecryptable records still to skip
         (RFC 8446 section 4.2.10); 0 when not skipping."""
+        self.protect_all = False
+        """TLS 1.2: once read keys are in, records of every content type are protected
+        (TLS 1.3 hides the type inside; its outer type is always application_data)."""
+        self.max_ciphertext = MAX_CIPHERTEXT
 
     # -- input ---------------------------------------------------------------
 
@@ -172,10 +183,10 @@ class StreamRecordLayer:
         protector = self.read_protector
         if self.early_skip and content_type == _APPLICATION_DATA:
             return self._skip_early(protector)
-        if protector is None or content_type != _APPLICATION_DATA:
+        if protector is None or (content_type != _APPLICATION_DATA and not self.protect_all):
             return self._read_plaintext(content_type, length)
-        if length > MAX_CIPHERTEXT:
-            raise RecordOverflow(f"protected record of {length} bytes exceeds 2^14 + 256")
+        if length > self.max_ciphertext:
+            raise RecordOverflow(f"protected record of {length} bytes exceeds {self.max_ciphertext}")
         items, consumed = protector.open_records(buf, self.peer_max_plaintext)
         if consumed:
             del buf[:consumed]
@@ -360,6 +371,11 @@ class StreamRecordLayer:
 
     def skip_early_data(self, budget: int) -> None:
         self.early_skip = budget
+
+    def use_tls12_format(self) -> None:
+        self.protect_all = True
+        self.max_ciphertext = MAX_CIPHERTEXT_TLS12
+        self.padding = 0
 
     def pending_output(self) -> int:
         self._flush_handshake()

@@ -20,6 +20,12 @@ Binding rules (RFC 8446 section 4.2.3), all enforced by :func:`verify`:
   they may only appear in ``signature_algorithms_cert``
   (:data:`SIGNATURE_ALGORITHMS_CERT`).
 
+TLS 1.2 (``tls12=True``; RFC 5246 section 7.4.1.4.1, RFC 8422 section 5.10):
+the ServerKeyExchange and CertificateVerify signatures may also use
+RSASSA-PKCS1-v1_5 with SHA-256/384/512, and ``ecdsa_*`` names a hash only, not
+a curve (any curve's key may sign with ecdsa_secp256r1_sha256).  SHA-1 stays
+refused.
+
 Errors: a signature that does not verify raises :class:`DecryptError`; a scheme
 that is not allowed, was not offered, or does not fit the key raises
 :class:`IllegalParameter`.  Local misuse (signing with a key that cannot make
@@ -47,6 +53,7 @@ __all__ = [
     "CERTIFICATE_VERIFY_SCHEMES",
     "SCHEMES",
     "SIGNATURE_ALGORITHMS_CERT",
+    "TLS12_SCHEMES",
     "SchemeInfo",
     "SigningKey",
     "VerifyingKey",
@@ -98,6 +105,7 @@ class SchemeInfo:
     curve: type[ec.EllipticCurve] | None = None  # ECDSA in TLS 1.3 only
     rsa_spki: RsaSpki | None = None  # rsa_pss_rsae_* vs rsa_pss_pss_*
     certificate_verify: bool = True  # allowed in a TLS 1.3 CertificateVerify
+    tls12: bool = True  # allowed in a TLS 1.2 ServerKeyExchange / CertificateVerify
 
 
 _S = SignatureScheme
@@ -120,8 +128,8 @@ SCHEMES: dict[int, SchemeInfo] = {
         SchemeInfo(_S.RSA_PKCS1_SHA256, "rsa", hashes.SHA256, "pkcs1", certificate_verify=False),
         SchemeInfo(_S.RSA_PKCS1_SHA384, "rsa", hashes.SHA384, "pkcs1", certificate_verify=False),
         SchemeInfo(_S.RSA_PKCS1_SHA512, "rsa", hashes.SHA512, "pkcs1", certificate_verify=False),
-        SchemeInfo(_S.RSA_PKCS1_SHA1, "rsa", hashes.SHA1, "pkcs1", certificate_verify=False),
-        SchemeInfo(_S.ECDSA_SHA1, "ec", hashes.SHA1, certificate_verify=False),
+        SchemeInfo(_S.RSA_PKCS1_SHA1, "rsa", hashes.SHA1, "pkcs1", certificate_verify=False, tls12=False),
+        SchemeInfo(_S.ECDSA_SHA1, "ec", hashes.SHA1, certificate_verify=False, tls12=False),
     )
 }
 
@@ -129,6 +137,13 @@ SCHEMES: dict[int, SchemeInfo] = {
 CERTIFICATE_VERIFY_SCHEMES: tuple[SignatureScheme, ...] = tuple(
     r.scheme for r in SCHEMES.values() if r.certificate_verify
 )
+
+#: What a TLS 1.2 handshake may sign with (ServerKeyExchange, CertificateVerify).
+TLS12_SCHEMES: tuple[SignatureScheme, ...] = tuple(r.scheme for r in SCHEMES.values() if r.tls12)
+
+
+def _allowed(row: SchemeInfo | None, tls12: bool) -> bool:
+    return row is not None and (row.tls12 if tls12 else row.certificate_verify)
 
 #: What we offer in signature_algorithms_cert: the signatures on certificates that
 #: cryptography.x509.verification accepts.  It rejects SHA-1 and EdDSA-signed
@@ -175,13 +190,14 @@ def _kind(public_key: object) -> KeyKind | None:
     return None
 
 
-def _fits(row: SchemeInfo, public_key: object, spki: RsaSpki | None) -> str | None:
+def _fits(row: SchemeInfo, public_key: object, spki: RsaSpki | None, tls12: bool = False) -> str | None:
     """None if ``row`` can be used with this key, else the reason why not."""
     kind = _kind(public_key)
     if kind != row.kind:
         return f"{_scheme_name(row.scheme)} needs an {row.kind} key, not {kind or type(public_key).__name__}"
     if (
-        row.curve is not None
+        not tls12
+        and row.curve is not None
         and isinstance(public_key, ec.EllipticCurvePublicKey)
         and not isinstance(public_key.curve, row.curve)
     ):
@@ -197,12 +213,13 @@ def _rsa_spki_of(cert: x509.Certificate | None) -> RsaSpki | None:
 
 
 def schemes_for_key(
-    private_key: SigningKey, *, certificate: x509.Certificate | None = None
+    private_key: SigningKey, *, certificate: x509.Certificate | None = None, tls12: bool = False
 ) -> list[SignatureScheme]:
     """The CertificateVerify schemes ``private_key`` can sign with, in preference order.
 
     ECDSA keys get the one scheme of their curve (none for other curves); RSA keys get
     ``rsa_pss_rsae_*``, or ``rsa_pss_pss_*`` if ``certificate`` has the RSASSA-PSS OID.
+    With ``tls12``: the TLS 1.2 schemes (every ECDSA hash, PKCS#1 v1.5 after PSS).
     """
     public = private_key.public_key()
     spki = _rsa_spki_of(certificate)
@@ -210,7 +227,7 @@ def schemes_for_key(
     return [
         row.scheme
         for row in SCHEMES.values()
-        if row.certificate_verify and row.kind == kind and _fits(row, public, spki) is None
+        if _allowed(row, tls12) and row.kind == kind and _fits(row, public, spki, tls12) is None
     ]
 
 
@@ -247,15 +264,18 @@ def sign(
     message: bytes,
     *,
     certificate: x509.Certificate | None = None,
+    tls12: bool = False,
 ) -> bytes:
     """Sign ``message`` (normally :func:`certificate_verify_message`) with ``scheme``.
 
-    UsageError if the scheme is not a TLS 1.3 CertificateVerify scheme or does not fit the key.
+    UsageError if the scheme is not a TLS 1.3 CertificateVerify scheme (with
+    ``tls12``: a TLS 1.2 one) or does not fit the key.
     """
     row = SCHEMES.get(scheme)
-    if row is None or not row.certificate_verify:
-        raise UsageError(f"{_scheme_name(scheme)} cannot be used in a TLS 1.3 CertificateVerify")
-    why = _fits(row, private_key.public_key(), _rsa_spki_of(certificate))
+    if row is None or not _allowed(row, tls12):
+        version = "TLS 1.2 signature" if tls12 else "TLS 1.3 CertificateVerify"
+        raise UsageError(f"{_scheme_name(scheme)} cannot be used in a {version}")
+    why = _fits(row, private_key.public_key(), _rsa_spki_of(certificate), tls12)
     if why is not None:
         raise UsageError(why)
     data = bytes(message)
@@ -264,7 +284,7 @@ def sign(
     assert row.hash is not None
     h = row.hash()
     if isinstance(private_key, rsa.RSAPrivateKey):
-        return private_key.sign(data, _pss(h), h)
+        return private_key.sign(data, padding.PKCS1v15() if row.padding == "pkcs1" else _pss(h), h)
     return private_key.sign(data, ec.ECDSA(h))
 
 
@@ -275,8 +295,10 @@ def verify(
     message: bytes,
     *,
     offered: Sequence[int] | None = None,
+    tls12: bool = False,
 ) -> None:
-    """Check a peer's CertificateVerify signature.
+    """Check a peer's CertificateVerify signature (``tls12``: a TLS 1.2
+    ServerKeyExchange or CertificateVerify signature).
 
     IllegalParameter if ``scheme`` is not allowed in a TLS 1.3 CertificateVerify, is not in
     ``offered`` (what we sent in signature_algorithms, when given), or does not fit the key
@@ -284,10 +306,9 @@ def verify(
     signature does not verify.
     """
     row = SCHEMES.get(scheme)
-    if row is None or not row.certificate_verify:
-        raise IllegalParameter(
-            f"signature scheme {_scheme_name(scheme)} is not allowed in a TLS 1.3 CertificateVerify"
-        )
+    if row is None or not _allowed(row, tls12):
+        version = "TLS 1.2 signature" if tls12 else "TLS 1.3 CertificateVerify"
+        raise IllegalParameter(f"signature scheme {_scheme_name(scheme)} is not allowed in a {version}")
     if offered is not None and scheme not in offered:
         raise IllegalParameter(f"peer signed with {_scheme_name(scheme)}, which we did not offer")
     cert = public_key_or_cert if isinstance(public_key_or_cert, x509.Certificate) else None
@@ -295,7 +316,7 @@ def verify(
         public = cert.public_key() if cert is not None else public_key_or_cert
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise IllegalParameter(f"cannot use the certificate's public key: {exc}") from None
-    why = _fits(row, public, _rsa_spki_of(cert))
+    why = _fits(row, public, _rsa_spki_of(cert), tls12)
     if why is not None:
         raise IllegalParameter(why)
     data, sig = bytes(message), bytes(signature)
@@ -306,7 +327,7 @@ def verify(
             assert row.hash is not None
             h = row.hash()
             if isinstance(public, rsa.RSAPublicKey):
-                public.verify(sig, data, _pss(h), h)
+                public.verify(sig, data, padding.PKCS1v15() if row.padding == "pkcs1" else _pss(h), h)
             elif isinstance(public, ec.EllipticCurvePublicKey):
                 public.verify(sig, data, ec.ECDSA(h))
     except InvalidSignature:

@@ -34,13 +34,14 @@ from .backend.interface import Backend
 from .errors import DecodeError as _DecodeError
 from .errors import TLSError
 from .messages.codec import Reader, Writer
-from .suites import SUITES
+from .suites import SUITES, TLS12_SUITES
 
 __all__ = [
     "SessionState",
     "TicketKeyManager",
     "ClientSession",
     "SessionCache",
+    "SessionIdCache",
     "MAX_TICKET_LIFETIME",
 ]
 
@@ -49,7 +50,7 @@ MAX_TICKET_LIFETIME = 7 * 24 * 3600
 
 _AES_256_GCM = 0x1302  # TLS_AES_256_GCM_SHA384: the backend's AES-256-GCM AEAD
 _TICKET_AAD = b"ferrotls ticket v1"
-_STATE_VERSION = 2  # 2: client_auth_binding (tickets of version 1 no longer resume)
+_STATE_VERSION = 3  # 2: client_auth_binding; 3: protocol version and EMS (older tickets no longer resume)
 _KEY_ID_LEN = 4
 _NONCE_LEN = 12
 
@@ -76,6 +77,11 @@ class SessionState:
     """With a client certificate: :func:`ferrotls.x509.verifier_binding` of the
     verifier that accepted it (its trust anchors and policy), so that a server
     resumes the session only under the same ones."""
+    version: int = 0x0304
+    """The protocol version of the session (TLS 1.2 sessions hold the master secret in ``psk``)."""
+    extended_master_secret: bool = True
+    """TLS 1.2: the master secret is the RFC 7627 one; a session resumes only with
+    extended_master_secret again (RFC 7627 section 5.3)."""
 
     def encode(self) -> bytes:
         w = Writer()
@@ -92,6 +98,8 @@ class SessionState:
         w.opaque8((self.server_name or "").encode("ascii"))
         w.opaque24(self.client_certificate)
         w.opaque8(self.client_auth_binding)
+        w.u16(self.version)
+        w.u8(1 if self.extended_master_secret else 0)
         return w.getvalue()
 
     @classmethod
@@ -109,6 +117,8 @@ class SessionState:
         name = r.opaque8().decode("ascii")
         cert = r.opaque24()
         binding = r.opaque8()
+        version = r.u16()
+        ems = r.u8()
         r.expect_end("session state")
         return cls(
             cipher_suite=suite,
@@ -121,6 +131,8 @@ class SessionState:
             server_name=name if has_name else None,
             client_certificate=cert,
             client_auth_binding=binding,
+            version=version,
+            extended_master_secret=bool(ems),
         )
 
 
@@ -283,9 +295,17 @@ class ClientSession:
     server_name: str | None = None
     alpn: str | None = None
     peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
+    version: int = 0x0304
+    """TLS 1.3 (a ticket and its resumption PSK) or TLS 1.2 (a ticket or a session
+    id, and the master secret in ``psk``)."""
+    session_id: bytes = field(default=b"", repr=False)
+    """TLS 1.2 session-id resumption: the server's session id (``ticket`` empty)."""
+    extended_master_secret: bool = True
 
     @property
     def hash_name(self) -> str:
+        if self.version == 0x0303:
+            return TLS12_SUITES[self.cipher_suite].hash_name
         return SUITES[self.cipher_suite].hash_name
 
     def expires_at(self) -> float:
@@ -304,7 +324,7 @@ class ClientSession:
     def to_bytes(self) -> bytes:
         """Serialize (secret: holds the resumption PSK) for an external cache."""
         w = Writer()
-        w.u8(1)
+        w.u8(2)
         w.opaque16(self.ticket)
         w.opaque8(self.psk)
         w.u16(self.cipher_suite)
@@ -317,12 +337,15 @@ class ClientSession:
         with w.vec24():
             for der in self.peer_certificates:
                 w.opaque24(der)
+        w.u16(self.version)
+        w.opaque8(self.session_id)
+        w.u8(1 if self.extended_master_secret else 0)
         return w.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ClientSession:
         r = Reader(data)
-        if r.u8() != 1:
+        if r.u8() != 2:
             raise ValueError("unknown session format")
         ticket, psk, suite = r.opaque16(), r.opaque8(), r.u16()
         received = r.uint(8) / 1000
@@ -333,8 +356,10 @@ class ClientSession:
         lst = r.vec24()
         while not lst.at_end():
             certs.append(lst.opaque24())
+        version, session_id, ems = r.u16(), r.opaque8(), r.u8()
         r.expect_end("session")
-        return cls(ticket, psk, suite, received, lifetime, age_add, max_early, name, alpn, tuple(certs))
+        return cls(ticket, psk, suite, received, lifetime, age_add, max_early, name, alpn, tuple(certs),
+                   version, session_id, bool(ems))
 
 
 class SessionCache:
@@ -383,3 +408,47 @@ class SessionCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+# --------------------------------------------------------------------------- TLS 1.2 session ids
+
+
+class SessionIdCache:
+    """A server's TLS 1.2 sessions by session id (RFC 5246 section 7.4.1.2), for
+    clients that do not take tickets: bounded (least recently stored goes first),
+    entries expire with their SessionState's lifetime, thread-safe."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be positive")
+        self.max_entries = max_entries
+        self._entries: OrderedDict[bytes, SessionState] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"SessionIdCache({len(self._entries)}/{self.max_entries})"
+
+    def add(self, session_id: bytes, state: SessionState) -> None:
+        with self._lock:
+            self._entries[bytes(session_id)] = state
+            self._entries.move_to_end(bytes(session_id))
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def get(self, session_id: bytes, now: float) -> SessionState | None:
+        """The live session stored under ``session_id``, or None."""
+        with self._lock:
+            state = self._entries.get(bytes(session_id))
+            if state is None:
+                return None
+            if not state.created <= now < state.created + state.lifetime:
+                del self._entries[bytes(session_id)]
+                return None
+            return state
+
+    def remove(self, session_id: bytes) -> None:
+        with self._lock:
+            self._entries.pop(bytes(session_id), None)

@@ -31,7 +31,7 @@ from ..events import SessionTicket
 from ..keyschedule import EarlySecrets, HandshakeSecrets, resumption_psk
 from ..kx import ClientShare, start_exchange
 from ..messages import extensions as ext
-from ..messages.enums import ExtensionType, HandshakeType, PskKeyExchangeMode
+from ..messages.enums import ExtensionType, HandshakeType, PskKeyExchangeMode, SignatureScheme
 from ..messages.handshake import (
     Certificate,
     CertificateEntry,
@@ -45,7 +45,7 @@ from ..messages.handshake import (
     NewSessionTicket,
     ServerHello,
 )
-from ..sign import certificate_verify_message
+from ..sign import TLS12_SCHEMES, certificate_verify_message
 from ..suites import SUITES, SuiteInfo, suite_info
 from ..tickets import MAX_TICKET_LIFETIME, ClientSession
 from ..transcript import Transcript
@@ -62,6 +62,7 @@ from .common import (
     version_name,
 )
 from .io import HandshakeIO
+from .client12 import enter_tls12
 from .machine import Handshake, State, Traffic
 from .policy import check_extensions
 
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ClientHandshake", "EarlyData"]
 
+TLS12 = 0x0303
 TLS13 = 0x0304
 _DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 _DOWNGRADE_TLS11 = b"DOWNGRD\x00"
@@ -134,6 +136,11 @@ class ClientHandshake(Handshake):
         self.early = EarlyData.NONE
         self.early_sent = bytearray()
         self.early_limit = 0
+        self.session12: ClientSession | None = None
+        """A TLS 1.2 session offered in the ClientHello (ticket or session id)."""
+        self.session_established: ClientSession | None = None
+        """After a TLS 1.2 handshake: the session to resume it (also in the session
+        cache; tickets come as SessionTicket events too)."""
 
     # -- what the connection asks --------------------------------------------------------
 
@@ -160,6 +167,21 @@ class ClientHandshake(Handshake):
             self.early = EarlyData.REJECTED
             self.outcome.early_data_rejected = len(self.early_sent)
 
+    def signature_schemes12(self) -> list[int]:
+        """What our ClientHello's signature_algorithms allows a TLS 1.2 server to sign with."""
+        return [s for s in _signature_algorithms(self.cconfig) if s in TLS12_SCHEMES]
+
+    def psk_for_tls12(self, hint: bytes | None) -> ExternalPsk:
+        """The external PSK for a TLS 1.2 PSK suite: the one whose identity is the
+        server's hint, else the first configured."""
+        psks = self.cconfig.external_psks
+        if not psks:
+            raise HandshakeFailure("the server chose a PSK cipher suite but no external PSK is configured")
+        for psk in psks:
+            if hint and psk.identity == hint:
+                return psk
+        return psks[0]
+
     # -- ClientHello ---------------------------------------------------------------------
 
     def start(self) -> None:
@@ -178,12 +200,18 @@ class ClientHandshake(Handshake):
         for suite in config.cipher_suites:
             suite_info(suite)  # ValueError for suites we cannot run
         self.client_random = config.rng(32)
-        session_id = config.rng(32) if config.middlebox_compat else b""
         now = config.clock()
         psk_offers = self._collect_psks(now)
+        session12 = self.session12
+        if session12 is not None and session12.session_id:
+            session_id = session12.session_id  # TLS 1.2 session-id resumption
+        elif config.middlebox_compat and config.tls13 or session12 is not None:
+            session_id = config.rng(32)  # (with a TLS 1.2 ticket: to see the server resume it)
+        else:
+            session_id = b""
         psk_only = bool(psk_offers) and tuple(config.psk_modes) == (PskKeyExchangeMode.PSK_KE,)
         shares: dict[int, ClientShare] = {}
-        if not psk_only:
+        if not psk_only and config.tls13:
             for group in config.key_share_groups:
                 shares[group] = start_exchange(self.backend, group, config.key_share_private_keys.get(group))
         first = psk_offers[0] if psk_offers else None
@@ -197,7 +225,7 @@ class ClientHandshake(Handshake):
         hello = ClientHello(
             random=self.client_random,
             legacy_session_id=session_id,
-            cipher_suites=list(config.cipher_suites),
+            cipher_suites=_cipher_suites(config),
             extensions=self.hello_extensions(offer, now=now, early=want_early),
         )
         if config.client_hello_hook is not None:
@@ -205,6 +233,7 @@ class ClientHandshake(Handshake):
         self.set_binders(hello, offer, None)
         transcript = Transcript()
         raw = self.send(transcript, hello, legacy_version=0x0301)
+        offer.hello_raw = raw
         note_client_hello(self.io.stats, hello, raw)
         self.state = ExpectServerHello(hello, offer, transcript)
         if want_early and hello.has(ExtensionType.EARLY_DATA):
@@ -219,13 +248,17 @@ class ClientHandshake(Handshake):
             session = config.session_cache.take(host, now)
         if session is not None and (
             not session.is_valid(now)
-            or session.cipher_suite not in config.cipher_suites
-            or session.cipher_suite not in SUITES
+            or session.cipher_suite not in (config.cipher_suites if session.version != TLS12 else config.tls12_cipher_suites)
             or (session.server_name is not None and host is not None and session.server_name != host)
         ):
             session = None
+        if session is not None and session.version == TLS12:
+            self.session12 = session if config.tls12 else None
+            session = None
         self.session = session
-        offers = []
+        offers: list[_PskOffer] = []
+        if not config.tls13:
+            return offers
         if session is not None:
             offers.append(_PskOffer(session.ticket, session.psk, session.hash_name, b"res binder",
                                     suite_info(session.cipher_suite), session=session))
@@ -246,15 +279,24 @@ class ClientHandshake(Handshake):
             out.append(ext.ServerName.for_host(host.rstrip(".")))
         if not offer.psk_only:  # psk_ke only: no (EC)DHE, no certificates
             out.append(ext.SupportedGroups(list(config.groups)))
-            out.append(ext.SignatureAlgorithms(list(config.signature_schemes)))
+            out.append(ext.SignatureAlgorithms(_signature_algorithms(config)))
         if self.offered_alpn:
             out.append(ext.ALPN(list(self.offered_alpn)))
-        if not offer.psk_only:
-            out.append(ext.KeyShareClientHello([ext.KeyShareEntry(g, s.public) for g, s in offer.shares.items()]))
-        if config.psk_modes:
-            out.append(ext.PskKeyExchangeModes(list(config.psk_modes)))
-        out.append(ext.SupportedVersionsClientHello([TLS13]))
-        if config.certificate_compression and not offer.psk_only:
+        if config.tls12:  # RFC 7627, 5746, 8422, 5077
+            out.append(ext.ExtendedMasterSecret())
+            out.append(ext.RenegotiationInfo(b""))
+            out.append(ext.ECPointFormats([0]))
+            if self.session12 is not None:
+                out.append(ext.SessionTicket(self.session12.ticket))
+            elif config.session_cache is not None:
+                out.append(ext.SessionTicket(b""))
+        if config.tls13:
+            if not offer.psk_only:
+                out.append(ext.KeyShareClientHello([ext.KeyShareEntry(g, s.public) for g, s in offer.shares.items()]))
+            if config.psk_modes:
+                out.append(ext.PskKeyExchangeModes(list(config.psk_modes)))
+            out.append(ext.SupportedVersionsClientHello([TLS13, TLS12] if config.tls12 else [TLS13]))
+        if config.certificate_compression and not offer.psk_only and config.tls13:
             out.append(ext.CompressCertificate(list(config.certificate_compression)))
         if config.record_size_limit is not None:
             out.append(ext.RecordSizeLimit(config.record_size_limit))
@@ -324,12 +366,33 @@ class ClientHandshake(Handshake):
 class _Offer:
     """What our ClientHello offered that the server's answer is checked against."""
 
-    __slots__ = ("shares", "psks", "psk_only")
+    __slots__ = ("shares", "psks", "psk_only", "hello_raw")
 
     def __init__(self, shares: dict[int, ClientShare], psks: list[_PskOffer], psk_only: bool) -> None:
         self.shares = shares
         self.psks = psks
         self.psk_only = psk_only
+        self.hello_raw = b""
+        """The first ClientHello as sent (a TLS 1.2 transcript starts with it)."""
+
+
+def _cipher_suites(config: ClientConfig) -> list[int]:
+    out = list(config.cipher_suites) if config.tls13 else []
+    if config.tls12:
+        out += config.tls12_cipher_suites
+    return out
+
+
+def _signature_algorithms(config: ClientConfig) -> list[int]:
+    """signature_algorithms: ours, plus RSA PKCS#1 v1.5 when TLS 1.2 is offered (TLS 1.2
+    servers may sign with it; TLS 1.3 allows it for certificates only)."""
+    schemes = list(config.signature_schemes)
+    if config.tls12:
+        schemes += [s for s in _PKCS1 if s not in schemes]
+    return schemes
+
+
+_PKCS1 = (SignatureScheme.RSA_PKCS1_SHA256, SignatureScheme.RSA_PKCS1_SHA384, SignatureScheme.RSA_PKCS1_SHA512)
 
 
 # --------------------------------------------------------------------------- states
@@ -358,8 +421,17 @@ class ExpectServerHello(State):
             raise ProtocolVersionError(f"ServerHello.legacy_version 0x{sh.legacy_version:04x} (SSL 3.0 or older)")
         versions = ext.get_extension(exts, ext.SupportedVersionsServerHello)
         if versions is None:
-            if sh.random[-8:] in (_DOWNGRADE_TLS12, _DOWNGRADE_TLS11):
+            # RFC 8446 section 4.1.3: a TLS 1.3 server negotiating less says so in its
+            # random; a TLS 1.3 client that sees it is being downgraded.
+            if config.tls13 and sh.random[-8:] in (_DOWNGRADE_TLS12, _DOWNGRADE_TLS11):
                 raise IllegalParameter("downgrade sentinel in ServerHello.random")
+            if sh.legacy_version == TLS12 and config.tls12 and not sh.is_hrr:
+                return enter_tls12(hs, self.hello, self.offer.hello_raw, sh, raw, hs.session12)
+            if config.tls12:
+                raise ProtocolVersionError(
+                    f"peer supports {version_name(sh.legacy_version)} at most; "
+                    "ferrotls speaks TLS 1.2 and 1.3"
+                )
             raise ProtocolVersionError(
                 f"peer supports {version_name(sh.legacy_version)} at most; ferrotls speaks TLS 1.3"
             )

@@ -77,6 +77,14 @@ class HandshakeIO(Protocol):
         without application data in between."""
         ...
 
+    def use_tls12_records(self) -> None:
+        """TLS 1.2 was negotiated: the record layer uses the TLS 1.2 record format."""
+        ...
+
+    def send_warning_alert(self, description: int) -> None:
+        """Send a warning-level alert (TLS 1.2's no_renegotiation)."""
+        ...
+
     def emit(self, event: Event) -> None:
         """Queue an event for the application."""
         ...

@@ -13,7 +13,7 @@ new set of state types (see docs/architecture.md).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from .. import certcompress
 from ..backend.interface import MAX_PLAINTEXT, RecordProtector
@@ -22,14 +22,18 @@ from ..events import HandshakeComplete, KeyUpdated
 from ..keyschedule import export_keying_material, next_traffic_secret, traffic_keys
 from ..messages.enums import HandshakeType
 from ..messages.handshake import KeyUpdate, decode_handshake, encode_handshake
-from ..suites import SuiteInfo
+from ..suites import SuiteInfo, Tls12SuiteInfo
 from ..transcript import Transcript
 from .io import HandshakeIO
 
 if TYPE_CHECKING:
     from ..config import ClientConfig, ServerConfig
 
-__all__ = ["State", "Handshake", "Traffic", "Outcome"]
+__all__ = ["State", "Handshake", "Established", "Traffic", "Outcome"]
+
+
+class _Transcript(Protocol):
+    def add(self, message: bytes) -> None: ...
 
 
 class State:
@@ -42,6 +46,16 @@ class State:
     ACCEPTS_CCS: ClassVar[bool] = True
     """Whether a dummy change_cipher_spec may arrive (RFC 8446 section 5: after the
     first ClientHello, before the peer's Finished)."""
+
+    def on_change_cipher_spec(self, hs: Any) -> State:
+        """A plaintext change_cipher_spec arrived.  TLS 1.3 drops it where
+        ``ACCEPTS_CCS`` (middlebox compatibility); TLS 1.2 states that expect one
+        switch the read keys."""
+        if not self.ACCEPTS_CCS:
+            raise UnexpectedMessage(
+                f"change_cipher_spec is not expected in state {type(self).__name__}"
+            )
+        return self
 
     def decode(self, msg_type: int, body: bytes) -> Any:
         """The message object for a handshake message of ``msg_type`` (TLS 1.2
@@ -63,7 +77,7 @@ class Outcome:
     )
 
     def __init__(self) -> None:
-        self.suite: SuiteInfo | None = None
+        self.suite: SuiteInfo | Tls12SuiteInfo | None = None
         self.group: int | None = None
         self.alpn: str | None = None
         self.server_name: str | None = None
@@ -106,8 +120,11 @@ class Handshake:
         return self.info is not None
 
     def accepts_ccs(self) -> bool:
-        """Whether a plaintext change_cipher_spec may be dropped now."""
+        """Whether a plaintext change_cipher_spec may arrive now."""
         return self.state.ACCEPTS_CCS
+
+    def receive_change_cipher_spec(self) -> None:
+        self.state = self.state.on_change_cipher_spec(self)
 
     @property
     def reading_early_data(self) -> bool:
@@ -128,31 +145,29 @@ class Handshake:
             raise UnexpectedMessage(f"{name} is not expected in state {type(state).__name__}")
         self.state = state.handle(self, state.decode(msg_type, body), raw)
 
-    @property
-    def traffic(self) -> Traffic:
-        state = self.state
-        if not isinstance(state, Traffic):
-            raise UsageError("this needs an established connection")
-        return state
-
-    def export(self, label: bytes, context: bytes, length: int) -> bytes:
-        if not isinstance(self.state, Traffic):
+    def export(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        """TLS-Exporter (TLS 1.3: context None and b"" are the same; TLS 1.2, RFC
+        5705: they differ)."""
+        if not isinstance(self.state, Established):
             raise UsageError("keying material can be exported only after the handshake")
         return self.state.export(self, label, context, length)
 
     def send_key_update(self, request_peer_update: bool) -> None:
-        if not isinstance(self.state, Traffic):
+        if not isinstance(self.state, Established):
             raise UsageError("key updates need an established connection")
         self.state.send_key_update(self, request_peer_update)
 
     @property
     def resumption_master_secret(self) -> bytes:
-        """After the handshake: the secret tickets derive their PSKs from."""
-        return self.traffic.resumption_master_secret
+        """After a TLS 1.3 handshake: the secret tickets derive their PSKs from."""
+        state = self.state
+        if not isinstance(state, Traffic):
+            raise UsageError("this needs an established TLS 1.3 connection")
+        return state.resumption_master_secret
 
     # -- what states use -------------------------------------------------------------
 
-    def send(self, transcript: Transcript | None, message: Any, legacy_version: int = 0x0303) -> bytes:
+    def send(self, transcript: _Transcript | None, message: Any, legacy_version: int = 0x0303) -> bytes:
         """Encode ``message``, add it to ``transcript`` (if any) and queue it."""
         raw = encode_handshake(message)
         if transcript is not None:
@@ -194,13 +209,13 @@ class Handshake:
         """Records from the peer larger than our advertised limit: record_overflow."""
         self.io.limit_incoming_records(min(MAX_PLAINTEXT, own_limit - 1))
 
-    def finish(self, traffic: Traffic) -> Traffic:
+    def finish(self, traffic: _E, version: str = "TLSv1.3") -> _E:
         """The handshake is complete: report it, let application data flow, return
         the traffic state."""
         out = self.outcome
         assert out.suite is not None
         self.info = HandshakeComplete(
-            version="TLSv1.3",
+            version=version,
             cipher_suite=int(out.suite.suite),
             group=out.group,
             alpn_protocol=out.alpn,
@@ -219,13 +234,29 @@ class Handshake:
         return traffic
 
 
-class Traffic(State):
-    """After the handshake: KeyUpdate both ways, exporters, and (client) tickets."""
+class Established(State):
+    """After the handshake, whatever the version: exporters and key updates."""
+
+    __slots__ = ()
+
+    ACCEPTS_CCS = False
+
+    def export(self, hs: Handshake, label: bytes, context: bytes | None, length: int) -> bytes:
+        raise NotImplementedError
+
+    def send_key_update(self, hs: Handshake, request_peer_update: bool) -> None:
+        raise NotImplementedError
+
+
+_E = TypeVar("_E", bound=Established)
+
+
+class Traffic(Established):
+    """After a TLS 1.3 handshake: KeyUpdate both ways, exporters, and (client) tickets."""
 
     __slots__ = ("suite", "read_secret", "write_secret", "exporter_secret", "resumption_master_secret")
 
     EXPECTS = frozenset({HandshakeType.KEY_UPDATE})
-    ACCEPTS_CCS = False
 
     def __init__(
         self, suite: SuiteInfo, read_secret: bytes, write_secret: bytes, exporter_secret: bytes,
@@ -257,5 +288,5 @@ class Traffic(State):
         self.write_secret = next_traffic_secret(hs.backend, self.suite, self.write_secret)
         hs.set_write_secret(self.suite, self.write_secret)
 
-    def export(self, hs: Handshake, label: bytes, context: bytes, length: int) -> bytes:
-        return export_keying_material(hs.backend, self.suite, self.exporter_secret, label, context, length)
+    def export(self, hs: Handshake, label: bytes, context: bytes | None, length: int) -> bytes:
+        return export_keying_material(hs.backend, self.suite, self.exporter_secret, label, context or b"", length)

@@ -69,6 +69,7 @@ from .common import (
 )
 from .io import HandshakeIO
 from .machine import Handshake, State, Traffic
+from .server12 import respond12
 from .policy import check_extensions
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ServerHandshake"]
 
+TLS12 = 0x0303
 TLS13 = 0x0304
 _HS = HandshakeType
 # Signature schemes never allowed in CertificateVerify (RFC 8446 section 4.2.3).
@@ -148,14 +150,7 @@ class ServerHandshake(Handshake):
         config = self.sconfig
         exts = hello.extensions
         offer = _Offer(hello, raw)
-        if hello.legacy_version <= 0x0300:  # RFC 8446 appendix D.5
-            raise ProtocolVersionError(f"ClientHello.legacy_version 0x{hello.legacy_version:04x} (SSL 3.0 or older)")
         check_extensions(exts, ext.Context.CH, config.limits)
-        versions = ext.get_extension(exts, ext.SupportedVersionsClientHello)
-        if versions is None or TLS13 not in versions.versions:
-            offered = versions.versions if versions is not None else [hello.legacy_version]
-            best = max((v for v in offered if 0x0300 <= v < 0x0304), default=hello.legacy_version)
-            raise ProtocolVersionError(f"peer supports {version_name(best)} at most; ferrotls speaks TLS 1.3")
         if bytes(hello.legacy_compression_methods) != b"\x00":
             raise IllegalParameter("legacy_compression_methods must be exactly [null]")
         if exts and exts[-1].ext_type != ExtensionType.PRE_SHARED_KEY and any(
@@ -271,7 +266,7 @@ class ServerHandshake(Handshake):
                     return None  # expired (or from the future)
                 if state.server_name != offer.name or state.cipher_suite not in SUITES:
                     return None
-                if not self._session_authentication_holds(state):
+                if not self.session_authentication_holds(state):
                     return None  # a full handshake authenticates the client afresh
                 return state.psk, SUITES[state.cipher_suite].hash_name, b"res binder", state, None
         if config.psk_callback is not None:
@@ -282,7 +277,7 @@ class ServerHandshake(Handshake):
             return psk.key, psk.hash_name, psk.binder_label, None, identity
         return None
 
-    def _session_authentication_holds(self, state: SessionState) -> bool:
+    def session_authentication_holds(self, state: SessionState) -> bool:
         """Whether a resumed session's client authentication satisfies this server:
         a server requiring client certificates resumes only sessions with a client
         certificate, and a session with one only under the verifier (trust anchors
@@ -511,6 +506,23 @@ class ServerHandshake(Handshake):
             ))
 
 
+def choose_version(config: ServerConfig, hello: ClientHello) -> tuple[int, int]:
+    """(the version to speak, the highest the client offers): TLS 1.3 when both
+    sides have it, else TLS 1.2 when both have that; protocol_version otherwise."""
+    if hello.legacy_version <= 0x0300:  # RFC 8446 appendix D.5
+        raise ProtocolVersionError(f"ClientHello.legacy_version 0x{hello.legacy_version:04x} (SSL 3.0 or older)")
+    versions = ext.get_extension(hello.extensions, ext.SupportedVersionsClientHello)
+    offered = set(versions.versions) if versions is not None else {min(hello.legacy_version, TLS12)}
+    known = [v for v in offered if 0x0300 <= v <= TLS13]
+    client_max = max(known, default=hello.legacy_version)
+    if TLS13 in offered and config.tls13:
+        return TLS13, client_max
+    if TLS12 in offered and config.tls12:
+        return TLS12, client_max
+    speaks = "TLS 1.2 and 1.3" if config.tls12 and config.tls13 else ("TLS 1.2" if config.tls12 else "TLS 1.3")
+    raise ProtocolVersionError(f"peer supports {version_name(client_max)} at most; ferrotls speaks {speaks}")
+
+
 def _server_name(hello: ClientHello) -> str | None:
     name_ext = ext.get_extension(hello.extensions, ext.ServerName)
     if name_ext is not None and name_ext.host_name is not None:
@@ -550,6 +562,9 @@ class ExpectClientHello(State):
     ACCEPTS_CCS = False  # not before the first ClientHello (RFC 8446 section 5)
 
     def handle(self, hs: ServerHandshake, hello: ClientHello, raw: bytes) -> State:
+        version, client_max = choose_version(hs.sconfig, hello)
+        if version == TLS12:
+            return respond12(hs, hello, raw, client_max)
         note_client_hello(hs.io.stats, hello, raw)
         offer = hs.examine(hello, raw)
         hs.client_random = hello.random
