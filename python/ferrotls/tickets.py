@@ -50,7 +50,7 @@ MAX_TICKET_LIFETIME = 7 * 24 * 3600
 
 _AES_256_GCM = 0x1302  # TLS_AES_256_GCM_SHA384: the backend's AES-256-GCM AEAD
 _TICKET_AAD = b"ferrotls ticket v1"
-_STATE_VERSION = 3  # 2: client_auth_binding; 3: protocol version and EMS (older tickets no longer resume)
+_STATE_VERSION = 4  # 4: flags for the optional fields, TLS 1.2 and EMS (older tickets no longer resume)
 _KEY_ID_LEN = 4
 _NONCE_LEN = 12
 
@@ -84,6 +84,7 @@ class SessionState:
     extended_master_secret again (RFC 7627 section 5.3)."""
 
     def encode(self) -> bytes:
+        """The ticket plaintext: compact, since every byte rides in each ClientHello."""
         w = Writer()
         w.u8(_STATE_VERSION)
         w.u16(self.cipher_suite)
@@ -92,14 +93,21 @@ class SessionState:
         w.u32(self.lifetime)
         w.u32(self.age_add)
         w.u32(self.max_early_data)
-        w.u8(0 if self.alpn is None else 1)
-        w.opaque8(self.alpn or b"")
-        w.u8(0 if self.server_name is None else 1)
-        w.opaque8((self.server_name or "").encode("ascii"))
-        w.opaque24(self.client_certificate)
-        w.opaque8(self.client_auth_binding)
-        w.u16(self.version)
-        w.u8(1 if self.extended_master_secret else 0)
+        flags = (
+            (_HAS_ALPN if self.alpn is not None else 0)
+            | (_HAS_NAME if self.server_name is not None else 0)
+            | (_HAS_CLIENT if self.client_certificate else 0)
+            | (_TLS12 if self.version == 0x0303 else 0)
+            | (_NO_EMS if not self.extended_master_secret else 0)
+        )
+        w.u8(flags)
+        if self.alpn is not None:
+            w.opaque8(self.alpn)
+        if self.server_name is not None:
+            w.opaque8(self.server_name.encode("ascii"))
+        if self.client_certificate:
+            w.opaque24(self.client_certificate)
+            w.opaque8(self.client_auth_binding)
         return w.getvalue()
 
     @classmethod
@@ -111,14 +119,10 @@ class SessionState:
         psk = r.opaque8()
         created = r.uint(8) / 1000
         lifetime, age_add, max_early = r.u32(), r.u32(), r.u32()
-        has_alpn = r.u8()
-        alpn = r.opaque8()
-        has_name = r.u8()
-        name = r.opaque8().decode("ascii")
-        cert = r.opaque24()
-        binding = r.opaque8()
-        version = r.u16()
-        ems = r.u8()
+        flags = r.u8()
+        alpn = r.opaque8() if flags & _HAS_ALPN else None
+        name = r.opaque8().decode("ascii") if flags & _HAS_NAME else None
+        cert, binding = (r.opaque24(), r.opaque8()) if flags & _HAS_CLIENT else (b"", b"")
         r.expect_end("session state")
         return cls(
             cipher_suite=suite,
@@ -127,13 +131,17 @@ class SessionState:
             lifetime=lifetime,
             age_add=age_add,
             max_early_data=max_early,
-            alpn=alpn if has_alpn else None,
-            server_name=name if has_name else None,
+            alpn=alpn,
+            server_name=name,
             client_certificate=cert,
             client_auth_binding=binding,
-            version=version,
-            extended_master_secret=bool(ems),
+            version=0x0303 if flags & _TLS12 else 0x0304,
+            extended_master_secret=not flags & _NO_EMS,
         )
+
+
+_HAS_ALPN, _HAS_NAME, _HAS_CLIENT, _TLS12, _NO_EMS = 1, 2, 4, 8, 16
+"""SessionState flags: optional fields present, TLS 1.2, no extended_master_secret."""
 
 
 class _Key:
