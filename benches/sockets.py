@@ -1,7 +1,7 @@
 """Socket drivers on 127.0.0.1: ferrotls (native, python) beside Python's ``ssl``.
 
 Used by ``bench_sockets.py`` (pytest-benchmark) and ``make_results.py``.  The
-drivers themselves live in the installed package (``ferrotls.bench``, which
+drivers themselves live in the installed package (``ferrotls.apps.bench``, which
 also serves ``ferrotls bench --sockets``); this module names them for the
 benches and adds the measuring helpers.
 
@@ -22,7 +22,7 @@ runs the client in the calling thread (blocking calls, or its own event loop).
   the end and closes); the run ends when the server finished all n.
 
 Both contexts: TLS 1.3, AES-128-GCM, X25519, an ECDSA P-256 leaf from an ECDSA
-P-256 CA (``ferrotls.selfsigned.make_test_pki``), server certificate verified
+P-256 CA (``ferrotls.apps.testpki.make_test_pki``), server certificate verified
 with the host name checked, no session tickets (``ssl``: ``num_tickets = 0``;
 ferrotls: ``ticket_count=0``).  TCP_NODELAY on every socket.  ``ssl`` (3.11)
 cannot pick TLS 1.3 suites: ``SSL_CTX_set_ciphersuites`` is called through
@@ -38,9 +38,9 @@ from __future__ import annotations
 
 import time
 
-from ferrotls.bench import CHUNK, KINDS, MODES, SMALL
-from ferrotls.bench import _PKI
-from ferrotls.bench import _SocketBench as SocketBench
+from ferrotls.apps.bench import CHUNK, KINDS, MODES, SMALL
+from ferrotls.apps.bench import _PKI
+from ferrotls.apps.bench import _SocketBench as SocketBench
 
 __all__ = ["CHUNK", "IMPLS", "KINDS", "MODES", "PKI", "PLAN", "SMALL", "UNITS", "SocketBench",
            "measure", "per_second"]

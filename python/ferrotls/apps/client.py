@@ -27,10 +27,10 @@ import time
 import warnings
 from typing import Any
 
-from .cli_server import add_common_tls_arguments, apply_common, handshake_fields
-from .context import CERT_NONE, Context, Purpose
-from .errors import AlertReceived, ProtocolError, TLSError, TruncationError, UsageError
-from .events import ApplicationData, ConnectionClosed, HandshakeComplete
+from .server import add_common_tls_arguments, apply_common, handshake_fields
+from ..context import CERT_NONE, Context, Purpose
+from ..errors import AlertReceived, ProtocolError, TLSError, TruncationError, UsageError
+from ..events import ApplicationData, ConnectionClosed, HandshakeComplete
 
 __all__ = ["add_arguments", "build_client_context", "main", "parse_hostport"]
 

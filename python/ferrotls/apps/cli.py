@@ -4,10 +4,10 @@ Subcommands:
 
 * ``info`` -- version, active backend, and the native build's features.
 * ``demo`` -- the README's main job.
-* ``client HOST:PORT`` -- like ``openssl s_client`` (:mod:`ferrotls.cli_client`).
-* ``server`` -- like ``openssl s_server`` (:mod:`ferrotls.cli_server`).
-* ``gateway`` -- a TLS-terminating forwarder, like stunnel (:mod:`ferrotls.gateway`).
-* ``bench`` -- throughput and handshakes/s beside ``ssl`` (:mod:`ferrotls.bench`).
+* ``client HOST:PORT`` -- like ``openssl s_client`` (:mod:`ferrotls.apps.client`).
+* ``server`` -- like ``openssl s_server`` (:mod:`ferrotls.apps.server`).
+* ``gateway`` -- a TLS-terminating forwarder, like stunnel (:mod:`ferrotls.apps.gateway`).
+* ``bench`` -- throughput and handshakes/s beside ``ssl`` (:mod:`ferrotls.apps.bench`).
 
 See docs/cli.md for examples.
 """
@@ -20,8 +20,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
-from .backend import available_backends, get_backend, insecure_reason, load_backend, native_built
+from .. import __version__
+from ..backend import available_backends, get_backend, insecure_reason, load_backend, native_built
 
 __all__ = ["main"]
 
@@ -62,13 +62,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_client(args: argparse.Namespace) -> int:
-    from .cli_client import main as client_main
+    from .client import main as client_main
 
     return client_main(args)
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    from .cli_server import main as server_main
+    from .server import main as server_main
 
     return server_main(args)
 
@@ -224,13 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="shorter measurements")
     p.set_defaults(func=cmd_demo)
 
-    from . import bench, cli_client, cli_server, gateway
+    from . import bench, client, gateway, server
 
     p = _subparser(sub, "client")
-    cli_client.add_arguments(p)
+    client.add_arguments(p)
     p.set_defaults(func=cmd_client)
     p = _subparser(sub, "server")
-    cli_server.add_arguments(p)
+    server.add_arguments(p)
     p.set_defaults(func=cmd_server)
     p = _subparser(sub, "gateway")
     gateway.add_arguments(p)

@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from .backend import available_backends, get_backend, load_backend
-from .config import ClientConfig, ServerConfig
-from .connection import ClientConnection, ServerConnection, pump
-from .errors import TLSError
-from .events import ApplicationData, ConnectionClosed, HandshakeComplete
-from .selfsigned import make_test_pki
-from .suites import CipherSuite, NamedGroup, SignatureScheme
+from ..backend import available_backends, get_backend, load_backend
+from ..config import ClientConfig, ServerConfig
+from ..connection import ClientConnection, ServerConnection, pump
+from ..errors import TLSError
+from ..events import ApplicationData, ConnectionClosed, HandshakeComplete
+from ..suites import CipherSuite, NamedGroup, SignatureScheme
+from .testpki import make_test_pki
 
 __all__ = ["run_demo", "measure_rate"]
 
@@ -170,7 +170,7 @@ def _stdlib_client(port: int, ca_pem: bytes) -> tuple[str, str, bytes]:
 
 
 def _live_tls_demo() -> None:
-    from .x509 import DefaultVerifier, TrustStore
+    from ..x509 import DefaultVerifier, TrustStore
 
     pki = make_test_pki(("localhost", "127.0.0.1"))
     server_config = ServerConfig(certificates=(pki.server,))
@@ -196,7 +196,7 @@ def _live_tls_demo() -> None:
 
 def _bulk_rate(backend: str, suite: int, total: int) -> float:
     """MB/s of application data through an in-memory client -> server pair."""
-    from .x509 import DefaultVerifier, TrustStore
+    from ..x509 import DefaultVerifier, TrustStore
 
     pki = make_test_pki(("localhost",))
     verifier = DefaultVerifier(TrustStore.from_pem(cadata=pki.ca_pem))

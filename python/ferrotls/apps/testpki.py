@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .config import CertifiedKey
+from ..config import CertifiedKey
 
 __all__ = ["TestPKI", "make_test_pki"]
 
