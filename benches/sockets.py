@@ -38,9 +38,9 @@ from __future__ import annotations
 
 import time
 
-from ferrotls.apps.bench import CHUNK, KINDS, MODES, SMALL
-from ferrotls.apps.bench import _PKI
-from ferrotls.apps.bench import _SocketBench as SocketBench
+from ferrotls.apps.bench.sockets import CHUNK, KINDS, MODES, SMALL
+from ferrotls.apps.bench.sockets import _PKI
+from ferrotls.apps.bench.sockets import _SocketBench as SocketBench
 
 __all__ = ["CHUNK", "IMPLS", "KINDS", "MODES", "PKI", "PLAN", "SMALL", "UNITS", "SocketBench",
            "measure", "per_second"]

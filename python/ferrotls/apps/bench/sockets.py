@@ -44,11 +44,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..backend import available_backends
-from ..config import CertifiedKey, ClientConfig, ServerConfig
-from ..connection import ClientConnection, ServerConnection, pump
-from ..events import ApplicationData
-from ..suites import CipherSuite, NamedGroup
+from ...backend import available_backends
+from ...config import CertifiedKey, ClientConfig, ServerConfig
+from ...connection import ClientConnection, ServerConnection, pump
+from ...events import ApplicationData
+from ...suites import CipherSuite, NamedGroup
 
 __all__ = ["Result", "add_arguments", "main"]
 
@@ -109,7 +109,7 @@ class _PKI:
     def __init__(self) -> None:
         from cryptography.hazmat.primitives import serialization
 
-        from .testpki import make_test_pki
+        from ..testpki import make_test_pki
 
         self.pki = make_test_pki((HOST,))
         self.tmp = tempfile.TemporaryDirectory(prefix="ferrotls-bench-")
@@ -122,7 +122,7 @@ class _PKI:
         self.key_file.write_bytes(self.pki.server.private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption()))
-        from ..x509 import DefaultVerifier, TrustStore
+        from ...x509 import DefaultVerifier, TrustStore
 
         self.verifier = DefaultVerifier(TrustStore.from_pem(cadata=self.pki.ca_pem))
         self.server: CertifiedKey = self.pki.server
@@ -282,7 +282,7 @@ def _socket_contexts(impl: str, pki: _PKI) -> tuple[Any, Any, str]:
         name = SUITES["AES-128-GCM"][1]
         ok = _set_ciphersuites(c, name) and _set_ciphersuites(s, name)
         return c, s, "" if ok else "OpenSSL default suite"
-    from ..context import Context, Purpose
+    from ...context import Context, Purpose
 
     fc = Context(Purpose.SERVER_AUTH)
     fc.load_verify_locations(cafile=pki.ca_file)
@@ -501,7 +501,7 @@ class _AsyncServer:
 
             if impl == "ssl":
                 return await asyncio.start_server(cb, "127.0.0.1", 0, ssl=ctx)
-            from ..transports import aio
+            from ...transports import aio
 
             return await aio.start_server(cb, "127.0.0.1", 0, context=ctx)
 
@@ -535,7 +535,7 @@ class _AsyncClient:
             r, w = await asyncio.open_connection("127.0.0.1", self.port, ssl=self.ctx,
                                                  server_hostname=HOST)
         else:
-            from ..transports import aio
+            from ...transports import aio
 
             r, w = await aio.open_connection("127.0.0.1", self.port, context=self.ctx,
                                                           server_hostname=HOST)
@@ -850,7 +850,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"ferrotls bench: backend not available: {', '.join(missing)}", file=sys.stderr)
         return 2
     if getattr(args, "modes", False):
-        from .bench_modes import print_mode_table, run_mode_bench
+        from .modes import print_mode_table, run_mode_bench
 
         print(f"ferrotls bench --modes: backends {', '.join(backends)} vs ssl "
               f"({ssl.OPENSSL_VERSION}); in memory, one thread", file=sys.stderr, flush=True)

@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from ..certcompress import AVAILABLE as COMPRESSION
-from ..config import PSK_KE, ClientConfig, ServerConfig
-from ..connection import ClientConnection, ServerConnection, pump
-from ..events import SessionTicket
-from ..psk import ExternalPsk
-from ..suites import NamedGroup
-from ..tickets import TicketKeyManager
-from ..x509 import DefaultVerifier, TrustStore
-from .testpki import TestPKI, make_test_pki
+from ...certcompress import AVAILABLE as COMPRESSION
+from ...config import PSK_KE, ClientConfig, ServerConfig
+from ...connection import ClientConnection, ServerConnection, pump
+from ...events import SessionTicket
+from ...psk import ExternalPsk
+from ...suites import NamedGroup
+from ...tickets import TicketKeyManager
+from ...x509 import DefaultVerifier, TrustStore
+from ..testpki import TestPKI, make_test_pki
 
 __all__ = ["ModeRow", "run_mode_bench", "print_mode_table"]
 
