@@ -55,6 +55,7 @@ def parse_hostport(text: str, default_port: int | None = None) -> tuple[str, int
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ferrotls client``."""
     p.add_argument("target", metavar="HOST:PORT", help="server to connect to")
     p.add_argument("--ca", metavar="PEM", help="trust these CA certificates (default: the system store)")
     p.add_argument("--cert", metavar="PEM", help="client certificate chain (sent if the server asks)")

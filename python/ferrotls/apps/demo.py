@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import ssl
@@ -26,7 +27,7 @@ from .bench.memory import ferro_sender
 from .sslpeer import measure, repeat
 from .testpki import make_test_pki
 
-__all__ = ["print_primitive_table", "run_demo"]
+__all__ = ["add_arguments", "main", "print_primitive_table", "run_demo"]
 
 
 def _ops(fn: Callable[[], object], target: float) -> float:
@@ -219,3 +220,13 @@ def run_demo(quick: bool = False) -> int:
     print("3. Primitive throughput (one thread, in process):")
     print_primitive_table(quick)
     return 0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ferrotls demo``."""
+    p.add_argument("--quick", action="store_true", help="shorter measurements")
+
+
+def main(args: argparse.Namespace) -> int:
+    """``ferrotls demo``."""
+    return run_demo(quick=args.quick)

@@ -252,6 +252,7 @@ async def _run_client_mode(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ferrotls gateway``."""
     p.add_argument("--accept", required=True, metavar="HOST:PORT", help="where to listen")
     p.add_argument("--connect", required=True, metavar="HOST:PORT", help="where to forward to")
     p.add_argument("--client", action="store_true",

@@ -42,6 +42,7 @@ from ..transports.aio import TLSProtocol
 
 __all__ = [
     "AcceptedTLS",
+    "add_arguments",
     "add_common_tls_arguments",
     "add_server_tls_arguments",
     "build_server_context",
@@ -404,6 +405,7 @@ async def echo_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ferrotls server``."""
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=4433, help="port (default 4433; 0 picks a free one)")
     p.add_argument("--echo", action="store_true", help="echo mode instead of the HTTP responder")

@@ -47,7 +47,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """``ferrotls bench``."""
+    """``ferrotls bench``; Ctrl-C prints one line and returns 130, as a shell reports it."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("ferrotls bench: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT
+
+
+def _run(args: argparse.Namespace) -> int:
     available = available_backends()
     backends = args.backend or available
     missing = [b for b in backends if b not in available]
