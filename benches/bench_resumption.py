@@ -18,7 +18,6 @@ Run: ``pytest benches/bench_resumption.py --benchmark-enable -s``.
 
 from __future__ import annotations
 
-import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ sys.path.insert(0, str(_ROOT / "tests"))
 
 from certs import TestCA  # noqa: E402
 from conftest import load  # noqa: E402
+from ferrotls.apps.sslpeer import SslPeer, client_context, server_context  # noqa: E402
 from ferrotls.certcompress import AVAILABLE  # noqa: E402
 from ferrotls.config import PSK_KE, CertifiedKey, ClientConfig, ServerConfig  # noqa: E402
 from ferrotls.connection import ClientConnection, ServerConnection, pump  # noqa: E402
@@ -80,55 +80,23 @@ def _ticket(ferro: Ferro, cc: ClientConfig) -> ClientSession:
 
 
 class SslResumer:
+    """``ssl`` in memory (``ferrotls.apps.sslpeer``) resuming with the last session it got."""
+
     def __init__(self) -> None:
         import trustme
 
         ca = trustme.CA()
         leaf = ca.issue_cert(HOST)
-        c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        c.minimum_version = c.maximum_version = ssl.TLSVersion.TLSv1_3
-        ca.configure_trust(c)
-        s = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        s.minimum_version = s.maximum_version = ssl.TLSVersion.TLSv1_3
-        leaf.configure_cert(s)
-        self.cctx, self.sctx = c, s
+        chain = b"".join(p.bytes() for p in leaf.cert_chain_pems)
+        self.peer = SslPeer(client_context(ca.cert_pem.bytes()),
+                            server_context(chain, leaf.private_key_pem.bytes()), HOST)
+        self.cctx, self.sctx = self.peer.client_context, self.peer.server_context
         self.session: Any = None
 
     def handshake(self) -> tuple[int, int, Any]:
-        ci, co, si, so = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
-        c = self.cctx.wrap_bio(ci, co, server_hostname=HOST, session=self.session)
-        s = self.sctx.wrap_bio(si, so, server_side=True)
-        c2s = s2c = 0
-        cdone = sdone = False
-        for _ in range(50):
-            if not cdone:
-                try:
-                    c.do_handshake()
-                    cdone = True
-                except ssl.SSLWantReadError:
-                    pass
-            d = co.read()
-            if d:
-                c2s += len(d)
-                si.write(d)
-            if not sdone:
-                try:
-                    s.do_handshake()
-                    sdone = True
-                except ssl.SSLWantReadError:
-                    pass
-            d = so.read()
-            if d:
-                s2c += len(d)
-                ci.write(d)
-            if cdone and sdone and not so.pending:
-                break
-        try:
-            c.read(1)  # the client takes the NewSessionTicket(s)
-        except ssl.SSLWantReadError:
-            pass
-        self.session = c.session
-        return c2s, s2c, c
+        pair = self.peer.handshake(self.session)  # the client takes the NewSessionTicket(s)
+        self.session = pair.client.session
+        return pair.c2s, pair.s2c, pair.client
 
 
 def test_ferrotls_resumed(benchmark: Any) -> None:

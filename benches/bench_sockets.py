@@ -21,16 +21,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import load
-from sockets import CHUNK, IMPLS, KINDS, MODES, PKI, PLAN, SMALL, UNITS, SocketBench
+from sockets import CHUNK, IMPLS, KINDS, MODES, PLAN, SMALL, UNITS, SocketBench, make_pki
 
 ROUNDS = {False: 7, True: 3}
 
 
 @pytest.fixture(scope="module")
 def pki() -> Any:
-    p = PKI()
-    yield p
-    p.cleanup()
+    return make_pki()
 
 
 @pytest.mark.parametrize("impl", IMPLS)

@@ -240,10 +240,10 @@ def pyca_standin_backend() -> Any:
         def name(self) -> str:
             return "pyca-standin"
 
-        def record_protector(self, suite: int, key: Any, iv: Any, sequence: int = 0) -> Any:
-            p = PyRecordProtector.__new__(PyRecordProtector)
-            p._suite, p._impl = suite, _PycaAead(suite, bytes(key))
-            p._iv, p._seq = int.from_bytes(bytes(iv), "big"), sequence
+        def record_protector(self, suite: int, key: Any, iv: Any, sequence: int = 0,
+                             data_limit: int | None = None) -> Any:
+            p = PyRecordProtector(suite, key, iv, sequence, data_limit)  # framing, nonce, limits
+            p._impl = _PycaAead(p.suite, bytes(key))  # the one reach inside: swap the AEAD primitive
             return p
 
         def x25519_generate(self) -> Any:

@@ -238,24 +238,22 @@ def interleaved(rounds: int = 12) -> dict[str, dict[str, tuple[float, float]]]:
     neighbour on a shared VM slows both alike: {group: {impl: (best, median)}} in
     bytes/s (bulk) or messages/s (small)."""
     import statistics
-    import time
 
     import throughput
+    from ferrotls.apps.sslpeer import measure
 
     plan = {"bulk": (throughput.CHUNK, 400), "small": (throughput.SMALL, 8000)}
     out: dict[str, dict[str, tuple[float, float]]] = {}
     for suite in SUITES:
-        for kind, (size, n) in plan.items():
+        for kind, (_, n) in plan.items():
             runs = {impl: throughput.make_runner(impl, suite, kind) for impl in ("native", "ssl")}
             samples: dict[str, list[float]] = {impl: [] for impl in runs}
             for run in runs.values():
                 run(n // 4)  # warm up
             for _ in range(rounds):
                 for impl, run in runs.items():
-                    t0 = time.perf_counter()
-                    run(n)
-                    dt = time.perf_counter() - t0
-                    samples[impl].append((n * size if kind == "bulk" else n) / dt)
+                    rate = measure(run, n=n, warmup=0)
+                    samples[impl].append(rate.units_per_second if kind == "bulk" else rate.per_second)
             out[f"{kind}-{suite}"] = {impl: (max(v), statistics.median(v)) for impl, v in samples.items()}
     return out
 

@@ -1,7 +1,8 @@
 """In-memory full-handshake drivers for the peers ferrotls is compared with.
 
 * ``SslPeer``: Python's ``ssl`` module (OpenSSL), client and server on
-  ``ssl.MemoryBIO`` pairs pumped by one thread.
+  ``ssl.MemoryBIO`` pairs pumped by one thread (``ferrotls.apps.sslpeer``, the
+  driver every bench and ``ferrotls bench`` share).
 * ``TlsLitePeer``: tlslite-ng 0.8.2 (pure Python) through its async generator
   API over a fake non-blocking socket pair, one thread.
 
@@ -26,6 +27,8 @@ import os
 import ssl
 from dataclasses import dataclass
 from typing import Any
+
+from ferrotls.apps import sslpeer
 
 HOST = "test.example"
 TLS_AES_256_GCM_SHA384 = "TLS_AES_256_GCM_SHA384"
@@ -68,64 +71,23 @@ def make_pki(host: str = HOST) -> tuple[Any, Any]:
 
 
 class SslPeer:
-    """Python's ``ssl`` module in memory; contexts are built once (as a server would)."""
+    """Python's ``ssl`` module in memory (``ferrotls.apps.sslpeer``); contexts are built once."""
 
     def __init__(self, ca: Any, leaf: Any, *, num_tickets: int | None = None, host: str = HOST) -> None:
         self.host = host
-        c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED + check_hostname
-        c.minimum_version = c.maximum_version = ssl.TLSVersion.TLSv1_3
-        ca.configure_trust(c)
+        c = sslpeer.client_context(ca.cert_pem.bytes())  # CERT_REQUIRED + check_hostname
         assert c.verify_mode == ssl.CERT_REQUIRED and c.check_hostname
-        s = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        s.minimum_version = s.maximum_version = ssl.TLSVersion.TLSv1_3
-        leaf.configure_cert(s)
-        if num_tickets is not None:
-            s.num_tickets = num_tickets
+        chain = b"".join(p.bytes() for p in leaf.cert_chain_pems)
+        s = sslpeer.server_context(chain, leaf.private_key_pem.bytes(), num_tickets=num_tickets)
+        self.peer = sslpeer.SslPeer(c, s, host)
         self.client_ctx, self.server_ctx = c, s
         self.num_tickets = s.num_tickets
         self.last: tuple[Any, Any] | None = None
 
     def handshake(self) -> Wire:
-        ci, co, si, so = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
-        c = self.client_ctx.wrap_bio(ci, co, server_hostname=self.host)
-        s = self.server_ctx.wrap_bio(si, so, server_side=True)
-        c2s = s2c = 0
-        s2c_flight = -1
-        cdone = sdone = False
-        for _ in range(100):
-            if not cdone:
-                try:
-                    c.do_handshake()
-                    cdone = True
-                except ssl.SSLWantReadError:
-                    pass
-            d = co.read()
-            if d:
-                c2s += len(d)
-                si.write(d)
-            if cdone and s2c_flight < 0:
-                s2c_flight = s2c  # what the server sent before the client finished
-            if not sdone:
-                try:
-                    s.do_handshake()
-                    sdone = True
-                except ssl.SSLWantReadError:
-                    pass
-            d = so.read()
-            if d:
-                s2c += len(d)
-                ci.write(d)
-            if cdone and sdone and not so.pending:
-                break
-        else:
-            raise RuntimeError("ssl handshake did not finish")
-        # the client processes the NewSessionTicket(s), as on its first read
-        try:
-            c.read(1)
-        except ssl.SSLWantReadError:
-            pass
-        self.last = (c, s)
-        return Wire(c2s, s2c, s2c_flight)
+        pair = self.peer.handshake()
+        self.last = (pair.client, pair.server)
+        return Wire(pair.c2s, pair.s2c, pair.s2c_flight)
 
     def check(self) -> dict[str, Any]:
         """One handshake with assertions; returns what was negotiated."""
@@ -141,12 +103,12 @@ class SslPeer:
 # ----------------------------------------------------------------------------- tlslite-ng
 
 
-class _MemSock:
+class MemSock:
     """Non-blocking socket stand-in: ``send`` appends to the peer's inbox."""
 
     def __init__(self) -> None:
         self.inbox = bytearray()
-        self.peer: _MemSock | None = None
+        self.peer: MemSock | None = None
         self.sent = 0
 
     def send(self, data: bytes) -> int:
@@ -196,7 +158,7 @@ class TlsLitePeer:
     def handshake(self) -> Wire:
         from tlslite import TLSConnection
 
-        a, b = _MemSock(), _MemSock()
+        a, b = MemSock(), MemSock()
         a.peer, b.peer = b, a
         c, s = TLSConnection(a), TLSConnection(b)
         gc = c.handshakeClientCert(settings=self.client_settings, serverName=self.host, async_=True)

@@ -1,9 +1,9 @@
 """Socket drivers on 127.0.0.1: ferrotls (native, python) beside Python's ``ssl``.
 
 Used by ``bench_sockets.py`` (pytest-benchmark) and ``make_results.py``.  The
-drivers themselves live in the installed package (``ferrotls.bench``, which
-also serves ``ferrotls bench --sockets``); this module names them for the
-benches and adds the measuring helpers.
+drivers themselves live in the installed package (``ferrotls.apps.bench.sockets``,
+which also serves ``ferrotls bench --sockets``); this module names them for the
+benches and adds their plan (calls per run) and units.
 
 Each :class:`SocketBench` owns a server on ``127.0.0.1:0`` -- a thread with a
 blocking accept loop (``mode="blocking"``: ``ssl.SSLSocket`` or
@@ -22,12 +22,12 @@ runs the client in the calling thread (blocking calls, or its own event loop).
   the end and closes); the run ends when the server finished all n.
 
 Both contexts: TLS 1.3, AES-128-GCM, X25519, an ECDSA P-256 leaf from an ECDSA
-P-256 CA (``ferrotls.selfsigned.make_test_pki``), server certificate verified
+P-256 CA (``ferrotls.apps.testpki.make_test_pki``), server certificate verified
 with the host name checked, no session tickets (``ssl``: ``num_tickets = 0``;
 ferrotls: ``ticket_count=0``).  TCP_NODELAY on every socket.  ``ssl`` (3.11)
-cannot pick TLS 1.3 suites: ``SSL_CTX_set_ciphersuites`` is called through
-ctypes (as in throughput.py); if that fails the ssl rows use OpenSSL's default
-(AES-256-GCM) and ``SocketBench.note`` says so.
+cannot pick TLS 1.3 suites: ``ferrotls.apps.sslpeer.set_ciphersuites`` calls
+``SSL_CTX_set_ciphersuites`` through ctypes; if that fails the ssl rows use
+OpenSSL's default (AES-256-GCM) and ``SocketBench.note`` says so.
 
 Client and server share one process, so pure-Python work on both sides shares
 the GIL; ``ssl`` (and the native backend's seal/open calls) release it while
@@ -36,45 +36,23 @@ OpenSSL / Rust works, as they would in any threaded server.
 
 from __future__ import annotations
 
-import time
+from ferrotls.apps.bench import HOST
+from ferrotls.apps.bench.sockets import CHUNK, KINDS, MODES, SMALL, SocketBench
+from ferrotls.apps.testpki import TestPKI, make_test_pki
 
-from ferrotls.bench import CHUNK, KINDS, MODES, SMALL
-from ferrotls.bench import _PKI
-from ferrotls.bench import _SocketBench as SocketBench
-
-__all__ = ["CHUNK", "IMPLS", "KINDS", "MODES", "PKI", "PLAN", "SMALL", "UNITS", "SocketBench",
-           "measure", "per_second"]
+__all__ = ["CHUNK", "IMPLS", "KINDS", "MODES", "PLAN", "SMALL", "UNITS", "SocketBench", "make_pki"]
 
 IMPLS = ("native", "python", "ssl")
 
 
-class PKI(_PKI):
-    """The throw-away CA and server certificate as PEM files (ssl loads files)."""
-
-    def cleanup(self) -> None:
-        self.tmp.cleanup()
+def make_pki() -> TestPKI:
+    """The throw-away CA and the server certificate every socket bench uses."""
+    return make_test_pki((HOST,))
 
 
+# the unit of each kind, and the scale from what run() returns to that unit
 UNITS = {"bulk": ("MB/s", 1e-6), "rr": ("round trips/s", 1.0 / SMALL),
          "stream": ("msg/s", 1.0 / SMALL), "handshake": ("hs/s", 1.0)}
-
-
-def per_second(kind: str, units: float, seconds: float) -> float:
-    """The figure reported for ``run`` returning ``units`` in ``seconds``."""
-    return units * UNITS[kind][1] / seconds
-
-
-def measure(bench: SocketBench, n: int, reps: int = 3) -> float:
-    """Best of ``reps`` runs of ``run(n)`` after a short warm-up, in the kind's unit."""
-    bench.run(max(1, n // 10))
-    best = float("inf")
-    units = 0
-    for _ in range(reps):
-        t = time.perf_counter()
-        units = bench.run(n)
-        best = min(best, time.perf_counter() - t)
-    return per_second(bench.kind, units, best)
-
 
 # calls per run for the fast implementations and for ferrotls-python
 PLAN = {"bulk": (2048, 32), "rr": (5000, 100), "stream": (20000, 300), "handshake": (300, 6)}

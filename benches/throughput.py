@@ -9,18 +9,16 @@ method is the one of ``shared/anchors/measure.py``:
 
 Every peer gets an established connection pair first (full handshake, one
 X25519 share, the suite under test).  ``ssl`` (Python 3.11) cannot choose TLS 1.3
-suites; :func:`ssl_pair` calls OpenSSL's ``SSL_CTX_set_ciphersuites`` through
-ctypes on the context (the same libssl the ``_ssl`` module uses) and asserts the
-negotiated suite, so every suite runs in one process (measure.py used
-OPENSSL_CONF in a child process instead).
+suites; :func:`ssl_pair` pins it with ``ferrotls.apps.sslpeer`` (OpenSSL's
+``SSL_CTX_set_ciphersuites`` through ctypes, on the libssl the ``_ssl`` module
+uses) and asserts the negotiated suite, so every suite runs in one process
+(measure.py used OPENSSL_CONF in a child process instead).  The ``ssl`` pump and
+the timing loop are ``ferrotls.apps.sslpeer``'s, shared with ``ferrotls bench``.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
-import ssl
 import sys
 import threading
 import time
@@ -29,7 +27,8 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import HOST, _MemSock, make_pki  # noqa: E402
+from ferrotls.apps.sslpeer import SslPair, SslPeer, client_context, measure, server_context  # noqa: E402
+from peers import HOST, MemSock, make_pki  # noqa: E402
 
 CHUNK = 16384
 SMALL = 64
@@ -121,99 +120,28 @@ def ferro_small(c: Any, s: Any, msg: bytes = b"m" * SMALL) -> Callable[[int], in
 
 # ----------------------------------------------------------------------------- ssl
 
-_LIBSSL: Any = None
-
-
-def _libssl() -> Any:
-    global _LIBSSL
-    if _LIBSSL is None:
-        import _ssl
-
-        lib = ctypes.CDLL(_ssl.__file__)  # resolves libssl symbols through its dependencies
-        try:
-            fn = lib.SSL_CTX_set_ciphersuites
-        except AttributeError:
-            lib = ctypes.CDLL(ctypes.util.find_library("ssl"))
-            fn = lib.SSL_CTX_set_ciphersuites
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-        fn.restype = ctypes.c_int
-        _LIBSSL = fn
-    return _LIBSSL
-
-
-def _set_ciphersuites(ctx: ssl.SSLContext, name: str) -> None:
-    # PySSLContext starts with PyObject_HEAD then `SSL_CTX *ctx` (Modules/_ssl.c).
-    ptr = ctypes.c_void_p.from_address(id(ctx) + object.__basicsize__).value
-    if not ptr or _libssl()(ptr, name.encode()) != 1:
-        raise RuntimeError(f"SSL_CTX_set_ciphersuites({name}) failed")
-
-
-def ssl_pair(suite: str) -> tuple[Any, ...]:
-    """(client SSLObject, server SSLObject, client outgoing BIO, server incoming BIO)."""
+def ssl_pair(suite: str) -> SslPair:
+    """An established ``ssl`` pair (``ferrotls.apps.sslpeer``) pinned to ``suite``."""
     ca, leaf = pki()
     name = SUITES[suite][1]
-    cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    cctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ca.configure_trust(cctx)
-    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    sctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    sctx.num_tickets = 0
-    leaf.configure_cert(sctx)
-    _set_ciphersuites(cctx, name)
-    _set_ciphersuites(sctx, name)
-    ci, co, si, so = (ssl.MemoryBIO() for _ in range(4))
-    c = cctx.wrap_bio(ci, co, server_hostname=HOST)
-    s = sctx.wrap_bio(si, so, server_side=True)
-    done = [False, False]
-    for _ in range(50):
-        for i, (obj, out, peer_in) in enumerate(((c, co, si), (s, so, ci))):
-            if not done[i]:
-                try:
-                    obj.do_handshake()
-                    done[i] = True
-                except ssl.SSLWantReadError:
-                    pass
-            d = out.read()
-            if d:
-                peer_in.write(d)
-        if all(done) and not co.pending and not so.pending:
-            break
-    assert all(done)
-    assert c.cipher()[0] == name, (c.cipher(), name)
-    return c, s, co, si
+    chain = b"".join(p.bytes() for p in leaf.cert_chain_pems)
+    peer = SslPeer(client_context(ca.cert_pem.bytes()),
+                   server_context(chain, leaf.private_key_pem.bytes(), num_tickets=0),
+                   HOST, suite=name)
+    if not peer.suite_pinned:
+        raise RuntimeError(f"SSL_CTX_set_ciphersuites({name}) failed")
+    pair = peer.handshake()
+    assert pair.client.cipher()[0] == name, (pair.client.cipher(), name)
+    return pair
 
 
-def ssl_bulk(pair: tuple[Any, ...], chunk: bytes = b"\0" * CHUNK) -> Callable[[int], int]:
-    c, s, co, si = pair
-    size = len(chunk)
-
-    def run(n: int) -> int:
-        cw, cor, siw, sr = c.write, co.read, si.write, s.read
-        for _ in range(n):
-            cw(chunk)
-            siw(cor())
-            got = len(sr(size))
-            while got < size:
-                got += len(sr(size - got))
-        return n * size
-
-    return run
+def ssl_bulk(pair: SslPair, chunk: bytes = b"\0" * CHUNK) -> Callable[[int], int]:
+    """``run(n)``: n rounds of client write(chunk) -> server read; returns plaintext bytes read."""
+    return pair.sender(chunk)
 
 
-def ssl_small(pair: tuple[Any, ...], msg: bytes = b"m" * SMALL) -> Callable[[int], int]:
-    c, s, co, si = pair
-    size = len(msg)
-
-    def run(n: int) -> int:
-        cw, cor, siw, sr = c.write, co.read, si.write, s.read
-        for _ in range(n):
-            cw(msg)
-            siw(cor())
-            if len(sr(size)) != size:
-                raise RuntimeError("short read")
-        return n * size
-
-    return run
+def ssl_small(pair: SslPair, msg: bytes = b"m" * SMALL) -> Callable[[int], int]:
+    return pair.sender(msg)
 
 
 # ----------------------------------------------------------------------------- tlslite-ng
@@ -235,7 +163,7 @@ def tlslite_pair(suite: str) -> tuple[Any, Any]:
         st.cipherNames = [SUITES[suite][2]]
         return st
 
-    a, b = _MemSock(), _MemSock()
+    a, b = MemSock(), MemSock()
     a.peer, b.peer = b, a
     c, s = TLSConnection(a), TLSConnection(b)
     gc = c.handshakeClientCert(settings=settings(), serverName=HOST, async_=True)
@@ -302,15 +230,9 @@ def make_runner(impl: str, suite: str, kind: str) -> Callable[[int], int]:
 
 
 def rate(run: Callable[[int], int], n: int, reps: int = 5) -> tuple[float, float]:
-    """Best-of-``reps`` (bytes/s, rounds/s) of ``run(n)``."""
-    run(max(1, n // 10))  # warm up
-    best = float("inf")
-    nbytes = 0
-    for _ in range(reps):
-        t = time.perf_counter()
-        nbytes = run(n)
-        best = min(best, time.perf_counter() - t)
-    return nbytes / best, n / best
+    """Best-of-``reps`` (bytes/s, rounds/s) of ``run(n)`` (``ferrotls.apps.sslpeer.measure``)."""
+    r = measure(run, n=n, reps=reps, warmup=max(1, n // 10))
+    return r.units_per_second, r.per_second
 
 
 def in_threads(runs: list[Callable[[int], int]], n: int) -> tuple[float, int]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ferrotls.bench_modes import print_mode_table, run_mode_bench
+from ferrotls.apps.bench.modes import print_mode_table, run_mode_bench
 
 
 def test_mode_table(native_backend: Any, capsys: pytest.CaptureFixture[str]) -> None:

@@ -316,7 +316,7 @@ def test_forced_python_backend_warns_and_info_knows_native_is_built() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "InsecureBackendWarning: the pure-Python backend is not constant-time" in done.stderr
-    info = _run_python("from ferrotls.cli import main; main(['info'])", FERROTLS_BACKEND="python")
+    info = _run_python("from ferrotls.apps.cli import main; main(['info'])", FERROTLS_BACKEND="python")
     assert "backend native: built, not loaded (FERROTLS_BACKEND=python)" in info.stdout
     assert "not built" not in info.stdout
     assert "warning: the pure-Python backend is not constant-time" in info.stdout

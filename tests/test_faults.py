@@ -866,7 +866,7 @@ def test_gateway_pipe_retrieves_every_failure() -> None:
     the gateway's stderr before the fix)."""
     import gc
 
-    from ferrotls.gateway import _Stats, pipe
+    from ferrotls.apps.gateway import _Stats, pipe
 
     class Reader:
         def __init__(self, result: bytes | BaseException) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import ferrotls
 import pytest
-from ferrotls.selfsigned import make_test_pki
+from ferrotls.apps.testpki import make_test_pki
 from local_server import ferrotls_server
 
 pytestmark = pytest.mark.wheel_smoke

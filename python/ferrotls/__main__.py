@@ -1,5 +1,5 @@
-"""``python -m ferrotls``: see :mod:`ferrotls.cli`."""
+"""``python -m ferrotls``: see :mod:`ferrotls.apps.cli`."""
 
-from .cli import main
+from .apps.cli import main
 
 raise SystemExit(main())

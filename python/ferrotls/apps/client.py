@@ -27,10 +27,10 @@ import time
 import warnings
 from typing import Any
 
-from .cli_server import add_common_tls_arguments, apply_common, handshake_fields
-from .context import CERT_NONE, Context, Purpose
-from .errors import AlertReceived, ProtocolError, TLSError, TruncationError, UsageError
-from .events import ApplicationData, ConnectionClosed, HandshakeComplete
+from .server import add_common_tls_arguments, apply_common, handshake_fields
+from ..context import CERT_NONE, Context, Purpose
+from ..errors import AlertReceived, ProtocolError, TLSError, TruncationError, UsageError
+from ..events import ApplicationData, ConnectionClosed, HandshakeComplete
 
 __all__ = ["add_arguments", "build_client_context", "main", "parse_hostport"]
 
@@ -55,6 +55,7 @@ def parse_hostport(text: str, default_port: int | None = None) -> tuple[str, int
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ferrotls client``."""
     p.add_argument("target", metavar="HOST:PORT", help="server to connect to")
     p.add_argument("--ca", metavar="PEM", help="trust these CA certificates (default: the system store)")
     p.add_argument("--cert", metavar="PEM", help="client certificate chain (sent if the server asks)")

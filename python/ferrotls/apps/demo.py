@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import ssl
@@ -16,28 +17,22 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from .backend import available_backends, get_backend, load_backend
-from .config import ClientConfig, ServerConfig
-from .connection import ClientConnection, ServerConnection, pump
-from .errors import TLSError
-from .events import ApplicationData, ConnectionClosed, HandshakeComplete
-from .selfsigned import make_test_pki
-from .suites import CipherSuite, NamedGroup, SignatureScheme
+from ..backend import available_backends, get_backend, load_backend
+from ..config import ClientConfig, ServerConfig
+from ..connection import ClientConnection, ServerConnection, pump
+from ..errors import TLSError
+from ..events import ApplicationData, ConnectionClosed, HandshakeComplete
+from ..suites import CipherSuite, NamedGroup, SignatureScheme
+from .bench.memory import ferro_sender
+from .sslpeer import measure, repeat
+from .testpki import make_test_pki
 
-__all__ = ["run_demo", "measure_rate"]
+__all__ = ["add_arguments", "main", "print_primitive_table", "run_demo"]
 
 
-def measure_rate(fn: Callable[[], object], target: float = 0.2) -> float:
+def _ops(fn: Callable[[], object], target: float) -> float:
     """Calls per second of ``fn``, calibrated to run about ``target`` seconds."""
-    n = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        elapsed = time.perf_counter() - start
-        if elapsed >= target:
-            return n / elapsed
-        n = max(n * 2, int(n * target / max(elapsed, 1e-6)))
+    return measure(repeat(fn), target=target).per_second
 
 
 def _primitive_rows(quick: bool) -> list[tuple[str, str, float, str]]:
@@ -66,34 +61,33 @@ def _primitive_rows(quick: bool) -> list[tuple[str, str, float, str]]:
                 if name == "python" and size > 64 and quick:
                     continue
                 rp = backend.record_protector(suite, key, bytes(12))
-                rate = measure_rate(partial(rp.seal_record, 23, data), target)
+                rate = _ops(partial(rp.seal_record, 23, data), target)
                 rows.append((what, f"ferrotls-{name}", rate, "ops/s"))
             if have_cryptography:
                 cipher = (ChaCha20Poly1305 if "ChaCha" in label else AESGCM)(key)
                 nonce = bytes(12)
-                rate = measure_rate(partial(cipher.encrypt, nonce, data, b"12345"), target)
+                rate = _ops(partial(cipher.encrypt, nonce, data, b"12345"), target)
                 rows.append((what, "cryptography", rate, "ops/s"))
     peer = os.urandom(32)
     for name in available_backends():
         backend = load_backend(name)
         priv = backend.x25519_from_bytes(os.urandom(32))
         pub = backend.x25519_from_bytes(peer).public_bytes()
-        rate = measure_rate(partial(priv.exchange, pub), target)
+        rate = _ops(partial(priv.exchange, pub), target)
         rows.append(("X25519 exchange", f"ferrotls-{name}", rate, "ops/s"))
         secret = os.urandom(32)
-        rate = measure_rate(
-            partial(backend.hkdf_expand_label, "sha256", secret, b"key", b"", 16), target
-        )
+        rate = _ops(partial(backend.hkdf_expand_label, "sha256", secret, b"key", b"", 16), target)
         rows.append(("HKDF-Expand-Label SHA-256", f"ferrotls-{name}", rate, "ops/s"))
     if have_cryptography:
         c_priv = X25519PrivateKey.from_private_bytes(os.urandom(32))
         c_pub = X25519PrivateKey.from_private_bytes(peer).public_key()
-        rate = measure_rate(lambda: c_priv.exchange(c_pub), target)
+        rate = _ops(lambda: c_priv.exchange(c_pub), target)
         rows.append(("X25519 exchange", "cryptography", rate, "ops/s"))
     return rows
 
 
 def print_primitive_table(quick: bool = False) -> None:
+    """Seal, X25519 and HKDF rates per backend beside pyca/cryptography, with the ratio."""
     rows = _primitive_rows(quick)
     reference: dict[str, float] = {}
     for what, impl, rate, _ in rows:
@@ -170,11 +164,9 @@ def _stdlib_client(port: int, ca_pem: bytes) -> tuple[str, str, bytes]:
 
 
 def _live_tls_demo() -> None:
-    from .x509 import DefaultVerifier, TrustStore
-
     pki = make_test_pki(("localhost", "127.0.0.1"))
     server_config = ServerConfig(certificates=(pki.server,))
-    verifier = DefaultVerifier(TrustStore.from_pem(cadata=pki.ca_pem))
+    verifier = pki.verifier()
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
         print(f"ferrotls server on 127.0.0.1:{port} (backend {get_backend().name}), "
@@ -195,27 +187,18 @@ def _live_tls_demo() -> None:
 
 
 def _bulk_rate(backend: str, suite: int, total: int) -> float:
-    """MB/s of application data through an in-memory client -> server pair."""
-    from .x509 import DefaultVerifier, TrustStore
-
+    """MB/s of application data through an in-memory client -> server pair (16 KiB writes)."""
     pki = make_test_pki(("localhost",))
-    verifier = DefaultVerifier(TrustStore.from_pem(cadata=pki.ca_pem))
     client = ClientConnection(
-        ClientConfig(backend=backend, verifier=verifier, cipher_suites=(suite,)), "localhost"
+        ClientConfig(backend=backend, verifier=pki.verifier(), cipher_suites=(suite,)), "localhost"
     )
     server = ServerConnection(ServerConfig(backend=backend, certificates=(pki.server,)))
     pump(client, server)
     assert client.handshake_complete and server.handshake_complete
     server.events()
     chunk = os.urandom(16384)
-    start = time.perf_counter()
-    sent = 0
-    while sent < total:
-        client.send(chunk)
-        server.receive_data(client.data_to_send())
-        server.events()
-        sent += len(chunk)
-    return sent / (time.perf_counter() - start) / 1e6
+    run = ferro_sender(client, server, chunk)
+    return measure(run, n=max(1, total // len(chunk)), warmup=0).units_per_second / 1e6
 
 
 def run_demo(quick: bool = False) -> int:
@@ -237,3 +220,13 @@ def run_demo(quick: bool = False) -> int:
     print("3. Primitive throughput (one thread, in process):")
     print_primitive_table(quick)
     return 0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ferrotls demo``."""
+    p.add_argument("--quick", action="store_true", help="shorter measurements")
+
+
+def main(args: argparse.Namespace) -> int:
+    """``ferrotls demo``."""
+    return run_demo(quick=args.quick)

@@ -13,27 +13,25 @@ or use external PSKs.
 
 from __future__ import annotations
 
-import ssl
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from .certcompress import AVAILABLE as COMPRESSION
-from .config import PSK_KE, ClientConfig, ServerConfig
-from .connection import ClientConnection, ServerConnection, pump
-from .events import SessionTicket
-from .psk import ExternalPsk
-from .selfsigned import TestPKI, make_test_pki
-from .suites import NamedGroup
-from .tickets import TicketKeyManager
-from .x509 import DefaultVerifier, TrustStore
+from ...certcompress import AVAILABLE as COMPRESSION
+from ...config import PSK_KE, ClientConfig, ServerConfig
+from ...connection import ClientConnection, ServerConnection, pump
+from ...events import SessionTicket
+from ...psk import ExternalPsk
+from ...suites import NamedGroup
+from ...tickets import TicketKeyManager
+from ..sslpeer import SslPeer, measure, repeat
+from ..testpki import TestPKI, make_test_pki
+from . import HOST
 
 __all__ = ["ModeRow", "run_mode_bench", "print_mode_table"]
 
-HOST = "bench.ferrotls.test"
 _PSK = ExternalPsk(b"bench-device", bytes(range(32)))
 _X25519 = {"key_share_groups": (NamedGroup.X25519,), "groups": (NamedGroup.X25519, NamedGroup.SECP256R1)}
 
@@ -56,7 +54,7 @@ class _Setup:
 
     def __init__(self, backend: str, pki: TestPKI, **server_kw: Any) -> None:
         self.backend = backend
-        self.verifier = DefaultVerifier(TrustStore.from_pem(cadata=pki.ca_pem))
+        self.verifier = pki.verifier()
         server_kw.setdefault("certificates", (pki.server,))
         self.server = ServerConfig(
             backend=backend, ticket_keys=TicketKeyManager(rotation_interval=None), **server_kw
@@ -83,11 +81,8 @@ class _Setup:
 
 
 def _measure(one: Callable[[], ClientConnection], rounds: int) -> tuple[ClientConnection, float]:
-    conn = one()
-    start = time.perf_counter()
-    for _ in range(rounds):
-        one()
-    return conn, rounds / (time.perf_counter() - start)
+    conn = one()  # also the warm-up
+    return conn, measure(repeat(one), n=rounds, warmup=0).per_second
 
 
 def _first(setup: _Setup, config: ClientConfig) -> ClientConnection:
@@ -126,73 +121,18 @@ def _modes(backend: str, pkis: dict[str, TestPKI]) -> list[tuple[str, Callable[[
 
 
 def _ssl_rows(rounds: int, pki: TestPKI) -> list[ModeRow]:
-    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server.minimum_version = ssl.TLSVersion.TLSv1_3
-    key_pem, cert_pem = pki.server_pem()
-    import os
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        cert_path, key_path = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
-        with open(cert_path, "wb") as f:
-            f.write(cert_pem)
-        with open(key_path, "wb") as f:
-            f.write(key_pem)
-        server.load_cert_chain(cert_path, key_path)
-    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    client.minimum_version = ssl.TLSVersion.TLSv1_3
-    client.load_verify_locations(cadata=pki.ca_pem.decode("ascii"))
-
-    def handshake(session: Any = None, tickets: int = 0) -> tuple[int, int, Any]:
-        server.num_tickets = tickets
-        ci, co, si, so = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
-        c = client.wrap_bio(ci, co, server_hostname=HOST, session=session)
-        s = server.wrap_bio(si, so, server_side=True)
-        c2s = s2c = 0
-        done_c = done_s = False
-        for _ in range(20):
-            if not done_c:
-                try:
-                    c.do_handshake()
-                    done_c = True
-                except ssl.SSLWantReadError:
-                    pass
-            if (d := co.read()):
-                c2s += len(d)
-                si.write(d)
-            if not done_s:
-                try:
-                    s.do_handshake()
-                    done_s = True
-                except ssl.SSLWantReadError:
-                    pass
-            if (d := so.read()):
-                s2c += len(d)
-                ci.write(d)
-            if done_c and done_s and not so.pending:
-                break
-        try:
-            c.read(1)  # the client takes the ticket, if any
-        except ssl.SSLWantReadError:
-            pass
-        return c2s, s2c, c
-
+    peer = SslPeer.from_pem(pki.ca_pem, pki.chain_pem, pki.key_pem, HOST, num_tickets=0)
     rows = []
-    c2s, s2c, _ = handshake()
-    start = time.perf_counter()
-    for _ in range(rounds):
-        handshake()
-    rows.append(ModeRow("ssl", "full ECDSA P-256", c2s, s2c, 1, None,
-                        rounds / (time.perf_counter() - start)))
-    _, _, first = handshake(tickets=1)
-    session = first.session
-    c2s, s2c, conn = handshake(session, tickets=0)
-    assert conn.session_reused
-    start = time.perf_counter()
-    for _ in range(rounds):
-        handshake(session, tickets=0)
-    rows.append(ModeRow("ssl", "resumed (psk_dhe_ke)", c2s, s2c, 1, None,
-                        rounds / (time.perf_counter() - start)))
+    full = peer.handshake()  # also the warm-up
+    rate = measure(peer.handshakes(), n=rounds, warmup=0).per_second
+    rows.append(ModeRow("ssl", "full ECDSA P-256", full.c2s, full.s2c, 1, None, rate))
+    peer.server_context.num_tickets = 1
+    session = peer.handshake().client.session
+    peer.server_context.num_tickets = 0
+    resumed = peer.handshake(session)
+    assert resumed.client.session_reused
+    rate = measure(peer.handshakes(session), n=rounds, warmup=0).per_second
+    rows.append(ModeRow("ssl", "resumed (psk_dhe_ke)", resumed.c2s, resumed.s2c, 1, None, rate))
     return rows
 
 

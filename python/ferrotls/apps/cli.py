@@ -1,92 +1,46 @@
 """The ``ferrotls`` command line (also ``python -m ferrotls``).
 
-Subcommands:
-
-* ``info`` -- version, active backend, and the native build's features.
-* ``demo`` -- the README's main job.
-* ``client HOST:PORT`` -- like ``openssl s_client`` (:mod:`ferrotls.cli_client`).
-* ``server`` -- like ``openssl s_server`` (:mod:`ferrotls.cli_server`).
-* ``gateway`` -- a TLS-terminating forwarder, like stunnel (:mod:`ferrotls.gateway`).
-* ``bench`` -- throughput and handshakes/s beside ``ssl`` (:mod:`ferrotls.bench`).
-
-See docs/cli.md for examples.
+Each subcommand is one row of :data:`COMMANDS`: its name, the module that
+adds its options and runs it (``add_arguments(parser)`` and ``main(args)``,
+see :class:`Subcommand`) and the text ``--help`` prints.  See docs/cli.md for
+examples.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Protocol
 
-from . import __version__
-from .backend import available_backends, get_backend, insecure_reason, load_backend, native_built
+from .. import __version__
+from . import bench, client, demo, gateway, info, server
 
-__all__ = ["main"]
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    """Print the version, the active backend and what each backend reports."""
-    print(f"ferrotls {__version__}")
-    print(f"python {sys.version.split()[0]}")
-    print(f"FERROTLS_BACKEND={os.environ.get('FERROTLS_BACKEND', 'auto')}")
-    try:
-        active = get_backend().name
-    except (ImportError, ValueError) as exc:
-        print(f"active backend: unavailable ({exc})")
-        return 1
-    print(f"active backend: {active}")
-    names = available_backends() if os.environ.get("FERROTLS_BACKEND") != "python" else ["python"]
-    for name in names:
-        backend = load_backend(name)
-        print(f"backend {name}:")
-        for key, value in sorted(backend.features().items()):
-            print(f"  {key}: {value}")
-    if "native" not in names:
-        if native_built():
-            print("backend native: built, not loaded (FERROTLS_BACKEND=python)")
-        else:
-            print("backend native: not built (pip install . with a Rust toolchain)")
-    reason = insecure_reason(get_backend())
-    if reason is not None:
-        print(f"warning: {reason}")
-    return 0
+__all__ = ["COMMANDS", "Command", "Subcommand", "build_parser", "main"]
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """The main job: a live demonstration."""
-    from .demo import run_demo
+class Subcommand(Protocol):
+    """What the module behind a subcommand provides."""
 
-    return run_demo(quick=args.quick)
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add the subcommand's options to its parser."""
 
-
-def cmd_client(args: argparse.Namespace) -> int:
-    from .cli_client import main as client_main
-
-    return client_main(args)
+    def main(self, args: argparse.Namespace) -> int:
+        """Run it with the parsed options; returns the exit status."""
 
 
-def cmd_server(args: argparse.Namespace) -> int:
-    from .cli_server import main as server_main
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name, its module and what ``--help`` says about it."""
 
-    return server_main(args)
-
-
-def cmd_gateway(args: argparse.Namespace) -> int:
-    from .gateway import main as gateway_main
-
-    return gateway_main(args)
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import main as bench_main
-
-    try:
-        return bench_main(args)
-    except KeyboardInterrupt:
-        print("ferrotls bench: interrupted", file=sys.stderr)
-        return 130  # 128 + SIGINT, as a shell reports a command killed by Ctrl-C
+    name: str
+    module: Subcommand
+    help: str
+    """The one line in ``ferrotls --help``."""
+    description: str
+    """The paragraphs of ``ferrotls NAME --help``."""
+    epilog: str = ""
+    """Examples, after the options."""
 
 
 # What `--help` prints: plain text for people at a terminal.  The module
@@ -97,25 +51,25 @@ TLS-terminating gateway, benchmarks and a demonstration.
 
 Run "ferrotls COMMAND --help" for the options of each command."""
 
-HELP: dict[str, tuple[str, str, str]] = {
-    # command: (one-line help, description, epilog with examples)
-    "info": (
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "info", info,
         "version, active backend and native build features",
         """\
 Print the ferrotls and Python versions, the crypto backend in use (chosen by
 the FERROTLS_BACKEND environment variable: auto, native or python) and what
 each available backend was built with.""",
-        "",
     ),
-    "demo": (
+    Command(
+        "demo", demo,
         "run the live demonstration",
         """\
 A ferrotls server on 127.0.0.1 with a throw-away certificate, a ferrotls client
 and a Python ssl client connecting to it and what they negotiated; then bulk
 throughput per backend, and the primitives beside pyca/cryptography.""",
-        "",
     ),
-    "client": (
+    Command(
+        "client", client,
         "connect to a TLS server (like openssl s_client)",
         """\
 Connect to HOST:PORT, run the TLS 1.3 handshake and print a summary on stderr:
@@ -132,7 +86,8 @@ examples:
   ferrotls client localhost:8443 --ca ca.pem --alpn h2,http/1.1
   ferrotls client 127.0.0.1:8443 --insecure      (no verification: testing only)""",
     ),
-    "server": (
+    Command(
+        "server", server,
         "a TLS test server: HTTP page or echo (like openssl s_server)",
         """\
 A TLS 1.3 test server. By default it answers every HTTP request with a page
@@ -154,7 +109,8 @@ examples:
   ferrotls server --port 8443 --echo --cert server.pem --key server.key
   ferrotls server --port 8443 --cert server.pem --key server.key --ca clients-ca.pem""",
     ),
-    "gateway": (
+    Command(
+        "gateway", gateway,
         "TLS-terminating forwarder (like stunnel)",
         """\
 Forward connections between TLS and plain TCP.
@@ -174,7 +130,8 @@ examples:
   ferrotls gateway --accept 127.0.0.1:8443 --connect 127.0.0.1:8080 --cert server.pem --key server.key
   ferrotls gateway --client --accept 127.0.0.1:8080 --connect localhost:8443 --ca ca.pem""",
     ),
-    "bench": (
+    Command(
+        "bench", bench,
         "throughput and handshakes/s vs the ssl module",
         """\
 Measure ferrotls (native and python backends) beside Python's ssl module
@@ -198,46 +155,24 @@ examples:
   ferrotls bench --sockets --backend native
   ferrotls bench --chart bench.png      (needs matplotlib)""",
     ),
-}
-
-
-def _subparser(sub: Any, name: str) -> argparse.ArgumentParser:
-    summary, description, epilog = HELP[name]
-    parser: argparse.ArgumentParser = sub.add_parser(
-        name, help=summary, description=description, epilog=epilog or None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``ferrotls`` argument parser with every subcommand."""
+    """The ``ferrotls`` argument parser with every subcommand of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(
         prog="ferrotls", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ferrotls {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = _subparser(sub, "info")
-    p.set_defaults(func=cmd_info)
-    p = _subparser(sub, "demo")
-    p.add_argument("--quick", action="store_true", help="shorter measurements")
-    p.set_defaults(func=cmd_demo)
-
-    from . import bench, cli_client, cli_server, gateway
-
-    p = _subparser(sub, "client")
-    cli_client.add_arguments(p)
-    p.set_defaults(func=cmd_client)
-    p = _subparser(sub, "server")
-    cli_server.add_arguments(p)
-    p.set_defaults(func=cmd_server)
-    p = _subparser(sub, "gateway")
-    gateway.add_arguments(p)
-    p.set_defaults(func=cmd_gateway)
-    p = _subparser(sub, "bench")
-    bench.add_arguments(p)
-    p.set_defaults(func=cmd_bench)
+    for command in COMMANDS:
+        p = sub.add_parser(
+            command.name, help=command.help, description=command.description,
+            epilog=command.epilog or None, formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        command.module.add_arguments(p)
+        p.set_defaults(func=command.module.main)
     return parser
 
 

@@ -1,4 +1,6 @@
-"""Throw-away certificates for demos and ``ferrotls server`` without ``--cert``.
+"""Throw-away certificates for the demo, the benches and ``ferrotls server`` without ``--cert``.
+
+Made with cryptography's X.509 builder (trustme is only a test dependency).
 
 ``make_test_pki(names)`` returns a fresh ECDSA P-256 CA and a leaf for ``names``
 (DNS names or IP literals), valid for a day.  Never use these for anything
@@ -18,7 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .config import CertifiedKey
+from ..config import CertifiedKey
+from ..x509 import DefaultVerifier, TrustStore
 
 __all__ = ["TestPKI", "make_test_pki"]
 
@@ -32,17 +35,31 @@ class TestPKI:
 
     @property
     def ca_pem(self) -> bytes:
+        """The CA certificate, PEM: what a client must trust."""
         return self.ca_certificate.public_bytes(serialization.Encoding.PEM)
 
-    def server_pem(self) -> tuple[bytes, bytes]:
-        """(private key PEM, certificate chain PEM) of the server, for tools that want files."""
-        key = self.server.private_key.private_bytes(
+    @property
+    def chain_pem(self) -> bytes:
+        """The server's certificate chain, PEM, leaf first."""
+        return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.server.chain)
+
+    @property
+    def key_pem(self) -> bytes:
+        """The server's private key, unencrypted PKCS#8 PEM."""
+        pem: bytes = self.server.private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.server.chain)
-        return key, chain
+        return pem
+
+    def server_pem(self) -> tuple[bytes, bytes]:
+        """(private key PEM, certificate chain PEM) of the server, for tools that want files."""
+        return self.key_pem, self.chain_pem
+
+    def verifier(self) -> DefaultVerifier:
+        """A ferrotls certificate verifier that trusts this CA and nothing else."""
+        return DefaultVerifier(TrustStore.from_pem(cadata=self.ca_pem))
 
     @property
     def fingerprint(self) -> str:

@@ -24,8 +24,8 @@ import time
 import warnings
 from typing import Any
 
-from .cli_client import parse_hostport
-from .cli_server import (
+from .client import parse_hostport
+from .server import (
     AcceptedTLS,
     add_server_tls_arguments,
     apply_common,
@@ -38,10 +38,10 @@ from .cli_server import (
     serve_tls,
     stop_on_signals,
 )
-from .context import CERT_NONE, Context, Purpose
-from .errors import TLSError
-from .events import HandshakeComplete
-from .transports.aio import open_connection
+from ..context import CERT_NONE, Context, Purpose
+from ..errors import TLSError
+from ..events import HandshakeComplete
+from ..transports.aio import open_connection
 
 __all__ = ["add_arguments", "main"]
 
@@ -252,6 +252,7 @@ async def _run_client_mode(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ferrotls gateway``."""
     p.add_argument("--accept", required=True, metavar="HOST:PORT", help="where to listen")
     p.add_argument("--connect", required=True, metavar="HOST:PORT", help="where to forward to")
     p.add_argument("--client", action="store_true",

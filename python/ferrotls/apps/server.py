@@ -10,7 +10,7 @@ Two modes:
 Serves many connections at once (asyncio, :mod:`ferrotls.transports.aio`);
 a failed handshake sends its alert to that peer only and is logged with the
 peer's address.  Without ``--cert`` it makes a throw-away CA and certificate
-(:func:`ferrotls.selfsigned.make_test_pki`), prints the certificate's SHA-256
+(:func:`ferrotls.apps.testpki.make_test_pki`), prints the certificate's SHA-256
 fingerprint and writes the CA to ``--write-ca`` so clients can trust it.
 Prints ``listening on HOST:PORT`` (stdout) once ready; SIGINT/SIGTERM close
 the listener and the open connections, then the process exits 0.
@@ -34,14 +34,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from .context import CERT_OPTIONAL, CERT_REQUIRED, Context, Purpose
-from .errors import TLSError
-from .events import HandshakeComplete
-from .suites import CipherSuite, NamedGroup, SignatureScheme
-from .transports.aio import TLSProtocol
+from ..context import CERT_OPTIONAL, CERT_REQUIRED, Context, Purpose
+from ..errors import TLSError
+from ..events import HandshakeComplete
+from ..suites import CipherSuite, NamedGroup, SignatureScheme
+from ..transports.aio import TLSProtocol
 
 __all__ = [
     "AcceptedTLS",
+    "add_arguments",
     "add_common_tls_arguments",
     "add_server_tls_arguments",
     "build_server_context",
@@ -135,7 +136,7 @@ def build_server_context(args: argparse.Namespace, names: tuple[str, ...] = ()) 
         for i, cert in enumerate(certs):
             ctx.load_cert_chain(cert, keys[i] if keys else None)
     else:
-        from .selfsigned import make_test_pki
+        from .testpki import make_test_pki
 
         all_names = tuple(dict.fromkeys(("localhost", "127.0.0.1", *names)))
         pki = make_test_pki(all_names)
@@ -247,7 +248,7 @@ class AcceptedTLS(TLSProtocol):
 
 def failure_reason(exc: BaseException) -> str:
     """``Name: message`` for a handshake/connection error, with the alert if any."""
-    from .errors import AlertDescription, AlertReceived, ProtocolError
+    from ..errors import AlertDescription, AlertReceived, ProtocolError
 
     text = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, (ProtocolError, AlertReceived)):
@@ -404,6 +405,7 @@ async def echo_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ferrotls server``."""
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=4433, help="port (default 4433; 0 picks a free one)")
     p.add_argument("--echo", action="store_true", help="echo mode instead of the HTTP responder")
