@@ -273,10 +273,18 @@ def _map_error(
     else:
         cls, what = CertificateUnknown, "certificate rejected"
     if cls is BadCertificate and what == "name mismatch":
-        return cls(f"certificate is not valid for {server_name!r}: {reason} (subject {subject})")
+        err = cls(f"certificate is not valid for {server_name!r}: {reason} (subject {subject})")
+        err.verify_code = 62  # X509_V_ERR_HOSTNAME_MISMATCH, as ssl reports it
+        err.verify_message = f"Hostname mismatch, certificate is not valid for {server_name!r}."
+        return err
     if cls is CertificateExpired:
         what = _validity_detail(leaf, now)
-    return cls(f"{what}: {reason} (subject {subject}, profile {profile})")
+    err = cls(f"{what}: {reason} (subject {subject}, profile {profile})")
+    if cls is CertificateExpired and now < leaf.not_valid_before_utc:
+        err.verify_code, err.verify_message = 9, "certificate is not yet valid"
+    elif what == "certificate violates the verification profile":
+        err.verify_code, err.verify_message = 1, "unspecified certificate verification error"
+    return err
 
 
 def _validity_detail(leaf: x509.Certificate, now: datetime.datetime) -> str:
@@ -545,10 +553,11 @@ def _load_dir(path: Path, *, strict: bool) -> list[x509.Certificate]:
     certs: list[x509.Certificate] = []
     for entry in sorted(path.iterdir()):
         try:
-            if entry.is_file():
-                certs += _load_bundle(entry.read_bytes(), str(entry), strict=strict)
+            data = entry.read_bytes() if entry.is_file() else None
         except OSError:
             continue
+        if data is not None:
+            certs += _load_bundle(data, str(entry), strict=strict)
     return certs
 
 
