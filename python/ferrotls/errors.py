@@ -114,8 +114,9 @@ class TLSError(ssl.SSLError):
 
     ssl_errno: int = int(ssl.SSL_ERROR_SSL)
     """The ``ssl.SSL_ERROR_*`` value put in ``errno``."""
-    reason: str | None = None
-    library: str | None = "SSL"
+    # typeshed says str; ssl itself leaves them None where OpenSSL gives no name
+    reason: str | None = None  # type: ignore[assignment]
+    library: str | None = "SSL"  # type: ignore[assignment]
 
     def __init__(self, *args: object) -> None:
         if len(args) <= 1:
@@ -398,7 +399,7 @@ class WantReadError(TLSError, ssl.SSLWantReadError, BlockingIOError):
     """
 
     ssl_errno = int(ssl.SSL_ERROR_WANT_READ)
-    library = None
+    library = None  # type: ignore[assignment]
 
 
 class WantWriteError(TLSError, ssl.SSLWantWriteError, BlockingIOError):
@@ -408,14 +409,14 @@ class WantWriteError(TLSError, ssl.SSLWantWriteError, BlockingIOError):
     """
 
     ssl_errno = int(ssl.SSL_ERROR_WANT_WRITE)
-    library = None
+    library = None  # type: ignore[assignment]
 
 
 class ZeroReturnError(TLSError, ssl.SSLZeroReturnError):
     """The TLS connection is closed: both sides have sent close_notify (:class:`ssl.SSLZeroReturnError`)."""
 
     ssl_errno = int(ssl.SSL_ERROR_ZERO_RETURN)
-    library = None
+    library = None  # type: ignore[assignment]
 
 
 _BY_ALERT: dict[int, type[ProtocolError]] = {}

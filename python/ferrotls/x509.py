@@ -273,16 +273,16 @@ def _map_error(
     else:
         cls, what = CertificateUnknown, "certificate rejected"
     if cls is BadCertificate and what == "name mismatch":
-        err = cls(f"certificate is not valid for {server_name!r}: {reason} (subject {subject})")
-        err.verify_code = 62  # X509_V_ERR_HOSTNAME_MISMATCH, as ssl reports it
-        err.verify_message = f"Hostname mismatch, certificate is not valid for {server_name!r}."
-        return err
+        mismatch = cls(f"certificate is not valid for {server_name!r}: {reason} (subject {subject})")
+        mismatch.verify_code = 62  # X509_V_ERR_HOSTNAME_MISMATCH, as ssl reports it
+        mismatch.verify_message = f"Hostname mismatch, certificate is not valid for {server_name!r}."
+        return mismatch
     if cls is CertificateExpired:
         what = _validity_detail(leaf, now)
     err = cls(f"{what}: {reason} (subject {subject}, profile {profile})")
-    if cls is CertificateExpired and now < leaf.not_valid_before_utc:
+    if isinstance(err, CertificateExpired) and now < leaf.not_valid_before_utc:
         err.verify_code, err.verify_message = 9, "certificate is not yet valid"
-    elif what == "certificate violates the verification profile":
+    elif isinstance(err, BadCertificate) and what != "bad certificate signature":
         err.verify_code, err.verify_message = 1, "unspecified certificate verification error"
     return err
 
