@@ -1,47 +1,63 @@
-"""Blocking sockets: :class:`TLSSocket` (like ``ssl.SSLSocket``) and :func:`connect`.
+"""Blocking sockets: :class:`TLSSocket` (the ``ssl.SSLSocket`` API) and :func:`connect`.
 
-``TLSSocket`` drives a sans-I/O connection over a connected TCP socket.  It reads
-with ``recv_into`` into one reusable buffer, hands the bytes to
-``receive_data`` and sends ``data_to_send()`` straight after, so handshake
-replies, KeyUpdate responses and fatal alerts leave at once (an alert is flushed
-before the error propagates).
+``TLSSocket`` drives a sans-I/O connection over a TCP socket.  It reads with
+``recv_into`` into one reusable buffer, hands the bytes to ``receive_data`` and
+sends ``data_to_send()`` straight after, so handshake replies, KeyUpdate
+responses and fatal alerts leave at once (an alert is flushed before the error
+propagates).
+
+What it wraps, as ``ssl.SSLContext.wrap_socket`` does:
+
+* a connected socket: the handshake runs at once (``do_handshake_on_connect``);
+* an unconnected one: ``connect()`` / ``connect_ex()`` connect and handshake;
+* a listening one (``server_side=True``): ``accept()`` returns ``(TLSSocket,
+  address)``, the handshake run as in ``ssl`` (so ``http.server``'s usual
+  ``httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)`` works).
 
 Timeouts: ``settimeout(t)`` bounds each call -- a whole handshake, one
 ``recv``, one ``sendall`` -- by ``t`` seconds in total (not per ``recv`` of the
 socket), raising ``TimeoutError`` (``socket.timeout``).  A send that timed out
 may have queued part of its data; close the socket after a send timeout.
 
+Non-blocking (``setblocking(False)``): calls raise ``ssl.SSLWantReadError`` /
+``ssl.SSLWantWriteError`` (:class:`~ferrotls.errors.WantReadError` /
+:class:`~ferrotls.errors.WantWriteError`, which are also ``BlockingIOError``)
+as ``ssl`` does.  After ``SSLWantWriteError`` from ``send``, call ``send`` again
+with the same data once the socket is writable: it returns the length then.
+
 End of stream: ``recv`` returns ``b""`` after the peer's close_notify.  A TCP
-EOF *without* close_notify raises :class:`ferrotls.TruncationError` (``ssl``
-raises ``SSLEOFError``, or returns ``b""`` with its default
-``suppress_ragged_eofs=True``); pass ``suppress_ragged_eofs=True`` to
-``wrap_socket`` to get ``b""`` instead.  ``close()`` and ``shutdown(SHUT_WR)``
-send close_notify first; ``unwrap()`` exchanges close_notify both ways and
-returns the plain socket.
+EOF *without* close_notify reads as ``b""`` too with ``suppress_ragged_eofs``
+(``wrap_socket``'s default, as in ``ssl``), and raises ``ssl.SSLEOFError``
+(:class:`ferrotls.TruncationError`) without it -- :func:`connect` turns it off.
+``close()`` and ``shutdown(SHUT_WR)`` send close_notify first; ``unwrap()``
+exchanges close_notify both ways and returns the plain socket.
 
 A ``TLSSocket`` wraps a ``socket.socket`` rather than being one: it has the
 methods ``http.client``, ``socketserver`` and ``http.server`` use (``recv``,
 ``recv_into``, ``send``, ``sendall``, ``makefile``, ``settimeout``, ``fileno``,
-``getpeername``, ``setsockopt``, ``shutdown``, ``close`` ...).  Like a sans-I/O
-connection, one TLSSocket must not be used from two threads at once.
+``getpeername``, ``setsockopt``, ``shutdown``, ``close``, ``accept`` ...).  Like a
+sans-I/O connection, one TLSSocket must not be used from two threads at once.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import socket
+import ssl
 import time
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Self, cast
 
 from ..connection import ConnectionState
-from ..errors import TLSError, TruncationError, UsageError
+from ..errors import TLSError, TruncationError, UsageError, WantReadError, WantWriteError
 from ..events import NEED_DATA as _NEED_DATA
-from ..events import ApplicationData, ConnectionClosed
-from . import ConnectionInfo
+from ..events import ApplicationData, ConnectionClosed, SessionTicket
+from . import ConnectionInfo, Session
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
+    from ..connection import ClientConnection, ServerConnection
     from ..context import Context
 
 __all__ = ["TLSSocket", "connect"]
@@ -52,15 +68,28 @@ _SEND_CHUNK = 256 * 1024
 """Plaintext handed to the connection per step of ``sendall`` (bounds memory)."""
 _CLOSE_TIMEOUT = 5.0
 """Upper bound for flushing close_notify in ``close()`` on a blocking socket."""
+_WANT_READ = "The operation did not complete (read)"
+_WANT_WRITE = "The operation did not complete (write)"
+
+
+def _is_connected(sock: socket.socket) -> bool:
+    try:
+        sock.getpeername()
+    except OSError as exc:
+        if exc.errno != errno.ENOTCONN:
+            raise
+        return False
+    return True
 
 
 class TLSSocket(ConnectionInfo):
-    """A TLS 1.3 connection over a connected socket, shaped like ``ssl.SSLSocket``.
+    """A TLS 1.3 connection over a socket, shaped like ``ssl.SSLSocket``.
 
     Make one with ``Context.wrap_socket(sock, server_side=..., server_hostname=...)``
     or :func:`ferrotls.connect`.  With ``do_handshake_on_connect`` (the default)
-    the handshake runs in the constructor, bounded by the socket's timeout; the
-    socket is closed if it fails.  Otherwise the first read or write runs it.
+    the handshake runs as soon as the socket is connected (in the constructor,
+    ``connect()`` or ``accept()``), bounded by the socket's timeout; the socket is
+    closed if it fails.  Otherwise the first read or write runs it.
     """
 
     def __init__(
@@ -72,39 +101,64 @@ class TLSSocket(ConnectionInfo):
         server_hostname: str | None = None,
         do_handshake_on_connect: bool = True,
         suppress_ragged_eofs: bool = False,
+        session: Session | None = None,
     ) -> None:
         context.check_side(server_side)
         if sock.type != socket.SOCK_STREAM:
             raise NotImplementedError("only stream sockets are supported")
         if server_side and server_hostname:
             raise ValueError("server_hostname can only be specified in client mode")
-        super().__init__(context.new_connection(server_hostname), context, server_side, server_hostname)
+        super().__init__(None, context, server_side, server_hostname)  # type: ignore[arg-type]
         self._sock = sock
         self._timeout: float | None = sock.gettimeout()
         self.do_handshake_on_connect = do_handshake_on_connect
-        self.suppress_ragged_eofs = suppress_ragged_eofs
+        self.suppress_ragged_eofs = suppress_ragged_eofs or bool(
+            context.options & ssl.OP_IGNORE_UNEXPECTED_EOF
+        )
+        self._session: Session | None = session
         self._buf = bytearray(_RECV_SIZE)
         self._view = memoryview(self._buf)
         self._pending = bytearray()  # ciphertext taken from the connection, not yet sent
+        self._write_retry: int | None = None  # non-blocking send accepted, not yet all sent
         self._chunk: bytes = b""  # current ApplicationData payload and read position
         self._pos = 0
         self._eof = False  # the transport was closed by the peer
         self._ragged = False  # ... without close_notify, and suppress_ragged_eofs
         self._truncation: TruncationError | None = None
+        self._counted = False
         self._closed = False
         self._real_closed = False
         self._detached = False
         self._io_refs = 0
-        if do_handshake_on_connect:
-            try:
+        if not _is_connected(sock):
+            return  # connect() / accept() later
+        if do_handshake_on_connect and self._timeout == 0.0:
+            raise ValueError("do_handshake_on_connect should not be specified for non-blocking sockets")
+        try:
+            self._start()
+            if do_handshake_on_connect:
                 self.do_handshake()
-            except BaseException:
-                self.close()
-                raise
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
+        """Create the TLS connection (the socket is, or is about to be, connected)."""
+        self.connection = self.context._open(
+            self, self.server_side, self.server_hostname, self._session
+        )
+
+    @property
+    def _conn(self) -> ClientConnection | ServerConnection:
+        conn = self.connection
+        if conn is None:
+            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected (TLSSocket)")
+        return conn
 
     def __repr__(self) -> str:
         side = "server" if self.server_side else "client"
-        state = "closed" if self._closed else self.connection.state.value
+        conn = self.connection
+        state = "closed" if self._closed else ("unconnected" if conn is None else conn.state.value)
         try:
             peer = self._sock.getpeername() if not self._closed else None
         except OSError:
@@ -127,6 +181,57 @@ class TLSSocket(ConnectionInfo):
 
     def getsockopt(self, *args: Any) -> Any:
         return self._sock.getsockopt(*args)
+
+    def bind(self, address: Any) -> None:
+        self._sock.bind(address)
+
+    def listen(self, backlog: int = socket.SOMAXCONN) -> None:
+        self._sock.listen(backlog)
+
+    def accept(self) -> tuple[TLSSocket, Any]:
+        """Accept a connection on a listening socket and wrap it (server side), as
+        ``ssl.SSLSocket.accept``: the handshake runs here unless
+        ``do_handshake_on_connect`` is False."""
+        sock, address = self._sock.accept()
+        try:
+            tls = self.context.wrap_socket(
+                sock,
+                server_side=self.server_side,
+                do_handshake_on_connect=self.do_handshake_on_connect,
+                suppress_ragged_eofs=self.suppress_ragged_eofs,
+            )
+        except BaseException:
+            sock.close()
+            raise
+        return tls, address
+
+    def _connect(self, address: Any, connect_ex: bool) -> int | None:
+        if self.server_side:
+            raise ValueError("can't connect in server-side mode")
+        if self.connection is not None:
+            raise ValueError("attempt to connect already-connected TLSSocket!")
+        self._start()
+        try:
+            rc = None
+            if connect_ex:
+                rc = self._sock.connect_ex(address)
+            else:
+                self._sock.connect(address)
+            if not rc and self.do_handshake_on_connect:
+                self.do_handshake()
+            return rc
+        except (OSError, ValueError):
+            self.connection = None
+            raise
+
+    def connect(self, address: Any) -> None:
+        """Connect an unconnected socket and run the handshake (client side)."""
+        self._connect(address, False)
+
+    def connect_ex(self, address: Any) -> int:
+        """``connect`` returning an errno value instead of raising for the TCP part."""
+        rc = self._connect(address, True)
+        return rc or 0
 
     @property
     def family(self) -> int:
@@ -181,7 +286,7 @@ class TLSSocket(ConnectionInfo):
 
     def _flush(self, deadline: float | None) -> None:
         """Send everything the connection has queued (and anything left from before)."""
-        data = self.connection.data_to_send()
+        data = self._conn.data_to_send()
         pending = self._pending
         if pending:
             if data:
@@ -216,7 +321,12 @@ class TLSSocket(ConnectionInfo):
         """One ``recv_into`` fed to the connection, replies flushed."""
         if deadline is not None:
             self._arm(deadline)
-        n = self._sock.recv_into(self._buf)
+        try:
+            n = self._sock.recv_into(self._buf)
+        except BlockingIOError:
+            if self._timeout == 0.0:
+                raise WantReadError(_WANT_READ) from None
+            raise
         if n == 0:
             self._on_eof()
             return
@@ -267,7 +377,7 @@ class TLSSocket(ConnectionInfo):
         if self._pos < len(self._chunk):
             return True
         self._check_usable()
-        conn = self.connection
+        conn = self._conn
         if not conn.handshake_complete:
             self.do_handshake()
         deadline = self._deadline()
@@ -286,9 +396,12 @@ class TLSSocket(ConnectionInfo):
                     self._chunk = event.data
                     self._pos = 0
                     return True
+            elif type(event) is SessionTicket:
+                if event.session is not None:
+                    self._session = Session(event.session)  # type: ignore[arg-type]
             elif type(event) is ConnectionClosed:
                 pass  # conn.peer_closed is set; the loop returns b"" once the queue is empty
-            # HandshakeComplete, KeyUpdated, SessionTicket: nothing to do here
+            # HandshakeComplete, KeyUpdated: nothing to do here
 
     def _take(self, n: int) -> bytes:
         chunk, pos = self._chunk, self._pos
@@ -301,17 +414,48 @@ class TLSSocket(ConnectionInfo):
 
     # -- public I/O ------------------------------------------------------------------
 
-    def do_handshake(self) -> None:
-        """Run the handshake to completion (bounded by the timeout); no-op when done."""
+    def do_handshake(self, block: bool = False) -> None:
+        """Run the handshake to completion (bounded by the timeout); no-op when done.
+
+        Non-blocking: ``ssl.SSLWantReadError`` / ``SSLWantWriteError`` until done.
+        """
         self._check_usable()
-        conn = self.connection
+        conn = self._conn
         deadline = self._deadline()
-        self._flush(deadline)
-        while not conn.handshake_complete:
-            if self._eof:
-                raise TruncationError("the peer closed the connection during the handshake")
-            self._read_more(deadline)
-        self._flush(deadline)
+        try:
+            self._flush(deadline)
+            while not conn.handshake_complete:
+                if self._eof:
+                    raise TruncationError("the peer closed the connection during the handshake")
+                self._read_more(deadline)
+            self._flush(deadline)
+        except BlockingIOError as exc:
+            if self._timeout != 0.0 or isinstance(exc, TLSError):
+                raise
+            raise WantWriteError(_WANT_WRITE) from None
+        if not self._counted:
+            self._counted = True
+            context = self.context
+            context._count("accept_good" if self.server_side else "connect_good")
+            if conn.info.resumed:
+                context._count("hits")
+
+    @property
+    def session(self) -> Session | None:
+        """Client: the newest resumable session (a NewSessionTicket arrives after the
+        handshake, with the first data read).  Set it before the handshake (on an
+        unconnected socket) or pass ``session=`` to ``wrap_socket`` to resume."""
+        return self._session
+
+    @session.setter
+    def session(self, value: Session | None) -> None:
+        if self.server_side:
+            raise ValueError("Cannot set session for server-side SSLSocket.")
+        if self.connection is not None:
+            raise ValueError("Cannot set session after handshake.")
+        if value is not None and not isinstance(value, Session):
+            raise TypeError("Value is not a ferrotls Session.")
+        self._session = value
 
     def recv(self, bufsize: int = 1024, flags: int = 0) -> bytes:
         """Up to ``bufsize`` bytes of application data; ``b""`` after close_notify."""
@@ -353,13 +497,13 @@ class TLSSocket(ConnectionInfo):
     def send(self, data: Buffer, flags: int = 0) -> int:
         """Encrypt and send all of ``data``; returns its length.
 
-        In non-blocking mode the part the socket did not take is kept and sent by
-        the next call (it is never lost or duplicated).
+        Non-blocking: ``ssl.SSLWantWriteError`` when the socket does not take the
+        bytes; call again with the same data once it is writable.
         """
         if flags:
             raise ValueError("non-zero flags not allowed in calls to send() on TLSSocket")
         self._check_usable()
-        conn = self.connection
+        conn = self._conn
         if not conn.handshake_complete:
             self.do_handshake()
         timeout = self._timeout
@@ -368,21 +512,36 @@ class TLSSocket(ConnectionInfo):
             conn.send(data)
             self._flush(None)
             return len(data)
+        if timeout == 0.0:
+            return self._send_nonblocking(data)
         view = memoryview(data).cast("B")
         total = len(view)
-        nonblocking = timeout == 0.0
         deadline = self._deadline()
+        for start in range(0, total, _SEND_CHUNK):
+            conn.send(view[start : start + _SEND_CHUNK] if total > _SEND_CHUNK else view)
+            self._flush(deadline)
+        return total
+
+    def _send_nonblocking(self, data: Buffer) -> int:
+        """ssl's non-blocking write: all or SSLWantWriteError (retry with the same data)."""
+        conn = self._conn
         try:
-            for start in range(0, total, _SEND_CHUNK):
-                conn.send(view[start : start + _SEND_CHUNK] if total > _SEND_CHUNK else view)
-                if not nonblocking:
-                    self._flush(deadline)
-            if nonblocking:
-                self._flush(None)
+            self._flush(None)  # what an earlier call left (its data was accepted)
         except BlockingIOError:
-            if not nonblocking:
-                raise
-            # every byte is in the connection or in _pending: the next call sends the rest
+            raise WantWriteError(_WANT_WRITE) from None
+        if self._write_retry is not None:
+            n, self._write_retry = self._write_retry, None
+            return n
+        view = memoryview(data).cast("B")
+        total = len(view)
+        if not total:
+            return 0
+        conn.send(view)
+        try:
+            self._flush(None)
+        except BlockingIOError:
+            self._write_retry = total
+            raise WantWriteError(_WANT_WRITE) from None
         return total
 
     def sendall(self, data: Buffer, flags: int = 0) -> None:
@@ -441,6 +600,8 @@ class TLSSocket(ConnectionInfo):
 
     def _send_close_notify(self, deadline: float | None) -> None:
         conn = self.connection
+        if conn is None:
+            return
         if conn.state in (ConnectionState.ESTABLISHED, ConnectionState.CLOSED) or (
             conn.handshake_complete and conn.state is not ConnectionState.ERROR
         ):
@@ -465,7 +626,7 @@ class TLSSocket(ConnectionInfo):
         without close_notify.
         """
         self._check_usable()
-        conn = self.connection
+        conn = self._conn
         if not conn.handshake_complete:
             raise UsageError("unwrap() before the handshake completed")
         deadline = self._deadline()
@@ -536,6 +697,8 @@ def connect(
     ``context`` defaults to ``create_default_context()`` (system trust store,
     host name checked against ``server_hostname``, which defaults to ``host``).
     ``timeout`` bounds the TCP connect, the handshake and every later call.
+    Unlike ``wrap_socket``'s default, a TCP EOF without close_notify raises
+    :class:`~ferrotls.TruncationError` (``ssl.SSLEOFError``).
     """
     from ..context import create_default_context
 
@@ -543,7 +706,7 @@ def connect(
         context = create_default_context()
     sock = socket.create_connection((host, port), timeout=timeout, source_address=source_address)
     try:
-        return context.wrap_socket(sock, server_hostname=server_hostname or host)
+        return context.wrap_socket(sock, server_hostname=server_hostname or host, suppress_ragged_eofs=False)
     except BaseException:
         sock.close()
         raise
