@@ -285,7 +285,7 @@ class Context(ssl.SSLContext):
     """
 
     sslobject_class = TLSObject
-    sslsocket_class = TLSSocket  # type: ignore[assignment]
+    sslsocket_class = TLSSocket
 
     def __new__(cls, protocol: Any = None, *args: Any, **kwargs: Any) -> Context:
         side = _side_of(protocol)
@@ -956,7 +956,7 @@ class Context(ssl.SSLContext):
             raise ValueError("check_hostname requires server_hostname")
         return server_hostname
 
-    def wrap_socket(  # type: ignore[override]
+    def wrap_socket(
         self,
         sock: socket.socket,
         server_side: bool = False,

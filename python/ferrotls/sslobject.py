@@ -25,6 +25,7 @@ used), so ``isinstance`` checks and annotations accept it.
 from __future__ import annotations
 
 import ssl
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from .errors import TLSError, TruncationError, UsageError, WantReadError, ZeroReturnError
@@ -67,6 +68,8 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
         self._ignore_eof = bool(context.options & ssl.OP_IGNORE_UNEXPECTED_EOF)
         self._chunk: bytes = b""
         self._pos = 0
+        self._queue: deque[bytes] = deque()  # decrypted payloads behind _chunk
+        self._queued = 0
         ConnectionInfo.__init__(self, None, context, server_side, server_hostname)  # type: ignore[arg-type]
         self.connection = context._open(self, server_side, server_hostname, session)
 
@@ -113,20 +116,33 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
         if self.connection.info.resumed:
             context._count("hits")
 
-    def _events_until_data(self) -> bool:
-        """Pop events; True when application data is in ``_chunk``."""
+    def _drain(self) -> None:
+        """Take the connection's events: application data queues up behind ``_chunk``
+        (so ``pending()`` counts it -- uvloop reads only while something is pending),
+        a NewSessionTicket becomes ``session``."""
         conn = self.connection
         while True:
             event = conn.next_event()
             if event is _NEED_DATA:
-                return False
+                return
             kind = type(event)
             if kind is ApplicationData:
-                if event.data:  # type: ignore[union-attr]
-                    self._chunk, self._pos = event.data, 0  # type: ignore[union-attr]
-                    return True
+                data = event.data  # type: ignore[union-attr]
+                if data:
+                    self._queue.append(data)
+                    self._queued += len(data)
             elif kind is SessionTicket and event.session is not None:  # type: ignore[union-attr]
-                self._session = Session(event.session)  # type: ignore[union-attr]
+                self._session = Session(event.session)
+
+    def _events_until_data(self) -> bool:
+        """True when application data is in ``_chunk``."""
+        self._drain()
+        if not self._queue:
+            return False
+        chunk = self._chunk = self._queue.popleft()
+        self._queued -= chunk.__len__()
+        self._pos = 0
+        return True
 
     # -- the ssl.SSLObject API -----------------------------------------------------
 
@@ -212,8 +228,10 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
         return n
 
     def pending(self) -> int:
-        """Decrypted bytes ready to be read without more input."""
-        return self._chunk.__len__() - self._pos
+        """Decrypted bytes ready to be read without more input (everything ``incoming``
+        held is decrypted at once, so this is where arrived data shows)."""
+        self._drain()
+        return self._chunk.__len__() - self._pos + self._queued
 
     def unwrap(self) -> None:
         """Send close_notify, then wait (``ssl.SSLWantReadError``) for the peer's.
@@ -235,6 +253,8 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
             if not self._feed():
                 raise WantReadError(_WANT_READ)
         self._chunk, self._pos = b"", 0
+        self._queue.clear()
+        self._queued = 0
         return None
 
     @property  # type: ignore[override]

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..context import Context
     from ..tickets import ClientSession
 
-__all__ = ["ConnectionInfo", "Session", "CHANNEL_BINDING_TYPES"]
+__all__ = ["ConnectionInfo", "TLSInfo", "Session", "CHANNEL_BINDING_TYPES"]
 
 CHANNEL_BINDING_TYPES = ("tls-exporter",)
 """Channel bindings ferrotls computes: RFC 9266 ``tls-exporter`` (``tls-unique`` is
@@ -77,25 +77,16 @@ class Session:
         return True
 
 
-class ConnectionInfo:
-    """``ssl.SSLObject``-style read-only view of a connection and its context.
+class TLSInfo:
+    """The ``ssl``-style questions about a connection (``getpeercert``, ``cipher``,
+    ``version``, ``get_channel_binding`` ...), for any class that has
+    ``connection``, ``context``, ``server_side`` and ``server_hostname``."""
 
-    This is what ``get_extra_info("ssl_object")`` returns on the asyncio transport.
-    """
-
-    __slots__ = ("connection", "context", "server_hostname", "server_side")
-
-    def __init__(
-        self,
-        connection: ClientConnection | ServerConnection,
-        context: Context,
-        server_side: bool,
-        server_hostname: str | None,
-    ) -> None:
-        self.connection = connection
-        self.context = context
-        self.server_side = server_side
-        self.server_hostname = server_hostname
+    __slots__ = ()
+    connection: ClientConnection | ServerConnection
+    context: Context
+    server_side: bool
+    server_hostname: str | None
 
     def _info(self) -> Any:
         conn = self.connection
@@ -198,3 +189,24 @@ class ConnectionInfo:
             "verify_client_post_handshake: ferrotls does not support TLS 1.3 post-handshake "
             "client authentication"
         )
+
+
+class ConnectionInfo(TLSInfo):
+    """``ssl.SSLObject``-style read-only view of a connection and its context.
+
+    This is what ``get_extra_info("ssl_object")`` returns on the asyncio transport.
+    """
+
+    __slots__ = ("connection", "context", "server_hostname", "server_side")
+
+    def __init__(
+        self,
+        connection: ClientConnection | ServerConnection,
+        context: Context,
+        server_side: bool,
+        server_hostname: str | None,
+    ) -> None:
+        self.connection = connection
+        self.context = context
+        self.server_side = server_side
+        self.server_hostname = server_hostname

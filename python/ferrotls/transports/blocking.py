@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import errno
 import io
+from collections import deque
 import socket
 import ssl
 import time
@@ -51,8 +52,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Self, cast
 from ..connection import ConnectionState
 from ..errors import TLSError, TruncationError, UsageError, WantReadError, WantWriteError
 from ..events import NEED_DATA as _NEED_DATA
-from ..events import ApplicationData, ConnectionClosed, SessionTicket
-from . import ConnectionInfo, Session
+from ..events import ApplicationData, SessionTicket
+from . import Session, TLSInfo
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -82,14 +83,19 @@ def _is_connected(sock: socket.socket) -> bool:
     return True
 
 
-class TLSSocket(ConnectionInfo):
-    """A TLS 1.3 connection over a socket, shaped like ``ssl.SSLSocket``.
+class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
+    """A TLS 1.3 connection over a socket: an ``ssl.SSLSocket``.
 
     Make one with ``Context.wrap_socket(sock, server_side=..., server_hostname=...)``
     or :func:`ferrotls.connect`.  With ``do_handshake_on_connect`` (the default)
     the handshake runs as soon as the socket is connected (in the constructor,
     ``connect()`` or ``accept()``), bounded by the socket's timeout; the socket is
     closed if it fails.  Otherwise the first read or write runs it.
+
+    It is an ``ssl.SSLSocket`` (so ``socket.socket``) for ``isinstance`` checks
+    and annotations, but it does not own a descriptor: it drives the socket it
+    wrapped, and every method is its own (none reaches OpenSSL or the
+    unencrypted socket underneath).
     """
 
     def __init__(
@@ -108,7 +114,10 @@ class TLSSocket(ConnectionInfo):
             raise NotImplementedError("only stream sockets are supported")
         if server_side and server_hostname:
             raise ValueError("server_hostname can only be specified in client mode")
-        super().__init__(None, context, server_side, server_hostname)  # type: ignore[arg-type]
+        self.connection = None  # type: ignore[assignment]
+        self._context = context
+        self.server_side = server_side
+        self.server_hostname = server_hostname
         self._sock = sock
         self._timeout: float | None = sock.gettimeout()
         self.do_handshake_on_connect = do_handshake_on_connect
@@ -122,6 +131,8 @@ class TLSSocket(ConnectionInfo):
         self._write_retry: int | None = None  # non-blocking send accepted, not yet all sent
         self._chunk: bytes = b""  # current ApplicationData payload and read position
         self._pos = 0
+        self._queue: deque[bytes] = deque()  # decrypted payloads behind _chunk
+        self._queued = 0
         self._eof = False  # the transport was closed by the peer
         self._ragged = False  # ... without close_notify, and suppress_ragged_eofs
         self._truncation: TruncationError | None = None
@@ -147,6 +158,21 @@ class TLSSocket(ConnectionInfo):
         self.connection = self.context._open(
             self, self.server_side, self.server_hostname, self._session
         )
+
+    @property  # type: ignore[override]
+    def context(self) -> Context:
+        """The Context; a server's sni_callback may set another one (its certificates are used)."""
+        return self._context
+
+    @context.setter
+    def context(self, context: Context) -> None:
+        self._context = context
+
+    @property
+    def _sslobj(self) -> TLSSocket | None:
+        """What ``ssl.SSLSocket._sslobj`` is to code that reaches for it (httpcore's
+        ``ssl_object``): this socket, which answers the SSLObject questions itself."""
+        return None if self.connection is None else self
 
     @property
     def _conn(self) -> ClientConnection | ServerConnection:
@@ -234,11 +260,53 @@ class TLSSocket(ConnectionInfo):
         return rc or 0
 
     @property
-    def family(self) -> int:
+    def family(self) -> socket.AddressFamily:
         return self._sock.family
 
     @property
-    def type(self) -> int:
+    def timeout(self) -> float | None:
+        return self._timeout
+
+    def get_inheritable(self) -> bool:
+        return self._sock.get_inheritable()
+
+    def set_inheritable(self, inheritable: bool) -> None:
+        self._sock.set_inheritable(inheritable)
+
+    def dup(self) -> socket.socket:  # type: ignore[override]
+        raise NotImplementedError("Can't dup() TLSSocket instances")
+
+    def _refuse(self, name: str) -> Any:
+        raise ValueError(f"{name}() not allowed on instances of TLSSocket")
+
+    def recvfrom(self, *args: Any) -> Any:
+        return self._refuse("recvfrom")
+
+    def recvfrom_into(self, *args: Any) -> Any:
+        return self._refuse("recvfrom_into")
+
+    def recvmsg(self, *args: Any) -> Any:  # type: ignore[override]
+        raise NotImplementedError("recvmsg not allowed on instances of TLSSocket")
+
+    def recvmsg_into(self, *args: Any) -> Any:  # type: ignore[override]
+        raise NotImplementedError("recvmsg_into not allowed on instances of TLSSocket")
+
+    def sendto(self, *args: Any) -> Any:
+        return self._refuse("sendto")
+
+    def sendmsg(self, *args: Any) -> Any:  # type: ignore[override]
+        raise NotImplementedError("sendmsg not allowed on instances of TLSSocket")
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        """Send a file's bytes through TLS (never ``os.sendfile``, which would bypass it)."""
+        sent: int = socket.socket._sendfile_use_send(self, file, offset, count)  # type: ignore[attr-defined]
+        return sent
+
+    def __getstate__(self) -> Any:
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
+    @property
+    def type(self) -> socket.SocketKind:
         return self._sock.type
 
     @property
@@ -372,6 +440,27 @@ class TLSSocket(ConnectionInfo):
             self._truncation = exc
             raise
 
+    def _drain(self) -> None:
+        """Take the connection's events: application data queues up behind ``_chunk``
+        (so ``pending()`` counts it), a NewSessionTicket becomes ``session``."""
+        conn = self.connection
+        if conn is None:
+            return
+        while True:
+            event = conn.next_event()
+            if event is _NEED_DATA:
+                return
+            kind = type(event)
+            if kind is ApplicationData:
+                data = event.data  # type: ignore[union-attr]
+                if data:
+                    self._queue.append(data)
+                    self._queued += len(data)
+            elif kind is SessionTicket:
+                if event.session is not None:  # type: ignore[union-attr]
+                    self._session = Session(event.session)
+            # HandshakeComplete, KeyUpdated, ConnectionClosed (conn.peer_closed is set): nothing
+
     def _wait_data(self) -> bool:
         """Make application data available in ``_chunk``; False at a clean end of stream."""
         if self._pos < len(self._chunk):
@@ -382,26 +471,19 @@ class TLSSocket(ConnectionInfo):
             self.do_handshake()
         deadline = self._deadline()
         while True:
-            event = conn.next_event()
-            if event is _NEED_DATA:
-                if conn.peer_closed or self._ragged:
-                    return False
-                if self._eof:
-                    if self._truncation is not None:
-                        raise self._truncation
-                    return False
-                self._read_more(deadline)
-            elif type(event) is ApplicationData:
-                if event.data:
-                    self._chunk = event.data
-                    self._pos = 0
-                    return True
-            elif type(event) is SessionTicket:
-                if event.session is not None:
-                    self._session = Session(event.session)  # type: ignore[arg-type]
-            elif type(event) is ConnectionClosed:
-                pass  # conn.peer_closed is set; the loop returns b"" once the queue is empty
-            # HandshakeComplete, KeyUpdated: nothing to do here
+            self._drain()
+            if self._queue:
+                chunk = self._chunk = self._queue.popleft()
+                self._queued -= len(chunk)
+                self._pos = 0
+                return True
+            if conn.peer_closed or self._ragged:
+                return False
+            if self._eof:
+                if self._truncation is not None:
+                    raise self._truncation
+                return False
+            self._read_more(deadline)
 
     def _take(self, n: int) -> bytes:
         chunk, pos = self._chunk, self._pos
@@ -440,7 +522,7 @@ class TLSSocket(ConnectionInfo):
             if conn.info.resumed:
                 context._count("hits")
 
-    @property
+    @property  # type: ignore[override]
     def session(self) -> Session | None:
         """Client: the newest resumable session (a NewSessionTicket arrives after the
         handshake, with the first data read).  Set it before the handshake (on an
@@ -469,12 +551,12 @@ class TLSSocket(ConnectionInfo):
             return b""
         return self._take(bufsize)
 
-    def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
+    def recv_into(self, buffer: Buffer, nbytes: int | None = None, flags: int = 0) -> int:
         """Read up to ``nbytes`` (default: the buffer's size) into ``buffer``; 0 at the end."""
         if flags:
             raise ValueError("non-zero flags not allowed in calls to recv_into() on TLSSocket")
         view = memoryview(buffer).cast("B")
-        if nbytes <= 0 or nbytes > len(view):
+        if not nbytes or nbytes <= 0 or nbytes > len(view):
             nbytes = len(view)
         if nbytes == 0 or not self._wait_data():
             return 0
@@ -484,15 +566,17 @@ class TLSSocket(ConnectionInfo):
         self._pos = pos + n
         return n
 
-    def read(self, len: int = 1024, buffer: Buffer | None = None) -> bytes | int:
+    def read(self, len: int = 1024, buffer: Buffer | None = None) -> bytes | int:  # type: ignore[override]
         """``ssl.SSLSocket.read``: bytes, or the count written into ``buffer``."""
         if buffer is not None:
             return self.recv_into(buffer, len)
         return self.recv(len)
 
     def pending(self) -> int:
-        """Decrypted bytes ready to be read without touching the socket."""
-        return len(self._chunk) - self._pos
+        """Decrypted bytes ready to be read without touching the socket (check it
+        before waiting in select(): records that arrived together are decrypted together)."""
+        self._drain()
+        return len(self._chunk) - self._pos + self._queued
 
     def send(self, data: Buffer, flags: int = 0) -> int:
         """Encrypt and send all of ``data``; returns its length.
@@ -642,13 +726,15 @@ class TLSSocket(ConnectionInfo):
                 self._read_more(deadline)
             conn.events()
         self._chunk, self._pos = b"", 0
+        self._queue.clear()
+        self._queued = 0
         self._detached = True
         self._closed = True
         sock = self._sock
         sock.settimeout(self._timeout)
         return sock
 
-    def detach(self) -> socket.socket:
+    def detach(self) -> socket.socket:  # type: ignore[override]
         """Give up the socket without any TLS shutdown (the connection becomes unusable)."""
         self._detached = True
         self._closed = True
