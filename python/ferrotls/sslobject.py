@@ -125,14 +125,13 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
             event = conn.next_event()
             if event is _NEED_DATA:
                 return
-            kind = type(event)
-            if kind is ApplicationData:
-                data = event.data  # type: ignore[union-attr]
+            if isinstance(event, ApplicationData):
+                data = event.data
                 if data:
                     self._queue.append(data)
                     self._queued += len(data)
-            elif kind is SessionTicket and event.session is not None:  # type: ignore[union-attr]
-                self._session = Session(event.session)
+            elif isinstance(event, SessionTicket) and event.session is not None:
+                self._session = Session(event.session)  # type: ignore[arg-type]
 
     def _events_until_data(self) -> bool:
         """True when application data is in ``_chunk``."""

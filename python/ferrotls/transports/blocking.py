@@ -450,16 +450,13 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
             event = conn.next_event()
             if event is _NEED_DATA:
                 return
-            kind = type(event)
-            if kind is ApplicationData:
-                data = event.data  # type: ignore[union-attr]
+            if isinstance(event, ApplicationData):
+                data = event.data
                 if data:
                     self._queue.append(data)
                     self._queued += len(data)
-            elif kind is SessionTicket:
-                if event.session is not None:  # type: ignore[union-attr]
-                    self._session = Session(event.session)
-            # HandshakeComplete, KeyUpdated, ConnectionClosed (conn.peer_closed is set): nothing
+            elif isinstance(event, SessionTicket) and event.session is not None:
+                self._session = Session(event.session)  # type: ignore[arg-type]
 
     def _wait_data(self) -> bool:
         """Make application data available in ``_chunk``; False at a clean end of stream."""
