@@ -47,7 +47,7 @@ from typing import Any
 
 from .context import Context, _CSSLContext, _SSLContext
 
-__all__ = ["inject_into_ssl", "extract_from_ssl", "injected", "is_injected"]
+__all__ = ["InjectedSSLContext", "inject_into_ssl", "extract_from_ssl", "injected", "is_injected"]
 
 _LOCK = threading.RLock()
 _SAVED: list[tuple[Any, str, Any]] = []
@@ -72,9 +72,25 @@ def _c_setter(name: str) -> property:
     return property(original.fget, fset, original.fdel, original.__doc__)
 
 
+class _SSLContextType(type):
+    """Makes ``isinstance(x, ssl.SSLContext)`` true, while injected, for the OpenSSL
+    contexts made before too (asyncio's start_tls checks it at call time)."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, _SSLContext)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return issubclass(subclass, _SSLContext)
+
+
+class InjectedSSLContext(Context, metaclass=_SSLContextType):
+    """What ``ssl.SSLContext`` is while injected: a :class:`ferrotls.Context` that
+    ``isinstance`` checks equate with the original class."""
+
+
 def is_injected() -> bool:
-    """Whether ``ssl.SSLContext`` is ferrotls's Context now."""
-    return ssl.SSLContext is Context
+    """Whether ``ssl.SSLContext`` is ferrotls's now."""
+    return ssl.SSLContext is InjectedSSLContext
 
 
 def inject_into_ssl() -> None:
@@ -86,7 +102,7 @@ def inject_into_ssl() -> None:
         for name in _NAME_BOUND_SETTERS:
             if name in _SSLContext.__dict__:
                 _replace(_SSLContext, name, _c_setter(name))
-        _replace(ssl, "SSLContext", Context)
+        _replace(ssl, "SSLContext", InjectedSSLContext)
         _inject_urllib3()
         _inject_requests()
         _inject_aiohttp()
@@ -101,7 +117,7 @@ def _inject_urllib3() -> None:
     for name in ("urllib3.util.ssl_", "urllib3.util"):
         module = _loaded(name)
         if module is not None and getattr(module, "SSLContext", None) is _SSLContext:
-            _replace(module, "SSLContext", Context)
+            _replace(module, "SSLContext", InjectedSSLContext)
 
 
 def _inject_requests() -> None:

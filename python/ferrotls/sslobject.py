@@ -70,6 +70,7 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
         self._pos = 0
         self._queue: deque[bytes] = deque()  # decrypted payloads behind _chunk
         self._queued = 0
+        self._eof_reported = False
         ConnectionInfo.__init__(self, None, context, server_side, server_hostname)  # type: ignore[arg-type]
         self.connection = context._open(self, server_side, server_hostname, session)
 
@@ -172,6 +173,7 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
         if self._pos >= self._chunk.__len__() and not self._fill():
             if conn.peer_closed and self._closed_sent:
                 raise ZeroReturnError("TLS/SSL connection has been closed (EOF)")
+            self._eof_reported = True
             return 0 if buffer is not None else b""
         chunk, pos = self._chunk, self._pos
         if buffer is not None:
@@ -228,9 +230,13 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
 
     def pending(self) -> int:
         """Decrypted bytes ready to be read without more input (everything ``incoming``
-        held is decrypted at once, so this is where arrived data shows)."""
+        held is decrypted at once, so this is where arrived data shows).  1 when
+        only the peer's close_notify is left to report (read() returns ``b""``)."""
         self._drain()
-        return self._chunk.__len__() - self._pos + self._queued
+        n = self._chunk.__len__() - self._pos + self._queued
+        if not n and self.connection.peer_closed and not self._eof_reported:
+            return 1  # the peer's close_notify is in: a read returns b"" at once
+        return n
 
     def unwrap(self) -> None:
         """Send close_notify, then wait (``ssl.SSLWantReadError``) for the peer's.

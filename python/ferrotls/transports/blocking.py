@@ -133,6 +133,7 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         self._pos = 0
         self._queue: deque[bytes] = deque()  # decrypted payloads behind _chunk
         self._queued = 0
+        self._eof_reported = False
         self._eof = False  # the transport was closed by the peer
         self._ragged = False  # ... without close_notify, and suppress_ragged_eofs
         self._truncation: TruncationError | None = None
@@ -475,6 +476,7 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
                 self._pos = 0
                 return True
             if conn.peer_closed or self._ragged:
+                self._eof_reported = True
                 return False
             if self._eof:
                 if self._truncation is not None:
@@ -571,9 +573,14 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
 
     def pending(self) -> int:
         """Decrypted bytes ready to be read without touching the socket (check it
-        before waiting in select(): records that arrived together are decrypted together)."""
+        before waiting in select(): records that arrived together are decrypted
+        together).  1 when only the peer's close_notify is left to report."""
         self._drain()
-        return len(self._chunk) - self._pos + self._queued
+        n = len(self._chunk) - self._pos + self._queued
+        conn = self.connection
+        if not n and conn is not None and conn.peer_closed and not self._eof_reported:
+            return 1  # the peer's close_notify is in: recv() returns b"" at once
+        return n
 
     def send(self, data: Buffer, flags: int = 0) -> int:
         """Encrypt and send all of ``data``; returns its length.
