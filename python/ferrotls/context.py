@@ -1009,11 +1009,17 @@ class Context(ssl.SSLContext):
         raise UnsupportedFeature("_wrap_bio (OpenSSL's SSLObject) is not available on a ferrotls Context; use wrap_bio")
 
     def check_side(self, server_side: bool) -> None:
-        """ValueError unless ``server_side`` matches the context's side (as ``ssl``)."""
+        """``ssl.SSLError`` (also a ValueError) unless ``server_side`` matches the
+        context's side, with ``ssl``'s message."""
         if server_side and self._side == "client":
-            raise ValueError("Cannot create a server socket with a PROTOCOL_TLS_CLIENT context")
+            raise _WrongSide("Cannot create a server socket with a PROTOCOL_TLS_CLIENT context")
         if not server_side and self._side == "server":
-            raise ValueError("Cannot create a client socket with a PROTOCOL_TLS_SERVER context")
+            raise _WrongSide("Cannot create a client socket with a PROTOCOL_TLS_SERVER context")
+
+
+class _WrongSide(UsageError, ValueError):
+    """A client context used for a server socket or the reverse: ssl.SSLError, as in
+    ``ssl``, and ValueError, as ferrotls raised before."""
 
 
 class _PskServerAdapter:
