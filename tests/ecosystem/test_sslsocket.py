@@ -1,0 +1,216 @@
+"""TLSSocket (wrap_socket) as an ssl.SSLSocket: unconnected and listening sockets,
+sessions, RFC 9266 channel binding, non-blocking mode, sendfile -- against OpenSSL."""
+
+from __future__ import annotations
+
+import io
+import re
+import select
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import ferrotls
+import pytest
+from conftest import LOOPBACK, PKI, TIMEOUT, ferro_client, ferro_server, openssl_client, openssl_server
+
+
+@contextmanager
+def echo_server(ctx: ssl.SSLContext, *, connections: int = 1,
+                handler: Callable[[Any], None] | None = None) -> Iterator[int]:
+    """Accept ``connections`` TLS connections on a *wrapped listening socket* and echo."""
+    listener = ctx.wrap_socket(socket.create_server((LOOPBACK, 0)), server_side=True)
+    listener.settimeout(TIMEOUT)
+    errors: list[BaseException] = []
+
+    def echo(tls: Any) -> None:
+        while data := tls.recv(65536):
+            tls.sendall(data)
+
+    def run() -> None:
+        for _ in range(connections):
+            try:
+                tls, _ = listener.accept()
+                with tls:
+                    tls.settimeout(TIMEOUT)
+                    (handler or echo)(tls)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        thread.join(TIMEOUT)
+        listener.close()
+    assert not errors, errors
+
+
+def test_is_an_sslsocket(pki: PKI) -> None:
+    with echo_server(openssl_server(pki.server_pem)) as port:
+        with ferro_client(pki).wrap_socket(socket.create_connection((LOOPBACK, port)), server_hostname=LOOPBACK) as tls:
+            assert isinstance(tls, ssl.SSLSocket) and isinstance(tls, socket.socket)
+            assert isinstance(tls, ferrotls.TLSSocket)
+            tls.sendall(b"abc")
+            assert tls.recv(10) == b"abc"
+
+
+def test_ferrotls_listening_socket_accepts_tls(pki: PKI) -> None:
+    """ctx.wrap_socket(listener, server_side=True); accept() returns TLS sockets (ssl client)."""
+    with echo_server(ferro_server(pki), connections=2) as port:
+        for _ in range(2):
+            with openssl_client(pki).wrap_socket(socket.create_connection((LOOPBACK, port)),
+                                                 server_hostname="localhost") as tls:
+                tls.sendall(b"x" * 100_000)
+                got = b""
+                while len(got) < 100_000:
+                    got += tls.recv(65536)
+                assert got == b"x" * 100_000
+
+
+def test_unconnected_socket_connects_then_handshakes(pki: PKI) -> None:
+    """The other ssl recipe: wrap first, connect() later."""
+    with echo_server(openssl_server(pki.server_pem)) as port:
+        with ferro_client(pki).wrap_socket(socket.socket(), server_hostname=LOOPBACK) as tls:
+            with pytest.raises(ValueError):
+                tls.getpeercert()
+            tls.settimeout(TIMEOUT)
+            tls.connect((LOOPBACK, port))
+            assert tls.version() == "TLSv1.3" and tls.getpeercert()["subjectAltName"]
+            tls.sendall(b"hi")
+            assert tls.recv(2) == b"hi"
+            with pytest.raises(ValueError):
+                tls.connect((LOOPBACK, port))
+
+
+@pytest.mark.parametrize("ferro_is", ["client", "server"])
+def test_session_resumption_against_openssl(ferro_is: str, pki: PKI) -> None:
+    """session / session= / session_reused, with OpenSSL on the other end."""
+    client: Any = ferro_client(pki) if ferro_is == "client" else openssl_client(pki)
+    server: Any = ferro_server(pki) if ferro_is == "server" else openssl_server(pki.server_pem)
+    with echo_server(server, connections=2) as port:
+        with client.wrap_socket(socket.create_connection((LOOPBACK, port)), server_hostname="localhost") as tls:
+            tls.sendall(b"1")
+            assert tls.recv(1) == b"1"  # NewSessionTickets arrive with the data
+            session = tls.session
+            assert session is not None and not tls.session_reused
+        with client.wrap_socket(socket.create_connection((LOOPBACK, port)), server_hostname="localhost",
+                                session=session) as tls:
+            tls.sendall(b"2")
+            assert tls.recv(1) == b"2"
+            assert tls.session_reused
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_channel_binding_matches_openssl_exporter(pki: PKI) -> None:
+    """RFC 9266 tls-exporter: ferrotls's server binding equals what `openssl s_client
+    -keymatexport EXPORTER-Channel-Binding -keymatexportlen 32` prints."""
+    bindings: list[bytes | None] = []
+
+    def handler(tls: Any) -> None:
+        bindings.append(tls.get_channel_binding("tls-exporter"))
+        tls.sendall(b"done\n")
+
+    with echo_server(ferro_server(pki), handler=handler) as port:
+        out = subprocess.run(
+            ["openssl", "s_client", "-connect", f"{LOOPBACK}:{port}", "-CAfile", str(pki.ca_pem),
+             "-tls1_3", "-keymatexport", "EXPORTER-Channel-Binding", "-keymatexportlen", "32",
+             "-servername", "localhost"],
+            input=b"", capture_output=True, timeout=TIMEOUT, check=False,
+        ).stdout.decode()
+    match = re.search(r"Keying material: ([0-9A-F]+)", out)
+    assert match, out
+    assert bindings == [bytes.fromhex(match.group(1))]
+
+
+def test_non_blocking_raises_want_read_and_want_write(pki: PKI) -> None:
+    """A select() loop over a non-blocking TLSSocket, as with ssl: SSLWantReadError in the
+    handshake and reads, SSLWantWriteError when the peer does not read, retry with the same data."""
+    release = threading.Event()
+    listener = socket.create_server((LOOPBACK, 0))
+    server_ctx = openssl_server(pki.server_pem)
+    outcome: list[Any] = []
+
+    def serve() -> None:
+        raw, _ = listener.accept()
+        time.sleep(0.2)  # the client's first do_handshake() finds nothing to read
+        with server_ctx.wrap_socket(raw, server_side=True) as tls:
+            tls.settimeout(TIMEOUT)
+            release.wait(TIMEOUT)
+            total = 0
+            while data := tls.recv(1 << 20):
+                total += len(data)
+            tls.sendall(str(total).encode())
+            outcome.append(total)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    raw = socket.create_connection(listener.getsockname())
+    raw.setblocking(False)
+    tls = ferro_client(pki).wrap_socket(raw, server_hostname=LOOPBACK, do_handshake_on_connect=False)
+    deadline = time.monotonic() + TIMEOUT
+    wants = []
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            wants.append("read")
+            select.select([tls], [], [], 1)
+        except ssl.SSLWantWriteError:
+            select.select([], [tls], [], 1)
+        assert time.monotonic() < deadline
+    assert wants and tls.version() == "TLSv1.3"
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.recv(10)
+    chunk = b"z" * 65536
+    sent = 0
+    blocked = False
+    while sent < 64 * 1024 * 1024 and not blocked:
+        try:
+            sent += tls.send(chunk)
+        except ssl.SSLWantWriteError:
+            blocked = True
+    assert blocked, "the socket buffer never filled"
+    release.set()
+    while True:  # retry the same data until it is taken
+        try:
+            assert tls.send(chunk) == len(chunk)
+            sent += len(chunk)
+            break
+        except ssl.SSLWantWriteError:
+            select.select([], [tls], [], 1)
+        assert time.monotonic() < deadline
+    tls.setblocking(True)
+    tls.settimeout(TIMEOUT)
+    tls.shutdown(socket.SHUT_WR)
+    answer = b""
+    while data := tls.recv(100):
+        answer += data
+    tls.close()
+    thread.join(TIMEOUT)
+    listener.close()
+    assert outcome == [sent] and int(answer) == sent
+
+
+def test_sendfile_goes_through_tls(pki: PKI) -> None:
+    with echo_server(openssl_server(pki.server_pem)) as port:
+        with ferro_client(pki).wrap_socket(socket.create_connection((LOOPBACK, port)), server_hostname=LOOPBACK) as tls:
+            tls.settimeout(TIMEOUT)
+            payload = bytes(range(256)) * 300
+            assert tls.sendfile(io.BytesIO(payload)) == len(payload)
+            got = b""
+            while len(got) < len(payload):
+                got += tls.recv(65536)
+            assert got == payload
+            with pytest.raises(ValueError):
+                tls.sendto(b"x", (LOOPBACK, port))
+            with pytest.raises(NotImplementedError):
+                tls.dup()
