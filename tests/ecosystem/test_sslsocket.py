@@ -214,3 +214,58 @@ def test_sendfile_goes_through_tls(pki: PKI) -> None:
                 tls.sendto(b"x", (LOOPBACK, port))
             with pytest.raises(NotImplementedError):
                 tls.dup()
+
+
+def _select_recv(tls: Any, n: int) -> bytes:
+    """websockets' loop: select() on the socket, then recv(65536) -- no pending() check."""
+    got = b""
+    while len(got) < n:
+        assert select.select([tls], [], [], 3)[0], f"select() saw nothing after {len(got)} of {n} bytes"
+        data = tls.recv(65536)
+        assert data
+        got += data
+    return got
+
+
+def test_select_then_recv_sees_data_sent_with_the_finished(pki: PKI) -> None:
+    """The client's first data arrives in the same segment as its Finished: the ferrotls
+    server's handshake must leave it in the socket, where select() sees it."""
+    seen: list[bytes] = []
+    with echo_server(ferro_server(pki), handler=lambda tls: seen.append(_select_recv(tls, 5))) as port:
+        raw = socket.create_connection((LOOPBACK, port), timeout=TIMEOUT)
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        client = openssl_client(pki).wrap_bio(incoming, outgoing, server_hostname="localhost")
+        while True:
+            try:
+                client.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                raw.sendall(outgoing.read())
+                incoming.write(raw.recv(65536))
+        client.write(b"first")
+        raw.sendall(outgoing.read())  # Finished and the data record in one write
+        deadline = time.monotonic() + TIMEOUT
+        while not seen and time.monotonic() < deadline:  # keep the socket open (no FIN to wake select)
+            time.sleep(0.01)
+        raw.close()
+    assert seen == [b"first"]
+
+
+def test_select_then_recv_through_a_burst(pki: PKI) -> None:
+    """100 KB sent at once (it all fits in the socket buffer); recv(65536) after each
+    select() gets it all, with no stall on plaintext decrypted ahead."""
+    burst = bytes(range(250)) * 400
+    done = threading.Event()
+
+    def send_and_wait(tls: Any) -> None:
+        tls.sendall(burst)
+        done.wait(TIMEOUT)  # no close_notify / FIN to wake select() meanwhile
+
+    with echo_server(openssl_server(pki.server_pem), handler=send_and_wait) as port:
+        with ferro_client(pki).wrap_socket(socket.create_connection((LOOPBACK, port)),
+                                           server_hostname=LOOPBACK) as tls:
+            time.sleep(0.3)  # all of it waits in the socket before the first recv
+            try:
+                assert _select_recv(tls, len(burst)) == burst
+            finally:
+                done.set()

@@ -134,6 +134,9 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         self._queue: deque[bytes] = deque()  # decrypted payloads behind _chunk
         self._queued = 0
         self._eof_reported = False
+        self._need = 0  # bytes of the current record not yet read from the socket
+        self._hdr = bytearray()  # a record header read in part
+        self._record_size = 0
         self._eof = False  # the transport was closed by the peer
         self._ragged = False  # ... without close_notify, and suppress_ragged_eofs
         self._truncation: TruncationError | None = None
@@ -386,12 +389,26 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         except OSError:
             pass
 
-    def _read_more(self, deadline: float | None) -> None:
-        """One ``recv_into`` fed to the connection, replies flushed."""
+    def _read_more(self, deadline: float | None, budget: int = _RECV_SIZE) -> None:
+        """One ``recv_into`` fed to the connection, replies flushed.
+
+        It takes no more from the kernel than ``budget`` bytes of plaintext can come
+        from (``budget=0``: exactly one record), as OpenSSL's record-by-record reads
+        do: decrypted data is never left behind while the socket looks idle, so a
+        select() before recv() -- websockets' loop -- does not wait for bytes that
+        were already read.  The handshake reads one record at a time, leaving the
+        application data that follows it in the socket.
+        """
         if deadline is not None:
             self._arm(deadline)
+        if self._hdr:
+            limit = 5 - len(self._hdr)  # finish the header, then the record's size is known
+        elif self._need:
+            limit = self._need + max(0, budget - self._record_size)
+        else:
+            limit = max(budget, 5)
         try:
-            n = self._sock.recv_into(self._buf)
+            n = self._sock.recv_into(self._buf, min(limit, _RECV_SIZE))
         except BlockingIOError:
             if self._timeout == 0.0:
                 raise WantReadError(_WANT_READ) from None
@@ -399,36 +416,33 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         if n == 0:
             self._on_eof()
             return
+        data = self._view[:n]
+        self._track(data)
         try:
-            self.connection.receive_data(self._view[:n])
+            self._conn.receive_data(data)
         except TLSError:
             self._flush_after_error()
             raise
         self._flush(deadline)
 
-    def _recv_exact(self, n: int, deadline: float | None) -> bytes | None:
-        data = b""
-        while len(data) < n:
-            self._arm(deadline)
-            chunk = self._sock.recv(n - len(data))
-            if not chunk:
-                return None
-            data += chunk
-        return data
-
-    def _read_one_record(self, deadline: float | None) -> None:
-        """Read exactly one TLS record (so plaintext after close_notify stays in the socket)."""
-        header = self._recv_exact(5, deadline)
-        body = None if header is None else self._recv_exact(int.from_bytes(header[3:5], "big"), deadline)
-        if header is None or body is None:
-            self._on_eof()
-            return
-        try:
-            self.connection.receive_data(header + body)
-        except TLSError:
-            self._flush_after_error()
-            raise
-        self._flush(deadline)
+    def _track(self, data: memoryview) -> None:
+        """Follow the record boundaries in the bytes read (``_need``: what is missing
+        of the current record; ``_hdr``: a header read in part)."""
+        pos, n = 0, len(data)
+        while pos < n:
+            if self._need:
+                take = min(self._need, n - pos)
+                self._need -= take
+                pos += take
+                continue
+            hdr = self._hdr
+            take = min(5 - len(hdr), n - pos)
+            hdr += data[pos : pos + take]
+            pos += take
+            if len(hdr) == 5:
+                self._need = int.from_bytes(hdr[3:5], "big")
+                self._record_size = 5 + self._need
+                hdr.clear()
 
     def _on_eof(self) -> None:
         self._eof = True
@@ -459,8 +473,9 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
             elif isinstance(event, SessionTicket) and event.session is not None:
                 self._session = Session(event.session)  # type: ignore[arg-type]
 
-    def _wait_data(self) -> bool:
-        """Make application data available in ``_chunk``; False at a clean end of stream."""
+    def _wait_data(self, budget: int = _RECV_SIZE) -> bool:
+        """Make application data available in ``_chunk`` (reading for at most about
+        ``budget`` bytes of it); False at a clean end of stream."""
         if self._pos < len(self._chunk):
             return True
         self._check_usable()
@@ -482,7 +497,7 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
                 if self._truncation is not None:
                     raise self._truncation
                 return False
-            self._read_more(deadline)
+            self._read_more(deadline, budget)
 
     def _take(self, n: int) -> bytes:
         chunk, pos = self._chunk, self._pos
@@ -508,7 +523,7 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
             while not conn.handshake_complete:
                 if self._eof:
                     raise TruncationError("the peer closed the connection during the handshake")
-                self._read_more(deadline)
+                self._read_more(deadline, 0)  # record by record: what follows stays in the socket
             self._flush(deadline)
         except BlockingIOError as exc:
             if self._timeout != 0.0 or isinstance(exc, TLSError):
@@ -546,7 +561,7 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
             if bufsize < 0:
                 raise ValueError("negative buffersize in recv")
             return b""
-        if not self._wait_data():
+        if not self._wait_data(bufsize):
             return b""
         return self._take(bufsize)
 
@@ -557,7 +572,7 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         view = memoryview(buffer).cast("B")
         if not nbytes or nbytes <= 0 or nbytes > len(view):
             nbytes = len(view)
-        if nbytes == 0 or not self._wait_data():
+        if nbytes == 0 or not self._wait_data(nbytes):
             return 0
         pos = self._pos
         n = min(nbytes, len(self._chunk) - pos)
@@ -723,11 +738,7 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         while not conn.peer_closed:
             if self._eof:
                 raise TruncationError("the peer closed the connection without close_notify")
-            records = getattr(conn, "_records", None)
-            if getattr(records, "buffered", 1) == 0:
-                self._read_one_record(deadline)  # never read past the peer's close_notify
-            else:
-                self._read_more(deadline)
+            self._read_more(deadline, 0)  # one record at a time: never past the peer's close_notify
             conn.events()
         self._chunk, self._pos = b"", 0
         self._queue.clear()
