@@ -816,13 +816,14 @@ class Context(ssl.SSLContext):
                 return None
             if self._verify_profile is None:
                 return _system_verifier()
-            return DefaultVerifier(TrustStore.system(), profile=self._verify_profile)  # type: ignore[arg-type]
+            profile: Any = self._verify_profile
+            return DefaultVerifier(TrustStore.system(), profile=profile)
         profile = self._verify_profile
         if profile is None:
             only_system = not self._ca_certs and not _default_certificates()[1]
             profile = "webpki" if only_system else "compatible"
         store = TrustStore.from_certificates(certs)
-        return DefaultVerifier(store, profile=profile)  # type: ignore[arg-type]
+        return DefaultVerifier(store, profile=profile)
 
     def _common(self) -> dict[str, Any]:
         common: dict[str, Any] = {
@@ -941,7 +942,8 @@ class Context(ssl.SSLContext):
         if session is not None:
             if not isinstance(session, Session):
                 raise TypeError(
-                    f"session must be a session from a ferrotls socket or object, not {type(session).__name__}"
+                    "session must be a session from a ferrotls socket or object, "
+                    f"not {type(session).__name__}"
                 )
         if isinstance(server_hostname, bytes):
             server_hostname = server_hostname.decode("ascii")
@@ -1003,10 +1005,14 @@ class Context(ssl.SSLContext):
         return TLSObject(self, incoming, outgoing, server_side, host, session)
 
     def _wrap_socket(self, *args: Any, **kwargs: Any) -> Any:
-        raise UnsupportedFeature("_wrap_socket (OpenSSL's socket) is not available on a ferrotls Context; use wrap_socket")
+        raise UnsupportedFeature(
+            "_wrap_socket (OpenSSL's socket) is not available on a ferrotls Context; use wrap_socket"
+        )
 
     def _wrap_bio(self, *args: Any, **kwargs: Any) -> Any:
-        raise UnsupportedFeature("_wrap_bio (OpenSSL's SSLObject) is not available on a ferrotls Context; use wrap_bio")
+        raise UnsupportedFeature(
+            "_wrap_bio (OpenSSL's SSLObject) is not available on a ferrotls Context; use wrap_bio"
+        )
 
     def check_side(self, server_side: bool) -> None:
         """``ssl.SSLError`` (also a ValueError) unless ``server_side`` matches the
