@@ -269,3 +269,57 @@ def test_select_then_recv_through_a_burst(pki: PKI) -> None:
                 assert _select_recv(tls, len(burst)) == burst
             finally:
                 done.set()
+
+
+@pytest.mark.parametrize("ferro_is", ["client", "server"])
+def test_one_thread_reads_while_another_writes(ferro_is: str, pki: PKI) -> None:
+    """websockets' sync implementation reads in one thread and writes in another on the
+    same socket; the records must still leave in order (the echo must come back intact)."""
+    client: Any = ferro_client(pki) if ferro_is == "client" else openssl_client(pki)
+    server: Any = ferro_server(pki) if ferro_is == "server" else openssl_server(pki.server_pem)
+
+    def echo_threaded(tls: Any) -> None:  # the server too: one reader, one writer thread
+        chunks: list[bytes] = []
+        cond = threading.Condition()
+
+        def writer() -> None:
+            while True:
+                with cond:
+                    cond.wait_for(lambda: chunks)
+                    data = chunks.pop(0)
+                if not data:
+                    return
+                tls.sendall(data)
+
+        t = threading.Thread(target=writer, daemon=True)
+        t.start()
+        while True:
+            data = tls.recv(65536)
+            with cond:
+                chunks.append(data)
+                cond.notify()
+            if not data:
+                break
+        t.join(TIMEOUT)
+
+    payload = bytes(range(256)) * 4096 * 8  # 8 MiB
+    with echo_server(server, handler=echo_threaded) as port:
+        with client.wrap_socket(socket.create_connection((LOOPBACK, port)), server_hostname="localhost") as tls:
+            tls.settimeout(TIMEOUT)
+            received = bytearray()
+
+            def reader() -> None:
+                while len(received) < len(payload):
+                    data = tls.recv(1 << 20)
+                    if not data:
+                        return
+                    received.extend(data)
+
+            t = threading.Thread(target=reader, daemon=True)
+            t.start()
+            view = memoryview(payload)
+            for i in range(0, len(payload), 40_000):
+                tls.sendall(view[i : i + 40_000])
+            t.join(TIMEOUT)
+            assert bytes(received) == payload
+            tls.shutdown(socket.SHUT_WR)

@@ -32,11 +32,13 @@ EOF *without* close_notify reads as ``b""`` too with ``suppress_ragged_eofs``
 ``close()`` and ``shutdown(SHUT_WR)`` send close_notify first; ``unwrap()``
 exchanges close_notify both ways and returns the plain socket.
 
-A ``TLSSocket`` wraps a ``socket.socket`` rather than being one: it has the
-methods ``http.client``, ``socketserver`` and ``http.server`` use (``recv``,
-``recv_into``, ``send``, ``sendall``, ``makefile``, ``settimeout``, ``fileno``,
-``getpeername``, ``setsockopt``, ``shutdown``, ``close``, ``accept`` ...).  Like a
-sans-I/O connection, one TLSSocket must not be used from two threads at once.
+A ``TLSSocket`` is an ``ssl.SSLSocket`` for ``isinstance`` checks but drives the
+socket it wrapped: it has the methods ``http.client``, ``socketserver`` and
+``http.server`` use (``recv``, ``recv_into``, ``send``, ``sendall``, ``makefile``,
+``settimeout``, ``fileno``, ``getpeername``, ``setsockopt``, ``shutdown``,
+``close``, ``accept`` ...).  Threads: one thread reading while another writes is
+supported (websockets' sync implementation does that with ``ssl`` sockets);
+two threads reading, or two writing, at once are not.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ import io
 from collections import deque
 import socket
 import ssl
+import threading
 import time
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Self, cast
 
@@ -128,6 +131,9 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         self._buf = bytearray(_RECV_SIZE)
         self._view = memoryview(self._buf)
         self._pending = bytearray()  # ciphertext taken from the connection, not yet sent
+        self._lock = threading.Lock()  # the connection's state: held for CPU work, never for I/O
+        self._send_lock = threading.Lock()  # one sender at a time (see _flush)
+        self._flush_wanted = False
         self._write_retry: int | None = None  # non-blocking send accepted, not yet all sent
         self._chunk: bytes = b""  # current ApplicationData payload and read position
         self._pos = 0
@@ -356,9 +362,33 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         if self._real_closed or self._detached:
             raise OSError(9, "Bad file descriptor (TLSSocket is closed)")
 
-    def _flush(self, deadline: float | None) -> None:
-        """Send everything the connection has queued (and anything left from before)."""
-        data = self._conn.data_to_send()
+    def _flush(self, deadline: float | None, wait: bool = True) -> None:
+        """Send everything the connection has queued (and anything left from before).
+
+        One thread sends at a time (``_send_lock``), so records leave in order when a
+        reader thread and a writer thread share the socket, as websockets' sync
+        implementation does.  A reader (``wait=False``) never blocks behind a writer
+        stuck in ``sendall``: it leaves its output to that writer, which flushes
+        again after letting go of the lock when ``_flush_wanted`` is set.
+        """
+        lock = self._send_lock
+        while True:
+            if not lock.acquire(blocking=wait):
+                self._flush_wanted = True
+                if not lock.acquire(blocking=False):
+                    return  # the holder checks _flush_wanted after it lets go
+            try:
+                self._flush_wanted = False
+                self._flush_locked(deadline)
+            finally:
+                lock.release()
+            if not self._flush_wanted:
+                return
+            wait = False
+
+    def _flush_locked(self, deadline: float | None) -> None:
+        with self._lock:
+            data = self._conn.data_to_send()
         pending = self._pending
         if pending:
             if data:
@@ -385,7 +415,8 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
     def _flush_after_error(self) -> None:
         """Best effort: put a queued alert on the wire before the error propagates."""
         try:
-            self._flush(time.monotonic() + min(self._timeout or _CLOSE_TIMEOUT, _CLOSE_TIMEOUT))
+            deadline = time.monotonic() + min(self._timeout or _CLOSE_TIMEOUT, _CLOSE_TIMEOUT)
+            self._flush(deadline, wait=False)
         except OSError:
             pass
 
@@ -419,11 +450,12 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         data = self._view[:n]
         self._track(data)
         try:
-            self._conn.receive_data(data)
+            with self._lock:
+                self._conn.receive_data(data)
         except TLSError:
             self._flush_after_error()
             raise
-        self._flush(deadline)
+        self._flush(deadline, wait=False)
 
     def _track(self, data: memoryview) -> None:
         """Follow the record boundaries in the bytes read (``_need``: what is missing
@@ -447,7 +479,8 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
     def _on_eof(self) -> None:
         self._eof = True
         try:
-            self.connection.receive_data(b"")
+            with self._lock:
+                self._conn.receive_data(b"")
         except TruncationError as exc:
             if self.suppress_ragged_eofs and self.connection.handshake_complete:
                 self._ragged = True
@@ -462,7 +495,8 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         if conn is None:
             return
         while True:
-            event = conn.next_event()
+            with self._lock:
+                event = conn.next_event()
             if event is _NEED_DATA:
                 return
             if isinstance(event, ApplicationData):
@@ -612,7 +646,8 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         timeout = self._timeout
         if timeout is None and isinstance(data, (bytes, bytearray)) and len(data) <= _SEND_CHUNK:
             # the common case (blocking socket, bytes): one seal call, then one sendall
-            conn.send(data)
+            with self._lock:
+                conn.send(data)
             self._flush(None)
             return len(data)
         if timeout == 0.0:
@@ -621,7 +656,8 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         total = len(view)
         deadline = self._deadline()
         for start in range(0, total, _SEND_CHUNK):
-            conn.send(view[start : start + _SEND_CHUNK] if total > _SEND_CHUNK else view)
+            with self._lock:
+                conn.send(view[start : start + _SEND_CHUNK] if total > _SEND_CHUNK else view)
             self._flush(deadline)
         return total
 
@@ -639,7 +675,8 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         total = len(view)
         if not total:
             return 0
-        conn.send(view)
+        with self._lock:
+            conn.send(view)
         try:
             self._flush(None)
         except BlockingIOError:
@@ -708,7 +745,8 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         if conn.state in (ConnectionState.ESTABLISHED, ConnectionState.CLOSED) or (
             conn.handshake_complete and conn.state is not ConnectionState.ERROR
         ):
-            conn.close()
+            with self._lock:
+                conn.close()
             self._flush(deadline)
 
     def shutdown(self, how: int) -> None:
@@ -733,7 +771,8 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         if not conn.handshake_complete:
             raise UsageError("unwrap() before the handshake completed")
         deadline = self._deadline()
-        conn.close()
+        with self._lock:
+            conn.close()
         self._flush(deadline)
         while not conn.peer_closed:
             if self._eof:
