@@ -3,6 +3,7 @@ sessions, RFC 9266 channel binding, non-blocking mode, sendfile -- against OpenS
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import select
@@ -271,55 +272,105 @@ def test_select_then_recv_through_a_burst(pki: PKI) -> None:
                 done.set()
 
 
+PAYLOAD = bytes(range(256)) * 4096 * 8  # 8 MiB
+
+
+def _threaded_echo(tls: Any) -> None:
+    """Echo with a reader thread (this one) and a writer thread on the same TLSSocket."""
+    chunks: list[bytes] = []
+    cond = threading.Condition()
+
+    def writer() -> None:
+        while True:
+            with cond:
+                cond.wait_for(lambda: chunks)
+                data = chunks.pop(0)
+            if not data:
+                return
+            tls.sendall(data)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    while True:
+        data = tls.recv(65536)
+        with cond:
+            chunks.append(data)
+            cond.notify()
+        if not data:
+            break
+    t.join(TIMEOUT)
+
+
+async def _asyncio_peer(port: int | None, pki: PKI, ready: list[Any]) -> bytes:
+    """The OpenSSL end, on one asyncio thread (an ssl.SSLSocket shared by two threads is
+    not safe in OpenSSL): an echo server (port None) or a client sending PAYLOAD while
+    it reads the echo back."""
+    if port is None:
+        finished = asyncio.Event()
+
+        async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+                writer.close()
+            finally:
+                finished.set()
+
+        server = await asyncio.start_server(echo, LOOPBACK, 0, ssl=openssl_server(pki.server_pem))
+        ready.append(server.sockets[0].getsockname()[1])
+        async with server:
+            await asyncio.wait_for(finished.wait(), TIMEOUT)
+        return b""
+    reader, writer = await asyncio.open_connection(LOOPBACK, port, ssl=openssl_client(pki),
+                                                   server_hostname="localhost")
+
+    async def send() -> None:
+        for i in range(0, len(PAYLOAD), 40_000):
+            writer.write(PAYLOAD[i : i + 40_000])
+            await writer.drain()
+        writer.write_eof() if writer.can_write_eof() else None
+
+    task = asyncio.ensure_future(send())
+    got = await reader.readexactly(len(PAYLOAD))
+    await task
+    writer.close()
+    return got
+
+
 @pytest.mark.parametrize("ferro_is", ["client", "server"])
 def test_one_thread_reads_while_another_writes(ferro_is: str, pki: PKI) -> None:
     """websockets' sync implementation reads in one thread and writes in another on the
-    same socket; the records must still leave in order (the echo must come back intact)."""
-    client: Any = ferro_client(pki) if ferro_is == "client" else openssl_client(pki)
-    server: Any = ferro_server(pki) if ferro_is == "server" else openssl_server(pki.server_pem)
+    same socket; the records must still leave in order (the echo comes back intact)."""
+    if ferro_is == "server":
+        with echo_server(ferro_server(pki), handler=_threaded_echo) as port:
+            got = asyncio.run(asyncio.wait_for(_asyncio_peer(port, pki, []), TIMEOUT))
+        assert got == PAYLOAD
+        return
+    ready: list[Any] = []
+    peer = threading.Thread(target=lambda: asyncio.run(_asyncio_peer(None, pki, ready)), daemon=True)
+    peer.start()
+    deadline = time.monotonic() + TIMEOUT
+    while not ready:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    with ferro_client(pki).wrap_socket(socket.create_connection((LOOPBACK, ready[0])),
+                                       server_hostname="localhost") as tls:
+        tls.settimeout(TIMEOUT)
+        received = bytearray()
 
-    def echo_threaded(tls: Any) -> None:  # the server too: one reader, one writer thread
-        chunks: list[bytes] = []
-        cond = threading.Condition()
-
-        def writer() -> None:
-            while True:
-                with cond:
-                    cond.wait_for(lambda: chunks)
-                    data = chunks.pop(0)
+        def reader() -> None:
+            while len(received) < len(PAYLOAD):
+                data = tls.recv(1 << 20)
                 if not data:
                     return
-                tls.sendall(data)
+                received.extend(data)
 
-        t = threading.Thread(target=writer, daemon=True)
+        t = threading.Thread(target=reader, daemon=True)
         t.start()
-        while True:
-            data = tls.recv(65536)
-            with cond:
-                chunks.append(data)
-                cond.notify()
-            if not data:
-                break
+        view = memoryview(PAYLOAD)
+        for i in range(0, len(PAYLOAD), 40_000):
+            tls.sendall(view[i : i + 40_000])
         t.join(TIMEOUT)
-
-    payload = bytes(range(256)) * 4096 * 8  # 8 MiB
-    with echo_server(server, handler=echo_threaded) as port:
-        with client.wrap_socket(socket.create_connection((LOOPBACK, port)), server_hostname="localhost") as tls:
-            tls.settimeout(TIMEOUT)
-            received = bytearray()
-
-            def reader() -> None:
-                while len(received) < len(payload):
-                    data = tls.recv(1 << 20)
-                    if not data:
-                        return
-                    received.extend(data)
-
-            t = threading.Thread(target=reader, daemon=True)
-            t.start()
-            view = memoryview(payload)
-            for i in range(0, len(payload), 40_000):
-                tls.sendall(view[i : i + 40_000])
-            t.join(TIMEOUT)
-            assert bytes(received) == payload
-            tls.shutdown(socket.SHUT_WR)
+    peer.join(TIMEOUT)
+    assert bytes(received) == PAYLOAD
