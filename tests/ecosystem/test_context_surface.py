@@ -309,3 +309,21 @@ class _serve_once:
         self.listener.close()
 
 
+
+
+def test_alpn_both_ways_with_openssl(pki: PKI) -> None:
+    server = ferrotls.Context(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(pki.server_pem)
+    server.set_alpn_protocols(["h2", "http/1.1"])
+    client = openssl_client(pki)
+    client.set_alpn_protocols(["http/1.1"])
+    with _serve_once(server) as port, socket.create_connection((LOOPBACK, port)) as raw:
+        with client.wrap_socket(raw, server_hostname="localhost") as tls:
+            assert tls.selected_alpn_protocol() == "http/1.1"
+    openssl = openssl_server(pki.server_pem)
+    openssl.set_alpn_protocols(["h2"])
+    ferro = ferrotls.create_default_context(cafile=pki.ca_pem)
+    ferro.set_alpn_protocols(["h2", "http/1.1"])
+    with _serve_once(openssl) as port, socket.create_connection((LOOPBACK, port)) as raw:
+        with ferro.wrap_socket(raw, server_hostname="localhost") as tls:
+            assert tls.selected_alpn_protocol() == "h2"
