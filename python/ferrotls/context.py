@@ -857,7 +857,15 @@ class Context(ssl.SSLContext):
             if identity is not None and key:
                 extra["external_psks"] = (ExternalPsk(identity.encode("utf-8"), bytes(key)),)
                 extra["psk_modes"] = (PSK_DHE_KE,)
-        extra.update(self._common())  # set_options() has the last word
+                # the PSK is a SHA-256 one (as ssl's callbacks define it): offer only the
+                # SHA-256 suites, or a server that picks AES-256 first skips the PSK
+                sha256 = tuple(s for s in self._suites if SUITES[s].hash_name == "sha256")
+                if sha256:
+                    extra["cipher_suites"] = sha256
+        common = self._common()
+        if "cipher_suites" in extra:
+            common["cipher_suites"] = extra.pop("cipher_suites")
+        extra.update(common)  # set_options() has the last word
         return ClientConfig(
             verifier=verifier,
             check_hostname=self._check_hostname,

@@ -327,3 +327,30 @@ def test_alpn_both_ways_with_openssl(pki: PKI) -> None:
     with _serve_once(openssl) as port, socket.create_connection((LOOPBACK, port)) as raw:
         with ferro.wrap_socket(raw, server_hostname="localhost") as tls:
             assert tls.selected_alpn_protocol() == "h2"
+
+
+@pytest.mark.skipif(not hasattr(ORIGINAL, "set_psk_client_callback"), reason="ssl's PSK callbacks are 3.13+")
+def test_psk_callbacks_both_ways_with_openssl(pki: PKI) -> None:
+    """set_psk_client_callback / set_psk_server_callback (ssl's signatures): the external
+    PSK is used (session_reused) with OpenSSL on the other end, both ways."""
+    key = bytes(range(32))
+
+    def server_callback(identity: str | None) -> bytes:
+        return key if identity == "client-1" else b""
+
+    def client_callback(hint: str | None) -> tuple[str | None, bytes]:
+        return "client-1", key
+
+    ferro_server = ferrotls.Context(ssl.PROTOCOL_TLS_SERVER)
+    ferro_server.load_cert_chain(pki.server_pem)
+    ferro_server.set_psk_server_callback(server_callback)  # type: ignore[attr-defined]
+    openssl = openssl_client(pki, minimum_version=ssl.TLSVersion.TLSv1_3)
+    openssl.set_psk_client_callback(client_callback)  # type: ignore[attr-defined]
+    openssl_srv = openssl_server(pki.server_pem)
+    openssl_srv.set_psk_server_callback(server_callback)  # type: ignore[attr-defined]
+    ferro_client = ferrotls.create_default_context(cafile=pki.ca_pem)
+    ferro_client.set_psk_client_callback(client_callback)  # type: ignore[attr-defined]
+    for server, client in ((ferro_server, openssl), (openssl_srv, ferro_client)):
+        with _serve_once(server) as port, socket.create_connection((LOOPBACK, port)) as raw:
+            with client.wrap_socket(raw, server_hostname="localhost") as tls:
+                assert tls.session_reused, (server, client)
