@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from conftest import LOOPBACK, PKI, Opened, client_context, openssl_client, run_loop, server_context
+from eco_support import LOOPBACK, PKI, Opened, client_context, openssl_client, run_loop, server_context
 
 
 @pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])

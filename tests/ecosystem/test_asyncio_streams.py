@@ -9,7 +9,7 @@ from typing import Any
 
 import ferrotls
 import pytest
-from conftest import LOOPBACK, PKI, Opened, client_context, openssl_client, openssl_server, run_loop, server_context
+from eco_support import LOOPBACK, PKI, Opened, client_context, openssl_client, openssl_server, run_loop, server_context
 
 LOOPS = ["asyncio", "uvloop"]
 PAYLOAD = bytes(range(256)) * 1024  # 256 KiB, many records

@@ -16,7 +16,7 @@ from typing import Any
 import ferrotls
 import pytest
 import trustme
-from conftest import LOOPBACK, PKI, TIMEOUT, openssl_client, openssl_server
+from eco_support import LOOPBACK, PKI, TIMEOUT, openssl_client, openssl_server
 from ferrotls.errors import UnsupportedFeature
 
 ORIGINAL = ferrotls.inject._SSLContext

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import websockets.sync.client
 import websockets.sync.server
-from conftest import LOOPBACK, PKI, TIMEOUT, https_server, openssl_client, openssl_server
+from eco_support import LOOPBACK, PKI, TIMEOUT, https_server, openssl_client, openssl_server
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ecosystem.md"
 BLOCK = re.compile(r"```python\n# (client|server): (\w+)\n(.*?)```", re.DOTALL)

@@ -26,7 +26,7 @@ import requests.adapters
 import urllib3
 import websockets.asyncio.client
 import websockets.sync.client
-from conftest import (
+from eco_support import (
     BAD_CASES,
     LOOPBACK,
     PKI,

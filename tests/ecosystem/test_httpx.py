@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import PKI, Opened, client_context, run_loop
+from eco_support import PKI, Opened, client_context, run_loop
 
 
 def test_httpx_sync(mode: str, pki: PKI, openssl_https: int, opened: Opened) -> None:

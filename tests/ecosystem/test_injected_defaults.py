@@ -16,7 +16,7 @@ import pytest
 import requests
 import urllib3
 import websockets.sync.client
-from conftest import LOOPBACK, PKI, Opened, openssl_server
+from eco_support import LOOPBACK, PKI, Opened, openssl_server
 from test_websockets import sync_server
 
 

@@ -9,7 +9,7 @@ import ferrotls
 import requests
 import requests.adapters
 import urllib3
-from conftest import PKI, Opened, client_context, openssl_client
+from eco_support import PKI, Opened, client_context, openssl_client
 
 
 class ContextAdapter(requests.adapters.HTTPAdapter):

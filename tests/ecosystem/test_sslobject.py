@@ -15,7 +15,7 @@ from typing import Any
 
 import ferrotls
 import pytest
-from conftest import PKI, openssl_client, openssl_server
+from eco_support import PKI, openssl_client, openssl_server
 
 KINDS = (ssl.SSLZeroReturnError, ssl.SSLWantReadError, ssl.SSLWantWriteError, ssl.SSLEOFError,
          ssl.SSLCertVerificationError, ssl.SSLError, ValueError)

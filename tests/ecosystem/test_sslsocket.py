@@ -19,7 +19,7 @@ from typing import Any
 
 import ferrotls
 import pytest
-from conftest import LOOPBACK, PKI, TIMEOUT, ferro_client, ferro_server, openssl_client, openssl_server
+from eco_support import LOOPBACK, PKI, TIMEOUT, ferro_client, ferro_server, openssl_client, openssl_server
 
 
 @contextmanager

@@ -7,7 +7,7 @@ import ssl
 import urllib.request
 
 import ferrotls
-from conftest import PKI, Opened, client_context, https_server, openssl_client, server_context
+from eco_support import PKI, Opened, client_context, https_server, openssl_client, server_context
 
 
 def test_urllib_request(mode: str, pki: PKI, openssl_https: int, opened: Opened) -> None:

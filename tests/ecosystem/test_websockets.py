@@ -13,7 +13,7 @@ import websockets.asyncio.client
 import websockets.asyncio.server
 import websockets.sync.client
 import websockets.sync.server
-from conftest import LOOPBACK, PKI, Opened, client_context, openssl_client, openssl_server, run_loop, server_context
+from eco_support import LOOPBACK, PKI, Opened, client_context, openssl_client, openssl_server, run_loop, server_context
 
 
 def _echo_sync(ws: Any) -> None:
