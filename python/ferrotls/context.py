@@ -280,21 +280,22 @@ class Context(ssl.SSLContext):
     ``Context(ssl.PROTOCOL_TLS_CLIENT)`` or ``Context(Purpose.SERVER_AUTH)`` makes
     a client context (verify_mode CERT_REQUIRED, check_hostname True);
     ``Context(ssl.PROTOCOL_TLS_SERVER)`` / ``Context(Purpose.CLIENT_AUTH)`` a
-    server context (verify_mode CERT_NONE: no client certificates).  Prefer
+    server context (verify_mode CERT_NONE: no client certificates).  The
+    ``purpose=`` keyword of earlier ferrotls versions still works.  Prefer
     :func:`create_default_context`.
     """
 
     sslobject_class = TLSObject
     sslsocket_class = TLSSocket
 
-    def __new__(cls, protocol: Any = None, *args: Any, **kwargs: Any) -> Context:
-        side = _side_of(protocol)
+    def __new__(cls, protocol: Any = None, *args: Any, purpose: Any = None, **kwargs: Any) -> Context:
+        side = _side_of(purpose if protocol is None else protocol)
         method = ssl.PROTOCOL_TLS_SERVER if side == "server" else ssl.PROTOCOL_TLS_CLIENT
         self: Context = _CSSLContext.__new__(cls, method)
         return self
 
-    def __init__(self, protocol: Any = None, *args: Any, **kwargs: Any) -> None:
-        side = _side_of(protocol)
+    def __init__(self, protocol: Any = None, *args: Any, purpose: Any = None, **kwargs: Any) -> None:
+        side = _side_of(purpose if protocol is None else protocol)
         self._side: _Side = side
         self._server = side == "server"
         self.purpose = Purpose.CLIENT_AUTH if self._server else Purpose.SERVER_AUTH

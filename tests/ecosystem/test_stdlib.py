@@ -7,6 +7,7 @@ import ssl
 import urllib.request
 
 import ferrotls
+import pytest
 from eco_support import PKI, Opened, client_context, https_server, openssl_client, server_context
 
 
@@ -19,22 +20,13 @@ def test_urllib_request(mode: str, pki: PKI, openssl_https: int, opened: Opened)
 
 
 def test_urllib_request_default_context_injected(pki: PKI, openssl_https: int, opened: Opened,
-                                                 monkeypatch: object) -> None:
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """No context at all: urllib builds ssl's default one, which is ferrotls's when injected
     (SSL_CERT_FILE points it at the test CA, as it would at a private CA)."""
-    import os
-
-    old = os.environ.get("SSL_CERT_FILE")
-    os.environ["SSL_CERT_FILE"] = str(pki.ca_pem)
-    try:
-        with ferrotls.injected():
-            with urllib.request.urlopen(f"https://127.0.0.1:{openssl_https}/d", timeout=10) as r:
-                assert r.read() == b"hello /d"
-    finally:
-        if old is None:
-            del os.environ["SSL_CERT_FILE"]
-        else:
-            os.environ["SSL_CERT_FILE"] = old
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_pem))
+    with ferrotls.injected():
+        with urllib.request.urlopen(f"https://127.0.0.1:{openssl_https}/d", timeout=10) as r:
+            assert r.read() == b"hello /d"
     assert opened.client == 1
 
 
