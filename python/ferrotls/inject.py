@@ -85,7 +85,21 @@ class _SSLContextType(type):
 
 class InjectedSSLContext(Context, metaclass=_SSLContextType):
     """What ``ssl.SSLContext`` is while injected: a :class:`ferrotls.Context` that
-    ``isinstance`` checks equate with the original class."""
+    ``isinstance`` checks equate with the original class.  Without a protocol it is
+    ``PROTOCOL_TLS`` (either side), with ssl's DeprecationWarning."""
+
+    def __new__(cls, protocol: Any = None, *args: Any, **kwargs: Any) -> InjectedSSLContext:
+        if protocol is None and "purpose" not in kwargs:
+            warnings.warn("ssl.SSLContext() without protocol argument is deprecated.",
+                          DeprecationWarning, stacklevel=2)
+            protocol = ssl.PROTOCOL_TLS
+        self: InjectedSSLContext = Context.__new__(cls, protocol, *args, **kwargs)  # type: ignore[assignment]
+        return self
+
+    def __init__(self, protocol: Any = None, *args: Any, **kwargs: Any) -> None:
+        if protocol is None and "purpose" not in kwargs:
+            protocol = ssl.PROTOCOL_TLS
+        super().__init__(protocol, *args, **kwargs)
 
 
 def is_injected() -> bool:
