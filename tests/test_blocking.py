@@ -422,9 +422,11 @@ def test_server_with_several_certificates_and_sni_callback(files: Files) -> None
     other.load_cert_chain(files.other_cert, files.other_key)
     seen: list[str | None] = []
 
-    def sni(name: str | None, ctx: Context) -> Context | None:
+    def sni(tls: Any, name: str | None, ctx: Context) -> None:  # ssl's signature
+        assert ctx is sctx
         seen.append(name)
-        return other if name == "other.test" else None
+        if name == "other.test":
+            tls.context = other
 
     sctx.sni_callback = sni
     for host, ed_only, expect in (

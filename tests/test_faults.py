@@ -688,7 +688,7 @@ class ThreadedServer:
     def _serve(self, sock: socket.socket) -> None:
         sock.settimeout(self.timeout)
         try:
-            with sock, self.ctx.wrap_socket(sock, server_side=True) as tls:
+            with sock, self.ctx.wrap_socket(sock, server_side=True, suppress_ragged_eofs=False) as tls:
                 if self.handler is not None:
                     self.outcomes.append(("value", self.handler(tls)))
                     return

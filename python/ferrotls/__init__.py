@@ -6,9 +6,13 @@ fallback (``FERROTLS_BACKEND=python``) that gives identical bytes.
 
 Three ways in, from the top:
 
-* ``ssl``-style: :func:`create_default_context` / :class:`Context` with
-  ``wrap_socket`` (a :class:`TLSSocket`), :func:`connect`, and
+* ``ssl``-style: :func:`create_default_context` / :class:`Context` (an
+  ``ssl.SSLContext``) with ``wrap_socket`` (a :class:`TLSSocket`) and
+  ``wrap_bio`` (a :class:`TLSObject`), :func:`connect`, and
   :mod:`ferrotls.asyncio` (``open_connection`` / ``start_server`` streams).
+  Pass the context wherever ``ssl`` takes one, or call
+  :func:`inject_into_ssl` once to make ``ssl.SSLContext`` and
+  ``ssl.create_default_context`` ferrotls's everywhere.
 * Frozen configs: :class:`ClientConfig` / :class:`ServerConfig`.
 * Sans-I/O: :class:`ClientConnection` / :class:`ServerConnection` (bytes in,
   events and bytes out) for your own transport.
@@ -26,6 +30,7 @@ from .errors import (
     ProtocolError,
     TLSError,
     TruncationError,
+    UnsupportedFeature,
     UsageError,
 )
 from .config import (
@@ -59,7 +64,10 @@ from .context import (
     VerifyMode,
     create_default_context,
 )
+from .sslobject import TLSObject
+from .transports import Session
 from .transports.blocking import TLSSocket, connect
+from .inject import extract_from_ssl, inject_into_ssl, injected
 
 __all__ = [
     "__version__",
@@ -72,6 +80,7 @@ __all__ = [
     "AlertReceived",
     "AlertDescription",
     "UsageError",
+    "UnsupportedFeature",
     "TruncationError",
     "ClientConnection",
     "ServerConnection",
@@ -104,5 +113,10 @@ __all__ = [
     "InsecureVerificationWarning",
     "InsecureBackendWarning",
     "TLSSocket",
+    "TLSObject",
+    "Session",
     "connect",
+    "inject_into_ssl",
+    "extract_from_ssl",
+    "injected",
 ]

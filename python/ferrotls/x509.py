@@ -73,6 +73,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, TypeAlias
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import (
@@ -279,10 +280,29 @@ def _map_error(
     else:
         cls, what = CertificateUnknown, "certificate rejected"
     if cls is BadCertificate and what == "name mismatch":
-        return cls(f"certificate is not valid for {server_name!r}: {reason} (subject {subject})")
+        mismatch = cls(f"certificate is not valid for {server_name!r}: {reason} (subject {subject})")
+        if isinstance(_subject_or_none(server_name), x509.IPAddress):  # as ssl reports them
+            mismatch.verify_code = 64  # X509_V_ERR_IP_ADDRESS_MISMATCH
+            mismatch.verify_message = f"IP address mismatch, certificate is not valid for {server_name!r}."
+        else:
+            mismatch.verify_code = 62  # X509_V_ERR_HOSTNAME_MISMATCH
+            mismatch.verify_message = f"Hostname mismatch, certificate is not valid for {server_name!r}."
+        return mismatch
     if cls is CertificateExpired:
         what = _validity_detail(leaf, now)
-    return cls(f"{what}: {reason} (subject {subject}, profile {profile})")
+    err = cls(f"{what}: {reason} (subject {subject}, profile {profile})")
+    if isinstance(err, CertificateExpired) and now < leaf.not_valid_before_utc:
+        err.verify_code, err.verify_message = 9, "certificate is not yet valid"
+    elif isinstance(err, BadCertificate) and what != "bad certificate signature":
+        err.verify_code, err.verify_message = 1, "unspecified certificate verification error"
+    return err
+
+
+def _subject_or_none(server_name: str | None) -> Subject | None:
+    try:
+        return None if server_name is None else parse_server_name(server_name)
+    except UsageError:
+        return None
 
 
 def _validity_detail(leaf: x509.Certificate, now: datetime.datetime) -> str:
@@ -431,8 +451,9 @@ def _load_bundle(data: bytes, where: str, *, strict: bool) -> list[x509.Certific
     ``strict`` (the user's own file) and skipped otherwise (system bundles)."""
     out = []
     with warnings.catch_warnings():
-        if not strict:  # system bundles hold a few legacy roots (e.g. non-positive serials)
-            warnings.simplefilter("ignore")
+        # system bundles (and certifi, which requests and httpx load by hand) hold a few
+        # legacy roots with non-positive serials; ssl loads them without a word
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
         for block in _pem_blocks(data):
             try:
                 out.append(x509.load_pem_x509_certificate(block))
@@ -557,10 +578,11 @@ def _load_dir(path: Path, *, strict: bool) -> list[x509.Certificate]:
     certs: list[x509.Certificate] = []
     for entry in sorted(path.iterdir()):
         try:
-            if entry.is_file():
-                certs += _load_bundle(entry.read_bytes(), str(entry), strict=strict)
+            data = entry.read_bytes() if entry.is_file() else None
         except OSError:
             continue
+        if data is not None:
+            certs += _load_bundle(data, str(entry), strict=strict)
     return certs
 
 

@@ -12,40 +12,85 @@ from a connection's HandshakeComplete event.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import UnsupportedFeature, UsageError
 from ..suites import SUITES, CipherSuite
 
 if TYPE_CHECKING:
     from ..connection import ClientConnection, ServerConnection
     from ..context import Context
+    from ..tickets import ClientSession
 
-__all__ = ["ConnectionInfo"]
+__all__ = ["ConnectionInfo", "TLSInfo", "Session", "CHANNEL_BINDING_TYPES"]
+
+CHANNEL_BINDING_TYPES = ("tls-exporter",)
+"""Channel bindings ferrotls computes: RFC 9266 ``tls-exporter`` (``tls-unique`` is
+not defined for TLS 1.3)."""
+_EXPORTER_LABEL = b"EXPORTER-Channel-Binding"
 
 
-class ConnectionInfo:
-    """``ssl.SSLObject``-style read-only view of a connection and its context.
+class Session:
+    """A TLS 1.3 session a client can resume, shaped like ``ssl.SSLSession``.
 
-    This is what ``get_extra_info("ssl_object")`` returns on the asyncio transport.
+    Read it from ``TLSSocket.session`` / ``TLSObject.session`` once the server's
+    NewSessionTicket has arrived (after some data was read), and pass it as
+    ``wrap_socket(..., session=...)`` or ``wrap_bio(..., session=...)``.
+    ``client_session`` is the underlying :class:`ferrotls.tickets.ClientSession`.
     """
 
-    __slots__ = ("connection", "context", "server_hostname", "server_side")
+    __slots__ = ("client_session",)
 
-    def __init__(
-        self,
-        connection: ClientConnection | ServerConnection,
-        context: Context,
-        server_side: bool,
-        server_hostname: str | None,
-    ) -> None:
-        self.connection = connection
-        self.context = context
-        self.server_side = server_side
-        self.server_hostname = server_hostname
+    def __init__(self, client_session: ClientSession) -> None:
+        self.client_session = client_session
+
+    def __repr__(self) -> str:
+        return f"<ferrotls.Session server_name={self.client_session.server_name!r} timeout={self.timeout}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Session) and other.client_session is self.client_session
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def id(self) -> bytes:
+        """An identifier for the session (SHA-256 of its ticket; TLS 1.3 has no session id)."""
+        return hashlib.sha256(self.client_session.ticket).digest()
+
+    @property
+    def time(self) -> int:
+        """When the ticket was received, seconds since the epoch."""
+        return int(self.client_session.received_at)
+
+    @property
+    def timeout(self) -> int:
+        """The ticket lifetime in seconds."""
+        return int(self.client_session.lifetime)
+
+    @property
+    def ticket_lifetime_hint(self) -> int:
+        return int(self.client_session.lifetime)
+
+    @property
+    def has_ticket(self) -> bool:
+        return True
+
+
+class TLSInfo:
+    """The ``ssl``-style questions about a connection (``getpeercert``, ``cipher``,
+    ``version``, ``get_channel_binding`` ...), for any class that has
+    ``connection``, ``context``, ``server_side`` and ``server_hostname``."""
+
+    __slots__ = ()
+    connection: ClientConnection | ServerConnection
+    context: Context
+    server_side: bool
+    server_hostname: str | None
 
     def _info(self) -> Any:
-        return self.connection.info
+        conn = self.connection
+        return None if conn is None else conn.info
 
     def getpeercert(self, binary_form: bool = False) -> dict[str, Any] | bytes | None:
         """The peer's certificate: an ``ssl``-style dict, or DER with ``binary_form``.
@@ -102,3 +147,66 @@ class ConnectionInfo:
         if self._info() is None:
             raise UsageError("keying material can be exported only after the handshake")
         return self.connection.export_keying_material(label, context, length)
+
+    def get_channel_binding(self, cb_type: str = "tls-exporter") -> bytes | None:
+        """RFC 9266 ``tls-exporter`` channel binding: 32 bytes exported with the label
+        "EXPORTER-Channel-Binding" and no context.  None before the handshake, as
+        ``ssl``; ``tls-unique`` (``ssl``'s default) is not defined for TLS 1.3 and
+        raises ValueError, as ``ssl`` does for a type it does not know."""
+        if cb_type not in CHANNEL_BINDING_TYPES:
+            raise ValueError(
+                f"{cb_type!r} channel binding type not implemented"
+                + ("; TLS 1.3 uses 'tls-exporter' (RFC 9266)" if cb_type == "tls-unique" else "")
+            )
+        if self._info() is None:
+            return None
+        return self.connection.export_keying_material(_EXPORTER_LABEL, b"", 32)
+
+    @property
+    def session_reused(self) -> bool:
+        """True if the handshake resumed a session (a ticket or a PSK)."""
+        info = self._info()
+        return bool(info is not None and info.resumed)
+
+    def selected_npn_protocol(self) -> None:
+        """Always None: NPN does not exist in TLS 1.3."""
+        return None
+
+    def get_unverified_chain(self) -> list[bytes] | None:
+        """The peer's certificates as sent (DER, leaf first); None before the handshake."""
+        info = self._info()
+        return None if info is None else list(info.peer_certificates)
+
+    def get_verified_chain(self) -> list[bytes]:
+        """Not available: ferrotls does not keep the path it built."""
+        raise UnsupportedFeature(
+            "get_verified_chain: ferrotls does not keep the verified path; use get_unverified_chain"
+        )
+
+    def verify_client_post_handshake(self) -> None:
+        """Post-handshake client authentication is not supported (UnsupportedFeature)."""
+        raise UnsupportedFeature(
+            "verify_client_post_handshake: ferrotls does not support TLS 1.3 post-handshake "
+            "client authentication"
+        )
+
+
+class ConnectionInfo(TLSInfo):
+    """``ssl.SSLObject``-style read-only view of a connection and its context.
+
+    This is what ``get_extra_info("ssl_object")`` returns on the asyncio transport.
+    """
+
+    __slots__ = ("connection", "context", "server_hostname", "server_side")
+
+    def __init__(
+        self,
+        connection: ClientConnection | ServerConnection,
+        context: Context,
+        server_side: bool,
+        server_hostname: str | None,
+    ) -> None:
+        self.connection = connection
+        self.context = context
+        self.server_side = server_side
+        self.server_hostname = server_hostname

@@ -548,11 +548,11 @@ def _pick_context(context: Context | None, ssl: Any, purpose: Purpose) -> Contex
     chosen = context if context is not None else (None if ssl is True else ssl)
     if chosen is None:
         return create_default_context(purpose)
+    if isinstance(chosen, Context):
+        return chosen
     if isinstance(chosen, _ssl.SSLContext):
         raise TypeError("ferrotls.asyncio needs a ferrotls.Context, not an ssl.SSLContext")
-    if not isinstance(chosen, Context):
-        raise TypeError(f"context must be a ferrotls.Context, not {type(chosen).__name__}")
-    return chosen
+    raise TypeError(f"context must be a ferrotls.Context, not {type(chosen).__name__}")
 
 
 async def create_connection(
