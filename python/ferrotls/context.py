@@ -26,11 +26,13 @@ defaults, like ``ssl``) -- and also :class:`Purpose` (ferrotls's or ``ssl``'s).
 
 Differences from ``ssl`` worth knowing:
 
-* TLS 1.3 only: ``minimum_version`` / ``maximum_version`` may be set to any
-  range that contains TLS 1.3; a range without it raises
-  :class:`~ferrotls.errors.UnsupportedFeature`.  ``set_ciphers`` is checked and
-  kept as in ``ssl``, where it too only governs TLS 1.2 and below; TLS 1.3
-  suites are chosen with :meth:`Context.set_ciphersuites`.
+* TLS 1.2 and 1.3: ``minimum_version`` / ``maximum_version`` may be set to any
+  range that meets them (default TLS 1.2 to TLS 1.3, as ``ssl``); older versions
+  are never spoken, and a range below TLS 1.2 raises
+  :class:`~ferrotls.errors.UnsupportedFeature`.  ``set_ciphers`` takes an
+  OpenSSL cipher string for the TLS 1.2 suites (OpenSSL itself reads it; the
+  AEAD ECDHE/PSK suites ferrotls implements are kept from what it selects);
+  TLS 1.3 suites are chosen with :meth:`Context.set_ciphersuites`.
 * With no CA certificates loaded, a client context verifies against the system
   trust store (``ssl`` would fail every handshake).
 * Turning verification off needs ``check_hostname = False`` *and*
@@ -59,8 +61,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from .backend.interface import Backend
 from .config import (
     DEFAULT_CIPHER_SUITES,
+    DEFAULT_CLIENT_GROUPS,
     DEFAULT_GROUPS,
     DEFAULT_KEY_SHARE_GROUPS,
+    DEFAULT_TLS12_CIPHER_SUITES,
+    TLS12,
+    TLS13,
     PSK_DHE_KE,
     CertifiedKey,
     ClientAuth,
@@ -72,7 +78,7 @@ from .config import (
 from .connection import ClientConnection, ServerConnection
 from .errors import UnsupportedFeature, UsageError, error_for_alert
 from .sslobject import TLSObject
-from .suites import SUITES, CipherSuite, NamedGroup
+from .suites import SUITES, TLS12_SUITES, CipherSuite, NamedGroup
 from .transports import Session
 from .transports.blocking import TLSSocket
 
@@ -141,6 +147,7 @@ SUITE_NAMES: dict[str, int] = {CipherSuite(s).name: s for s in SUITES}
 
 _KEY_BITS = {16: 128, 32: 256}
 _TLS13 = ssl.TLSVersion.TLSv1_3
+_TLS12 = ssl.TLSVersion.TLSv1_2
 
 #: verify_flags ferrotls cannot honour; anything else is accepted (its checks are
 #: always strict, any CA in the store is an anchor, proxy certificates are refused).
@@ -312,7 +319,9 @@ class Context(ssl.SSLContext):
         self._default_certs = False
         self._alpn: tuple[str, ...] = ()
         self._suites: tuple[int, ...] = DEFAULT_CIPHER_SUITES
-        self._groups: tuple[int, ...] = DEFAULT_GROUPS
+        self._groups: tuple[int, ...] | None = None
+        """None: DEFAULT_GROUPS for a server, DEFAULT_CLIENT_GROUPS for a client."""
+        self._tls12_suites: tuple[int, ...] = DEFAULT_TLS12_CIPHER_SUITES
         self._sni_callback: Callable[[Any, str | None, Context], Any] | None = None
         self._keylog_filename: str | None = None
         self._backend: str | Backend | None = None
@@ -320,8 +329,8 @@ class Context(ssl.SSLContext):
         self._options: dict[str, Any] = {}
         self._ssl_options = ssl.Options(_CSSLContext.options.__get__(self))
         self._verify_flags = ssl.VerifyFlags(_CSSLContext.verify_flags.__get__(self))
-        self._minimum_version = _TLS13
-        self._maximum_version = _TLS13
+        self._minimum_version = ssl.TLSVersion.TLSv1_2
+        self._maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
         self._num_tickets = 2
         self._ciphers: str | None = None
         self._psk_client_callback: Callable[[str | None], tuple[str | None, bytes]] | None = None
@@ -355,7 +364,8 @@ class Context(ssl.SSLContext):
 
     @property  # type: ignore[override]
     def minimum_version(self) -> ssl.TLSVersion:
-        """The lowest version allowed; ferrotls negotiates TLS 1.3 whatever lower value is set."""
+        """The lowest version allowed (default TLSv1_2; lower values mean TLS 1.2,
+        the oldest ferrotls speaks)."""
         return self._minimum_version
 
     @minimum_version.setter
@@ -364,35 +374,54 @@ class Context(ssl.SSLContext):
         if version > _TLS13:  # no such version yet; MAXIMUM_SUPPORTED (-1) means TLS 1.3
             raise UnsupportedFeature(f"minimum_version {version.name}: ferrotls speaks TLS 1.3 at most")
         self._minimum_version = version
+        self._changed()
 
     @property  # type: ignore[override]
     def maximum_version(self) -> ssl.TLSVersion:
-        """The highest version allowed: TLS 1.3 (or MAXIMUM_SUPPORTED); lower raises."""
+        """The highest version allowed (default MAXIMUM_SUPPORTED: TLS 1.3); below
+        TLS 1.2 raises."""
         return self._maximum_version
 
     @maximum_version.setter
     def maximum_version(self, value: ssl.TLSVersion) -> None:
         version = ssl.TLSVersion(value)
-        if version != ssl.TLSVersion.MAXIMUM_SUPPORTED and version < _TLS13:
+        if version not in (ssl.TLSVersion.MAXIMUM_SUPPORTED, ssl.TLSVersion.MINIMUM_SUPPORTED) and version < _TLS12:
             raise UnsupportedFeature(
-                f"maximum_version {version.name}: ferrotls speaks TLS 1.3 only "
-                "(a peer that supports TLS 1.2 at most cannot be reached)"
+                f"maximum_version {version.name}: ferrotls speaks TLS 1.2 and TLS 1.3 only"
             )
         self._maximum_version = version
+        self._changed()
+
+    def _versions(self) -> tuple[int, int]:
+        """(minimum, maximum) as protocol version numbers for the configs."""
+        low, high = self._minimum_version, self._maximum_version
+        minimum = TLS13 if low in (_TLS13, ssl.TLSVersion.MAXIMUM_SUPPORTED) else TLS12
+        maximum = TLS12 if high in (_TLS12, ssl.TLSVersion.MINIMUM_SUPPORTED) else TLS13
+        options = self._ssl_options
+        if options & ssl.OP_NO_TLSv1_3:
+            maximum = TLS12
+        if options & ssl.OP_NO_TLSv1_2:
+            minimum = max(minimum, TLS13)
+        if minimum > maximum:
+            raise UnsupportedFeature(
+                f"no protocol version left: minimum {low.name}, maximum {high.name}, options {options!r}"
+            )
+        return minimum, maximum
 
     @property
     def options(self) -> ssl.Options:
         """``ssl.OP_*`` flags.  Honoured: OP_NO_TICKET (a server sends no tickets),
         OP_ENABLE_MIDDLEBOX_COMPAT, OP_IGNORE_UNEXPECTED_EOF (a close without
-        close_notify reads as a clean end of stream).  OP_NO_TLSv1_3 raises; the
-        others concern TLS 1.2 and below, or OpenSSL internals, and change nothing."""
+        close_notify reads as a clean end of stream), OP_NO_TLSv1_2 and
+        OP_NO_TLSv1_3 (raises when nothing is left).  The others concern
+        versions ferrotls never speaks, or OpenSSL internals, and change nothing."""
         return self._ssl_options
 
     @options.setter
     def options(self, value: int) -> None:
         value = ssl.Options(int(value))
-        if value & ssl.OP_NO_TLSv1_3:
-            raise UnsupportedFeature("OP_NO_TLSv1_3: ferrotls speaks TLS 1.3 only")
+        if value & ssl.OP_NO_TLSv1_3 and value & ssl.OP_NO_TLSv1_2:
+            raise UnsupportedFeature("OP_NO_TLSv1_2 with OP_NO_TLSv1_3: ferrotls speaks TLS 1.2 and 1.3 only")
         self._ssl_options = value
         self._changed()
 
@@ -716,7 +745,16 @@ class Context(ssl.SSLContext):
         TLS 1.2 and below only, so it changes nothing here; TLS 1.3 suites are chosen
         with :meth:`set_ciphersuites`."""
         _CSSLContext.set_ciphers(self, cipherlist)
+        enabled = [c["id"] & 0xFFFF for c in _CSSLContext.get_ciphers(self) if c.get("protocol") != "TLSv1.3"]
+        suites = tuple(s for s in enabled if s in TLS12_SUITES)
+        if not suites:
+            raise UnsupportedFeature(
+                f"set_ciphers({cipherlist!r}) selects no TLS 1.2 suite ferrotls implements "
+                "(ECDHE or PSK with AES-GCM, AES-CCM or ChaCha20-Poly1305)"
+            )
+        self._tls12_suites = suites
         self._ciphers = cipherlist
+        self._changed()
 
     def set_ciphersuites(self, names: str | Iterable[str]) -> None:
         """Restrict the TLS 1.3 cipher suites, e.g. "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"."""
@@ -751,6 +789,22 @@ class Context(ssl.SSLContext):
                 "auth": "auth-any",
             }
             for s in self._suites
+        ] + [
+            {
+                "id": 0x03000000 | s,
+                "name": TLS12_SUITES[s].openssl_name,
+                "protocol": "TLSv1.2",
+                "description": f"{TLS12_SUITES[s].openssl_name} TLSv1.2 Kx={TLS12_SUITES[s].kx} "
+                               f"Au={TLS12_SUITES[s].auth}",
+                "strength_bits": _KEY_BITS[TLS12_SUITES[s].key_len],
+                "alg_bits": _KEY_BITS[TLS12_SUITES[s].key_len],
+                "aead": True,
+                "symmetric": TLS12_SUITES[s].aead.lower(),
+                "digest": None,
+                "kea": "kx-" + TLS12_SUITES[s].kx.lower(),
+                "auth": "auth-" + TLS12_SUITES[s].auth.lower(),
+            }
+            for s in self._tls12_suites
         ]
 
     def set_groups(self, names: str | Iterable[str]) -> None:
@@ -827,12 +881,21 @@ class Context(ssl.SSLContext):
         store = TrustStore.from_certificates(certs)
         return DefaultVerifier(store, profile=profile)
 
+    def _group_list(self) -> tuple[int, ...]:
+        if self._groups is not None:
+            return self._groups
+        return DEFAULT_GROUPS if self._server else DEFAULT_CLIENT_GROUPS
+
     def _common(self) -> dict[str, Any]:
+        minimum, maximum = self._versions()
         common: dict[str, Any] = {
             "backend": self._backend,
             "cipher_suites": self._suites,
-            "groups": self._groups,
+            "tls12_cipher_suites": self._tls12_suites,
+            "groups": self._group_list(),
             "alpn_protocols": self._alpn,
+            "minimum_version": minimum,
+            "maximum_version": maximum,
         }
         if not self._ssl_options & ssl.OP_ENABLE_MIDDLEBOX_COMPAT:
             common["middlebox_compat"] = False
@@ -850,7 +913,8 @@ class Context(ssl.SSLContext):
                 verifier: Any = InsecureNoVerification()
         else:
             verifier = self._verifier()
-        key_shares = tuple(g for g in DEFAULT_KEY_SHARE_GROUPS if g in self._groups) or self._groups[:1]
+        groups = self._group_list()
+        key_shares = tuple(g for g in DEFAULT_KEY_SHARE_GROUPS if g in groups) or groups[:1]
         extra: dict[str, Any] = {}
         if self._psk_client_callback is not None:
             from .psk import ExternalPsk

@@ -274,13 +274,16 @@ def bad_server(case: str, pki: PKI) -> Iterator[int]:
 
 
 def openssl_failing_client(case: str, pki: PKI) -> ssl.SSLContext:
-    """The ssl-module client the comparison is made with: TLS 1.3 only, like ferrotls
-    (otherwise OpenSSL would simply talk TLS 1.2 to the TLS 1.2-only server)."""
+    """The ssl-module client the comparison is made with: TLS 1.3 only (both
+    clients would simply talk TLS 1.2 to the TLS 1.2-only server otherwise)."""
     return openssl_client(pki, minimum_version=ssl.TLSVersion.TLSv1_3)
 
 
 def ferro_failing_client(mode: str, pki: PKI) -> ssl.SSLContext:
-    return client_context(mode, pki)
+    """The same, over ferrotls: TLS 1.3 only, set the way an ssl user sets it."""
+    ctx = client_context(mode, pki)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    return ctx
 
 
 def chain(exc: BaseException | None) -> list[BaseException]:

@@ -69,8 +69,9 @@ def test_unsupported_things_say_what() -> None:
         (lambda: setattr(ctx, "post_handshake_auth", True), "post_handshake_auth"),
         (lambda: setattr(ctx, "verify_flags", ssl.VERIFY_CRL_CHECK_LEAF), "VERIFY_CRL_CHECK_LEAF"),
         (lambda: setattr(ctx, "hostname_checks_common_name", True), "hostname_checks_common_name"),
-        (lambda: setattr(ctx, "options", ctx.options | ssl.OP_NO_TLSv1_3), "OP_NO_TLSv1_3"),
-        (lambda: setattr(ctx, "maximum_version", ssl.TLSVersion.TLSv1_2), "maximum_version"),
+        (lambda: setattr(ctx, "options", ctx.options | ssl.OP_NO_TLSv1_3 | ssl.OP_NO_TLSv1_2), "OP_NO_TLSv1_2"),
+        (lambda: setattr(ctx, "maximum_version", ssl.TLSVersion.TLSv1_1), "maximum_version"),
+        (lambda: ctx.set_ciphers("AES128-SHA"), "selects no TLS 1.2 suite ferrotls implements"),
         (lambda: ctx.set_npn_protocols(["h2"]), "NPN"),
         (lambda: ctx._wrap_socket(), "_wrap_socket"),
     ):
@@ -158,7 +159,17 @@ def test_set_ciphers_checks_like_ssl() -> None:
         with pytest.raises(ssl.SSLError, match="No cipher can be selected"):
             ctx.set_ciphers("NOT-A-CIPHER")
     assert {c["name"] for c in ferrotls.Context().get_ciphers()} == {
-        "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"}
+        "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"}
+    # OpenSSL reads the string; ferrotls keeps the suites it implements, in OpenSSL's order
+    ferro, openssl = both()
+    for ctx in (ferro, openssl):
+        ctx.set_ciphers("ECDHE+CHACHA20:ECDHE+AESGCM:!aNULL")
+    ours = [c["name"] for c in ferro.get_ciphers() if c["protocol"] == "TLSv1.2"]
+    theirs = [c["name"] for c in openssl.get_ciphers() if c["protocol"] == "TLSv1.2"]
+    assert ours and ours == [n for n in theirs if n in ours]
+    assert ours[0].endswith("CHACHA20-POLY1305")
 
 
 def test_versions_options_flags_accept_what_urllib3_sets() -> None:

@@ -172,9 +172,20 @@ def test_same_exception_as_ssl(name: str, case: str, mode: str, pki: PKI) -> Non
         assert ferro_error.reason == openssl_error.reason == "CERTIFICATE_VERIFY_FAILED"
 
 
-def test_tls12_only_server_error_says_so(pki: PKI) -> None:
-    """ferrotls speaks TLS 1.3 only (until TLS 1.2 lands): the error says so."""
+def test_tls12_only_server(pki: PKI) -> None:
+    """A TLS 1.2-only server: the default context speaks TLS 1.2 with it, as ssl's
+    does; with minimum_version TLSv1_3 the handshake fails on its protocol_version
+    alert."""
+    import http.client
+
     with bad_server("tls12_only", pki) as port:
-        exc = failure(_http_client, port, ferrotls.create_default_context(cafile=pki.ca_pem))
+        ctx = ferrotls.create_default_context(cafile=pki.ca_pem)
+        conn = http.client.HTTPSConnection(LOOPBACK, port, context=ctx, timeout=10)
+        conn.connect()
+        assert conn.sock.version() == "TLSv1.2"
+        assert conn.sock.cipher()[0] == "ECDHE-ECDSA-AES256-GCM-SHA384"
+        conn.close()
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        exc = failure(_http_client, port, ctx)
     assert isinstance(exc, ssl.SSLError)
-    assert "peer supports TLS 1.2 at most; ferrotls speaks TLS 1.3" in str(exc)
+    assert "protocol_version" in str(exc)

@@ -16,7 +16,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UnsupportedFeature, UsageError
-from ..suites import SUITES, CipherSuite
+from ..suites import SUITES, TLS12_SUITES, CipherSuite
 
 if TYPE_CHECKING:
     from ..connection import ClientConnection, ServerConnection
@@ -116,11 +116,15 @@ class TLSInfo:
         return peercert_dict(x509.load_der_x509_certificate(der))
 
     def cipher(self) -> tuple[str, str, int] | None:
-        """(suite name, "TLSv1.3", secret bits), or None before the handshake."""
+        """(suite name, version, secret bits), or None before the handshake; TLS 1.2
+        suites have OpenSSL's names (as ``ssl`` reports them)."""
         info = self._info()
         if info is None:
             return None
         suite = info.cipher_suite
+        if info.version == "TLSv1.2":
+            s12 = TLS12_SUITES[suite]
+            return s12.openssl_name, "TLSv1.2", s12.key_len * 8
         return CipherSuite(suite).name, "TLSv1.3", SUITES[suite].key_len * 8
 
     def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
