@@ -40,6 +40,7 @@ __all__ = ["redis_server"]  # the fixture, imported for pytest
 KEK = bytes(range(32))
 OTHER_KEK = bytes(range(100, 132))
 LOGGER = "ferrotls.redis"
+QUARANTINE = 0.3  # seconds 0-RTT stays refused after a recovery (20 s by default)
 
 
 class Instance:
@@ -54,7 +55,8 @@ class Instance:
         ring.setdefault("activation_delay", 10.0)
         self.name = name
         self.ring, self.strikes = redis_shared_state(
-            url, kek, name=name, timeout=timeout, retry_interval=0.1, clock=clock, **ring
+            url, kek, name=name, timeout=timeout, retry_interval=0.1, quarantine=QUARANTINE,
+            clock=clock, **ring
         )
         self.config = server_config(
             backend, clock=clock, ticket_count=2, early_data=True,
@@ -180,7 +182,7 @@ def test_replay_store_entry_and_ttl(redis_server: RedisServer) -> None:
     key = bytes(range(32))
     assert store.check_and_add(key, expires_at=1000.0 + 7200, now=1000.0)
     assert not store.check_and_add(key, expires_at=1000.0 + 7200, now=1001.0)
-    assert r.get(store.redis_key(key)) == b""
+    assert r.get(store.redis_key(key)) == b"1"  # a shared integer object: the smallest value
     assert store.redis_key(key) == b"ferrotls:0rtt:" + key
     assert 7_190_000 < r.pttl(store.redis_key(key)) <= 7_200_000
     # an already expired ticket is refused without a write
@@ -229,7 +231,10 @@ def test_redis_killed_then_restarted(
     assert a.ring.refresh()  # writes back the keys it holds
     assert b.ring.refresh()
     assert len(redis_server.client().hkeys(a.ring.ring_key)) == 1
-    # 0-RTT is accepted again, old and outage-time tickets resume on both
+    # Redis forgot its strike entries: 0-RTT stays refused for the quarantine ...
+    assert _resume(cc, a, during.pop(0), b"early") == (True, False)
+    time.sleep(QUARANTINE)
+    # ... then it is accepted again; old and outage-time tickets resume on both
     assert _resume(cc, a, during.pop(0), b"early") == (True, True)
     assert _resume(cc, b, during.pop(0), b"early") == (True, True)
     assert _resume(cc, a, before.pop(), None) == (True, False)
@@ -263,6 +268,8 @@ def test_redis_stalled(
     finally:
         redis_server.resume()
     time.sleep(0.12)
+    assert a.ring.refresh()  # recovered
+    time.sleep(QUARANTINE)
     assert _resume(cc, a, sessions[5], b"early") == (True, True)
     assert len(_redis_lines(caplog, "a", "unavailable")) == 1, caplog.text
     assert "TimeoutError" in _redis_lines(caplog, "a", "unavailable")[0]
@@ -370,6 +377,33 @@ def test_background_refresh_picks_up_another_instances_rotation(
     while new not in b.ring.key_ids and time.monotonic() < deadline:
         time.sleep(0.02)
     assert new in b.ring.key_ids
+    a.close()
+    b.close()
+
+
+def test_lazy_refresh_without_a_thread(native_backend: Any, redis_server: RedisServer,
+                                        clock: Clock) -> None:
+    """background=False: seal/open refresh the ring themselves, at most once per
+    refresh_interval (never on every handshake)."""
+    a = Instance(native_backend, clock, redis_server.url, "a")
+    b = Instance(native_backend, clock, redis_server.url, "b", refresh_interval=0.5)
+    cc = _client(native_backend, clock)
+    new = a.ring.rotate()
+    calls: list[int] = []
+    real_call = b.ring.conn.call
+
+    def counting(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return real_call(*args, **kw)
+
+    b.ring.conn.call = counting  # type: ignore[method-assign]
+    for _ in range(5):
+        _sessions(cc, b)
+    assert new not in b.ring.key_ids and calls == []  # not due yet
+    time.sleep(0.55)
+    for _ in range(5):
+        _sessions(cc, b)
+    assert new in b.ring.key_ids and len(calls) == 1
     a.close()
     b.close()
 

@@ -53,6 +53,7 @@ def redis_shared_state(
     retry_interval: float = 1.0,
     name: str | None = None,
     max_ttl: float | None = None,
+    quarantine: float = 20.0,
     **ring_options: Any,
 ) -> tuple[RedisTicketKeyRing, RedisReplayStore]:
     """A key ring and a replay store on one :class:`RedisConnection` to ``url``::
@@ -60,9 +61,10 @@ def redis_shared_state(
         ring, strikes = redis_shared_state("redis://127.0.0.1:6379/0", kek)
         config = ServerConfig(..., ticket_keys=ring, replay_store=strikes, early_data=True)
 
-    ``ring_options`` go to :class:`RedisTicketKeyRing` (rotation_interval,
+    ``max_ttl`` and ``quarantine`` go to :class:`RedisReplayStore`,
+    ``ring_options`` to :class:`RedisTicketKeyRing` (rotation_interval,
     grace_period, refresh_interval, activation_delay, background, clock, ...).
     """
     conn = RedisConnection(url, timeout=timeout, retry_interval=retry_interval, name=name)
     ring = RedisTicketKeyRing(conn, kek, prefix=prefix, **ring_options)
-    return ring, RedisReplayStore(conn, prefix=prefix, max_ttl=max_ttl)
+    return ring, RedisReplayStore(conn, prefix=prefix, max_ttl=max_ttl, quarantine=quarantine)

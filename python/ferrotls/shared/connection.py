@@ -98,6 +98,8 @@ class RedisConnection:
         self._lock = threading.Lock()
         self._down_since: float | None = None  # monotonic
         self._next_probe = 0.0
+        self.recovered_at: float | None = None
+        """``time.monotonic()`` of the last recovery from an outage (None: none yet)."""
 
     def __repr__(self) -> str:
         state = "up" if self._down_since is None else "down"
@@ -152,6 +154,7 @@ class RedisConnection:
             if since is None:
                 return
             self._down_since = None
+            self.recovered_at = time.monotonic()
         log.info("%s recovered after %.1f s", self.label, time.monotonic() - since)
 
     def close(self) -> None:

@@ -128,7 +128,8 @@ class OpenedKey:
 
 
 class RecordError(Exception):
-    """A record that cannot be opened; ``unknown_kek`` tells why (internal)."""
+    """A record that cannot be opened (internal).  ``kek_id``: the id of the
+    KEK it names when we do not hold that KEK, else None (malformed or forged)."""
 
     def __init__(self, message: str, kek_id: bytes | None) -> None:
         super().__init__(message)

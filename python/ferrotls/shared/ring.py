@@ -41,7 +41,7 @@ from ..backend.interface import Backend
 from ..messages.codec import Reader, Writer
 from ..tickets import _KEY_ID_LEN, _NONCE_LEN, _open_ticket, _seal_ticket, _ticket_key_id
 from .connection import DEFAULT_TIMEOUT, LOGGER_NAME, RedisConnection
-from .errors import KeyEncryptionKeyError, SharedStateUnavailable
+from .errors import KeyEncryptionKeyError, SharedStateError, SharedStateUnavailable
 from .kek import TICKET_KEY_LEN, KekSet, OpenedKey, RecordError, parse_kek
 
 if TYPE_CHECKING:
@@ -207,14 +207,18 @@ class RedisTicketKeyRing:
                         thread.start()
         elif time.monotonic() >= self._next_refresh:
             self._next_refresh = time.monotonic() + self.refresh_interval
-            self.refresh()
+            self._refresh_quietly()
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.wait(self.refresh_interval):
-            try:
-                self.refresh()
-            except Exception:  # never let the refresher die
-                self._report_once("refresher", logging.ERROR, "ticket key refresh failed", exc=True)
+            self._refresh_quietly()
+
+    def _refresh_quietly(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # a bug must neither kill the refresher nor fail a handshake
+            self._report_once("refresher", logging.ERROR, "%s: ticket key refresh failed",
+                              self.conn.label, exc=True)
 
     def close(self) -> None:
         """Stop the background refresher (the connection stays open: it may be shared)."""
@@ -325,7 +329,10 @@ class RedisTicketKeyRing:
         Raises :class:`SharedStateUnavailable` when Redis does not answer and
         :class:`KeyEncryptionKeyError` when the ring is sealed under another KEK."""
         new = self._sync(self._now(now), strict=True, force=True, rotate=True, rng=rng)
-        assert new is not None
+        if new is None:
+            raise SharedStateError(
+                f"{self.conn.label}: the ticket key ring kept changing during rotation; try again"
+            )
         return new
 
     def rewrap(self) -> int:

@@ -8,13 +8,18 @@ data.  The entry expires when the ticket could no longer be accepted.
 Fail closed: when Redis is down, slow (the connection's timeout) or refuses the
 write (out of memory), ``check_and_add`` returns False, the server rejects the
 early data and the handshake goes on as a plain resumption.  The outage and the
-recovery are logged once each by the :class:`RedisConnection`.
+recovery are logged once each by the :class:`RedisConnection`.  After a
+recovery 0-RTT stays refused for ``quarantine`` seconds: a Redis that restarted
+has forgotten its entries, and a flight recorded before the restart can only be
+replayed (past the server's ticket-age check) within twice the ticket-age
+tolerance of the original.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import time
 
 from .connection import DEFAULT_TIMEOUT, RedisConnection
 from .errors import SharedStateUnavailable
@@ -34,6 +39,8 @@ class RedisReplayStore:
     ticket age is off by more than ``ticket_age_tolerance`` (ServerConfig) can
     never accept a replay later than twice that tolerance after the original,
     so ``max_ttl = 2 * ticket_age_tolerance`` keeps Redis small and stays safe.
+    ``quarantine``: seconds 0-RTT stays refused after Redis recovers from an
+    outage (default 20: twice ServerConfig's default tolerance of 10 s).
     """
 
     def __init__(
@@ -42,11 +49,15 @@ class RedisReplayStore:
         *,
         prefix: str = "ferrotls:",
         max_ttl: float | None = None,
+        quarantine: float = 20.0,
         timeout: float = DEFAULT_TIMEOUT,
         name: str | None = None,
     ) -> None:
         if max_ttl is not None and max_ttl <= 0:
             raise ValueError("max_ttl must be positive (or None)")
+        if quarantine < 0:
+            raise ValueError("quarantine must not be negative")
+        self.quarantine = quarantine
         self.conn = redis if isinstance(redis, RedisConnection) else RedisConnection(
             redis, timeout=timeout, name=name
         )
@@ -73,8 +84,14 @@ class RedisReplayStore:
         if ttl_ms <= 0:
             return False
         name = self.redis_key(key)
+        if self._quarantined():
+            return False
         try:
-            stored = self.conn.call(lambda r: r.set(name, b"", nx=True, px=ttl_ms))
+            stored = self.conn.call(lambda r: r.set(name, b"1", nx=True, px=ttl_ms))
         except SharedStateUnavailable:
             return False
-        return stored is True
+        return stored is True and not self._quarantined()
+
+    def _quarantined(self) -> bool:
+        since = self.conn.recovered_at
+        return since is not None and time.monotonic() - since < self.quarantine
