@@ -277,6 +277,28 @@ def test_redis_stalled(
     a.close()
 
 
+def test_full_redis_refuses_0rtt(backend: Any, redis_server: RedisServer, clock: Clock,
+                                 caplog: pytest.LogCaptureFixture) -> None:
+    """maxmemory reached under noeviction: writes fail with OOM, so 0-RTT is
+    refused (fail closed) while tickets keep working from memory."""
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    a = Instance(backend, clock, redis_server.url, "a")
+    cc = _client(backend, clock)
+    sessions = _sessions(cc, a) + _sessions(cc, a)
+    r = redis_server.client()
+    r.config_set("maxmemory-policy", "noeviction")
+    r.config_set("maxmemory", 1)
+    assert _resume(cc, a, sessions[0], b"early") == (True, False)
+    assert "OutOfMemoryError" in _redis_lines(caplog, "a", "unavailable")[0]
+    _sessions(cc, a)
+    r.config_set("maxmemory", 0)
+    time.sleep(0.12 + QUARANTINE)
+    assert _resume(cc, a, sessions[1], b"early") == (True, False)  # this probe recovers ...
+    time.sleep(QUARANTINE)
+    assert _resume(cc, a, sessions[2], b"early") == (True, True)  # ... then 0-RTT is back
+    a.close()
+
+
 def test_instance_started_while_redis_is_down(
     backend: Any, redis_server: RedisServer, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
