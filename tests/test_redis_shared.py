@@ -356,6 +356,36 @@ def test_rotation_while_clients_resume(backend: Any, redis_server: RedisServer, 
     b.close()
 
 
+def test_outage_longer_than_the_rotation_interval(backend: Any, redis_server: RedisServer,
+                                                  clock: Clock) -> None:
+    """Redis down past the rotation time: the last shared key keeps sealing (so
+    tickets still resume on every instance); the refresh after recovery rotates."""
+    kw: dict[str, Any] = {"rotation_interval": 100.0, "grace_period": 50.0, "activation_delay": 5.0}
+    a = Instance(backend, clock, redis_server.url, "a", **kw)
+    b = Instance(backend, clock, redis_server.url, "b", **kw)
+    cc = _client(backend, clock)
+    k1 = a.ring.key_ids[0]
+    redis_server.kill()
+    clock.advance(300)
+    assert not a.ring.refresh() and not b.ring.refresh()
+    late = _sessions(cc, a)
+    assert late[0].ticket[:4] == k1
+    assert _resume(cc, b, late[0])[0]
+    redis_server.start()
+    time.sleep(0.12)
+    assert a.ring.refresh() and b.ring.refresh()  # a writes k1 back and rotates
+    assert a.ring.key_ids[0] == k1 and len(a.ring.key_ids) == 2
+    k2 = a.ring.key_ids[1]
+    assert sorted(redis_server.client().hkeys(a.ring.ring_key)) == sorted([k1, k2])
+    assert sorted(b.ring.key_ids) == sorted([k1, k2])  # b loaded it, did not rotate again
+    clock.advance(5)
+    assert a.ring.key_ids[0] == k2 == b.ring.key_ids[0]
+    assert _sessions(cc, b)[0].ticket[:4] == k2
+    assert _resume(cc, b, late[1])[0]  # k1 opens through its grace period
+    a.close()
+    b.close()
+
+
 def test_scheduled_rotation_happens_once_across_instances(
     native_backend: Any, redis_server: RedisServer, clock: Clock
 ) -> None:

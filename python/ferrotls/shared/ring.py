@@ -441,26 +441,27 @@ class RedisTicketKeyRing:
         writes: dict[bytes, bytes] = {}
         new_key: _RingKey | None = None
         republished = 0
+        ring: Sequence[OpenedKey | _RingKey] = opened
         if not opened:
             # an empty ring (first start, or Redis lost it): publish what we hold
             held = [k for k in self._keys if not self._expired(k, t)]
             for k in held:
                 writes[k.key_id] = keks.seal(backend, k.key_id, k.key, k.activation, self.rng)
             republished = len(held)
-            if not held or rotate:
-                delay = self.activation_delay if held else 0.0
-                new_key = _RingKey(self._new_id(), rng(TICKET_KEY_LEN), t + delay, None, True)
+            ring = sorted(held, key=lambda k: (k.activation, k.key_id))
+        if not ring:
+            new_key = _RingKey(self._new_id(), rng(TICKET_KEY_LEN), t, None, True)
         else:
-            newest = opened[-1]
+            newest = ring[-1].activation
             due = (
                 self.rotation_interval is not None
-                and newest.activation + self.rotation_interval - self.activation_delay <= t
+                and newest + self.rotation_interval - self.activation_delay <= t
             )
             if rotate or due:
-                taken = [k.key_id for k in opened]
+                taken = [k.key_id for k in ring]
                 new_key = _RingKey(
                     self._new_id(taken), rng(TICKET_KEY_LEN),
-                    max(t + self.activation_delay, newest.activation + 0.001), None, True,
+                    max(t + self.activation_delay, newest + 0.001), None, True,
                 )
         if new_key is not None:
             writes[new_key.key_id] = keks.seal(
