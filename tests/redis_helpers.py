@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from utils import env_flag
 
-__all__ = ["RedisServer", "redis_server", "redis_binary"]
+__all__ = ["RedisServer", "redis_server", "redis_py", "redis_binary"]
 
 _START_TIMEOUT = 10.0
 
@@ -136,6 +136,15 @@ def _unavailable(reason: str) -> None:
     if env_flag("FERROTLS_REQUIRE_REDIS"):
         pytest.fail(f"{reason}, and FERROTLS_REQUIRE_REDIS is set", pytrace=False)
     pytest.skip(f"{reason} (apt-get install redis-server; pip install 'ferrotls[redis]')")
+
+
+@pytest.fixture
+def redis_py() -> None:
+    """redis-py is importable (skip, or fail under FERROTLS_REQUIRE_REDIS)."""
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        _unavailable("redis-py is not installed")
 
 
 @pytest.fixture

@@ -32,10 +32,10 @@ from ferrotls.shared import (
 )
 from ferrotls.tickets import ClientSession, TicketKeyManager, TicketKeys
 from helpers_tls import SERVER_NAME, ConnectionPair, client_config, server_config
-from redis_helpers import RedisServer, redis_server
+from redis_helpers import RedisServer, redis_py, redis_server
 from resumption_helpers import Clock, full_handshake
 
-__all__ = ["redis_server"]  # the fixture, imported for pytest
+__all__ = ["redis_server", "redis_py"]  # fixtures, imported for pytest
 
 KEK = bytes(range(32))
 OTHER_KEK = bytes(range(100, 132))
@@ -578,9 +578,43 @@ def test_rotate_without_redis_raises(redis_server: RedisServer, clock: Clock) ->
     ring.conn.close()
 
 
-def test_connection_url_is_redacted() -> None:
+def test_connection_url_is_redacted(redis_py: None) -> None:
     conn = RedisConnection("redis://user:s3cret@127.0.0.1:6390/2", name="edge-1")
     assert conn.url == "redis://127.0.0.1:6390/2" and "s3cret" not in repr(conn)
+
+
+FORKED = """
+import os, sys
+from ferrotls.backend import get_backend
+from ferrotls.shared import RedisTicketKeyRing
+ring = RedisTicketKeyRing(sys.argv[1], bytes(range(32)), refresh_interval=0.05, activation_delay=1.0)
+backend = get_backend()
+ticket = ring.seal(backend, b"from the parent")  # starts the parent's refresher
+pid = os.fork()
+if pid == 0:  # a worker: its own refresher, the parent's keys, Redis through its own sockets
+    import threading
+    assert not any(t.name == "ferrotls-ticket-keys" for t in threading.enumerate())
+    assert ring.open(backend, ticket) == b"from the parent"
+    ring.seal(backend, b"child")  # only the forking thread survives: a new refresher
+    assert any(t.name == "ferrotls-ticket-keys" for t in threading.enumerate()), "no refresher"
+    assert ring.rotate() in ring.key_ids
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+import time
+deadline = time.monotonic() + 5
+while len(ring.key_ids) < 2:  # the parent's refresher loads the child's rotation
+    assert time.monotonic() < deadline, ring.key_ids
+    time.sleep(0.01)
+print("ok")
+"""
+
+
+def test_ring_built_before_fork(redis_server: RedisServer) -> None:
+    """Workers forked after the ring is built each start their own refresher."""
+    proc = subprocess.run([sys.executable, "-c", FORKED, redis_server.url], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
 
 
 def test_import_ferrotls_does_not_import_redis() -> None:
