@@ -84,7 +84,9 @@ def _sessions(cc: Any, inst: Instance) -> list[ClientSession]:
     return sessions
 
 
-def _resume(cc: Any, inst: Instance, session: ClientSession, early: bytes | None = None) -> tuple[bool, bool]:
+def _resume(
+    cc: Any, inst: Instance, session: ClientSession, early: bytes | None = None
+) -> tuple[bool, bool]:
     """(resumed, early data accepted); the handshake must complete either way."""
     pair = ConnectionPair(cc, inst.config)
     pair.client = ClientConnection(cc, SERVER_NAME, session=session, early_data=early)
@@ -116,7 +118,9 @@ def test_ring_satisfies_ticket_keys_protocol(redis_server: RedisServer, clock: C
     ring.conn.close()
 
 
-def test_resumption_across_two_instances(backend: Any, redis_server: RedisServer, clock: Clock) -> None:
+def test_resumption_across_two_instances(
+    backend: Any, redis_server: RedisServer, clock: Clock
+) -> None:
     a = Instance(backend, clock, redis_server.url, "a")
     b = Instance(backend, clock, redis_server.url, "b")
     cc = _client(backend, clock)
@@ -322,8 +326,12 @@ def test_instance_started_while_redis_is_down(
 # --------------------------------------------------------------------------- rotation
 
 
-def test_rotation_while_clients_resume(backend: Any, redis_server: RedisServer, clock: Clock) -> None:
-    kw: dict[str, Any] = {"rotation_interval": 1000.0, "grace_period": 100.0, "activation_delay": 10.0}
+def test_rotation_while_clients_resume(
+    backend: Any, redis_server: RedisServer, clock: Clock
+) -> None:
+    kw: dict[str, Any] = {
+        "rotation_interval": 1000.0, "grace_period": 100.0, "activation_delay": 10.0,
+    }
     a = Instance(backend, clock, redis_server.url, "a", **kw)
     b = Instance(backend, clock, redis_server.url, "b", **kw)
     cc = _client(backend, clock)
@@ -486,7 +494,8 @@ def test_wrong_kek_cannot_read_the_ring(backend: Any, redis_server: RedisServer,
     assert not wrong.ring.refresh() and not wrong.ring.healthy
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "sealed under key-encryption key" in errors[0].getMessage()
-    assert wrong.ring.refresh() is False and len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
+    assert wrong.ring.refresh() is False
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1  # not again
     assert len(redis_server.client().hkeys(a.ring.ring_key)) == 1
     assert _resume(cc, wrong, fleet[0]) == (False, False)
     assert _resume(cc, a, fleet[1]) == (True, False)
@@ -494,7 +503,9 @@ def test_wrong_kek_cannot_read_the_ring(backend: Any, redis_server: RedisServer,
     wrong.close()
 
 
-def test_stored_ring_is_sealed_not_clear(backend: Any, redis_server: RedisServer, clock: Clock) -> None:
+def test_stored_ring_is_sealed_not_clear(
+    backend: Any, redis_server: RedisServer, clock: Clock
+) -> None:
     a = Instance(backend, clock, redis_server.url, "a")
     a.ring.rotate()
     clear = TicketKeyManager()
@@ -553,14 +564,17 @@ def test_import_keys_from_a_ticket_key_manager(backend: Any, redis_server: Redis
 def test_kek_parsing(tmp_path: Any) -> None:
     import base64
 
-    assert parse_kek(KEK) == parse_kek(KEK.hex()) == parse_kek(base64.b64encode(KEK).decode()) == KEK
+    assert parse_kek(KEK) == parse_kek(KEK.hex()) == KEK
+    assert parse_kek(base64.b64encode(KEK).decode()) == KEK
     assert parse_kek(base64.urlsafe_b64encode(OTHER_KEK)) == OTHER_KEK
     for bad in (b"short", "zz" * 32, KEK + b"x", ""):
         with pytest.raises(KeyEncryptionKeyError) as info:
             parse_kek(bad)
         assert "zz" not in str(info.value)
     path = tmp_path / "kek"
-    path.write_text(f"# fleet KEKs, the sealing one first\n{OTHER_KEK.hex()}\n\n{KEK.hex()}  # old\n")
+    path.write_text(
+        f"# fleet KEKs, the sealing one first\n{OTHER_KEK.hex()}\n\n{KEK.hex()}  # old\n"
+    )
     assert read_kek_file(path) == (OTHER_KEK, KEK)
     path.write_bytes(b"\xff" * 32)
     assert read_kek_file(path) == (b"\xff" * 32,)
@@ -587,7 +601,8 @@ FORKED = """
 import os, sys
 from ferrotls.backend import get_backend
 from ferrotls.shared import RedisTicketKeyRing
-ring = RedisTicketKeyRing(sys.argv[1], bytes(range(32)), refresh_interval=0.05, activation_delay=1.0)
+ring = RedisTicketKeyRing(sys.argv[1], bytes(range(32)), refresh_interval=0.05,
+                          activation_delay=1.0)
 backend = get_backend()
 ticket = ring.seal(backend, b"from the parent")  # starts the parent's refresher
 pid = os.fork()
@@ -618,5 +633,5 @@ def test_ring_built_before_fork(redis_server: RedisServer) -> None:
 
 
 def test_import_ferrotls_does_not_import_redis() -> None:
-    code = "import sys, ferrotls, ferrotls.shared; assert 'redis' not in sys.modules, 'redis imported'"
+    code = "import sys, ferrotls, ferrotls.shared; assert 'redis' not in sys.modules, 'imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

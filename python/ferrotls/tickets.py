@@ -167,7 +167,8 @@ def _seal_ticket(
     backend: Backend, key_id: bytes, key: bytes, nonce: bytes, plaintext: bytes
 ) -> bytes:
     """``key_id || nonce || AES-256-GCM(key, nonce, aad, plaintext)`` (module docstring)."""
-    return key_id + nonce + backend.aead(_AES_256_GCM, key).seal(nonce, _TICKET_AAD + key_id, plaintext)
+    sealed = backend.aead(_AES_256_GCM, key).seal(nonce, _TICKET_AAD + key_id, plaintext)
+    return key_id + nonce + sealed
 
 
 def _ticket_key_id(ticket: bytes) -> bytes | None:

@@ -180,10 +180,12 @@ class KekSet:
             raise RecordError(f"sealed under key-encryption key {kid.hex()}", kid)
         aad = _RECORD_AAD + key_id + kid + ms
         try:
-            key = backend.aead(_AES_256_GCM, kek).open(nonce, aad, record[1 + _KEK_ID_LEN + 8 + _NONCE_LEN :])
+            sealed = record[1 + _KEK_ID_LEN + 8 + _NONCE_LEN :]
+            key = backend.aead(_AES_256_GCM, kek).open(nonce, aad, sealed)
         except TLSError:
             raise RecordError(
-                f"does not authenticate under key-encryption key {kid.hex()} (tampered or corrupted)",
+                f"does not authenticate under key-encryption key {kid.hex()}"
+                " (tampered or corrupted)",
                 None,
             ) from None
         return OpenedKey(key_id, key, int.from_bytes(ms, "big") / 1000, kid)

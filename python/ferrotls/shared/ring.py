@@ -503,7 +503,8 @@ class RedisTicketKeyRing:
             )
         if (unknown or bad) and not opened:
             self._kek_mismatch = True
-            ring = f"the ticket key ring {self.ring_key.decode(errors='replace')!r} in {self.conn.label}"
+            name = self.ring_key.decode(errors="replace")
+            ring = f"the ticket key ring {name!r} in {self.conn.label}"
             ours = ", ".join(i.hex() for i in self._keks.ids)
             if unknown:
                 message = (
