@@ -98,7 +98,7 @@ test-wheel: wheel
 ## pdoc raises (an unimportable module, an annotation it cannot resolve) fails.
 DOC_MODULES := ferrotls ferrotls.asyncio ferrotls.backend ferrotls.backend.interface \
 	ferrotls.certcompress ferrotls.config ferrotls.connection ferrotls.context \
-	ferrotls.events ferrotls.limits ferrotls.profiles ferrotls.psk ferrotls.replay \
+	ferrotls.events ferrotls.limits ferrotls.profiles ferrotls.psk ferrotls.replay ferrotls.shared \
 	ferrotls.stats ferrotls.suites ferrotls.tickets ferrotls.x509
 docs: $(STAMP)
 	rm -rf build/docs

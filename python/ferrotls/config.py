@@ -24,7 +24,7 @@ from .certcompress import AVAILABLE as DEFAULT_CERTIFICATE_COMPRESSION
 from .limits import Limits
 from .replay import InMemoryReplayStore, ReplayStore
 from .suites import CipherSuite, NamedGroup, SignatureScheme, Tls12CipherSuite
-from .tickets import SessionCache, SessionIdCache, TicketKeyManager
+from .tickets import SessionCache, SessionIdCache, TicketKeyManager, TicketKeys
 
 if TYPE_CHECKING:
     from .psk import ExternalPsk
@@ -321,8 +321,9 @@ class ServerConfig(_CommonConfig):
     """NewSessionTickets sent after a full handshake (OpenSSL's default); one after a
     resumed handshake (never more than this); 0 disables tickets."""
     ticket_lifetime: int = 7200
-    ticket_keys: TicketKeyManager = field(default_factory=TicketKeyManager)
-    """Seals tickets; share one manager (or its exported keys) between servers."""
+    ticket_keys: TicketKeys = field(default_factory=TicketKeyManager)
+    """Seals tickets; share one manager (or its exported keys) between servers, or
+    a ``ferrotls.shared.RedisTicketKeyRing`` between instances."""
     session_resumption: bool = True
     """Accept tickets offered by clients."""
     psk_modes: tuple[int, ...] = (PSK_DHE_KE, PSK_KE)

@@ -15,6 +15,10 @@ Server side
     between processes behind one name.  Time and randomness come from the
     caller (the server passes its config's clock and rng).
 
+    ``TicketKeys`` is the protocol a server's ``ticket_keys`` satisfies:
+    ``TicketKeyManager`` (one process) and
+    ``ferrotls.shared.RedisTicketKeyRing`` (a fleet sharing a Redis).
+
 Client side
     ``ClientSession`` is a NewSessionTicket plus its resumption PSK; a bounded
     ``SessionCache`` keeps them per server name.  Sessions are taken out of the
@@ -29,6 +33,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol, runtime_checkable
 
 from .backend.interface import Backend
 from .errors import DecodeError as _DecodeError
@@ -38,6 +43,7 @@ from .suites import SUITES, TLS12_SUITES
 
 __all__ = [
     "SessionState",
+    "TicketKeys",
     "TicketKeyManager",
     "ClientSession",
     "SessionCache",
@@ -144,6 +150,65 @@ _HAS_ALPN, _HAS_NAME, _HAS_CLIENT, _TLS12, _NO_EMS = 1, 2, 4, 8, 16
 """SessionState flags: optional fields present, TLS 1.2, no extended_master_secret."""
 
 
+@runtime_checkable
+class TicketKeys(Protocol):
+    """What a server seals its tickets with and opens offered tickets with.
+
+    Implemented by :class:`TicketKeyManager` (keys in this process) and
+    ``ferrotls.shared.RedisTicketKeyRing`` (keys shared by a fleet through
+    Redis).  ``seal`` and ``open`` run inside handshakes: they must not block
+    on I/O, and ``open`` returns None rather than raising for a ticket it
+    cannot open.
+    """
+
+    def seal(
+        self, backend: Backend, plaintext: bytes, now: float | None = None,
+        rng: Callable[[int], bytes] | None = None,
+    ) -> bytes:
+        """A ticket holding ``plaintext``, sealed under the current key."""
+        ...
+
+    def open(self, backend: Backend, ticket: bytes, now: float | None = None) -> bytes | None:
+        """The plaintext of ``ticket``, or None (unknown or expired key, forgery)."""
+        ...
+
+    def rotate(self, now: float | None = None, rng: Callable[[int], bytes] | None = None) -> bytes:
+        """Make a new key; the previous one keeps opening tickets for a grace
+        period.  Returns the new key id."""
+        ...
+
+    @property
+    def key_ids(self) -> list[bytes]:
+        """Ids of the keys held, current first."""
+        ...
+
+
+def _seal_ticket(
+    backend: Backend, key_id: bytes, key: bytes, nonce: bytes, plaintext: bytes
+) -> bytes:
+    """``key_id || nonce || AES-256-GCM(key, nonce, aad, plaintext)`` (module docstring)."""
+    sealed = backend.aead(_AES_256_GCM, key).seal(nonce, _TICKET_AAD + key_id, plaintext)
+    return key_id + nonce + sealed
+
+
+def _ticket_key_id(ticket: bytes) -> bytes | None:
+    """The key id a ticket names, or None if it is too short to be one of ours."""
+    if len(ticket) < _KEY_ID_LEN + _NONCE_LEN + 16:
+        return None
+    return ticket[:_KEY_ID_LEN]
+
+
+def _open_ticket(backend: Backend, key: bytes, ticket: bytes) -> bytes | None:
+    """The plaintext of a ticket whose key id names ``key``, or None if forged."""
+    key_id, nonce = ticket[:_KEY_ID_LEN], ticket[_KEY_ID_LEN : _KEY_ID_LEN + _NONCE_LEN]
+    try:
+        return backend.aead(_AES_256_GCM, key).open(
+            nonce, _TICKET_AAD + key_id, ticket[_KEY_ID_LEN + _NONCE_LEN :]
+        )
+    except TLSError:
+        return None
+
+
 class _Key:
     __slots__ = ("key_id", "key", "created", "retired")
 
@@ -233,26 +298,20 @@ class TicketKeyManager:
                 self._prune(t)
                 current = self._keys[0]
             nonce = (rng or self.rng)(_NONCE_LEN)
-            aead = backend.aead(_AES_256_GCM, current.key)
-            return current.key_id + nonce + aead.seal(nonce, _TICKET_AAD + current.key_id, plaintext)
+            return _seal_ticket(backend, current.key_id, current.key, nonce, plaintext)
 
     def open(self, backend: Backend, ticket: bytes, now: float | None = None) -> bytes | None:
         """The plaintext, or None for an unknown/retired key or a forged ticket."""
-        if len(ticket) < _KEY_ID_LEN + _NONCE_LEN + 16:
+        key_id = _ticket_key_id(ticket)
+        if key_id is None:
             return None
-        key_id, nonce = ticket[:_KEY_ID_LEN], ticket[_KEY_ID_LEN : _KEY_ID_LEN + _NONCE_LEN]
         with self._lock:
             t = self._now(now)
             self._prune(t)
             found = next((k for k in self._keys if hmac.compare_digest(k.key_id, key_id)), None)
         if found is None:
             return None
-        try:
-            return backend.aead(_AES_256_GCM, found.key).open(
-                nonce, _TICKET_AAD + key_id, ticket[_KEY_ID_LEN + _NONCE_LEN :]
-            )
-        except TLSError:
-            return None
+        return _open_ticket(backend, found.key, ticket)
 
     # -- sharing between processes ---------------------------------------------------
 
