@@ -98,10 +98,10 @@ __all__ = [
     "create_default_context",
 ]
 
-_SSLContext = ssl.SSLContext
+STDLIB_SSLCONTEXT = ssl.SSLContext
 """The stdlib class, captured before anyone can replace ``ssl.SSLContext``."""
-_CSSLContext: Any = _SSLContext.__mro__[1]
-"""``_ssl._SSLContext``: its C methods check strings (``set_ciphers``) without
+OPENSSL_CONTEXT_BASE: Any = STDLIB_SSLCONTEXT.__mro__[1]
+"""``_ssl.STDLIB_SSLCONTEXT``: its C methods check strings (``set_ciphers``) without
 going through ssl.py's properties, which look ``ssl.SSLContext`` up at call time."""
 
 
@@ -253,7 +253,7 @@ def default_verify_paths() -> tuple[str | None, str | None, bool]:
 def _default_certificates() -> tuple[tuple[x509.Certificate, ...], bool]:
     """The certificates of the default verify paths (cached per path pair), and
     whether the paths came from the environment."""
-    from .x509 import TrustStore, _dedupe, _load_bundle, _load_dir
+    from .x509 import TrustStore, dedupe, load_bundle, load_dir
 
     cafile, capath, from_env = default_verify_paths()
     key = (cafile, capath)
@@ -263,19 +263,19 @@ def _default_certificates() -> tuple[tuple[x509.Certificate, ...], bool]:
             found: list[x509.Certificate] = []
             if cafile:
                 try:
-                    found += _load_bundle(_read_file(cafile), cafile, strict=False)
+                    found += load_bundle(_read_file(cafile), cafile, strict=False)
                 except OSError:
                     pass
             if capath:
                 from pathlib import Path
 
-                found += _load_dir(Path(capath), strict=False)
+                found += load_dir(Path(capath), strict=False)
             if not found and not from_env:  # no system bundle at all: certifi, if installed
                 try:
                     found += TrustStore.system().certificates
                 except UsageError:
                     pass
-            certs = _DEFAULT_STORES[key] = _dedupe(found)
+            certs = _DEFAULT_STORES[key] = dedupe(found)
     return certs, from_env
 
 
@@ -299,7 +299,7 @@ class Context(ssl.SSLContext):
     def __new__(cls, protocol: Any = None, *args: Any, purpose: Any = None, **kwargs: Any) -> Context:
         side = _side_of(purpose if protocol is None else protocol)
         method = ssl.PROTOCOL_TLS_SERVER if side == "server" else ssl.PROTOCOL_TLS_CLIENT
-        self: Context = _CSSLContext.__new__(cls, method)
+        self: Context = OPENSSL_CONTEXT_BASE.__new__(cls, method)
         return self
 
     def __init__(self, protocol: Any = None, *args: Any, purpose: Any = None, **kwargs: Any) -> None:
@@ -327,8 +327,8 @@ class Context(ssl.SSLContext):
         self._backend: str | Backend | None = None
         self._verify_profile: str | None = None
         self._options: dict[str, Any] = {}
-        self._ssl_options = ssl.Options(_CSSLContext.options.__get__(self))
-        self._verify_flags = ssl.VerifyFlags(_CSSLContext.verify_flags.__get__(self))
+        self._ssl_options = ssl.Options(OPENSSL_CONTEXT_BASE.options.__get__(self))
+        self._verify_flags = ssl.VerifyFlags(OPENSSL_CONTEXT_BASE.verify_flags.__get__(self))
         self._minimum_version = ssl.TLSVersion.TLSv1_2
         self._maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
         self._num_tickets = 2
@@ -723,7 +723,7 @@ class Context(ssl.SSLContext):
         in ferrotls, so those counters stay 0."""
         return dict(self._stats)
 
-    def _count(self, key: str) -> None:
+    def record_stat(self, key: str) -> None:
         self._stats[key] += 1
 
     def set_alpn_protocols(self, alpn_protocols: Iterable[str]) -> None:
@@ -744,8 +744,8 @@ class Context(ssl.SSLContext):
         "No cipher can be selected." if it selects nothing).  As in ``ssl`` it governs
         TLS 1.2 and below only, so it changes nothing here; TLS 1.3 suites are chosen
         with :meth:`set_ciphersuites`."""
-        _CSSLContext.set_ciphers(self, cipherlist)
-        enabled = [c["id"] & 0xFFFF for c in _CSSLContext.get_ciphers(self) if c.get("protocol") != "TLSv1.3"]
+        OPENSSL_CONTEXT_BASE.set_ciphers(self, cipherlist)
+        enabled = [c["id"] & 0xFFFF for c in OPENSSL_CONTEXT_BASE.get_ciphers(self) if c.get("protocol") != "TLSv1.3"]
         suites = tuple(s for s in enabled if s in TLS12_SUITES)
         if not suites:
             raise UnsupportedFeature(
@@ -830,7 +830,7 @@ class Context(ssl.SSLContext):
     def load_dh_params(self, path: str, /) -> None:
         """Checked as ``ssl`` checks it, without effect: TLS 1.3 negotiates named groups
         (so does ``ssl`` in TLS 1.3)."""
-        _CSSLContext.load_dh_params(self, path)
+        OPENSSL_CONTEXT_BASE.load_dh_params(self, path)
 
     def set_options(self, **options: Any) -> None:
         """Other ClientConfig/ServerConfig fields by name (e.g. ``record_padding=...``)."""
@@ -985,7 +985,7 @@ class Context(ssl.SSLContext):
             return ServerConnection(config)
         return ClientConnection(config, server_hostname)
 
-    def _open(
+    def connection_for(
         self,
         owner: Any,
         server_side: bool,
@@ -995,11 +995,11 @@ class Context(ssl.SSLContext):
         """The connection behind a TLSSocket / TLSObject (``owner``, handed to sni_callback)."""
         config = self._config_for(server_side)
         if isinstance(config, ServerConfig):
-            self._count("accept")
+            self.record_stat("accept")
             if self._sni_callback is not None:
                 config = dataclasses.replace(config, sni_callback=_SNIAdapter(self, owner))
             return ServerConnection(config)
-        self._count("connect")
+        self.record_stat("connect")
         return ClientConnection(
             config, server_hostname, session=None if session is None else session.client_session
         )

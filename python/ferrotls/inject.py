@@ -45,7 +45,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from .context import Context, _CSSLContext, _SSLContext
+from .context import Context, OPENSSL_CONTEXT_BASE, STDLIB_SSLCONTEXT
 
 __all__ = ["InjectedSSLContext", "inject_into_ssl", "extract_from_ssl", "injected", "is_injected"]
 
@@ -63,8 +63,8 @@ def _replace(obj: Any, name: str, value: Any) -> None:
 
 
 def _c_setter(name: str) -> property:
-    original: property = _SSLContext.__dict__[name]
-    c_descriptor = getattr(_CSSLContext, name)
+    original: property = STDLIB_SSLCONTEXT.__dict__[name]
+    c_descriptor = getattr(OPENSSL_CONTEXT_BASE, name)
 
     def fset(self: Any, value: Any) -> None:
         c_descriptor.__set__(self, value)
@@ -77,10 +77,10 @@ class _SSLContextType(type):
     contexts made before too (asyncio's start_tls checks it at call time)."""
 
     def __instancecheck__(cls, instance: Any) -> bool:
-        return isinstance(instance, _SSLContext)
+        return isinstance(instance, STDLIB_SSLCONTEXT)
 
     def __subclasscheck__(cls, subclass: type) -> bool:
-        return issubclass(subclass, _SSLContext)
+        return issubclass(subclass, STDLIB_SSLCONTEXT)
 
 
 class InjectedSSLContext(Context, metaclass=_SSLContextType):
@@ -114,8 +114,8 @@ def inject_into_ssl() -> None:
         if _SAVED:
             return
         for name in _NAME_BOUND_SETTERS:
-            if name in _SSLContext.__dict__:
-                _replace(_SSLContext, name, _c_setter(name))
+            if name in STDLIB_SSLCONTEXT.__dict__:
+                _replace(STDLIB_SSLCONTEXT, name, _c_setter(name))
         _replace(ssl, "SSLContext", InjectedSSLContext)
         _inject_urllib3()
         _inject_requests()
@@ -130,7 +130,7 @@ def _loaded(name: str) -> Any:
 def _inject_urllib3() -> None:
     for name in ("urllib3.util.ssl_", "urllib3.util"):
         module = _loaded(name)
-        if module is not None and getattr(module, "SSLContext", None) is _SSLContext:
+        if module is not None and getattr(module, "SSLContext", None) is STDLIB_SSLCONTEXT:
             _replace(module, "SSLContext", InjectedSSLContext)
 
 
@@ -150,7 +150,7 @@ def _inject_aiohttp() -> None:
     if connector is None or not hasattr(connector, "_make_ssl_context"):
         return
     for name, verified in (("_SSL_CONTEXT_VERIFIED", True), ("_SSL_CONTEXT_UNVERIFIED", False)):
-        if isinstance(getattr(connector, name, None), _SSLContext):
+        if isinstance(getattr(connector, name, None), STDLIB_SSLCONTEXT):
             with warnings.catch_warnings():  # the unverified one is unverified on purpose
                 warnings.simplefilter("ignore")
                 _replace(connector, name, connector._make_ssl_context(verified))

@@ -72,7 +72,7 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
         self._queued = 0
         self._eof_reported = False
         ConnectionInfo.__init__(self, None, context, server_side, server_hostname)  # type: ignore[arg-type]
-        self.connection = context._open(self, server_side, server_hostname, session)
+        self.connection = context.connection_for(self, server_side, server_hostname, session)
 
     def __repr__(self) -> str:
         side = "server" if self.server_side else "client"
@@ -113,9 +113,9 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
         """Count the finished handshake in the context's session_stats (once)."""
         self._counted = True
         context = self.context
-        context._count("accept_good" if self.server_side else "connect_good")
+        context.record_stat("accept_good" if self.server_side else "connect_good")
         if self.connection.info.resumed:
-            context._count("hits")
+            context.record_stat("hits")
 
     def _drain(self) -> None:
         """Take the connection's events: application data queues up behind ``_chunk``

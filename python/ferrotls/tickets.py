@@ -57,8 +57,8 @@ MAX_TICKET_LIFETIME = 7 * 24 * 3600
 _AES_256_GCM = 0x1302  # TLS_AES_256_GCM_SHA384: the backend's AES-256-GCM AEAD
 _TICKET_AAD = b"ferrotls ticket v1"
 _STATE_VERSION = 4  # 4: flags for the optional fields, TLS 1.2 and EMS (older tickets no longer resume)
-_KEY_ID_LEN = 4
-_NONCE_LEN = 12
+KEY_ID_LEN = 4
+NONCE_LEN = 12
 
 
 # --------------------------------------------------------------------------- server
@@ -183,7 +183,7 @@ class TicketKeys(Protocol):
         ...
 
 
-def _seal_ticket(
+def seal_ticket(
     backend: Backend, key_id: bytes, key: bytes, nonce: bytes, plaintext: bytes
 ) -> bytes:
     """``key_id || nonce || AES-256-GCM(key, nonce, aad, plaintext)`` (module docstring)."""
@@ -191,19 +191,19 @@ def _seal_ticket(
     return key_id + nonce + sealed
 
 
-def _ticket_key_id(ticket: bytes) -> bytes | None:
+def ticket_key_id(ticket: bytes) -> bytes | None:
     """The key id a ticket names, or None if it is too short to be one of ours."""
-    if len(ticket) < _KEY_ID_LEN + _NONCE_LEN + 16:
+    if len(ticket) < KEY_ID_LEN + NONCE_LEN + 16:
         return None
-    return ticket[:_KEY_ID_LEN]
+    return ticket[:KEY_ID_LEN]
 
 
-def _open_ticket(backend: Backend, key: bytes, ticket: bytes) -> bytes | None:
+def open_ticket(backend: Backend, key: bytes, ticket: bytes) -> bytes | None:
     """The plaintext of a ticket whose key id names ``key``, or None if forged."""
-    key_id, nonce = ticket[:_KEY_ID_LEN], ticket[_KEY_ID_LEN : _KEY_ID_LEN + _NONCE_LEN]
+    key_id, nonce = ticket[:KEY_ID_LEN], ticket[KEY_ID_LEN : KEY_ID_LEN + NONCE_LEN]
     try:
         return backend.aead(_AES_256_GCM, key).open(
-            nonce, _TICKET_AAD + key_id, ticket[_KEY_ID_LEN + _NONCE_LEN :]
+            nonce, _TICKET_AAD + key_id, ticket[KEY_ID_LEN + NONCE_LEN :]
         )
     except TLSError:
         return None
@@ -255,9 +255,9 @@ class TicketKeyManager:
 
     def _new_key(self, now: float, rng: Callable[[int], bytes] | None) -> None:
         rand = rng or self.rng
-        key_id = rand(_KEY_ID_LEN)
+        key_id = rand(KEY_ID_LEN)
         while any(hmac.compare_digest(k.key_id, key_id) for k in self._keys):
-            key_id = rand(_KEY_ID_LEN)
+            key_id = rand(KEY_ID_LEN)
         for k in self._keys:
             if k.retired is None:
                 k.retired = now
@@ -297,12 +297,12 @@ class TicketKeyManager:
                 self._new_key(t, rng)
                 self._prune(t)
                 current = self._keys[0]
-            nonce = (rng or self.rng)(_NONCE_LEN)
-            return _seal_ticket(backend, current.key_id, current.key, nonce, plaintext)
+            nonce = (rng or self.rng)(NONCE_LEN)
+            return seal_ticket(backend, current.key_id, current.key, nonce, plaintext)
 
     def open(self, backend: Backend, ticket: bytes, now: float | None = None) -> bytes | None:
         """The plaintext, or None for an unknown/retired key or a forged ticket."""
-        key_id = _ticket_key_id(ticket)
+        key_id = ticket_key_id(ticket)
         if key_id is None:
             return None
         with self._lock:
@@ -311,7 +311,7 @@ class TicketKeyManager:
             found = next((k for k in self._keys if hmac.compare_digest(k.key_id, key_id)), None)
         if found is None:
             return None
-        return _open_ticket(backend, found.key, ticket)
+        return open_ticket(backend, found.key, ticket)
 
     # -- sharing between processes ---------------------------------------------------
 
@@ -335,7 +335,7 @@ class TicketKeyManager:
         keys: list[_Key] = []
         lst = r.vec16()
         while not lst.at_end():
-            key_id = lst.bytes(_KEY_ID_LEN)
+            key_id = lst.bytes(KEY_ID_LEN)
             key = lst.bytes(32)
             created = lst.uint(8) / 1000
             retired_raw = lst.uint(8)

@@ -446,7 +446,7 @@ def _pem_blocks(data: bytes) -> list[bytes]:
     return re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", data, re.DOTALL)
 
 
-def _load_bundle(data: bytes, where: str, *, strict: bool) -> list[x509.Certificate]:
+def load_bundle(data: bytes, where: str, *, strict: bool) -> list[x509.Certificate]:
     """Every PEM certificate in ``data``; a block that does not parse is an error when
     ``strict`` (the user's own file) and skipped otherwise (system bundles)."""
     out = []
@@ -505,21 +505,21 @@ class TrustStore:
             os.path.realpath(p) for p in (paths.cafile, paths.openssl_cafile) if p
         ):
             if os.path.isfile(cafile):
-                certs += _load_bundle(Path(cafile).read_bytes(), cafile, strict=False)
+                certs += load_bundle(Path(cafile).read_bytes(), cafile, strict=False)
                 sources.append(cafile)
         for capath in dict.fromkeys(
             os.path.realpath(p) for p in (paths.capath, paths.openssl_capath) if p
         ):
             if os.path.isdir(capath):
-                certs += _load_dir(Path(capath), strict=False)
+                certs += load_dir(Path(capath), strict=False)
                 sources.append(capath)
         if not certs:
             where = _certifi_where()
             if where:
-                certs = _load_bundle(Path(where).read_bytes(), where, strict=False)
+                certs = load_bundle(Path(where).read_bytes(), where, strict=False)
                 sources.append(where)
         return cls(
-            _dedupe(certs), "system", ", ".join(sources) or "no system CA bundle, certifi absent"
+            dedupe(certs), "system", ", ".join(sources) or "no system CA bundle, certifi absent"
         )
 
     @classmethod
@@ -539,13 +539,13 @@ class TrustStore:
                 data = Path(cafile).read_bytes()
             except OSError as exc:
                 raise UsageError(f"cannot read cafile {cafile}: {exc}") from None
-            certs += _load_bundle(data, str(cafile), strict=True)
+            certs += load_bundle(data, str(cafile), strict=True)
         if capath is not None:
-            certs += _load_dir(Path(capath), strict=True)
+            certs += load_dir(Path(capath), strict=True)
         if cadata is not None:
             raw = cadata.encode("ascii") if isinstance(cadata, str) else bytes(cadata)
             if b"-----BEGIN" in raw:
-                certs += _load_bundle(raw, "cadata", strict=True)
+                certs += load_bundle(raw, "cadata", strict=True)
             else:
                 try:
                     certs.append(x509.load_der_x509_certificate(raw))
@@ -554,7 +554,7 @@ class TrustStore:
                         f"cadata is neither PEM nor one DER certificate: {exc}"
                     ) from None
         source = ", ".join(str(p) for p in (cafile, capath) if p is not None) or "cadata"
-        return cls(_dedupe(certs), "user", source)
+        return cls(dedupe(certs), "user", source)
 
     @classmethod
     def from_certificates(cls, certificates: Iterable[x509.Certificate | bytes]) -> TrustStore:
@@ -569,10 +569,11 @@ class TrustStore:
             )
             for c in certificates
         ]
-        return cls(_dedupe(certs), "user", "certificates")
+        return cls(dedupe(certs), "user", "certificates")
 
 
-def _load_dir(path: Path, *, strict: bool) -> list[x509.Certificate]:
+def load_dir(path: Path, *, strict: bool) -> list[x509.Certificate]:
+    """Every certificate in the PEM/DER files of directory ``path`` (an OpenSSL capath)."""
     if not path.is_dir():
         raise UsageError(f"capath {path} is not a directory")
     certs: list[x509.Certificate] = []
@@ -582,11 +583,12 @@ def _load_dir(path: Path, *, strict: bool) -> list[x509.Certificate]:
         except OSError:
             continue
         if data is not None:
-            certs += _load_bundle(data, str(entry), strict=strict)
+            certs += load_bundle(data, str(entry), strict=strict)
     return certs
 
 
-def _dedupe(certs: Iterable[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+def dedupe(certs: Iterable[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+    """``certs`` without repeats (by SHA-256 fingerprint), first occurrence kept."""
     return tuple({c.fingerprint(hashes.SHA256()): c for c in certs}.values())
 
 

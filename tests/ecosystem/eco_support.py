@@ -36,7 +36,7 @@ import ferrotls.inject
 import pytest
 import trustme
 
-_ORIGINAL_SSLCONTEXT = ferrotls.inject._SSLContext
+_ORIGINAL_SSLCONTEXT = ferrotls.inject.STDLIB_SSLCONTEXT
 LOOPBACK = "127.0.0.1"
 TIMEOUT = 10.0
 
@@ -144,7 +144,7 @@ class Opened:
 def opened(monkeypatch: pytest.MonkeyPatch) -> Opened:
     """Counts the connections ferrotls contexts open (proof that ferrotls ran them)."""
     counts = Opened()
-    real = ferrotls.Context._open
+    real = ferrotls.Context.connection_for
 
     def counting(self: ferrotls.Context, owner: Any, server_side: bool, *args: Any) -> Any:
         if server_side:
@@ -153,7 +153,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> Opened:
             counts.client += 1
         return real(self, owner, server_side, *args)
 
-    monkeypatch.setattr(ferrotls.Context, "_open", counting)
+    monkeypatch.setattr(ferrotls.Context, "connection_for", counting)
     return counts
 
 

@@ -19,7 +19,7 @@ import trustme
 from eco_support import LOOPBACK, PKI, TIMEOUT, openssl_client, openssl_server
 from ferrotls.errors import UnsupportedFeature
 
-ORIGINAL = ferrotls.inject._SSLContext
+ORIGINAL = ferrotls.inject.STDLIB_SSLCONTEXT
 
 
 def both(protocol: int = ssl.PROTOCOL_TLS_CLIENT) -> tuple[ferrotls.Context, ssl.SSLContext]:

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..backend.interface import Backend
 from ..messages.codec import Reader, Writer
-from ..tickets import _KEY_ID_LEN, _NONCE_LEN, _open_ticket, _seal_ticket, _ticket_key_id
+from ..tickets import KEY_ID_LEN, NONCE_LEN, open_ticket, seal_ticket, ticket_key_id
 from .connection import DEFAULT_TIMEOUT, LOGGER_NAME, RedisConnection
 from .errors import KeyEncryptionKeyError, SharedStateError, SharedStateUnavailable
 from .kek import TICKET_KEY_LEN, KekSet, OpenedKey, RecordError, parse_kek
@@ -254,13 +254,13 @@ class RedisTicketKeyRing:
         current = self._current(t)
         if current is None:
             current = self._local_key(t)
-        nonce = (rng or self.rng)(_NONCE_LEN)
-        return _seal_ticket(backend, current.key_id, current.key, nonce, plaintext)
+        nonce = (rng or self.rng)(NONCE_LEN)
+        return seal_ticket(backend, current.key_id, current.key, nonce, plaintext)
 
     def open(self, backend: Backend, ticket: bytes, now: float | None = None) -> bytes | None:
         """The plaintext, or None (unknown key, past its grace period, forged)."""
         self._tick()
-        key_id = _ticket_key_id(ticket)
+        key_id = ticket_key_id(ticket)
         if key_id is None:
             return None
         t = self._now(now)
@@ -268,7 +268,7 @@ class RedisTicketKeyRing:
             if k.key_id == key_id:
                 if k.retired is not None and t - k.retired > self.grace_period:
                     return None
-                return _open_ticket(backend, k.key, ticket)
+                return open_ticket(backend, k.key, ticket)
         return None
 
     def _local_key(self, t: float) -> _RingKey:
@@ -287,9 +287,9 @@ class RedisTicketKeyRing:
 
     def _new_id(self, taken: Sequence[bytes] = ()) -> bytes:
         used = {k.key_id for k in self._keys} | set(taken)
-        key_id = self.rng(_KEY_ID_LEN)
+        key_id = self.rng(KEY_ID_LEN)
         while key_id in used:
-            key_id = self.rng(_KEY_ID_LEN)
+            key_id = self.rng(KEY_ID_LEN)
         return key_id
 
     @property
@@ -387,7 +387,7 @@ class RedisTicketKeyRing:
         imported: list[OpenedKey] = []
         lst = r.vec16()
         while not lst.at_end():
-            key_id, key = lst.bytes(_KEY_ID_LEN), lst.bytes(TICKET_KEY_LEN)
+            key_id, key = lst.bytes(KEY_ID_LEN), lst.bytes(TICKET_KEY_LEN)
             created = lst.uint(8) / 1000
             lst.uint(8)
             imported.append(OpenedKey(key_id, key, created, self._keks.sealing_id))
@@ -418,7 +418,7 @@ class RedisTicketKeyRing:
             if not isinstance(key_id, bytes) or not isinstance(record, bytes):
                 bad.append(key_id.encode() if isinstance(key_id, str) else key_id)
                 continue  # only a client decoding responses gives str
-            if len(key_id) != _KEY_ID_LEN:
+            if len(key_id) != KEY_ID_LEN:
                 bad.append(key_id)
                 continue
             try:

@@ -165,7 +165,7 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
 
     def _start(self) -> None:
         """Create the TLS connection (the socket is, or is about to be, connected)."""
-        self.connection = self.context._open(
+        self.connection = self.context.connection_for(
             self, self.server_side, self.server_hostname, self._session
         )
 
@@ -566,9 +566,9 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
         if not self._counted:
             self._counted = True
             context = self.context
-            context._count("accept_good" if self.server_side else "connect_good")
+            context.record_stat("accept_good" if self.server_side else "connect_good")
             if conn.info.resumed:
-                context._count("hits")
+                context.record_stat("hits")
 
     @property  # type: ignore[override]
     def session(self) -> Session | None:
