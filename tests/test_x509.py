@@ -516,3 +516,57 @@ def test_no_warnings_from_verification(root: TestCA) -> None:
         _verifier(root.cert).verify_server_chain(
             root.issue("example.com").der_chain(), "example.com", NOW
         )
+
+
+# --------------------------------------------------------------------------- verification cache
+
+
+def test_verification_cache_serves_the_same_chain_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+
+    from certs import TestCA
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from ferrotls.errors import BadCertificate, CertificateExpired
+    from ferrotls.x509 import DefaultVerifier, TrustStore
+
+    ca = TestCA("cache CA", key_index=61)
+    leaf = ca.issue("cache.test", key_kind="p256", key_index=62)
+    chain = [c.public_bytes(Encoding.DER) for c in leaf.chain]
+    verifier = DefaultVerifier(TrustStore.from_certificates([ca.cert]))
+    calls = []
+    real = verifier._verify_server_chain
+
+    def counting(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(verifier, "_verify_server_chain", counting)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    first = verifier.verify_server_chain(chain, "cache.test", now)
+    again = verifier.verify_server_chain(list(chain), "cache.test", now + datetime.timedelta(seconds=5))
+    assert again is first and len(calls) == 1
+    with pytest.raises(BadCertificate):  # another name is verified afresh (and fails)
+        verifier.verify_server_chain(chain, "other.test", now)
+    assert len(calls) == 2
+    late = leaf.cert.not_valid_after_utc + datetime.timedelta(days=1)
+    with pytest.raises(CertificateExpired):  # the entry ends with the certificate
+        verifier.verify_server_chain(chain, "cache.test", late)
+    assert len(calls) == 3
+    off = DefaultVerifier(TrustStore.from_certificates([ca.cert]), cache_size=0)
+    assert off.verify_server_chain(chain, "cache.test", now) is not off.verify_server_chain(chain, "cache.test", now)
+
+
+def test_verification_cache_is_bounded() -> None:
+    import datetime
+
+    from certs import TestCA
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from ferrotls.x509 import DefaultVerifier, TrustStore
+
+    ca = TestCA("cache CA", key_index=61)
+    verifier = DefaultVerifier(TrustStore.from_certificates([ca.cert]), cache_size=3)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for i in range(6):
+        leaf = ca.issue(f"h{i}.test", key_kind="p256", key_index=62)
+        verifier.verify_server_chain([c.public_bytes(Encoding.DER) for c in leaf.chain], f"h{i}.test", now)
+    assert len(verifier._cache) == 3

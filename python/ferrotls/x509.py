@@ -63,6 +63,8 @@ from __future__ import annotations
 import datetime
 import hashlib
 import ipaddress
+import threading
+from collections import OrderedDict
 import os
 import re
 import ssl
@@ -107,6 +109,7 @@ __all__ = [
     "Profile",
     "TrustStore",
     "VerifiedChain",
+    "VerificationCache",
     "parse_chain",
     "parse_server_name",
     "peercert_dict",
@@ -595,10 +598,61 @@ def dedupe(certs: Iterable[x509.Certificate]) -> tuple[x509.Certificate, ...]:
 # --------------------------------------------------------------------------- verifiers
 
 
+class VerificationCache:
+    """Successful chain verifications of one verifier, so a client that connects to the
+    same server again (or a server seeing the same client certificate) does not verify
+    the same chain again.
+
+    Keyed by the chain's DER bytes, the role and the server name checked; an entry
+    holds only while ``now`` is inside the validity of every certificate of the
+    verified path (so it expires no later than the earliest notAfter), and at most
+    ``max_entries`` are kept (least recently used goes first; 0 turns the cache off).
+    Failures are never cached.  The trust anchors and policy are the verifier's own,
+    so they are part of every key implicitly.  Thread-safe.
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[Any, ...], tuple[datetime.datetime, datetime.datetime, VerifiedChain]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple[Any, ...], now: datetime.datetime) -> VerifiedChain | None:
+        if not self.max_entries:
+            return None
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            not_before, not_after, verified = entry
+            if not not_before <= now <= not_after:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return verified
+
+    def add(self, key: tuple[Any, ...], verified: VerifiedChain) -> None:
+        if not self.max_entries:
+            return
+        path = verified.path or (verified.leaf,)
+        not_before = max(c.not_valid_before_utc for c in path)
+        not_after = min(c.not_valid_after_utc for c in path)
+        with self._lock:
+            self._entries[key] = (not_before, not_after, verified)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
 class DefaultVerifier:
     """Verify peer chains against ``trust`` with cryptography.x509.verification.
 
     ``profile``: ``"webpki"`` or ``"compatible"`` (default: ``trust.default_profile``).
+    ``cache_size``: successful verifications kept (:class:`VerificationCache`; 0: none).
     ``server_name=None`` or ``check_hostname=False``: the chain is still verified, the
     name is not (ClientConnection refuses to start without a server name when its
     config's ``check_hostname`` is on, as ``ssl`` does).
@@ -611,6 +665,7 @@ class DefaultVerifier:
         profile: Profile | None = None,
         check_hostname: bool = True,
         max_chain_depth: int | None = None,
+        cache_size: int = 256,
     ) -> None:
         if profile is not None and profile not in _EXTENSION_POLICIES:
             raise UsageError(f"unknown verification profile {profile!r}; choose one of {PROFILES}")
@@ -619,6 +674,7 @@ class DefaultVerifier:
         self.check_hostname = check_hostname
         self.max_chain_depth = max_chain_depth
         self._binding: tuple[tuple[str, int | None], bytes] | None = None
+        self._cache = VerificationCache(cache_size)
 
     def binding(self) -> bytes:
         """SHA-256 over the anchors' fingerprints (sorted), the profile and the depth
@@ -648,6 +704,17 @@ class DefaultVerifier:
     ) -> VerifiedChain:
         if not chain:
             raise DecodeError("server sent an empty Certificate message")
+        key = ("server", server_name if self.check_hostname else None, tuple(chain))
+        cached = self._cache.get(key, now)
+        if cached is not None:
+            return cached
+        verified = self._verify_server_chain(chain, server_name, now)
+        self._cache.add(key, verified)
+        return verified
+
+    def _verify_server_chain(
+        self, chain: Sequence[bytes], server_name: str | None, now: datetime.datetime
+    ) -> VerifiedChain:
         certs = parse_chain(chain)
         leaf = certs[0]
         # check_hostname=False (like ssl): the path, validity and serverAuth EKU are still
@@ -675,6 +742,15 @@ class DefaultVerifier:
     def verify_client_chain(self, chain: Sequence[bytes], now: datetime.datetime) -> VerifiedChain:
         if not chain:
             raise CertificateRequired("client did not send a certificate")
+        key = ("client", None, tuple(chain))
+        cached = self._cache.get(key, now)
+        if cached is not None:
+            return cached
+        verified = self._verify_client_chain(chain, now)
+        self._cache.add(key, verified)
+        return verified
+
+    def _verify_client_chain(self, chain: Sequence[bytes], now: datetime.datetime) -> VerifiedChain:
         certs = parse_chain(chain)
         leaf = certs[0]
         verifier = self._builder("client", now).build_client_verifier()
