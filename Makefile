@@ -17,7 +17,7 @@ STAMP  := $(VENV)/.ferrotls-installed-$(INSTALL)
 SOURCES := $(shell find rust python -name '*.rs' -o -name '*.py' -o -name '*.pyi' 2>/dev/null)
 
 .PHONY: venv demo test test-rust test-python typecheck test-wheel wheel docs bench fuzz \
-	fuzz-smoke fuzz-corpus clean
+	fuzz-smoke fuzz-corpus conformance clean
 
 venv: $(STAMP)
 
@@ -139,6 +139,26 @@ fuzz-smoke:
 ## Regenerate the checked-in seed corpora from the deterministic handshake.
 fuzz-corpus: $(STAMP)
 	$(BIN)/python fuzz/make_corpus.py
+
+## tlsfuzzer's TLS 1.3 scripts against `ferrotls server` (docs/conformance.md).  tlsfuzzer
+## is not on PyPI: extract commit ac3da9c17f843a5a9c2cee621dc9712805bde945 outside the
+## repository and pass its path.  CONFORMANCE_ARGS go to tools/conformance.py, e.g.
+## "--write-doc", "--only test-tls13-finished", "--against openssl", "--logs DIR".
+TLSFUZZER_DIR ?=
+CONFORMANCE_ARGS ?=
+CONFORMANCE_STAMP := $(VENV)/.ferrotls-conformance-installed
+ifneq ($(filter conformance,$(MAKECMDGOALS)),)
+ifeq ($(strip $(TLSFUZZER_DIR)),)
+$(error make conformance needs TLSFUZZER_DIR=/path/to/an/extracted/tlsfuzzer (commit ac3da9c17f843a5a9c2cee621dc9712805bde945; see docs/conformance.md))
+endif
+endif
+
+$(CONFORMANCE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,conformance]'
+	touch $(CONFORMANCE_STAMP)
+
+conformance: $(CONFORMANCE_STAMP)
+	$(BIN)/python tools/conformance.py --tlsfuzzer "$(TLSFUZZER_DIR)" $(CONFORMANCE_ARGS)
 
 clean:
 	rm -rf $(VENV) target dist build .pytest_cache .mypy_cache .benchmarks

@@ -4,7 +4,9 @@ Two modes:
 
 * default: a small HTTP responder (like ``s_server -www``) answering each
   request with a page describing the connection (protocol, suite, group,
-  ALPN, SNI, client certificate subject);
+  ALPN, SNI, client certificate subject); ``GET /keyupdate`` is answered
+  after a KeyUpdate that asks the client to update too (as tlslite-ng's
+  test server does, for tlsfuzzer's test-tls13-keyupdate-from-server);
 * ``--echo``: every byte received is sent back; the peer's close_notify ends it.
 
 Serves many connections at once (asyncio, :mod:`ferrotls.transports.aio`);
@@ -45,6 +47,7 @@ __all__ = [
     "add_arguments",
     "add_common_tls_arguments",
     "add_server_tls_arguments",
+    "apply_server_options",
     "build_server_context",
     "describe_peer",
     "enum_name",
@@ -63,6 +66,8 @@ SHUTDOWN_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 30.0
 """How long the HTTP responder waits for a request's header."""
 MAX_REQUEST_HEAD = 16384
+KEYUPDATE_PATH = "/keyupdate"
+"""HTTP mode: a request for this path is answered after a KeyUpdate (update_requested)."""
 
 
 # --------------------------------------------------------------------------- arguments
@@ -103,6 +108,14 @@ def add_server_tls_arguments(p: argparse.ArgumentParser) -> None:
                         "default: required if --ca is given, else none")
     p.add_argument("--write-ca", metavar="FILE",
                    help="without --cert: write the throw-away CA certificate (PEM) here")
+    p.add_argument("--psk-identity", metavar="ID",
+                   help="accept the external PSK with this identity (like s_server -psk_identity)")
+    p.add_argument("--psk", metavar="HEX", help="the external PSK's key, in hex (with --psk-identity)")
+    p.add_argument("--psk-hash", choices=("sha256", "sha384"), default="sha256",
+                   help="the hash the external PSK is used with (default sha256)")
+    p.add_argument("--cert-compression", metavar="LIST",
+                   help="certificate compression algorithms to offer and accept (RFC 8879), "
+                        "most preferred first, e.g. zlib,brotli,zstd (default: none)")
     add_common_tls_arguments(p)
 
 
@@ -156,9 +169,50 @@ def build_server_context(args: argparse.Namespace, names: tuple[str, ...] = ()) 
         if not args.ca:
             raise ValueError(f"--verify-client {mode} needs --ca to verify client certificates")
         ctx.verify_mode = CERT_REQUIRED if mode == "required" else CERT_OPTIONAL
+    apply_server_options(ctx, args)
     apply_common(ctx, args)
     ctx.config  # configuration errors surface now  # noqa: B018
     return ctx
+
+
+#: --cert-compression names -> RFC 8879 CertificateCompressionAlgorithm values.
+COMPRESSION_NAMES = {"zlib": 1, "brotli": 2, "zstd": 3}
+
+
+def apply_server_options(ctx: Context, args: argparse.Namespace) -> None:
+    """--psk-identity/--psk/--psk-hash and --cert-compression onto a server context."""
+    identity = getattr(args, "psk_identity", None)
+    key_hex = getattr(args, "psk", None)
+    if (identity is None) != (key_hex is None):
+        raise ValueError("give --psk-identity and --psk together")
+    if identity is not None and key_hex is not None:
+        from .psk import ExternalPsk
+
+        try:
+            key = bytes.fromhex(key_hex)
+        except ValueError:
+            raise ValueError(f"--psk must be hexadecimal, got {key_hex!r}") from None
+        psk = ExternalPsk(identity.encode("utf-8"), key, hash_name=args.psk_hash)
+
+        def lookup(offered: bytes) -> ExternalPsk | None:
+            return psk if offered == psk.identity else None
+
+        ctx.set_options(psk_callback=lookup)
+    names = split_list([args.cert_compression] if getattr(args, "cert_compression", None) else None)
+    if names:
+        from .certcompress import AVAILABLE
+
+        algorithms: list[int] = []
+        for name in names:
+            algorithm = COMPRESSION_NAMES.get(name.lower())
+            if algorithm is None:
+                raise ValueError(f"unknown certificate compression {name!r}: "
+                                 f"choose from {', '.join(COMPRESSION_NAMES)}")
+            if algorithm not in AVAILABLE:
+                raise ValueError(f"certificate compression {name} is not available in this process "
+                                 "(install brotli / zstandard)")
+            algorithms.append(algorithm)
+        ctx.set_options(certificate_compression=tuple(algorithms))
 
 
 # --------------------------------------------------------------------------- describing
@@ -366,7 +420,11 @@ async def http_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
         writer.close()
         return
     request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-    method = request_line.split(" ", 1)[0]
+    method, _, rest = request_line.partition(" ")
+    if rest.split(" ", 1)[0] == KEYUPDATE_PATH:
+        # tlslite-ng's test server does the same (tlsfuzzer's keyupdate-from-server):
+        # our KeyUpdate, asking for the client's, goes out before the response.
+        writer.get_extra_info("ferrotls_connection").update_keys(request_peer_update=True)
     body = connection_page(info, tls.peer, request_line)
     header = (
         "HTTP/1.0 200 OK\r\n"
