@@ -186,7 +186,7 @@ def apply_server_options(ctx: Context, args: argparse.Namespace) -> None:
     if (identity is None) != (key_hex is None):
         raise ValueError("give --psk-identity and --psk together")
     if identity is not None and key_hex is not None:
-        from .psk import ExternalPsk
+        from ..psk import ExternalPsk
 
         try:
             key = bytes.fromhex(key_hex)
@@ -200,7 +200,7 @@ def apply_server_options(ctx: Context, args: argparse.Namespace) -> None:
         ctx.set_options(psk_callback=lookup)
     names = split_list([args.cert_compression] if getattr(args, "cert_compression", None) else None)
     if names:
-        from .certcompress import AVAILABLE
+        from ..certcompress import AVAILABLE
 
         algorithms: list[int] = []
         for name in names:
