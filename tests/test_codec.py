@@ -930,12 +930,6 @@ NEGATIVE_CASES: list[tuple[str, int, bytes, type[Exception]]] = [
         IllegalParameter,
     ),
     (
-        "ch-keyshare-empty-key",
-        1,
-        _ch_body(block(ext_wire(EXT.KEY_SHARE, h("0004 001d 0000")))),
-        DecodeError,
-    ),
-    (
         "ch-sv-odd",
         1,
         _ch_body(block(ext_wire(EXT.SUPPORTED_VERSIONS, h("03 030403")))),
@@ -1273,3 +1267,14 @@ def test_generated_certificate_and_ticket_round_trip(
         extensions=nst_exts,
     )
     assert NewSessionTicket.from_bytes(nst.to_bytes()) == nst
+
+
+def test_empty_key_share_decodes() -> None:
+    """key_exchange<1..2^16-1>: an empty one decodes, and the handshake refuses it with
+    illegal_parameter as an invalid public value (tests/test_conformance.py), as
+    tlsfuzzer expects."""
+    from ferrotls.messages.handshake import decode_handshake
+
+    hello = decode_handshake(1, _ch_body(block(ext_wire(EXT.KEY_SHARE, h("0004 001d 0000")))))
+    shares = [e for e in hello.extensions if e.ext_type == EXT.KEY_SHARE][0]
+    assert shares.client_shares[0].key_exchange == b""  # type: ignore[attr-defined]

@@ -792,3 +792,112 @@ def test_close_at_the_last_sequence_number(backend: Any) -> None:
         assert ConnectionClosed() in events
         if send_first:
             assert ApplicationData(b"late data") in events
+
+
+# --------------------------------------------------------------------------- 15. tlsfuzzer findings
+
+
+@pytest.mark.parametrize("group", [0x001D, 0x0017, 0x001E])
+def test_empty_key_share_is_illegal_parameter(backend: Any, group: int) -> None:
+    """tlsfuzzer crfg-curves "empty x25519 key share": an invalid public value of the
+    group (RFC 8446 4.2.8), not a syntax error."""
+    from ferrotls.errors import IllegalParameter
+    from ferrotls.messages.extensions import KeyShareClientHello, KeyShareEntry, SupportedGroups
+
+    def hook(hello: Any) -> Any:
+        for i, e in enumerate(hello.extensions):
+            if isinstance(e, KeyShareClientHello):
+                hello.extensions[i] = KeyShareClientHello([KeyShareEntry(group, b"")])
+            elif isinstance(e, SupportedGroups):
+                hello.extensions[i] = SupportedGroups([group])
+        return hello
+
+    client = ClientConnection(client_config(backend, client_hello_hook=hook), SERVER_NAME)
+    server = ServerConnection(server_config(backend))
+    with pytest.raises(IllegalParameter):
+        server.receive_data(client.data_to_send())
+    assert server.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x2f"
+
+
+@pytest.mark.parametrize("length", [65, 1 << 17, (1 << 24) - 1])
+def test_finished_announcing_a_huge_length_is_decode_error(backend: Any, length: int) -> None:
+    """tlsfuzzer finished "pad_right 131072" and up: a Finished cannot be that long;
+    decode_error, before our 128 KiB handshake limit (illegal_parameter) applies."""
+    from ferrotls.errors import DecodeError
+
+    pair, _, s_log = _pair(backend)
+    pair.server.receive_data(pair.client.data_to_send())
+    pair.server.data_to_send()
+    secret = s_log.secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+    header = b"\x14" + length.to_bytes(3, "big")
+    _expect(pair.server, seal_record(SUITE, secret, 0, ContentType.HANDSHAKE, header + bytes(32)),
+            DecodeError, 50, s_log, SERVER_SECRETS)
+
+
+def test_other_huge_messages_stay_illegal_parameter(backend: Any) -> None:
+    from ferrotls.errors import IllegalParameter
+
+    pair, _, s_log = _pair(backend)
+    pair.server.receive_data(pair.client.data_to_send())
+    pair.server.data_to_send()
+    secret = s_log.secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+    header = b"\x0b" + (1 << 20).to_bytes(3, "big")  # a 1 MiB Certificate
+    _expect(pair.server, seal_record(SUITE, secret, 0, ContentType.HANDSHAKE, header + bytes(32)),
+            IllegalParameter, 47, s_log, SERVER_SECRETS)
+
+
+def _hrr_pair(backend: Any, hook: Any) -> tuple[ClientConnection, ServerConnection]:
+    """A client with a hook on its second ClientHello only, a server forcing an HRR."""
+    calls = []
+
+    def second_only(hello: Any) -> Any:
+        calls.append(hello)
+        return hook(hello) if len(calls) == 2 else hello
+
+    client = ClientConnection(
+        client_config(backend, key_share_groups=(0x001D,), client_hello_hook=second_only), SERVER_NAME
+    )
+    server = ServerConnection(server_config(backend, groups=(0x0017,)))  # no share for it: an HRR
+    return client, server
+
+
+@pytest.mark.parametrize("change", ["reverse", "drop_alpn_like", "add_extension", "suites"])
+def test_second_client_hello_must_match_the_first(backend: Any, change: str) -> None:
+    """tlsfuzzer shuffled-extentions "HRR reversed order of known extensions": RFC 8446
+    4.1.2 lets the second ClientHello change only key_share, early_data, cookie,
+    pre_shared_key and padding."""
+    from ferrotls.errors import IllegalParameter
+    from ferrotls.messages.extensions import UnknownExtension
+
+    def hook(hello: Any) -> Any:
+        if change == "reverse":
+            hello.extensions = list(reversed(hello.extensions))
+        elif change == "drop_alpn_like":
+            hello.extensions = [e for e in hello.extensions if e.ext_type != 13]  # signature_algorithms
+        elif change == "add_extension":
+            hello.extensions = [UnknownExtension(0x5A5A, b"new"), *hello.extensions]
+        else:
+            hello.cipher_suites = list(reversed(hello.cipher_suites))
+        return hello
+
+    client, server = _hrr_pair(backend, hook)
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())  # the HelloRetryRequest
+    with pytest.raises(IllegalParameter, match="second ClientHello"):
+        server.receive_data(client.data_to_send())
+
+
+def test_second_client_hello_with_allowed_changes_completes(backend: Any) -> None:
+    from ferrotls.messages.extensions import Padding
+
+    def hook(hello: Any) -> Any:
+        hello.extensions = [*hello.extensions, Padding(17)]  # padding may change
+        return hello
+
+    client, server = _hrr_pair(backend, hook)
+    for _ in range(6):
+        if (data := client.data_to_send()):
+            server.receive_data(data)
+        if (data := server.data_to_send()):
+            client.receive_data(data)
+    assert client.handshake_complete and server.handshake_complete

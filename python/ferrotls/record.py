@@ -395,6 +395,16 @@ class StreamRecordLayer:
         return data
 
 
+_FIXED_SIZE = {
+    20: 64,  # Finished: verify_data is Hash.length (TLS 1.3) or 12 bytes (TLS 1.2)
+    24: 1,  # KeyUpdate
+    5: 0,  # EndOfEarlyData
+    14: 0,  # ServerHelloDone (TLS 1.2)
+    0: 0,  # HelloRequest (TLS 1.2)
+}
+"""Handshake types whose body has a fixed small size: the most bytes each may announce."""
+
+
 class HandshakeBuffer:
     """Reassembles handshake messages from handshake record payloads."""
 
@@ -416,6 +426,11 @@ class HandshakeBuffer:
         if len(buf) < 4:
             return None
         length = (buf[1] << 16) | (buf[2] << 8) | buf[3]
+        bound = _FIXED_SIZE.get(buf[0])
+        if bound is not None and length > bound:
+            # a message whose syntax has a small fixed size cannot be that long: it
+            # does not decode (decode_error), whatever our size limit
+            raise DecodeError(f"handshake message type {buf[0]} of {length} bytes (at most {bound})")
         if length > self.max_size:
             raise IllegalParameter(
                 f"handshake message of {length} bytes exceeds the limit of {self.max_size}"

@@ -506,6 +506,22 @@ class ServerHandshake(Handshake):
             ))
 
 
+_MAY_CHANGE = frozenset({
+    ExtensionType.KEY_SHARE, ExtensionType.EARLY_DATA, ExtensionType.COOKIE,
+    ExtensionType.PRE_SHARED_KEY, ExtensionType.PADDING,
+})
+"""What a second ClientHello may change (RFC 8446 section 4.1.2)."""
+
+
+def _unchangeable(hello: ClientHello) -> tuple[object, ...]:
+    """What must be the same in both ClientHellos: the version, suites, compression
+    methods and every other extension, type and body, in order."""
+    return (
+        hello.legacy_version, list(hello.cipher_suites), bytes(hello.legacy_compression_methods),
+        [(e.ext_type, e.to_bytes()) for e in hello.extensions if e.ext_type not in _MAY_CHANGE],
+    )
+
+
 def choose_version(config: ServerConfig, hello: ClientHello) -> tuple[int, int]:
     """(the version to speak, the highest the client offers): TLS 1.3 when both
     sides have it, else TLS 1.2 when both have that; protocol_version otherwise."""
@@ -608,6 +624,8 @@ class ExpectSecondClientHello(State):
         hs.io.skip_early_data(0)  # no 0-RTT after a HelloRetryRequest
         if hello.has(ExtensionType.EARLY_DATA):
             raise IllegalParameter("early_data in the second ClientHello")
+        if _unchangeable(hello) != _unchangeable(first.hello):
+            raise IllegalParameter("the second ClientHello differs from the first beyond what RFC 8446 4.1.2 allows")
         offer = hs.examine(hello, raw, self.transcript, forced_group=first.group if first.dhe else None)
         if offer.suite != first.suite:
             raise IllegalParameter("the second ClientHello no longer allows the cipher suite chosen")

@@ -641,7 +641,10 @@ class KeyShareEntry:
     def read(cls, r: Reader) -> KeyShareEntry:
         """Read one KeyShareEntry."""
         group = coerce(NamedGroup, r.u16("NamedGroup"))
-        return cls(group, r.opaque16(1, what="key_exchange"))
+        # <1..2^16-1> on the wire, but an empty share is an invalid public value of
+        # its group (illegal_parameter from kx's length check, RFC 8446 4.2.8), not a
+        # syntax error; a share for a group we do not implement is ignored either way
+        return cls(group, r.opaque16(0, what="key_exchange"))
 
 
 @dataclass(slots=True)

@@ -93,6 +93,11 @@ def _thread_read_view() -> memoryview:
     return view
 
 
+LINGER_AFTER_ALERT = 1.0
+"""Seconds a connection that sent a fatal alert keeps reading (and dropping) input, so
+that the alert reaches a peer that is still writing."""
+
+
 class _State(enum.Enum):
     HANDSHAKING = "handshaking"
     WRAPPED = "wrapped"
@@ -238,6 +243,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
             raise ValueError("ssl_handshake_timeout and ssl_shutdown_timeout must be positive")
         self._transport: asyncio.Transport | None = None
         self._app_transport = TLSTransport(self)
+        self._lingering = False
         self._state = _State.HANDSHAKING
         self._app_state = _App.INIT
         self._app_reading_paused = False
@@ -305,7 +311,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
 
         ``data`` may be a view of the reusable read buffer: it must not outlive the call.
         """
-        if self._state is _State.CLOSED or not data:  # b"" would mean EOF to receive_data
+        if self._state is _State.CLOSED or not data or self._lingering:  # b"" would mean EOF
             return
         try:
             self._conn.receive_data(data)
@@ -317,6 +323,8 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._deliver()
 
     def eof_received(self) -> bool:
+        if self._lingering:
+            return False  # the peer read our alert and hung up: close now
         try:
             self._conn.receive_data(b"")
         except TLSError as exc:
@@ -501,6 +509,16 @@ class TLSProtocol(asyncio.BufferedProtocol):
         if self._state is _State.HANDSHAKING:
             logger.debug("%r: handshake failed: %r", self, exc)
         self._state = _State.CLOSING
+        raw = self._transport
+        if raw is not None and not raw.is_closing() and raw.can_write_eof():
+            # Closing with unread input makes the kernel send RST, and a peer still
+            # writing may lose our alert: send it with a FIN, then drop what the peer
+            # sends for a moment before closing.
+            self._lingering = True
+            raw.write_eof()
+            self._cancel_timer()
+            self._timer = self._loop.call_later(LINGER_AFTER_ALERT, self._close_raw)
+            return
         self._close_raw()
 
     def _abort(self, exc: BaseException | None) -> None:
