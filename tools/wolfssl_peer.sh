@@ -11,8 +11,11 @@
 # Nothing of wolfSSL (GPL-2.0-or-later) is copied into this repository: it is only
 # run as a separate program, the peer of tests/test_dtls_wolfssl.py.
 #
-# Needs a C compiler, make, autoconf, automake and libtool (Debian: apt-get install
-# -y autoconf automake libtool).  Prints the directory that holds
+# Needs a C compiler, make, autoconf, automake, libtool and the openssl CLI; run as
+# root on Debian it installs the autotools itself (apt-get install -y autoconf
+# automake libtool).  The crate leaves out wolfSSL's certs/ files; the examples
+# look for certs/dh2048.pem to find their home, so the script writes one (the
+# RFC 7919 ffdhe2048 group).  Prints the directory that holds
 # examples/client/client and examples/server/server on its last line.
 set -euo pipefail
 
@@ -27,12 +30,18 @@ STAMP="$DEST/.ferrotls-build"
 WANT="$CRATE_VERSION ${FLAGS[*]}"
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$DEST/src/examples/client/client" \
-      && -x "$DEST/src/examples/server/server" ]]; then
+      && -x "$DEST/src/examples/server/server" && -f "$DEST/src/certs/dh2048.pem" ]]; then
     echo "$DEST/src"
     exit 0
 fi
 
-for tool in cc make autoconf automake libtoolize tar; do
+if ! command -v autoconf >/dev/null || ! command -v automake >/dev/null || ! command -v libtoolize >/dev/null; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+        apt-get install -y -qq autoconf automake libtool >/dev/null 2>&1 \
+            || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq autoconf automake libtool >/dev/null 2>&1; }
+    fi
+fi
+for tool in cc make autoconf automake libtoolize tar openssl; do
     command -v "$tool" >/dev/null || { echo "wolfssl_peer.sh: $tool is missing" >&2; exit 1; }
 done
 
@@ -68,6 +77,8 @@ start=$(date +%s)
     # the crate leaves out the unit tests, so build only what the peer needs
     make -j"$(nproc)" examples/client/client examples/server/server >"$DEST/make.log" 2>&1
 )
+mkdir -p "$DEST/src/certs"
+openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out "$DEST/src/certs/dh2048.pem"
 echo "$WANT" > "$STAMP"
 echo "wolfssl_peer.sh: built wolfSSL $(grep -o '"[0-9.]*"' "$DEST/src/wolfssl/version.h" | head -1)" \
      "from wolfssl-sys $CRATE_VERSION in $(( $(date +%s) - start )) s" >&2

@@ -462,7 +462,7 @@ impl DtlsKey {
             return Header::Foreign;
         }
         let has_cid = b0 & UNIFIED_C != 0;
-        if has_cid != !self.cid.is_empty() {
+        if has_cid == self.cid.is_empty() {
             // Without the negotiated CID length the framing is lost; a record
             // that lacks the negotiated CID is not ours to open either way.
             return Header::Garbled;
@@ -677,7 +677,9 @@ mod tests {
         out
     }
 
-    fn open(k: &DtlsKey, data: &[u8]) -> (Vec<(u64, u8, Vec<u8>)>, usize, Dropped) {
+    type OpenResult = (Vec<(u64, u8, Vec<u8>)>, usize, Dropped);
+
+    fn open(k: &DtlsKey, data: &[u8]) -> OpenResult {
         let mut scratch = Vec::new();
         let o = k.open_datagram(data, MAX_PLAINTEXT, &mut scratch);
         (o.items.iter().map(|i| (i.seq, i.content_type, scratch[i.start..i.end].to_vec())).collect(), o.consumed, o.dropped)
@@ -706,7 +708,7 @@ mod tests {
         let ecb = aes::Aes128::new_from_slice(&hex(SN)).unwrap();
         let mut block = aes::Block::clone_from_slice(&body[..16]);
         ecb.encrypt_block(&mut block);
-        assert_eq!(wire[1], 0x00 ^ block[0]);
+        assert_eq!(wire[1], block[0]); // 0x00 ^ mask
         assert_eq!(wire[2], 0x05 ^ block[1]);
         assert_eq!(s.record_number_mask(&body[..16]).unwrap(), [block[0], block[1]]);
         let r = k13(Algorithm::Aes128Gcm, 3, 0, b"");
