@@ -173,3 +173,50 @@ def test_dtls12_epochs_and_ccs(backend: Backend) -> None:
     assert quiet.datagrams_to_send() == []
     with pytest.raises(ValueError):
         DatagramRecordLayer(0x0303)
+
+
+def test_omit_last_length(backend: Backend) -> None:
+    """DTLS 1.3: the last record of each datagram without its length, 2 bytes saved."""
+    sizes = []
+    for omit in (False, True):
+        tx = DatagramRecordLayer(mtu=120)
+        w, _ = pair(backend, 3)
+        tx.install_write_protector(w)
+        tx.omit_last_length = omit
+        tx.write(22, b"plain? no: sealed")
+        for n in (30, 30, 30, 5):
+            tx.write_application_data(bytes([n]) * n)
+        # two datagrams closed already (2 bytes shorter each when omitting); the
+        # open one is counted with its lengths
+        assert tx.pending_output() == 17 + 22 + 3 * (30 + 22) + 5 + 22 - (4 if omit else 0)
+        datagrams = tx.datagrams_to_send()
+        sizes.append([len(d) for d in datagrams])
+        _, r = pair(backend, 3)
+        rx = DatagramRecordLayer()
+        rx.install_read_protector(r)
+        for d in datagrams:
+            assert d[0] & 0x04 or omit  # L set unless omitted
+            rx.feed(d)
+        assert [len(p) for _, p in rx.read_records()] == [17, 30, 30, 30, 5]
+        assert rx.dropped.total == 0
+    assert sizes[1] == [n - 2 for n in sizes[0]]
+    # the last record of each datagram has no L bit, the others do
+    tx = DatagramRecordLayer()
+    w, _ = pair(backend, 3)
+    tx.install_write_protector(w)
+    tx.omit_last_length = True
+    tx.write_application_data(b"a")
+    tx.write_application_data(b"b")
+    (d,) = tx.datagrams_to_send()
+    first_len = int.from_bytes(d[3:5], "big")
+    second = d[5 + first_len :]
+    assert d[0] & 0x04 and not second[0] & 0x04
+    limited = DatagramRecordLayer()
+    limited.omit_last_length = True
+    limited.install_write_protector(backend.dtls13_record_protector(SUITE, bytes(16), bytes(12), bytes(16), 3, data_limit=1))
+    limited.write_application_data(b"one")
+    from ferrotls.errors import KeyLimitReached
+
+    with pytest.raises(KeyLimitReached):
+        limited.write_application_data(b"two")  # raised at write time, not at flush
+    assert len(limited.datagrams_to_send()) == 1

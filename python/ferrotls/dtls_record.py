@@ -52,6 +52,9 @@ Sending:
   (``max_payload()`` says how much does) and in ``max_fragment``.
 * ``write_application_data(data)``: the same for application data.
 * ``flush()``: close the datagram being filled, so the next record starts a new one.
+* ``omit_last_length = True`` (DTLS 1.3): the last record of each datagram goes
+  without its length field (2 bytes saved a datagram); protected records are
+  then sealed when their datagram closes.
 * ``datagrams_to_send()``: every finished datagram (the open one is closed
   first), as a list of ``bytes`` each at most ``mtu`` bytes long.
 
@@ -82,7 +85,7 @@ from .backend.interface import (
     Backend,
     DatagramProtector,
 )
-from .errors import UsageError
+from .errors import KeyLimitReached, SequenceNumberExhausted, UsageError
 from .messages.enums import ContentType
 from .suites import SUITES
 
@@ -227,6 +230,8 @@ class DatagramRecordLayer:
         "_records",
         "_stash",
         "_current",
+        "_current_size",
+        "omit_last_length",
         "_datagrams",
         "_dropped",
         "_dropped_by_epoch",
@@ -257,7 +262,15 @@ class DatagramRecordLayer:
         self._plain_window = _Window()
         self._records: list[DtlsRecord] = []
         self._stash: list[bytes] = []
-        self._current = bytearray()
+        self._current: list[bytes | tuple[DatagramProtector, int, bytes, int]] = []
+        """The datagram being filled: sealed records, and (with ``omit_last_length``)
+        records still to seal as (protector, content type, payload, padding)."""
+        self._current_size = 0
+        self.omit_last_length = False
+        """DTLS 1.3: leave the length out of the last record of each datagram (RFC
+        9147 section 4: it then runs to the end of the datagram), saving 2 bytes a
+        datagram.  Protected records are then sealed when their datagram is closed
+        (``flush`` / ``datagrams_to_send``), in the order written."""
         self._datagrams: list[bytes] = []
         self._dropped = DropCounts()
         self._dropped_by_epoch: dict[int, DropCounts] = {}
@@ -500,11 +513,16 @@ class DatagramRecordLayer:
             )
             self.plaintext_sequence = seq + 1
         else:
-            size = protector.sealed_size(len(payload), self._padding_for(protector))
+            padding = self._padding_for(protector)
+            size = protector.sealed_size(len(payload), padding)
             if size > self.mtu:
                 raise UsageError(f"a record of {len(payload)} bytes does not fit in a datagram of {self.mtu}")
-            record = protector.seal_record(content_type, payload, self._padding_for(protector))
-        self._queue(record)
+            if self.omit_last_length and self.version == DTLS_1_3:
+                self._check_room_to_seal(protector, content_type)
+                self._queue((protector, content_type, payload, padding), size)
+                return
+            record = protector.seal_record(content_type, payload, padding)
+        self._queue(record, len(record))
 
     def _padding_for(self, protector: DatagramProtector) -> int:
         """The padding protected records get (none where the format has no inner plaintext)."""
@@ -522,16 +540,38 @@ class DatagramRecordLayer:
         if self.version == DTLS_1_2:
             self.write(_CCS, b"\x01")
 
-    def _queue(self, record: bytes) -> None:
-        if len(self._current) + len(record) > self.mtu:
+    def _check_room_to_seal(self, protector: DatagramProtector, content_type: int) -> None:
+        """Raise now what sealing a deferred record at flush time would raise: the
+        sequence number's end, and the data limit for application data."""
+        queued = sum(1 for part in self._current if isinstance(part, tuple) and part[0] is protector)
+        seq = protector.sequence + queued
+        if seq >= DTLS_SEQUENCE_LIMIT:
+            raise SequenceNumberExhausted("record sequence number would reach 2**48")
+        if content_type == _APPLICATION_DATA and seq + 1 > protector.data_limit:
+            raise KeyLimitReached("application data would pass the key's usage limit: update the keys first")
+
+    def _queue(self, part: bytes | tuple[DatagramProtector, int, bytes, int], size: int) -> None:
+        if self._current_size + size > self.mtu:
             self.flush()
-        self._current += record
+        self._current.append(part)
+        self._current_size += size
 
     def flush(self) -> None:
-        """Close the datagram being filled: the next record starts a new one."""
-        if self._current:
-            self._datagrams.append(bytes(self._current))
-            self._current.clear()
+        """Close the datagram being filled: the next record starts a new one (deferred
+        records are sealed now, the last without its length)."""
+        if not self._current:
+            return
+        parts = self._current
+        out = []
+        for i, part in enumerate(parts):
+            if isinstance(part, bytes):
+                out.append(part)
+            else:
+                protector, content_type, payload, padding = part
+                out.append(protector.seal_record(content_type, payload, padding, i < len(parts) - 1))
+        self._datagrams.append(b"".join(out))
+        self._current = []
+        self._current_size = 0
 
     def datagrams_to_send(self) -> list[bytes]:
         """Every queued datagram (closing the open one), emptying the queue."""
@@ -540,8 +580,9 @@ class DatagramRecordLayer:
         return out
 
     def pending_output(self) -> int:
-        """Bytes queued for the transport."""
-        return sum(len(d) for d in self._datagrams) + len(self._current)
+        """Bytes queued for the transport (with ``omit_last_length``, the open
+        datagram is counted with its last length field, 2 bytes more than it will be)."""
+        return sum(len(d) for d in self._datagrams) + self._current_size
 
     def take_output(self) -> bytes:
         """All queued datagrams joined (``RecordInterface``; a datagram transport
