@@ -114,7 +114,7 @@ bench: $(STAMP)
 ## cargo-fuzz record opener.  New inputs go to fuzz/corpus-work/<target>/ (ignored);
 ## crashes to fuzz/artifacts/.  Needs cargo-fuzz (`cargo install cargo-fuzz`).
 FUZZ_TIME ?= 60
-FUZZ_TARGETS := deframer handshake extensions connection
+FUZZ_TARGETS := deframer datagram handshake extensions connection
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,fuzz]'
 	mkdir -p fuzz/artifacts
@@ -126,6 +126,9 @@ fuzz: $(STAMP)
 	mkdir -p fuzz/rust/corpus-work
 	cd fuzz/rust && RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir . open_records corpus-work ../corpus/records -- \
 	  -max_total_time=$(FUZZ_TIME)
+	mkdir -p fuzz/rust/corpus-dtls
+	cd fuzz/rust && RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir . open_datagram corpus-dtls ../corpus/dtls_records -- \
+	  -max_total_time=$(FUZZ_TIME)
 
 ## A bounded cargo-fuzz run of the native record opener (CI runs it after the tests;
 ## the atheris harnesses get their bounded run inside the test suite).
@@ -134,6 +137,9 @@ fuzz-smoke:
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 	mkdir -p fuzz/rust/corpus-work
 	cd fuzz/rust && RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir . open_records corpus-work ../corpus/records -- \
+	  -max_total_time=$(FUZZ_SMOKE_TIME)
+	mkdir -p fuzz/rust/corpus-dtls
+	cd fuzz/rust && RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir . open_datagram corpus-dtls ../corpus/dtls_records -- \
 	  -max_total_time=$(FUZZ_SMOKE_TIME)
 
 ## Regenerate the checked-in seed corpora from the deterministic handshake.

@@ -63,6 +63,23 @@ def seeds() -> dict[str, list[bytes]]:
                 sealer.seal_record(23, b"")
             out["records"].append(bytes((alg, seq, 0)) + sealer.seal_record(content_type, data, 7))
         out["records"].append(bytes((alg + 3, 0, 5)) + b"GET / HTTP/1.1\r\n\r\n")
+    # datagram: byte 0 = receiver (bit 0: DTLS 1.3, bit 1: CID), byte 1 = cut; then
+    # datagrams of plaintext and protected records under the harness's fixed keys.
+    out["datagram"] = []
+    for flags in range(4):
+        cid = ft.DATAGRAM_CID if flags & 2 else b""
+        plain = bytes((22, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 3, 0, 4)) + b"\x01\x00\x00\x00"
+        if flags & 1:
+            sealers = [
+                backend.dtls13_record_protector(0x1301, ft.DATAGRAM_KEY, ft.DATAGRAM_IV, ft.DATAGRAM_SN, e, connection_id=cid)
+                for e in (2, 3)
+            ]
+            wire = sealers[0].seal_record(22, b"\x14" + bytes(35)) + sealers[1].seal_record(23, b"hello", 0, True, 8)
+            wire += sealers[1].seal_record(26, bytes(18), 3, False)
+        else:
+            sealer = backend.dtls12_record_protector(0xC0AE, ft.DATAGRAM_KEY, ft.DATAGRAM_IV[:4], 1, connection_id=cid)
+            wire = sealer.seal_record(22, b"\x14" + bytes(15)) + sealer.seal_record(23, b"hello")
+        out["datagram"] += [bytes((flags, len(plain))) + plain + wire, bytes((flags, 0)) + wire + wire]
     return out
 
 

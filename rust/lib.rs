@@ -1,4 +1,4 @@
-//! ferrotls._native: TLS 1.3 and TLS 1.2 record protection, AEAD, HKDF, the TLS 1.2
+//! ferrotls._native: TLS 1.3, TLS 1.2, DTLS 1.3 and DTLS 1.2 record protection, AEAD, HKDF, the TLS 1.2
 //! PRF, X25519 and ML-KEM-768 for ferrotls.  `core` is pure Rust; `py` holds the PyO3 bindings.
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -12,6 +12,8 @@ mod py;
 mod _native {
     #[pymodule_export]
     use crate::py::aead::Aead;
+    #[pymodule_export]
+    use crate::py::dtls::{Dtls12RecordProtector, Dtls13RecordProtector};
     #[pymodule_export]
     use crate::py::features::features;
     #[pymodule_export]

@@ -38,6 +38,7 @@ from ferrotls.messages.codec import Reader
 from ferrotls.messages.enums import HandshakeType
 from ferrotls.messages.extensions import Context, decode_extensions
 from ferrotls.messages.handshake import decode_handshake, encode_handshake
+from ferrotls.dtls_record import DTLS_1_2, DTLS_1_3, DatagramRecordLayer
 from ferrotls.record import StreamRecordLayer as RecordLayer
 from ferrotls.x509 import DefaultVerifier, InsecureNoVerification, TrustStore, VerifiedChain
 from helpers_tls import open_record, seal_record, split_handshake, split_records
@@ -452,6 +453,52 @@ def target_deframer(data: bytes) -> None:
         pass
 
 
+DATAGRAM_KEY = b"\x42" * 16
+DATAGRAM_IV = b"\x24" * 12
+DATAGRAM_SN = b"\x5a" * 16
+DATAGRAM_CID = b"\xc1\xd2"
+
+
+def datagram_layer(data0: int) -> DatagramRecordLayer:
+    """The receiver of ``target_datagram``: byte 0 bit 0 picks DTLS 1.3 (epochs 2 and 3,
+    AES-128-GCM) or DTLS 1.2 (epoch 1, AES-128-CCM_8), bit 1 a connection ID; python backend."""
+    backend = load_backend("python")
+    cid = DATAGRAM_CID if data0 & 2 else b""
+    if data0 & 1:
+        layer = DatagramRecordLayer(DTLS_1_3)
+        for epoch in (2, 3):
+            layer.install_read_protector(
+                backend.dtls13_record_protector(0x1301, DATAGRAM_KEY, DATAGRAM_IV, DATAGRAM_SN, epoch, connection_id=cid)
+            )
+    else:
+        layer = DatagramRecordLayer(DTLS_1_2)
+        layer.install_read_protector(
+            backend.dtls12_record_protector(0xC0AE, DATAGRAM_KEY, DATAGRAM_IV[:4], 1, connection_id=cid)
+        )
+    layer.connection_id = cid
+    return layer
+
+
+def target_datagram(data: bytes) -> None:
+    """DatagramRecordLayer.feed on arbitrary datagrams: byte 0 picks the receiver
+    (``datagram_layer``), byte 1 where the input is cut into two datagrams.  Nothing
+    may be raised; every record reported belongs to an installed epoch or epoch 0;
+    what is kept for later stays bounded."""
+    if len(data) < 2:
+        return
+    layer = datagram_layer(data[0])
+    epochs = {0, *layer.read_epochs}
+    cut = 2 + data[1]
+    for datagram in (data[2:cut], data[cut:]):
+        layer.feed(datagram)
+        for record in layer.read_dtls_records():
+            assert record.epoch in epochs, record
+            assert 0 <= record.sequence < 1 << 48
+            assert len(record.payload) <= 1 << 14
+    assert layer.buffered <= layer.max_stashed * 65536
+    assert layer.dropped.total >= 0
+
+
 def target_handshake(data: bytes) -> None:
     """decode_handshake for every type (byte 0 picks it); a decoded message re-encodes to
     the same bytes (STYLE.md: every body has exactly one encoding)."""
@@ -480,6 +527,7 @@ def target_extensions(data: bytes) -> None:
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "deframer": target_deframer,
+    "datagram": target_datagram,
     "handshake": target_handshake,
     "extensions": target_extensions,
     "connection": target_connection,

@@ -15,6 +15,8 @@ __version__: str
 __all__ = [
     "__version__",
     "Aead",
+    "Dtls12RecordProtector",
+    "Dtls13RecordProtector",
     "MlKem768PrivateKey",
     "RecordProtector",
     "X25519PrivateKey",
@@ -120,6 +122,87 @@ class Tls12RecordProtector:
     def open_application_data(
         self, data: Buffer, max_plaintext: int = 16384, head: Buffer | None = None
     ) -> tuple[bytes | None, int, int]: ...
+
+@final
+class Dtls13RecordProtector:
+    def __new__(
+        cls,
+        suite: int,
+        key: Buffer,
+        iv: Buffer,
+        sn_key: Buffer,
+        epoch: int,
+        sequence: int | None = None,
+        data_limit: int | None = None,
+        connection_id: Buffer | None = None,
+    ) -> Dtls13RecordProtector: ...
+    @property
+    def suite(self) -> int: ...
+    @property
+    def epoch(self) -> int: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def data_limit(self) -> int: ...
+    @property
+    def connection_id(self) -> bytes: ...
+    @property
+    def next_expected(self) -> int: ...
+    def sealed_size(
+        self, length: int, padding: int = 0, length_field: bool = True, sequence_bits: int = 16
+    ) -> int: ...
+    def seal_record(
+        self,
+        content_type: int,
+        data: Buffer,
+        padding: int = 0,
+        length_field: bool = True,
+        sequence_bits: int = 16,
+    ) -> bytes: ...
+    def open_datagram(
+        self, data: Buffer, max_plaintext: int = 16384
+    ) -> tuple[list[tuple[int, int, int, bytes]], int, tuple[int, int, int]]: ...
+    def record_number_mask(self, sample: Buffer) -> bytes: ...
+
+@final
+class Dtls12RecordProtector:
+    def __new__(
+        cls,
+        suite: int,
+        key: Buffer,
+        iv: Buffer,
+        epoch: int,
+        sequence: int | None = None,
+        data_limit: int | None = None,
+        connection_id: Buffer | None = None,
+    ) -> Dtls12RecordProtector: ...
+    @property
+    def suite(self) -> int: ...
+    @property
+    def epoch(self) -> int: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def data_limit(self) -> int: ...
+    @property
+    def connection_id(self) -> bytes: ...
+    @property
+    def next_expected(self) -> int: ...
+    def sealed_size(
+        self, length: int, padding: int = 0, length_field: bool = True, sequence_bits: int = 16
+    ) -> int: ...
+    def seal_record(
+        self,
+        content_type: int,
+        data: Buffer,
+        padding: int = 0,
+        length_field: bool = True,
+        sequence_bits: int = 16,
+    ) -> bytes: ...
+    def open_datagram(
+        self, data: Buffer, max_plaintext: int = 16384
+    ) -> tuple[list[tuple[int, int, int, bytes]], int, tuple[int, int, int]]: ...
+    def record_number_mask(self, sample: Buffer) -> bytes: ...
 
 @final
 class X25519PrivateKey:

@@ -1,8 +1,9 @@
 //! Pure-Rust core of ferrotls: AEAD, HKDF, the TLS 1.2 PRF, X25519, ML-KEM-768 and
-//! TLS 1.3 / TLS 1.2 record protection.  No pyo3 here; `cargo test --no-default-features` runs the unit
+//! TLS 1.3 / TLS 1.2 / DTLS 1.3 / DTLS 1.2 record protection.  No pyo3 here; `cargo test --no-default-features` runs the unit
 //! tests against RFC vectors without Python.
 
 pub mod aead;
+pub mod dtls;
 pub mod hkdf;
 pub mod mlkem;
 pub mod prf;

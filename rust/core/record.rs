@@ -1,6 +1,9 @@
 //! Record protection for TLS 1.3 (RFC 8446 section 5) and the TLS 1.2 AEAD
 //! ciphers (RFC 5246 section 6.2.3.3), one implementation with the wire layout
-//! as a [`Format`] parameter.
+//! as a [`Format`] parameter.  The DTLS formats (RFC 9147, RFC 6347, RFC 9146)
+//! share the per-record body routines here ([`RecordKey::seal_body`],
+//! [`RecordKey::open_body`]); their headers, epochs and replay window are in
+//! `core::dtls`.
 //!
 //! TLS 1.3: TLSInnerPlaintext framing and padding, per-record nonce = iv XOR seq,
 //! the 5-byte header as AAD.  TLS 1.2: the real content type in the header, an
@@ -47,6 +50,15 @@ pub enum Format {
     /// || nonce_explicit; without it (ChaCha20-Poly1305, RFC 7905) nonce =
     /// 12-byte iv XOR seq.
     Tls12 { explicit_nonce: bool },
+    /// RFC 9147 section 4: the TLS 1.3 body (DTLSInnerPlaintext = content || type ||
+    /// zero padding, nonce = iv XOR the 48-bit sequence number) under the unified
+    /// header, which `core::dtls` writes and reads.
+    Dtls13,
+    /// RFC 6347 section 4.1.2.1: the TLS 1.2 body with the 64-bit number epoch ||
+    /// sequence_number in the place of the sequence number (nonce_explicit, the
+    /// ChaCha20 nonce, the AAD).  With `cid` (RFC 9146, content type tls12_cid)
+    /// the body is a DTLSInnerPlaintext as in TLS 1.3, and padding is allowed.
+    Dtls12 { explicit_nonce: bool, cid: bool },
 }
 
 impl Format {
@@ -54,8 +66,8 @@ impl Format {
     #[inline]
     pub fn max_ciphertext(self) -> usize {
         match self {
-            Self::Tls13 => MAX_CIPHERTEXT,
-            Self::Tls12 { .. } => MAX_CIPHERTEXT_TLS12,
+            Self::Tls13 | Self::Dtls13 => MAX_CIPHERTEXT,
+            Self::Tls12 { .. } | Self::Dtls12 { .. } => MAX_CIPHERTEXT_TLS12,
         }
     }
 
@@ -63,9 +75,23 @@ impl Format {
     #[inline]
     pub fn explicit_len(self) -> usize {
         match self {
-            Self::Tls12 { explicit_nonce: true } => EXPLICIT_NONCE_LEN,
+            Self::Tls12 { explicit_nonce: true } | Self::Dtls12 { explicit_nonce: true, .. } => EXPLICIT_NONCE_LEN,
             _ => 0,
         }
+    }
+
+    /// Whether the body is an inner plaintext (content || type || zero padding):
+    /// TLS 1.3, DTLS 1.3 and DTLS 1.2 with a connection ID.
+    #[inline]
+    pub fn inner_plaintext(self) -> bool {
+        matches!(self, Self::Tls13 | Self::Dtls13 | Self::Dtls12 { cid: true, .. })
+    }
+
+    /// Whether records of this format travel in a TLS byte stream (the 5-byte
+    /// header, the `open_records*` methods) rather than in datagrams.
+    #[inline]
+    pub fn is_stream(self) -> bool {
+        matches!(self, Self::Tls13 | Self::Tls12 { .. })
     }
 
     /// Bytes of IV the key schedule provides: 12, or the 4-byte salt
@@ -77,10 +103,11 @@ impl Format {
     /// Body bytes a record adds around its content: content type, padding and tag
     /// (TLS 1.3), or explicit nonce and tag (TLS 1.2).
     #[inline]
-    fn overhead(self, padding: usize, tag_len: usize) -> usize {
-        match self {
-            Self::Tls13 => 1 + padding + tag_len,
-            Self::Tls12 { .. } => self.explicit_len() + tag_len,
+    pub fn overhead(self, padding: usize, tag_len: usize) -> usize {
+        if self.inner_plaintext() {
+            self.explicit_len() + 1 + padding + tag_len
+        } else {
+            self.explicit_len() + tag_len
         }
     }
 
@@ -100,6 +127,7 @@ impl Format {
         match self {
             Self::Tls13 => outer_type == CONTENT_TYPE_APPLICATION_DATA,
             Self::Tls12 { .. } => TLS12_CONTENT_TYPES.contains(&outer_type),
+            Self::Dtls13 | Self::Dtls12 { .. } => false, // datagrams: core::dtls
         }
     }
 }
@@ -131,13 +159,26 @@ pub fn tls12_suite(suite: i64) -> Result<(Algorithm, Format)> {
 
 /// The TLS 1.2 additional data: seq_num || type || version || length (RFC 5246
 /// section 6.2.3.3), with the type and version of `header` and the plaintext length.
+/// DTLS 1.2 uses it with seq_num = epoch || sequence_number (RFC 6347 section 4.1.2.1).
 #[inline]
-fn tls12_aad(seq: u64, header: &[u8], plaintext_len: usize) -> [u8; TLS12_AAD_LEN] {
+pub(crate) fn tls12_aad(seq: u64, header: &[u8], plaintext_len: usize) -> [u8; TLS12_AAD_LEN] {
     let mut aad = [0u8; TLS12_AAD_LEN];
     aad[..8].copy_from_slice(&seq.to_be_bytes());
     aad[8..11].copy_from_slice(&header[..3]);
     aad[11..].copy_from_slice(&(plaintext_len as u16).to_be_bytes());
     aad
+}
+
+/// Lay out a record body's plaintext in `inner` (exactly `frag.len()` bytes, or for
+/// an inner-plaintext format `frag.len() + 1 + padding`): the content, then the
+/// inner content type and the zero padding where the format has them.
+#[inline]
+pub(crate) fn write_inner(format: Format, inner: &mut [u8], frag: &[u8], content_type: u8) {
+    inner[..frag.len()].copy_from_slice(frag);
+    if format.inner_plaintext() {
+        inner[frag.len()] = content_type;
+        inner[frag.len() + 1..].fill(0);
+    }
 }
 
 /// The sequence number: values 0 ..= 2**64 - 1 are usable, and "2**64" (exhausted)
@@ -203,6 +244,23 @@ impl Sequence {
                     return Ok(cur);
                 }
                 Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Reserve `n >= 1` consecutive numbers that all lie below `end` (the 48-bit
+    /// space of DTLS) and return the first, or SequenceNumberExhausted (nothing
+    /// reserved).  A compare-exchange loop like [`Self::reserve`].
+    pub fn reserve_below(&self, n: u64, end: u64) -> Result<u64> {
+        debug_assert!(n >= 1 && end < u64::MAX);
+        let mut cur = self.next.load(Ordering::Acquire);
+        loop {
+            match cur.checked_add(n) {
+                Some(new) if new <= end => match self.next.compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return Ok(cur),
+                    Err(actual) => cur = actual,
+                },
+                _ => return Err(Error::SequenceNumberExhausted),
             }
         }
     }
@@ -359,17 +417,25 @@ impl RecordKey {
         self.seq.get()
     }
 
+    /// The sending sequence number (DTLS reserves from it with its own bound).
+    pub(crate) fn sequence_counter(&self) -> &Sequence {
+        &self.seq
+    }
+
+    pub fn tag_len(&self) -> usize {
+        self.aead.tag_len()
+    }
+
     /// Check the arguments of a seal: content type (1..255 for TLS 1.3, 20..23
     /// for TLS 1.2), padding (>= 0 and below `max_fragment`; TLS 1.2 has none, so
     /// 0) and `max_fragment` (1..2**14).
     pub fn seal_params(&self, content_type: i64, padding: i64, max_fragment: i64) -> Result<SealParams> {
-        let content_type = match (u8::try_from(content_type), self.format) {
-            (Ok(t), Format::Tls13) if t != 0 => t,
-            (Ok(t), Format::Tls12 { .. }) if TLS12_CONTENT_TYPES.contains(&t) => t,
-            (_, Format::Tls13) => return invalid(format!("content_type must be in 1..255, got {content_type}")),
-            (_, Format::Tls12 { .. }) => {
-                return invalid(format!("TLS 1.2 content_type must be in 20..23, got {content_type}"))
-            }
+        let inner = self.format.inner_plaintext();
+        let content_type = match u8::try_from(content_type) {
+            Ok(t) if inner && t != 0 => t,
+            Ok(t) if !inner && TLS12_CONTENT_TYPES.contains(&t) => t,
+            _ if inner => return invalid(format!("content_type must be in 1..255, got {content_type}")),
+            _ => return invalid(format!("TLS 1.2 content_type must be in 20..23, got {content_type}")),
         };
         if !(1..=MAX_PLAINTEXT as i64).contains(&max_fragment) {
             return invalid(format!("max_fragment must be in 1..{MAX_PLAINTEXT}, got {max_fragment}"));
@@ -377,7 +443,7 @@ impl RecordKey {
         if padding < 0 {
             return invalid(format!("padding must be >= 0, got {padding}"));
         }
-        if matches!(self.format, Format::Tls12 { .. }) && padding != 0 {
+        if !inner && padding != 0 {
             return invalid(format!("TLS 1.2 records have no padding: padding must be 0, got {padding}"));
         }
         if padding >= max_fragment {
@@ -397,8 +463,9 @@ impl RecordKey {
         params.sealed_size(len)
     }
 
+    /// The per-record nonce: iv XOR `seq` (for an explicit-nonce suite: salt || `seq`).
     #[inline]
-    fn nonce(&self, seq: u64) -> [u8; NONCE_LEN] {
+    pub(crate) fn nonce(&self, seq: u64) -> [u8; NONCE_LEN] {
         let mut n = *self.iv;
         for (b, s) in n[NONCE_LEN - 8..].iter_mut().zip(seq.to_be_bytes()) {
             *b ^= s;
@@ -411,6 +478,9 @@ impl RecordKey {
     /// `params` must come from this key's [`Self::seal_params`].  Returns the
     /// number of bytes written.
     pub fn seal_records(&self, params: &SealParams, data: &[u8], out: &mut [u8]) -> Result<usize> {
+        if !self.format.is_stream() {
+            return invalid("DTLS records are sealed by core::dtls");
+        }
         let tag_len = self.aead.tag_len();
         let explicit = self.format.explicit_len();
         let total = params.sealed_size(data.len())?;
@@ -440,22 +510,17 @@ impl RecordKey {
             header[3..5].copy_from_slice(&(rec_len as u16).to_be_bytes());
             let (nonce_explicit, body) = body.split_at_mut(explicit);
             let (inner, tag_out) = body.split_at_mut(rec_len - explicit - tag_len);
-            inner[..frag.len()].copy_from_slice(frag);
-            match self.format {
-                Format::Tls13 => {
-                    header[0] = CONTENT_TYPE_APPLICATION_DATA;
-                    inner[frag.len()] = params.content_type;
-                    inner[frag.len() + 1..].fill(0);
-                    self.aead.seal_in_place(&self.nonce(seq), header, inner, tag_out)?;
-                }
-                Format::Tls12 { .. } => {
-                    header[0] = params.content_type;
-                    // nonce_explicit = seq (empty without an explicit nonce): the nonce
-                    // is then salt || seq = iv XOR seq either way.
-                    nonce_explicit.copy_from_slice(&seq.to_be_bytes()[..explicit]);
-                    let aad = tls12_aad(seq, header, frag.len());
-                    self.aead.seal_in_place(&self.nonce(seq), &aad, inner, tag_out)?;
-                }
+            write_inner(self.format, inner, frag, params.content_type);
+            if self.format.inner_plaintext() {
+                header[0] = CONTENT_TYPE_APPLICATION_DATA;
+                self.seal_body(seq, header, inner, tag_out)?;
+            } else {
+                header[0] = params.content_type;
+                // nonce_explicit = seq (empty without an explicit nonce): the nonce
+                // is then salt || seq = iv XOR seq either way.
+                nonce_explicit.copy_from_slice(&seq.to_be_bytes()[..explicit]);
+                let aad = tls12_aad(seq, header, frag.len());
+                self.seal_body(seq, &aad, inner, tag_out)?;
             }
             pos += HEADER_LEN + rec_len;
         }
@@ -516,35 +581,64 @@ impl RecordKey {
         let (nonce_explicit, rest) = body.split_at(explicit);
         let tag = &rest[rest.len() - tag_len..];
         debug_assert_eq!(dst, self.ciphertext(rec), "the caller copied the ciphertext");
-        match self.format {
-            Format::Tls13 => {
-                self.aead.open_in_place(&self.nonce(seq), header, tag, dst)?; // zeroes dst on failure
-                // content + type + padding = dst.len(); content + padding must be <= max_plaintext.
-                // Checked after authentication, as the python backend does.
-                if dst.len() > max_plaintext + 1 {
-                    dst.fill(0);
-                    return Err(Error::RecordOverflow);
-                }
-                // Strip the zero padding, scanning from the end (RFC 8446 section 5.4).
-                match dst.iter().rposition(|&b| b != 0) {
-                    Some(type_at) => Ok((dst[type_at], type_at)),
-                    None => Err(Error::UnexpectedMessage), // all zero already
-                }
+        if self.format.inner_plaintext() {
+            self.open_body(seq, header, tag, dst, max_plaintext)
+        } else {
+            let nonce_seq = match <[u8; EXPLICIT_NONCE_LEN]>::try_from(nonce_explicit) {
+                Ok(e) => u64::from_be_bytes(e),
+                Err(_) => seq,
+            };
+            // The header's own type and version: a record that was altered fails.
+            let aad = tls12_aad(seq, header, dst.len());
+            let (_, len) = self.open_body(nonce_seq, &aad, tag, dst, max_plaintext)?;
+            Ok((header[0], len))
+        }
+    }
+
+    /// Encrypt one record body in place: `inner` (the content, or for an
+    /// inner-plaintext format content || type || zeros, see [`write_inner`]) under
+    /// the nonce of `nonce_seq` and additional data `aad`, the tag into `tag_out`.
+    /// The one seal routine of every format.
+    #[inline]
+    pub(crate) fn seal_body(&self, nonce_seq: u64, aad: &[u8], inner: &mut [u8], tag_out: &mut [u8]) -> Result<()> {
+        self.aead.seal_in_place(&self.nonce(nonce_seq), aad, inner, tag_out)
+    }
+
+    /// Authenticate and decrypt one record body in place (`dst` holds its
+    /// ciphertext without explicit nonce and tag) under the nonce of `nonce_seq`
+    /// and additional data `aad`: the one open routine of every format.  Returns
+    /// `(content_type, content length)`: the inner type for an inner-plaintext
+    /// format (content at `dst[..len]`, the type at `dst[len]`, zeros after it),
+    /// else 0 and `dst.len()`.  Errors, in order: BadRecordMac (`dst` zeroed),
+    /// RecordOverflow (content, and padding, above `max_plaintext`; checked after
+    /// authentication, as the python backend does), UnexpectedMessage (an inner
+    /// plaintext of only zeros).  `dst` is all zeros after any error.
+    #[inline]
+    pub(crate) fn open_body(
+        &self,
+        nonce_seq: u64,
+        aad: &[u8],
+        tag: &[u8],
+        dst: &mut [u8],
+        max_plaintext: usize,
+    ) -> Result<(u8, usize)> {
+        self.aead.open_in_place(&self.nonce(nonce_seq), aad, tag, dst)?; // zeroes dst on failure
+        if !self.format.inner_plaintext() {
+            if dst.len() > max_plaintext {
+                dst.fill(0);
+                return Err(Error::RecordOverflow);
             }
-            Format::Tls12 { .. } => {
-                let nonce = match <[u8; EXPLICIT_NONCE_LEN]>::try_from(nonce_explicit) {
-                    Ok(e) => self.nonce(u64::from_be_bytes(e)),
-                    Err(_) => self.nonce(seq),
-                };
-                // The header's own type and version: a record that was altered fails.
-                let aad = tls12_aad(seq, header, dst.len());
-                self.aead.open_in_place(&nonce, &aad, tag, dst)?;
-                if dst.len() > max_plaintext {
-                    dst.fill(0);
-                    return Err(Error::RecordOverflow);
-                }
-                Ok((header[0], dst.len()))
-            }
+            return Ok((0, dst.len()));
+        }
+        // content + type + padding = dst.len(); content + padding must be <= max_plaintext.
+        if dst.len() > max_plaintext + 1 {
+            dst.fill(0);
+            return Err(Error::RecordOverflow);
+        }
+        // Strip the zero padding, scanning from the end (RFC 8446 section 5.4).
+        match dst.iter().rposition(|&b| b != 0) {
+            Some(type_at) => Ok((dst[type_at], type_at)),
+            None => Err(Error::UnexpectedMessage), // all zero already
         }
     }
 
@@ -555,6 +649,9 @@ impl RecordKey {
     /// format's limit (the opener reports those), so the result is at most
     /// `data.len()`.
     pub fn application_data_room(&self, data: &[u8]) -> usize {
+        if !self.format.is_stream() {
+            return 0;
+        }
         let tag_len = self.aead.tag_len();
         let mut pos = 0;
         let mut room = 0;
@@ -578,6 +675,9 @@ impl RecordKey {
     /// record ends the call with `Stop::Record`, left unconsumed.  `out` bytes past
     /// `written` that this call touched are zeroed.  See interface.py.
     pub fn open_records_into(&self, data: &[u8], max_plaintext: usize, out: &mut [u8]) -> Result<(usize, usize, Stop)> {
+        if !self.format.is_stream() {
+            return Ok((0, 0, Stop::Record));
+        }
         let tag_len = self.aead.tag_len();
         let mut pos = 0;
         let mut w = 0;

@@ -3,6 +3,7 @@
 
 pub mod aead;
 pub mod buf;
+pub mod dtls;
 pub mod errors;
 pub mod features;
 pub mod hkdf;

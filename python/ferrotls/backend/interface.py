@@ -48,6 +48,14 @@ record format (RFC 5246 section 6.2.3.3):
   header is there), or plaintext > ``max_plaintext`` (after authentication);
   BadRecordMac: a record shorter than explicit nonce + tag, or any
   authentication failure.  There is no UnexpectedMessage (no inner plaintext).
+
+DTLS record protection (``Backend.dtls13_record_protector``,
+``Backend.dtls12_record_protector``) gives a :class:`DatagramProtector`: one
+epoch and one direction each, sealing one record per call and opening every
+record of one epoch in a datagram per call.  Records that fail to open are
+dropped and counted, never raised (RFC 9147 section 4.5.2); the replay window
+(128 records, RFC 9147 section 4.5.1 / RFC 6347 section 4.1.2.6) lives in the
+read protector, and a record is marked in it only after it authenticated.
 """
 
 from __future__ import annotations
@@ -64,12 +72,15 @@ __all__ = [
     "Buffer",
     "Aead",
     "RecordProtector",
+    "DatagramProtector",
     "X25519PrivateKey",
     "MlKem768PrivateKey",
     "Backend",
     "MAX_PLAINTEXT",
     "MAX_CIPHERTEXT",
     "MAX_CIPHERTEXT_TLS12",
+    "DTLS_SEQUENCE_LIMIT",
+    "DTLS_REPLAY_WINDOW",
     "RECORD_HEADER_LEN",
     "CONTENT_TYPE_APPLICATION_DATA",
     "STOP_END",
@@ -85,6 +96,12 @@ MAX_CIPHERTEXT = (1 << 14) + 256
 
 MAX_CIPHERTEXT_TLS12 = (1 << 14) + 2048
 """Largest TLSCiphertext.length a TLS 1.2 receiver accepts (RFC 5246 section 6.2.3)."""
+
+DTLS_SEQUENCE_LIMIT = 1 << 48
+"""DTLS record sequence numbers are 48-bit: 0 .. 2**48 - 1."""
+
+DTLS_REPLAY_WINDOW = 128
+"""Sequence numbers below the highest one received that the replay window still tracks."""
 
 RECORD_HEADER_LEN = 5
 CONTENT_TYPE_APPLICATION_DATA = 23
@@ -282,6 +299,134 @@ class RecordProtector(Protocol):
 
 
 @runtime_checkable
+class DatagramProtector(Protocol):
+    """One epoch and one direction of DTLS record protection.
+
+    **DTLS 1.3** (RFC 9147 section 4): records carry the unified header
+    ``0b001CSLEE`` -- C: a connection ID follows (``connection_id``, set when it
+    is non-empty), S: the sequence number has 16 bits (else 8), L: a 16-bit length
+    follows (else the record runs to the end of the datagram), EE: the low two
+    bits of the epoch.  The body is the TLS 1.3 one: DTLSInnerPlaintext (content
+    || type || zeros) under nonce = ``iv`` XOR the 48-bit sequence number, with
+    the header *before* record number encryption as additional data.  Record
+    number encryption (section 4.2.3) then XORs the header's sequence number with
+    the first bytes of AES-ECB(``sn_key``, ciphertext[0..16]) for the AES suites or
+    of ChaCha20(``sn_key``, counter = ciphertext[0..4] little-endian, nonce =
+    ciphertext[4..16]) for ChaCha20-Poly1305.  Sealing pads an inner plaintext
+    whose ciphertext would be shorter than 16 bytes (CCM_8: content + padding
+    < 7 bytes) with zeros; opening drops a record with a shorter ciphertext as
+    unauthentic.  The full sequence number is rebuilt from its low bits as the
+    value closest to ``next_expected`` (section 4.2.2; QUIC's rule of RFC 9000
+    appendix A.3: within half the 8- or 16-bit space, a tie going up).
+
+    **DTLS 1.2** (RFC 6347 section 4.1): the header is type (1) || version
+    (0xfefd) || epoch (2) || sequence_number (6) || length (2), and the body is the
+    TLS 1.2 AEAD one with epoch || sequence_number as the 64-bit number: the
+    explicit nonce of AES-GCM/CCM (sealing writes it; opening takes the peer's),
+    ``iv`` XOR it for ChaCha20-Poly1305 (RFC 7905), and the additional data
+    epoch || sequence_number || type || version || plaintext length.  With a
+    non-empty ``connection_id`` (RFC 9146) the records are of type tls12_cid (25)
+    with the CID after the sequence number, the body is a DTLSInnerPlaintext
+    (padding allowed), and the additional data is 8 x 0xff || 25 || cid_length ||
+    25 || version || epoch || sequence_number || cid || inner plaintext length.  A
+    protector with a CID drops records without one and vice versa (RFC 9146
+    section 6).  DTLS 1.2 has no record number encryption: ``record_number_mask``
+    raises ValueError, as do ``length_field=False`` and ``sequence_bits != 16``.
+
+    The sending sequence number starts at ``sequence`` and may reach 2**48 - 1
+    (SequenceNumberExhausted after it); ``data_limit`` works as in
+    :meth:`Backend.record_protector` (KeyLimitReached for application data).
+    """
+
+    @property
+    def suite(self) -> int: ...
+
+    @property
+    def epoch(self) -> int: ...
+
+    @property
+    def sequence(self) -> int:
+        """The sequence number the next sealed record will use."""
+        ...
+
+    @property
+    def data_limit(self) -> int: ...
+
+    @property
+    def connection_id(self) -> bytes:
+        """The CID written into sealed records, or required in opened ones (b"": none)."""
+        ...
+
+    @property
+    def next_expected(self) -> int:
+        """One more than the highest sequence number opened so far (0: none yet)."""
+        ...
+
+    def sealed_size(
+        self, length: int, padding: int = 0, length_field: bool = True, sequence_bits: int = 16
+    ) -> int:
+        """Bytes ``seal_record`` writes for ``length`` bytes of content."""
+        ...
+
+    def seal_record(
+        self,
+        content_type: int,
+        data: Buffer,
+        padding: int = 0,
+        length_field: bool = True,
+        sequence_bits: int = 16,
+    ) -> bytes:
+        """Protect ``data`` as exactly one record, header included.
+
+        DTLS never splits a write: ValueError when content + padding > 2**14.
+        ``length_field=False`` (DTLS 1.3) leaves the length out, for the last record
+        of a datagram; ``sequence_bits=8`` (DTLS 1.3) writes the short form.
+        ValueError also for a content type or padding the format refuses (1..255
+        with an inner plaintext; 20..23 and no padding for DTLS 1.2 without a CID).
+        KeyLimitReached, SequenceNumberExhausted: as for TLS, nothing sealed.
+        """
+        ...
+
+    def open_datagram(
+        self, data: Buffer, max_plaintext: int = MAX_PLAINTEXT
+    ) -> tuple[list[tuple[int, int, int, bytes]], int, tuple[int, int, int]]:
+        """Open the records of this protector's epoch at the start of ``data`` (a datagram).
+
+        Returns ``(items, consumed, (invalid, unauthentic, replayed))``: ``items`` is
+        one ``(epoch, sequence_number, content_type, content)`` per record that
+        authenticated (the 48-bit number, the inner type for DTLS 1.3 and CID
+        records), ``consumed`` the bytes of ``data`` processed, opened or dropped,
+        and the three counts the records dropped:
+
+        * invalid: a header that cannot be framed (a length past the end of the
+          datagram, a C bit that disagrees with ``connection_id``, a truncated
+          DTLS 1.2 header: the rest of the datagram is dropped as one record),
+          another connection ID, a version other than 0xfefd or a type other than
+          20..23 / 25 (DTLS 1.2), a length over 2**14 + 256 (DTLS 1.3) or
+          2**14 + 2048 (DTLS 1.2), content + padding over ``max_plaintext``, an
+          inner plaintext with no content type;
+        * unauthentic: authentication failed, or the ciphertext is too short
+          (shorter than the tag, or than 16 bytes in DTLS 1.3);
+        * replayed: the sequence number was accepted before, or is 128 or more
+          below the highest accepted.
+
+        Nothing is raised for the peer's data.  Processing stops before a record
+        this protector does not own -- DTLS 1.3: a first byte not of the form
+        0b001xxxxx (a plaintext record, 20..26) or other epoch bits; DTLS 1.2:
+        another epoch -- which the caller hands to the right protector or to its
+        plaintext path.  The checks per record run in the order: framing,
+        connection ID, version and type, length, record number (DTLS 1.3), replay
+        window, authentication, ``max_plaintext``, inner content type.
+        """
+        ...
+
+    def record_number_mask(self, sample: Buffer) -> bytes:
+        """The first two bytes of the DTLS 1.3 record number mask of the 16-byte
+        ciphertext ``sample``; ValueError for DTLS 1.2 or another sample length."""
+        ...
+
+
+@runtime_checkable
 class X25519PrivateKey(Protocol):
     """An X25519 private key (RFC 7748)."""
 
@@ -358,6 +503,44 @@ class Backend(Protocol):
         the module docstring); ``sequence`` and ``data_limit`` as in
         ``record_protector``.  ValueError: unknown suite, wrong key or IV length.
         """
+        ...
+
+    def dtls13_record_protector(
+        self,
+        suite: int,
+        key: Buffer,
+        iv: Buffer,
+        sn_key: Buffer,
+        epoch: int,
+        sequence: int = 0,
+        data_limit: int | None = None,
+        connection_id: Buffer | None = None,
+    ) -> DatagramProtector:
+        """A DTLS 1.3 protector for TLS 1.3 suite ``suite`` and epoch ``epoch`` (0..2**64 - 1).
+
+        ``key`` and ``iv`` as for TLS 1.3; ``sn_key`` is the record number key,
+        HKDF-Expand-Label(secret, "sn", "", key_length) with the "dtls13" label
+        prefix (``dtls_record.dtls13_record_keys`` derives all three).  ``sequence``
+        is the first sequence number sealed (0..2**48 - 1); ``connection_id`` the
+        CID to write (a write protector: the peer's CID) or to require (a read
+        protector: ours).  ValueError: unknown suite, wrong key, IV or sn_key
+        length, a CID over 255 bytes.
+        """
+        ...
+
+    def dtls12_record_protector(
+        self,
+        suite: int,
+        key: Buffer,
+        iv: Buffer,
+        epoch: int,
+        sequence: int = 0,
+        data_limit: int | None = None,
+        connection_id: Buffer | None = None,
+    ) -> DatagramProtector:
+        """A DTLS 1.2 protector for ``suites.TLS12_SUITES`` code point ``suite`` and
+        epoch ``epoch`` (0..65535); ``iv`` as for ``record_protector_tls12``.  A
+        non-empty ``connection_id`` selects the RFC 9146 tls12_cid format."""
         ...
 
     def tls12_prf(

@@ -48,6 +48,20 @@ class NativeBackend:
     ) -> _native.Tls12RecordProtector:
         return _native.Tls12RecordProtector(suite, key, iv, sequence, data_limit)
 
+    def dtls13_record_protector(
+        self, suite: int, key: Buffer, iv: Buffer, sn_key: Buffer, epoch: int, sequence: int = 0,
+        data_limit: int | None = None, connection_id: Buffer | None = None,
+    ) -> _native.Dtls13RecordProtector:
+        return _native.Dtls13RecordProtector(
+            suite, key, iv, sn_key, epoch, sequence, data_limit, connection_id
+        )
+
+    def dtls12_record_protector(
+        self, suite: int, key: Buffer, iv: Buffer, epoch: int, sequence: int = 0,
+        data_limit: int | None = None, connection_id: Buffer | None = None,
+    ) -> _native.Dtls12RecordProtector:
+        return _native.Dtls12RecordProtector(suite, key, iv, epoch, sequence, data_limit, connection_id)
+
     def tls12_prf(
         self, hash_name: str, secret: Buffer, label: Buffer, seed: Buffer, length: int
     ) -> bytes:
