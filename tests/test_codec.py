@@ -876,8 +876,6 @@ NEGATIVE_CASES: list[tuple[str, int, bytes, type[Exception]]] = [
         h("0303") + bytes(32) + h("00 0002 1301 00") + block(_SV13),
         DecodeError,
     ),
-    ("ch-empty-ext-block", 1, _ch_body(h("0000")), DecodeError),
-    ("ch-ext-block-7", 1, _ch_body(block(ext_wire(GREASE, h("000000")))), DecodeError),
     ("ch-ext-len-past-end", 1, _ch_body(h("000a 002b 0010 02 0304 0000")), DecodeError),
     ("ch-block-len-past-end", 1, _ch_body(h("0010") + _SV13), DecodeError),
     ("ch-duplicate-ext", 1, _ch_body(block(_SV13, _SV13)), IllegalParameter),
@@ -1278,3 +1276,14 @@ def test_empty_key_share_decodes() -> None:
     hello = decode_handshake(1, _ch_body(block(ext_wire(EXT.KEY_SHARE, h("0004 001d 0000")))))
     shares = [e for e in hello.extensions if e.ext_type == EXT.KEY_SHARE][0]
     assert shares.client_shares[0].key_exchange == b""  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("block_bytes", [h("0000"), block(ext_wire(GREASE, h("000000")))], ids=["empty", "seven"])
+def test_short_client_hello_extension_blocks_decode(block_bytes: bytes) -> None:
+    """TLS 1.2 allows a ClientHello with an empty or one-extension block (RFC 5246
+    7.4.1.2): no TLS 1.3 length floor in the codec; the handshake decides (a TLS 1.3
+    ClientHello without supported_versions is TLS 1.2 or protocol_version)."""
+    from ferrotls.messages.handshake import decode_handshake
+
+    hello = decode_handshake(1, _ch_body(block_bytes))
+    assert not hello.extensions_absent  # type: ignore[union-attr]

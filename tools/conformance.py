@@ -206,8 +206,18 @@ def _na(script: str, why: str) -> Script:
     return Script(script, server=None, skip=why)
 
 
-TLS12 = "expects TLS 1.2 to be negotiated; ferrotls is TLS 1.3 only and answers protocol_version"
 FFDHE = "an FFDHE group (RFC 7919): ferrotls offers none (kx.SUPPORTED_GROUPS)"
+NO_EMS = ("expected failure (ferrotls): the probe negotiates TLS 1.2 without extended_master_secret, "
+          "which ferrotls requires by default (RFC 7627; handshake_failure)")
+TLS11 = "expects TLS 1.1 to be negotiated: ferrotls speaks TLS 1.2 and 1.3 only (protocol_version)"
+
+
+def _no_ems(*probes: str) -> tuple[str, ...]:
+    """-x/-X pairs: these TLS 1.2 probes must end in handshake_failure (EMS required)."""
+    out: list[str] = []
+    for probe in probes:
+        out += ["-x", probe, "-X", "Unexpected message from peer: Alert(fatal, handshake_failure)"]
+    return tuple(out)
 
 
 def _why(reason: str, *probes: str) -> tuple[tuple[str, str], ...]:
@@ -229,9 +239,11 @@ NO_TICKETS = ("ferrotls sends no NewSessionTicket to a client that sent no psk_k
 
 SCRIPTS: tuple[Script, ...] = (
     Script("test-tls13-0rtt-garbage",
-           exclude=_why(TLS12, "handshake with invalid 0-RTT and unknown version (downgrade to TLS 1.2)")),
+           args=_no_ems("handshake with invalid 0-RTT and unknown version (downgrade to TLS 1.2)"),
+           openssl_args=(), note=NO_EMS),
     Script("test-tls13-ccs"),
-    Script("test-tls13-certificate-compression", "compress", exclude=_why(TLS12, "sending extension in TLS-1.2")),
+    Script("test-tls13-certificate-compression", "compress", args=_no_ems("sending extension in TLS-1.2"),
+           openssl_args=(), note=NO_EMS),
     Script("test-tls13-certificate-request", "client-optional",
            ("-k", "{client_rsa_key}", "-c", "{client_rsa_cert}", "-s", FERROTLS_CR_SIGALGS,
             "-E", "key_share:SH supported_versions:SH"),
@@ -328,7 +340,7 @@ SCRIPTS: tuple[Script, ...] = (
            exclude=_why(FFDHE, "TLS 1.3 with ffdhe2048", "TLS 1.3 with ffdhe3072"),
            note="every probe runs 32 times (--repeat): runs are counted"),
     Script("test-tls13-session-resumption",
-           exclude=_why(TLS12, "sanity - TLS 1.2", "use TLS 1.2 ticket in TLS 1.3")),
+           args=_no_ems("sanity - TLS 1.2", "use TLS 1.2 ticket in TLS 1.3"), openssl_args=(), note=NO_EMS),
     Script("test-tls13-shuffled-extentions"),
     Script("test-tls13-signature-algorithms"),
     Script("test-tls13-symetric-ciphers", "all-suites"),
@@ -338,10 +350,11 @@ SCRIPTS: tuple[Script, ...] = (
                  for r in ("EC", "FFDHE") for n in (64, 128, 256)),
         *(f"only unknown key_share from {r} range, key_share of size {n} + ffdhe2048 in supported_groups"
           for r in ("EC", "FFDHE") for n in (64, 128, 256)))),
-    Script("test-tls13-version-negotiation", exclude=_why(
-        TLS12, *(f"fallback from TLS 1.3-draft{i} to 1.2" for i in range(256)),
-        "fallback from TLS 1.8 to 1.1", "fallback from TLS 1.8 to 1.2",
-        "TLS 1.3 in client hello legacy field", "TLS 1.8 in client hello legacy field")),
+    Script("test-tls13-version-negotiation",
+           args=_no_ems(*(f"fallback from TLS 1.3-draft{i} to 1.2" for i in range(256)),
+                        "fallback from TLS 1.8 to 1.2", "TLS 1.3 in client hello legacy field",
+                        "TLS 1.8 in client hello legacy field"),
+           exclude=_why(TLS11, "fallback from TLS 1.8 to 1.1"), openssl_args=(), note=NO_EMS),
     Script("test-tls13-zero-content-type"),
     Script("test-tls13-zero-length-data"),
 )

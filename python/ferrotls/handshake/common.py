@@ -141,19 +141,18 @@ def send_certificate(
     hs: Handshake, transcript: Transcript, cert: Certificate, peer_algorithms: list[int] | None
 ) -> None:
     """Send ``cert``, compressed with our most preferred algorithm the peer offered
-    (plain when none is common or compression would not make it smaller)."""
+    (plain when none is common).  Compressed even when that saves nothing (a small
+    RSA chain may not shrink): the peer asked for it, and peers such as tlsfuzzer
+    expect the CompressedCertificate whenever an algorithm was negotiated."""
     if peer_algorithms:
         for algorithm in hs.config.certificate_compression:
             if algorithm in peer_algorithms:
                 body = encode_handshake(cert)[4:]
-                packed = certcompress.compress(algorithm, body)
-                if len(packed) + 5 < len(body):
-                    hs.send(transcript, CompressedCertificate(
-                        algorithm=algorithm, uncompressed_length=len(body),
-                        compressed_certificate_message=packed,
-                    ))
-                    return
-                break
+                hs.send(transcript, CompressedCertificate(
+                    algorithm=algorithm, uncompressed_length=len(body),
+                    compressed_certificate_message=certcompress.compress(algorithm, body),
+                ))
+                return
     hs.send(transcript, cert)
 
 
