@@ -194,7 +194,7 @@ class ClientHandshake(Handshake):
 
     def _start(self) -> None:
         config = self.cconfig
-        for group in config.key_share_groups:
+        for group in config.key_share_groups if config.tls13 else ():
             if group not in config.groups:
                 raise ValueError(f"key share group 0x{group:04x} is not in groups")
         for suite in config.cipher_suites:

@@ -374,7 +374,13 @@ def _finish(hs: ClientHandshake, session: Session12, nst: NewSessionTicket12 | N
     if not ticket and not session.session_id:
         return traffic
     if resumed is not None and nst is None:
-        return traffic  # the offered session stays valid; it was taken out of the cache
+        # a TLS 1.2 session (id or unrenewed ticket) may resume again (RFC 5246 F.1.4;
+        # unlike TLS 1.3 tickets): it goes back to the cache it was taken from
+        cache = config.session_cache
+        if cache is not None and hs.server_hostname:
+            cache.add(hs.server_hostname, resumed)
+        hs.session_established = resumed
+        return traffic
     now = config.clock()
     out = hs.outcome
     lifetime = nst.lifetime_hint if nst is not None and nst.lifetime_hint else 7200
