@@ -29,9 +29,20 @@ __all__ = [
 ]
 
 
+_EMPTY_HASHES: dict[str, bytes] = {}
+
+
 def empty_hash(hash_name: str) -> bytes:
     """Transcript-Hash of no messages."""
-    return hashlib.new(hash_name).digest()
+    digest = _EMPTY_HASHES.get(hash_name)
+    if digest is None:
+        digest = _EMPTY_HASHES[hash_name] = hashlib.new(hash_name).digest()
+    return digest
+
+
+_NO_PSK: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+"""(backend name, hash) -> (Early Secret without a PSK, its "derived" salt): public
+constants of the key schedule (HKDF of zeros), computed once per process."""
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -61,7 +72,7 @@ def finished_verify_data(
     finished_key = backend.hkdf_expand_label(
         suite.hash_name, base_key, b"finished", b"", suite.hash_len
     )
-    return hmac.new(finished_key, transcript_hash, suite.hash_name).digest()
+    return hmac.digest(finished_key, transcript_hash, suite.hash_name)
 
 
 def next_traffic_secret(backend: Backend, suite: SuiteInfo, secret: bytes) -> bytes:
@@ -98,13 +109,30 @@ def resumption_psk(
 class EarlySecrets:
     """Early Secret = HKDF-Extract(0, PSK or zeros)."""
 
-    __slots__ = ("backend", "suite", "secret")
+    __slots__ = ("backend", "suite", "secret", "_salt")
 
     def __init__(self, backend: Backend, suite: SuiteInfo, psk: bytes | None = None) -> None:
         self.backend = backend
         self.suite = suite
-        zeros = bytes(suite.hash_len)
-        self.secret = backend.hkdf_extract(suite.hash_name, zeros, psk if psk else zeros)
+        h = suite.hash_name
+        self._salt: bytes | None = None
+        if psk:
+            self.secret = backend.hkdf_extract(h, bytes(suite.hash_len), psk)
+            return
+        cached = _NO_PSK.get((backend.name, h))
+        if cached is None:
+            zeros = bytes(suite.hash_len)
+            secret = backend.hkdf_extract(h, zeros, zeros)
+            salt = backend.derive_secret(h, secret, b"derived", empty_hash(h))
+            cached = _NO_PSK[(backend.name, h)] = (secret, salt)
+        self.secret, self._salt = cached
+
+    def derived(self) -> bytes:
+        """Derive-Secret(Early Secret, "derived", ""): the salt of the Handshake Secret."""
+        if self._salt is not None:
+            return self._salt
+        h = self.suite.hash_name
+        return self.backend.derive_secret(h, self.secret, b"derived", empty_hash(h))
 
     def __repr__(self) -> str:
         return f"EarlySecrets({self.suite.suite.name}, <redacted>)"
@@ -142,10 +170,8 @@ class HandshakeSecrets:
     def __init__(self, early: EarlySecrets, shared_secret: bytes | None) -> None:
         self.backend = early.backend
         self.suite = early.suite
-        h = self.suite.hash_name
-        salt = self.backend.derive_secret(h, early.secret, b"derived", empty_hash(h))
         ikm = shared_secret if shared_secret else bytes(self.suite.hash_len)
-        self.secret = self.backend.hkdf_extract(h, salt, ikm)
+        self.secret = self.backend.hkdf_extract(self.suite.hash_name, early.derived(), ikm)
 
     def __repr__(self) -> str:
         return f"HandshakeSecrets({self.suite.suite.name}, <redacted>)"

@@ -14,6 +14,7 @@ ends; a body too long for its prefix, or an integer out of range, raises
 from __future__ import annotations
 
 import builtins
+import struct
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -113,22 +114,33 @@ class Reader:
     # -- vectors -------------------------------------------------------------
 
     def _length(self, prefix: int, min_len: int, max_len: int | None, what: str) -> int:
-        if prefix not in _PREFIX_SIZES:
-            raise ValueError(f"length prefix must be 1..4 bytes, not {prefix}")
         pos = self._pos
         if self._end - pos < prefix:
+            if prefix not in _PREFIX_SIZES:
+                raise ValueError(f"length prefix must be 1..4 bytes, not {prefix}")
             raise DecodeError(
                 f"truncated length of {what}: need {prefix} byte(s), {self._end - pos} left"
             )
-        self._pos = pos + prefix
-        n = int.from_bytes(self._view[pos : pos + prefix], "big")
+        view = self._view
+        if prefix == 2:
+            n = (view[pos] << 8) | view[pos + 1]
+        elif prefix == 1:
+            n = view[pos]
+        elif prefix == 3:
+            n = (view[pos] << 16) | (view[pos + 1] << 8) | view[pos + 2]
+        elif prefix == 4:
+            n = int.from_bytes(view[pos : pos + 4], "big")
+        else:
+            raise ValueError(f"length prefix must be 1..4 bytes, not {prefix}")
+        pos += prefix
+        self._pos = pos
         if n < min_len:
             raise DecodeError(f"{what} too short: {n} < {min_len} byte(s)")
         if max_len is not None and n > max_len:
             raise DecodeError(f"{what} too long: {n} > {max_len} byte(s)")
-        if n > self._end - self._pos:
+        if n > self._end - pos:
             raise DecodeError(
-                f"length of {what} ({n}) runs past the end ({self._end - self._pos} left)"
+                f"length of {what} ({n}) runs past the end ({self._end - pos} left)"
             )
         return n
 
@@ -140,49 +152,78 @@ class Reader:
         ``min_len``/``max_len`` are the RFC's ``<floor..ceiling>`` in bytes.
         """
         n = self._length(prefix, min_len, max_len, what)
+        pos = self._pos
         sub = Reader.__new__(Reader)
         sub._view = self._view
-        sub._pos = self._pos
-        sub._end = self._pos + n
-        self._pos += n
+        sub._pos = pos
+        sub._end = self._pos = pos + n
         return sub
 
     def vec8(self, min_len: int = 0, max_len: int | None = None, what: str = "vector") -> Reader:
         """``<floor..2^8-1>`` vector as a sub-Reader."""
-        return self.vector(1, min_len, max_len, what)
+        n = self._length(1, min_len, max_len, what)
+        pos = self._pos
+        sub = Reader.__new__(Reader)
+        sub._view = self._view
+        sub._pos = pos
+        sub._end = self._pos = pos + n
+        return sub
 
     def vec16(self, min_len: int = 0, max_len: int | None = None, what: str = "vector") -> Reader:
         """``<floor..2^16-1>`` vector as a sub-Reader."""
-        return self.vector(2, min_len, max_len, what)
+        n = self._length(2, min_len, max_len, what)
+        pos = self._pos
+        sub = Reader.__new__(Reader)
+        sub._view = self._view
+        sub._pos = pos
+        sub._end = self._pos = pos + n
+        return sub
 
     def vec24(self, min_len: int = 0, max_len: int | None = None, what: str = "vector") -> Reader:
         """``<floor..2^24-1>`` vector as a sub-Reader."""
-        return self.vector(3, min_len, max_len, what)
+        n = self._length(3, min_len, max_len, what)
+        pos = self._pos
+        sub = Reader.__new__(Reader)
+        sub._view = self._view
+        sub._pos = pos
+        sub._end = self._pos = pos + n
+        return sub
 
     def opaque(
         self, prefix: int, min_len: int = 0, max_len: int | None = None, what: str = "opaque"
     ) -> builtins.bytes:
         """Read a length-prefixed ``opaque`` field and return its bytes."""
         n = self._length(prefix, min_len, max_len, what)
-        return self._take(n, what).tobytes()
+        pos = self._pos
+        self._pos = pos + n
+        return self._view[pos : pos + n].tobytes()
 
     def opaque8(
         self, min_len: int = 0, max_len: int | None = None, what: str = "opaque"
     ) -> builtins.bytes:
         """``opaque x<floor..2^8-1>``."""
-        return self.opaque(1, min_len, max_len, what)
+        n = self._length(1, min_len, max_len, what)
+        pos = self._pos
+        self._pos = pos + n
+        return self._view[pos : pos + n].tobytes()
 
     def opaque16(
         self, min_len: int = 0, max_len: int | None = None, what: str = "opaque"
     ) -> builtins.bytes:
         """``opaque x<floor..2^16-1>``."""
-        return self.opaque(2, min_len, max_len, what)
+        n = self._length(2, min_len, max_len, what)
+        pos = self._pos
+        self._pos = pos + n
+        return self._view[pos : pos + n].tobytes()
 
     def opaque24(
         self, min_len: int = 0, max_len: int | None = None, what: str = "opaque"
     ) -> builtins.bytes:
         """``opaque x<floor..2^24-1>``."""
-        return self.opaque(3, min_len, max_len, what)
+        n = self._length(3, min_len, max_len, what)
+        pos = self._pos
+        self._pos = pos + n
+        return self._view[pos : pos + n].tobytes()
 
     def uint_list(
         self,
@@ -199,7 +240,11 @@ class Reader:
         n = self._length(prefix, min_len, max_len, what)
         if n % item:
             raise DecodeError(f"{what}: length {n} is not a multiple of {item}")
-        data = self._take(n, what)
+        pos = self._pos
+        self._pos = pos + n
+        if item == 2:
+            return list(struct.unpack_from(f">{n >> 1}H", self._view, pos))
+        data = self._view[pos : pos + n]
         if item == 1:
             return list(data)
         return [int.from_bytes(data[i : i + item], "big") for i in range(0, n, item)]
@@ -308,11 +353,12 @@ class Writer:
 
     def opaque(self, size: int, data: Buffer) -> None:
         """Append ``data`` with a ``size``-byte length prefix."""
-        n = len(memoryview(data))
+        n = len(data) if type(data) is builtins.bytes else memoryview(data).nbytes
         if n >= 1 << (8 * size):
             raise ValueError(f"opaque of {n} bytes does not fit a {size}-byte length")
-        self._buf += n.to_bytes(size, "big")
-        self._buf += data
+        buf = self._buf
+        buf += n.to_bytes(size, "big")
+        buf += data
 
     def opaque8(self, data: Buffer) -> None:
         """``opaque x<..2^8-1>``."""
@@ -328,8 +374,15 @@ class Writer:
 
     def uint_list(self, prefix: int, item: int, values: Iterator[int] | list[int]) -> None:
         """Append a length-prefixed vector of ``item``-byte unsigned integers."""
-        try:
-            body = b"".join([v.to_bytes(item, "big") for v in values])
-        except OverflowError:
-            raise ValueError(f"a value does not fit in uint{8 * item}") from None
+        if item == 2:
+            values = values if isinstance(values, (list, tuple)) else list(values)
+            try:
+                body = struct.pack(f">{len(values)}H", *values)
+            except struct.error:
+                raise ValueError(f"a value does not fit in uint{8 * item}") from None
+        else:
+            try:
+                body = b"".join([v.to_bytes(item, "big") for v in values])
+            except OverflowError:
+                raise ValueError(f"a value does not fit in uint{8 * item}") from None
         self.opaque(prefix, body)

@@ -37,6 +37,7 @@ __all__ = [
     "ServerNameType",
     "SignatureScheme",
     "coerce",
+    "members_by_value",
 ]
 
 
@@ -168,12 +169,17 @@ _E = TypeVar("_E", bound=enum.IntEnum)
 _BY_VALUE: dict[type[enum.IntEnum], dict[int, enum.IntEnum]] = {}
 
 
+def members_by_value(enum_cls: type[_E]) -> dict[int, _E]:
+    """``{value: member}`` of ``enum_cls`` (built once), for coercing many values."""
+    table = _BY_VALUE.get(enum_cls)
+    if table is None:
+        table = _BY_VALUE[enum_cls] = {int(m): m for m in enum_cls}
+    return table  # type: ignore[return-value]
+
+
 def coerce(enum_cls: type[_E], value: int) -> _E | int:
     """Return the member of ``enum_cls`` for ``value``, or ``value`` itself if unknown."""
     table = _BY_VALUE.get(enum_cls)
     if table is None:
-        table = _BY_VALUE[enum_cls] = {int(m): m for m in enum_cls}
-    member = table.get(value)
-    if member is None:
-        return value
-    return member
+        table = members_by_value(enum_cls)
+    return table.get(value, value)

@@ -46,6 +46,7 @@ from .enums import (
     ServerNameType,
     SignatureScheme,
     coerce,
+    members_by_value,
 )
 
 __all__ = [
@@ -202,7 +203,8 @@ class _U16List(Extension):
     def read(cls, r: Reader, ctx: Context) -> Self:
         values = r.uint_list(cls.PREFIX, 2, cls.MIN, cls.MAX, what=cls.__name__)
         if cls.ENUM is not None:
-            values = [coerce(cls.ENUM, v) for v in values]
+            members = members_by_value(cls.ENUM)
+            values = [members.get(v, v) for v in values]
         return cls(values)  # type: ignore[call-arg]
 
 
@@ -825,6 +827,11 @@ for _cls in _KNOWN:
         _slot[_ctx] = _cls
 del _cls, _ctx, _slot
 
+_BY_CONTEXT: dict[Context, dict[int, type[Extension]]] = {
+    ctx: {t: by_ctx[ctx] for t, by_ctx in REGISTRY.items() if ctx in by_ctx} for ctx in Context
+}
+"""REGISTRY turned around: Context -> {ExtensionType -> body class}, for decoding."""
+
 
 def decode_extensions(
     r: Reader, ctx: Context, min_len: int = 0, max_len: int = 0xFFFF
@@ -836,18 +843,22 @@ def decode_extensions(
     block = r.vec16(min_len, max_len, what=f"{ctx.value} extensions")
     out: list[Extension] = []
     seen: set[int] = set()
+    classes = _BY_CONTEXT[ctx]
     while not block.at_end():
         ext_type = block.u16("extension_type")
-        body = block.vec16(what=f"extension_data of type {ext_type}")
+        try:
+            body = block.vec16(what="extension_data")
+        except DecodeError as e:
+            raise DecodeError(f"{e} (extension type {ext_type})") from None
         if ext_type in seen:
             raise IllegalParameter(f"duplicate extension {ext_type} in {ctx.value}")
         seen.add(ext_type)
-        cls = REGISTRY.get(ext_type, {}).get(ctx)
+        cls = classes.get(ext_type)
         if cls is None:
             out.append(UnknownExtension(coerce(ExtensionType, ext_type), body.rest()))
             continue
         out.append(cls.read(body, ctx))
-        body.expect_end(f"{cls.__name__} extension")
+        body.expect_end(cls.__name__)
     return out
 
 
