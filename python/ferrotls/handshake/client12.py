@@ -51,6 +51,8 @@ from .tls12 import (
     Session12,
     State12,
     Transcript12,
+    own_record_size_limit,
+    peer_record_size_limit,
     require_ems,
     send_ccs_and_finished,
 )
@@ -128,10 +130,10 @@ def enter_tls12(
             raise IllegalParameter("server selected an ALPN protocol we did not offer")
         out.alpn = alpn.protocols[0].decode("ascii", "replace")
     size_limit = ext.get_extension(sh.extensions, ext.RecordSizeLimit)
-    if size_limit is not None:
-        hs.apply_peer_record_size_limit(size_limit.limit)
+    if size_limit is not None:  # negotiated: each side's limit applies (RFC 8449)
+        peer_record_size_limit(hs, size_limit.limit)
         if config.record_size_limit is not None:
-            hs.enforce_record_size_limit(config.record_size_limit)
+            own_record_size_limit(hs, config.record_size_limit)
     hs.io.use_tls12_records()
     hs.reject_early_data()
     out.suite = suite
@@ -305,7 +307,8 @@ def _send_flight(hs: ClientHandshake, flight: _Flight) -> State:
     shared: bytes | None = None
     public: bytes | None = None
     if flight.kx is not KeyExchange.PSK:
-        share: ClientShare = start_exchange(hs.backend, flight.group)
+        fixed = config.key_share_private_keys.get(flight.group)  # tests replaying a trace
+        share: ClientShare = start_exchange(hs.backend, flight.group, fixed)
         shared = share.finish(flight.server_public)
         public = share.public
         hs.outcome.group = flight.group
@@ -374,7 +377,13 @@ def _finish(hs: ClientHandshake, session: Session12, nst: NewSessionTicket12 | N
     if not ticket and not session.session_id:
         return traffic
     if resumed is not None and nst is None:
-        return traffic  # the offered session stays valid; it was taken out of the cache
+        # The offered session (a session id, or a ticket the server did not renew)
+        # stays valid, unlike a TLS 1.3 ticket: it goes back to the cache, which
+        # handed it out for this handshake.
+        if config.session_cache is not None and hs.server_hostname:
+            config.session_cache.add(hs.server_hostname, resumed)
+        hs.session_established = resumed
+        return traffic
     now = config.clock()
     out = hs.outcome
     lifetime = nst.lifetime_hint if nst is not None and nst.lifetime_hint else 7200

@@ -60,6 +60,8 @@ from .tls12 import (
     Session12,
     State12,
     Transcript12,
+    own_record_size_limit,
+    peer_record_size_limit,
     require_ems,
     send_ccs_and_finished,
 )
@@ -247,11 +249,10 @@ def _sh_extensions(plan: _Plan, *, ticket: bool, name_acked: bool) -> list[ext.E
 def _apply_size_limit(hs: ServerHandshake, plan: _Plan, sh_exts: list[ext.Extension]) -> None:
     if plan.size_limit is None:
         return
-    hs.apply_peer_record_size_limit(plan.size_limit)
+    peer_record_size_limit(hs, plan.size_limit)
     own = hs.sconfig.record_size_limit
     if own is not None:
-        sh_exts.append(ext.RecordSizeLimit(own))
-        hs.enforce_record_size_limit(own)
+        sh_exts.append(ext.RecordSizeLimit(own_record_size_limit(hs, own)))
 
 
 # --------------------------------------------------------------------------- full handshake
@@ -284,7 +285,8 @@ def _full(hs: ServerHandshake, hello: ClientHello, raw: bytes, plan: _Plan) -> S
         assert plan.certified is not None
         hs.send(transcript, Certificate12(certificate_list=list(plan.certified.chain_der)))
     if plan.kx is not KeyExchange.PSK:
-        share = start_exchange(hs.backend, plan.group)
+        fixed = config.key_share_private_keys.get(plan.group)  # tests replaying a trace
+        share = start_exchange(hs.backend, plan.group, fixed)
         out.group = plan.group
         params = ServerECDHParams(group=plan.group, public=share.public)
         if plan.kx is KeyExchange.ECDHE:
@@ -476,6 +478,11 @@ def _find_session(
         state = config.session_id_cache.get(hello.legacy_session_id, now)
     if state is None or state.version != TLS12:
         return None
+    if state.extended_master_secret and not plan.ems:
+        # RFC 7627 section 5.3: a session made with EMS, a ClientHello without it
+        raise HandshakeFailure(
+            "the client resumes an extended_master_secret session without the extension"
+        )
     if (
         state.cipher_suite not in hello.cipher_suites
         or state.cipher_suite not in config.tls12_cipher_suites
