@@ -224,8 +224,7 @@ def test_server_key_exchange_with_pkcs1(backend: Any) -> None:
 
 @pytest.mark.parametrize("group", [0x001D, 0x0017, 0x0018], ids=["x25519", "p256", "p384"])
 def test_ecdhe_groups(backend: Any, group: int) -> None:
-    cc = c12(backend, groups=(group,), key_share_groups=(group,))
-    c, s = ConnectionPair(cc, s12(backend)).handshake()
+    c, s = ConnectionPair(c12(backend), s12(backend, groups=(group,))).handshake()
     assert c.group == s.group == group
 
 
@@ -1287,7 +1286,7 @@ def _resigned_key_exchange(client_random: bytes, params: bytes) -> bytes:
                          ids=["short", "long", "zero", "low-order"])
 def test_server_key_exchange_bad_x25519_point(backend: Any, point: bytes) -> None:
     """A properly signed ServerKeyExchange whose X25519 point is unusable."""
-    pair = Stepper(c12(backend, groups=(0x001D,), key_share_groups=(0x001D,)), s12(backend))
+    pair = Stepper(c12(backend), s12(backend, groups=(0x001D,)))
     hello = _client_hello(pair.client.data_to_send())
     pair.server.receive_data(_reframe_hello(hello))
     flight = pair.server.data_to_send()
@@ -1455,3 +1454,31 @@ def test_protected_change_cipher_spec_after_the_handshake_is_unexpected(backend:
     pair, keys = _established(backend)
     with pytest.raises(UnexpectedMessage):
         pair.client.receive_data(keys.seal(False, 1, CT_CCS, b"\x01"))
+
+
+# --------------------------------------------------------------------------- certificate curves
+
+
+def test_ecdsa_certificate_on_a_curve_the_client_supports(backend: Any) -> None:
+    """RFC 8422 section 5.1: in TLS 1.2 supported_groups names the curves of ECDSA
+    certificates too; the server picks the P-256 one for a client without P-384."""
+    sc = s12(backend, ("p384", "p256"))
+    cc = c12(backend, groups=(0x001D, 0x0017), key_share_groups=(0x001D,))
+    c, _ = ConnectionPair(cc, sc).handshake()
+    assert c.peer_certificates[0] == issued("p256").der_chain()[0]
+    c, _ = ConnectionPair(c12(backend), sc).handshake()  # P-384 offered: the first one
+    assert c.peer_certificates[0] == issued("p384").der_chain()[0]
+
+
+def test_no_ecdsa_certificate_on_the_clients_curves(backend: Any) -> None:
+    cc = c12(backend, groups=(0x001D,), key_share_groups=(0x001D,))
+    pair = Stepper(cc, s12(backend, ("p256",)))
+    with pytest.raises(HandshakeFailure):
+        pair.to_server(pair.client.data_to_send())
+    assert alert_of(pair.server.data_to_send()) == alert(FATAL, HANDSHAKE_FAILURE)
+
+
+def test_ed25519_certificate_needs_no_curve_in_supported_groups(backend: Any) -> None:
+    cc = c12(backend, groups=(0x0017,), key_share_groups=(0x0017,))
+    c, _ = ConnectionPair(cc, s12(backend, ("ed25519",))).handshake()
+    assert c.signature_scheme == 0x0807

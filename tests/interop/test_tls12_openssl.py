@@ -536,3 +536,22 @@ def test_alpn_and_sni_from_s_client(backend: Any, pki: PKI) -> None:
     assert server.fs is not None
     info = server.fs.conn.info
     assert (info.alpn_protocol, info.server_name) == ("h2", SERVER_NAME)
+
+
+def test_s_client_curves_pick_the_ecdsa_certificate(backend: Any, pki: PKI) -> None:
+    """RFC 8422 section 5.1: ``s_client -curves X25519:P-256`` can verify ECDSA on
+    P-256 only; our server with a P-384 and a P-256 certificate serves the P-256 one."""
+    certs = (pki.server_p384.certified, pki.server_p256.certified)
+    sc = server_config(backend, pki, certificates=certs)
+    with FerroServer(lambda: ServerConnection(sc), echo_handler) as server:
+        args = s_client_args(pki, None, "-curves", "X25519:P-256")
+        with openssl_client(server.port, *args, version="-tls1_2") as proc:
+            proc.wait_for(NEW)
+            proc.wait_for(VERIFIED)
+            proc.write(b"Q\n")
+            assert proc.wait() == 0
+    assert server.fs is not None
+    assert server.fs.conn.info.peer_certificates == ()
+    messages, _ = plain_messages(bytes(server.fs.raw_out))
+    (cert,) = [m for m in messages if m[0] == 11]
+    assert pki.server_p256.issued.der_chain()[0] in cert

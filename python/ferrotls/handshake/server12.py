@@ -175,6 +175,9 @@ def _choose_suite(hs: ServerHandshake, hello: ClientHello, plan: _Plan) -> None:
     group = next((g for g in ours if g in client_groups), 0)
     schemes = _client_schemes(hello)
     candidates = _certificates(hs, plan.name)
+    # RFC 8422 section 5.1: in TLS 1.2 the client's groups also name the curves its
+    # ECDSA verification supports (absent: any curve)
+    curves = set(groups_ext.groups) if groups_ext is not None else None
     for code in config.tls12_cipher_suites:
         if code not in client_suites:
             continue
@@ -187,7 +190,7 @@ def _choose_suite(hs: ServerHandshake, hello: ClientHello, plan: _Plan) -> None:
                 continue
         else:
             for certified in candidates:
-                if not _fits(certified, suite):
+                if not _fits(certified, suite) or not _curve_offered(certified, curves):
                     continue
                 try:
                     plan.scheme = int(certified.choose_scheme(schemes, tls12=True))
@@ -221,6 +224,20 @@ def _fits(certified: CertifiedKey, suite: Tls12SuiteInfo) -> bool:
     if suite.auth == "RSA":
         return isinstance(key, rsa.RSAPrivateKey)
     return isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey)
+
+
+_CURVE_GROUPS = {"secp256r1": 0x0017, "secp384r1": 0x0018, "secp521r1": 0x0019}
+
+
+def _curve_offered(certified: CertifiedKey, curves: set[int] | None) -> bool:
+    """Whether an ECDSA certificate's curve is among the client's groups (other
+    keys, Ed25519 included, have no curve there)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = certified.private_key
+    if curves is None or not isinstance(key, ec.EllipticCurvePrivateKey):
+        return True
+    return _CURVE_GROUPS.get(key.curve.name) in curves
 
 
 def _server_random(hs: ServerHandshake) -> bytes:
