@@ -1482,3 +1482,37 @@ def test_ed25519_certificate_needs_no_curve_in_supported_groups(backend: Any) ->
     cc = c12(backend, groups=(0x0017,), key_share_groups=(0x0017,))
     c, _ = ConnectionPair(cc, s12(backend, ("ed25519",))).handshake()
     assert c.signature_scheme == 0x0807
+
+
+# --------------------------------------------------------------------------- across versions
+
+
+def test_tls12_session_offered_to_a_server_that_now_speaks_tls13(backend: Any) -> None:
+    """A TLS 1.2 ticket in the cache, the server upgraded to TLS 1.3: a full TLS 1.3
+    handshake (the TLS 1.2 ticket is no TLS 1.3 PSK), and a TLS 1.3 ticket after it."""
+    cache = SessionCache()
+    keys = TicketKeyManager()
+    _first(backend, client_config(backend, session_cache=cache),
+           s12(backend, ticket_count=1, ticket_keys=keys, maximum_version=TLS12))
+    sc = s12(backend, ticket_count=1, ticket_keys=keys)
+    pair = ConnectionPair(client_config(backend, session_cache=cache), sc)
+    pair.pump()
+    events = pair.client.events()
+    c, s = events[0], pair.server.events()[0]
+    assert isinstance(c, HandshakeComplete) and isinstance(s, HandshakeComplete)
+    assert c.version == s.version == "TLSv1.3" and not c.resumed
+    assert [type(e) for e in events[1:]] == [SessionTicket]
+    session = cache.peek(SERVER_NAME, time.time())
+    assert session is not None and session.version == TLS13
+
+
+def test_tls13_session_offered_to_a_server_that_now_speaks_only_tls12(backend: Any) -> None:
+    cache = SessionCache()
+    keys = TicketKeyManager()
+    sc = s12(backend, ticket_count=1, ticket_keys=keys)
+    _first(backend, client_config(backend, session_cache=cache), sc)
+    pair = ConnectionPair(client_config(backend, session_cache=cache),
+                          s12(backend, ticket_count=1, ticket_keys=keys, maximum_version=TLS12))
+    pair.pump()
+    c, s = _completes(pair)
+    assert c.version == s.version == "TLSv1.2" and not c.resumed

@@ -230,3 +230,30 @@ def test_tshark_decrypts_with_the_ferrotls_server_key_log(
     pcap = tmp_path / "tls12.pcap"
     _pcap(peer, pcap)
     _expect_decrypted(pcap, keylog, code)
+
+
+def test_tshark_decrypts_with_sslkeylogfile_from_the_environment(
+    pki: PKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real SSLKEYLOGFILE path: ``ferrotls.create_default_context`` reads the
+    variable (as ``ssl`` does) and a TLS 1.2 session made with it decrypts."""
+    import ferrotls
+
+    _tshark()
+    keylog = tmp_path / "from-env.keylog"
+    monkeypatch.setenv("SSLKEYLOGFILE", str(keylog))
+    context = ferrotls.create_default_context(cadata=pki.ca_text)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki.server_p256.cert_pem, pki.server_p256.key_pem)
+    conn = context.new_connection(SERVER_NAME)
+    peer = RecordingPeer(conn, ctx, server_side=True, ferro_is_client=True)
+    peer.handshake()
+    assert peer.ssl.version() == "TLSv1.2"
+    peer.ferro_send(REQUEST)
+    peer.ssl_write(RESPONSE)
+    pcap = tmp_path / "tls12.pcap"
+    _pcap(peer, pcap)
+    info = conn.info
+    assert info is not None
+    _expect_decrypted(pcap, keylog, info.cipher_suite)
