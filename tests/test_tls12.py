@@ -40,6 +40,18 @@ from ferrotls.messages import ClientHello
 from ferrotls.messages import extensions as ext
 from ferrotls.messages.enums import ExtensionType
 from ferrotls.messages.handshake import ServerHello, encode_handshake
+from ferrotls.messages.tls12 import (
+    Certificate12,
+    CertificateRequest12,
+    ClientKeyExchange,
+    HelloRequest,
+    KeyExchange,
+    NewSessionTicket12,
+    ServerECDHParams,
+    ServerHelloDone,
+    ServerKeyExchange,
+    decode_handshake12,
+)
 from ferrotls.psk import ExternalPsk
 from ferrotls.suites import TLS12_SUITES, Tls12CipherSuite
 from ferrotls.tickets import SessionCache, SessionIdCache, TicketKeyManager
@@ -1516,3 +1528,78 @@ def test_tls13_session_offered_to_a_server_that_now_speaks_only_tls12(backend: A
     pair.pump()
     c, s = _completes(pair)
     assert c.version == s.version == "TLSv1.2" and not c.resumed
+
+
+# --------------------------------------------------------------------------- codecs
+
+_POINT = bytes(range(1, 33))
+#: (message, its body on the wire, written out by hand from RFC 5246 7.4, RFC 8422
+#: 5.4/5.7, RFC 4279 2, RFC 5489 2 and RFC 5077 3.3)
+CODEC_CASES: list[tuple[Any, bytes]] = [
+    (HelloRequest(), b""),
+    (ServerHelloDone(), b""),
+    (Certificate12(certificate_list=[b"\x30\x01", b"\x30"]),
+     bytes.fromhex("000009" "0000023001" "00000130")),
+    (Certificate12(certificate_list=[]), b"\x00\x00\x00"),
+    (CertificateRequest12(certificate_types=[1, 64], signature_algorithms=[0x0403, 0x0401],
+                          certificate_authorities=[b"\x30\x00"]),
+     bytes.fromhex("020140" "000404030401" "0004" "00023000")),
+    (NewSessionTicket12(lifetime_hint=7200, ticket=b"tk"), bytes.fromhex("00001c200002") + b"tk"),
+    (NewSessionTicket12(lifetime_hint=0, ticket=b""), bytes.fromhex("00000000" "0000")),
+    (ServerKeyExchange.make(KeyExchange.ECDHE, params=ServerECDHParams(group=0x001D, public=_POINT),
+                            algorithm=0x0403, signature=b"sig"),
+     bytes.fromhex("03001d20") + _POINT + bytes.fromhex("04030003") + b"sig"),
+    (ServerKeyExchange.make(KeyExchange.PSK, hint=b"hint"), b"\x00\x04hint"),
+    (ServerKeyExchange.make(KeyExchange.ECDHE_PSK, hint=b"",
+                            params=ServerECDHParams(group=0x0017, public=b"\x04")),
+     bytes.fromhex("0000" "030017" "0104")),
+    (ClientKeyExchange.make(KeyExchange.ECDHE, public=_POINT), b"\x20" + _POINT),
+    (ClientKeyExchange.make(KeyExchange.PSK, identity=b"id"), b"\x00\x02id"),
+    (ClientKeyExchange.make(KeyExchange.ECDHE_PSK, identity=b"id", public=b"\x04"),
+     b"\x00\x02id\x01\x04"),
+]
+
+
+@pytest.mark.parametrize(
+    "msg,body", CODEC_CASES, ids=lambda x: "" if isinstance(x, bytes) else type(x).__name__
+)
+def test_tls12_codec(msg: Any, body: bytes) -> None:
+    assert msg.to_bytes() == body
+    again = decode_handshake12(msg.MSG_TYPE, body)
+    assert again == msg and again.to_bytes() == body
+
+
+def test_tls12_key_exchange_parse() -> None:
+    body = bytes.fromhex("03001d20") + _POINT + bytes.fromhex("04030003") + b"sig"
+    ske = ServerKeyExchange(body=body)
+    hint, params, algorithm, signature, signed = ske.parse(KeyExchange.ECDHE)
+    assert (hint, algorithm, signature) == (None, 0x0403, b"sig")
+    assert params == ServerECDHParams(group=0x001D, public=_POINT)
+    assert signed == bytes.fromhex("03001d20") + _POINT  # what the signature covers
+    cke = ClientKeyExchange(body=b"\x00\x02id\x01\x04")
+    assert cke.parse(KeyExchange.ECDHE_PSK) == (b"id", b"\x04")
+
+
+@pytest.mark.parametrize("msg_type,body", [
+    (HS_HELLO_REQUEST, b"\x00"),  # must be empty
+    (HS_SERVER_HELLO_DONE, b"\x00"),
+    (HS_CERTIFICATE, b"\x00\x00\x04\x00\x00\x00"),  # an empty ASN.1Cert
+    (HS_CERTIFICATE, b"\x00\x00\x05\x00\x00\x02\x30"),  # a certificate longer than the list
+    (HS_CERTIFICATE_REQUEST, b"\x00\x00\x02\x04\x03\x00\x00"),  # no certificate_types
+    (HS_CERTIFICATE_REQUEST, b"\x01\x01\x00\x00\x00\x00"),  # no signature algorithms
+    (HS_CERTIFICATE_REQUEST, b"\x01\x01\x00\x02\x04\x03\x00\x02\x00\x00"),  # an empty name
+    (HS_NEW_SESSION_TICKET, b"\x00\x00\x1c\x20\x00\x05abc"),
+])
+def test_tls12_codec_rejects(msg_type: int, body: bytes) -> None:
+    with pytest.raises(DecodeError):
+        decode_handshake12(msg_type, body)
+
+
+@pytest.mark.parametrize("kx,body", [
+    (KeyExchange.ECDHE, b"\x03\x00\x1d\x00\x04\x03\x00\x00"),  # an empty point
+    (KeyExchange.ECDHE, b"\x03\x00\x1d\x01\x04\x04\x03"),  # no signature length
+    (KeyExchange.PSK, b"\x00\x05abc"),  # a hint longer than the message
+])
+def test_tls12_server_key_exchange_rejects(kx: KeyExchange, body: bytes) -> None:
+    with pytest.raises(DecodeError):
+        ServerKeyExchange(body=body).parse(kx)
