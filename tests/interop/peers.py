@@ -520,10 +520,17 @@ _ACCEPT = re.compile(rb"ACCEPT 127\.0\.0\.1:(\d+)")
 
 
 @contextlib.contextmanager
-def openssl_server(*args: str, timeout: float = TIMEOUT) -> Any:
-    """``openssl s_server -tls1_3 -accept 127.0.0.1:0 -naccept 1 ARGS``; yields (proc, port)."""
+def openssl_server(
+    *args: str, timeout: float = TIMEOUT, version: str = "-tls1_3", naccept: int = 1
+) -> Any:
+    """``openssl s_server -tls1_3 -accept 127.0.0.1:0 -naccept 1 ARGS``; yields (proc, port).
+
+    ``version``: the version option (``"-tls1_2"``, or ``""`` for OpenSSL's default
+    range); ``naccept``: how many connections it serves before exiting."""
     proc = OpenSSLProcess(
-        ["s_server", "-tls1_3", "-accept", f"{LOOPBACK}:0", "-naccept", "1", *args], timeout
+        ["s_server", *([version] if version else []), "-accept", f"{LOOPBACK}:0",
+         "-naccept", str(naccept), *args],
+        timeout,
     )
     try:
         m = proc.wait_for(_ACCEPT)
@@ -554,9 +561,15 @@ def ferrotls_cli_server(*args: str, timeout: float = TIMEOUT) -> Any:
 
 
 @contextlib.contextmanager
-def openssl_client(port: int, *args: str, timeout: float = TIMEOUT) -> Any:
-    """``openssl s_client -connect 127.0.0.1:PORT -tls1_3 ARGS``; yields the process."""
-    proc = OpenSSLProcess(["s_client", "-connect", f"{LOOPBACK}:{port}", "-tls1_3", *args], timeout)
+def openssl_client(
+    port: int, *args: str, timeout: float = TIMEOUT, version: str = "-tls1_3"
+) -> Any:
+    """``openssl s_client -connect 127.0.0.1:PORT -tls1_3 ARGS``; yields the process
+    (``version``: the version option, ``""`` for OpenSSL's default range)."""
+    proc = OpenSSLProcess(
+        ["s_client", "-connect", f"{LOOPBACK}:{port}", *([version] if version else []), *args],
+        timeout,
+    )
     try:
         yield proc
     finally:

@@ -286,10 +286,10 @@ class ClientHandshake(Handshake):
             out.append(ext.ExtendedMasterSecret())
             out.append(ext.RenegotiationInfo(b""))
             out.append(ext.ECPointFormats([0]))
-            if self.session12 is not None:
-                out.append(ext.SessionTicket(self.session12.ticket))
-            elif config.session_cache is not None:
-                out.append(ext.SessionTicket(b""))
+            # (an empty one asks for a ticket: the SessionTicket event carries it,
+            # with or without a session cache, as TLS 1.3 tickets do)
+            offered12 = self.session12
+            out.append(ext.SessionTicket(offered12.ticket if offered12 is not None else b""))
         if config.tls13:
             if not offer.psk_only:
                 out.append(ext.KeyShareClientHello([ext.KeyShareEntry(g, s.public) for g, s in offer.shares.items()]))

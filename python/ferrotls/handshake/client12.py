@@ -51,6 +51,8 @@ from .tls12 import (
     Session12,
     State12,
     Transcript12,
+    own_record_size_limit,
+    peer_record_size_limit,
     require_ems,
     send_ccs_and_finished,
 )
@@ -128,10 +130,10 @@ def enter_tls12(
             raise IllegalParameter("server selected an ALPN protocol we did not offer")
         out.alpn = alpn.protocols[0].decode("ascii", "replace")
     size_limit = ext.get_extension(sh.extensions, ext.RecordSizeLimit)
-    if size_limit is not None:
-        hs.apply_peer_record_size_limit(size_limit.limit)
+    if size_limit is not None:  # negotiated: each side's limit applies (RFC 8449)
+        peer_record_size_limit(hs, size_limit.limit)
         if config.record_size_limit is not None:
-            hs.enforce_record_size_limit(config.record_size_limit)
+            own_record_size_limit(hs, config.record_size_limit)
     hs.io.use_tls12_records()
     hs.reject_early_data()
     out.suite = suite
@@ -305,7 +307,8 @@ def _send_flight(hs: ClientHandshake, flight: _Flight) -> State:
     shared: bytes | None = None
     public: bytes | None = None
     if flight.kx is not KeyExchange.PSK:
-        share: ClientShare = start_exchange(hs.backend, flight.group)
+        fixed = config.key_share_private_keys.get(flight.group)  # tests replaying a trace
+        share: ClientShare = start_exchange(hs.backend, flight.group, fixed)
         shared = share.finish(flight.server_public)
         public = share.public
         hs.outcome.group = flight.group

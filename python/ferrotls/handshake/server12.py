@@ -60,6 +60,8 @@ from .tls12 import (
     Session12,
     State12,
     Transcript12,
+    own_record_size_limit,
+    peer_record_size_limit,
     require_ems,
     send_ccs_and_finished,
 )
@@ -173,6 +175,9 @@ def _choose_suite(hs: ServerHandshake, hello: ClientHello, plan: _Plan) -> None:
     group = next((g for g in ours if g in client_groups), 0)
     schemes = _client_schemes(hello)
     candidates = _certificates(hs, plan.name)
+    # RFC 8422 section 5.1: in TLS 1.2 the client's groups also name the curves its
+    # ECDSA verification supports (absent: any curve)
+    curves = set(groups_ext.groups) if groups_ext is not None else None
     for code in config.tls12_cipher_suites:
         if code not in client_suites:
             continue
@@ -185,7 +190,7 @@ def _choose_suite(hs: ServerHandshake, hello: ClientHello, plan: _Plan) -> None:
                 continue
         else:
             for certified in candidates:
-                if not _fits(certified, suite):
+                if not _fits(certified, suite) or not _curve_offered(certified, curves):
                     continue
                 try:
                     plan.scheme = int(certified.choose_scheme(schemes, tls12=True))
@@ -221,6 +226,20 @@ def _fits(certified: CertifiedKey, suite: Tls12SuiteInfo) -> bool:
     return isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey)
 
 
+_CURVE_GROUPS = {"secp256r1": 0x0017, "secp384r1": 0x0018, "secp521r1": 0x0019}
+
+
+def _curve_offered(certified: CertifiedKey, curves: set[int] | None) -> bool:
+    """Whether an ECDSA certificate's curve is among the client's groups (other
+    keys, Ed25519 included, have no curve there)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = certified.private_key
+    if curves is None or not isinstance(key, ec.EllipticCurvePrivateKey):
+        return True
+    return _CURVE_GROUPS.get(key.curve.name) in curves
+
+
 def _server_random(hs: ServerHandshake) -> bytes:
     """A TLS 1.3-capable server negotiating TLS 1.2 marks its random (RFC 8446 4.1.3)."""
     random = hs.sconfig.rng(32)
@@ -247,11 +266,10 @@ def _sh_extensions(plan: _Plan, *, ticket: bool, name_acked: bool) -> list[ext.E
 def _apply_size_limit(hs: ServerHandshake, plan: _Plan, sh_exts: list[ext.Extension]) -> None:
     if plan.size_limit is None:
         return
-    hs.apply_peer_record_size_limit(plan.size_limit)
+    peer_record_size_limit(hs, plan.size_limit)
     own = hs.sconfig.record_size_limit
     if own is not None:
-        sh_exts.append(ext.RecordSizeLimit(own))
-        hs.enforce_record_size_limit(own)
+        sh_exts.append(ext.RecordSizeLimit(own_record_size_limit(hs, own)))
 
 
 # --------------------------------------------------------------------------- full handshake
@@ -284,7 +302,8 @@ def _full(hs: ServerHandshake, hello: ClientHello, raw: bytes, plan: _Plan) -> S
         assert plan.certified is not None
         hs.send(transcript, Certificate12(certificate_list=list(plan.certified.chain_der)))
     if plan.kx is not KeyExchange.PSK:
-        share = start_exchange(hs.backend, plan.group)
+        fixed = config.key_share_private_keys.get(plan.group)  # tests replaying a trace
+        share = start_exchange(hs.backend, plan.group, fixed)
         out.group = plan.group
         params = ServerECDHParams(group=plan.group, public=share.public)
         if plan.kx is KeyExchange.ECDHE:
@@ -476,6 +495,11 @@ def _find_session(
         state = config.session_id_cache.get(hello.legacy_session_id, now)
     if state is None or state.version != TLS12:
         return None
+    if state.extended_master_secret and not plan.ems:
+        # RFC 7627 section 5.3: a session made with EMS, a ClientHello without it
+        raise HandshakeFailure(
+            "the client resumes an extended_master_secret session without the extension"
+        )
     if (
         state.cipher_suite not in hello.cipher_suites
         or state.cipher_suite not in config.tls12_cipher_suites

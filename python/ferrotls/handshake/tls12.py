@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from ..backend.interface import MAX_PLAINTEXT
 from ..errors import (
     AlertDescription,
     DecodeError,
@@ -51,6 +52,8 @@ __all__ = [
     "ServerTraffic12",
     "State12",
     "DOWNGRADE_TLS12",
+    "peer_record_size_limit",
+    "own_record_size_limit",
 ]
 
 TLS12 = 0x0303
@@ -158,6 +161,24 @@ def require_ems(hs: Handshake, peer_sent_it: bool) -> bool:
         stacklevel=2,
     )
     return False
+
+
+def peer_record_size_limit(hs: Handshake, limit: int) -> None:
+    """RFC 8449 in TLS 1.2: our records fit the peer's limit.  In TLS 1.2 the limit
+    counts the plaintext alone (there is no inner content type, unlike TLS 1.3)
+    and can be 2**14 at most; a larger value (TLS 1.3 allows 2**14 + 1) means 2**14."""
+    limit = min(limit, MAX_PLAINTEXT)
+    hs.outcome.record_size_limit = limit
+    hs.io.limit_outgoing_records(limit)
+
+
+def own_record_size_limit(hs: Handshake, limit: int) -> int:
+    """RFC 8449 in TLS 1.2: enforce our limit on the peer's records (plaintexts of
+    ``limit`` bytes are allowed; larger ones are record_overflow); returns the value
+    to announce, 2**14 at most."""
+    limit = min(limit, MAX_PLAINTEXT)
+    hs.io.limit_incoming_records(limit)
+    return limit
 
 
 def send_ccs_and_finished(hs: Handshake, session: Session12, transcript: Transcript12) -> None:

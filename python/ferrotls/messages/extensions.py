@@ -326,7 +326,7 @@ class ALPN(Extension):
     """
 
     TYPE = ExtensionType.ALPN
-    CONTEXTS = frozenset({Context.CH, Context.EE})
+    CONTEXTS = frozenset({Context.CH, Context.SH, Context.EE})  # SH: TLS 1.2 (RFC 7301)
 
     protocols: list[bytes] = field(default_factory=list)
 
@@ -383,7 +383,7 @@ class RecordSizeLimit(Extension):
     """record_size_limit (RFC 8449): uint16 RecordSizeLimit; below 64 is illegal_parameter."""
 
     TYPE = ExtensionType.RECORD_SIZE_LIMIT
-    CONTEXTS = frozenset({Context.CH, Context.EE})
+    CONTEXTS = frozenset({Context.CH, Context.SH, Context.EE})  # SH: TLS 1.2 (RFC 8449)
 
     limit: int = 0x4001
 
@@ -717,7 +717,9 @@ class KeyShareHelloRetryRequest(Extension):
 # ---------------------------------------------------------------------------
 # TLS 1.2 bodies (RFC 7627, 5746, 8422, 5077): decoded in ClientHello and
 # ServerHello; policy.ALLOWED lists them for ClientHellos only, so a TLS 1.3
-# ServerHello carrying one is illegal_parameter.
+# ServerHello carrying one is illegal_parameter.  (server_name, ALPN and
+# record_size_limit decode in a ServerHello too: a TLS 1.2 server answers them
+# there; policy.ALLOWED keeps them out of a TLS 1.3 one.)
 
 _TLS12_CONTEXTS = frozenset({Context.CH, Context.SH})
 
