@@ -67,7 +67,8 @@ from .common import (
     utc,
     version_name,
 )
-from .io import HandshakeIO
+from .datagram import DTLS_TO_TLS
+from .io import DatagramIO, HandshakeIO
 from .machine import Handshake, State, Traffic
 from .server12 import respond12
 from .policy import check_extensions
@@ -122,8 +123,8 @@ class ServerHandshake(Handshake):
 
     is_client = False
 
-    def __init__(self, io: HandshakeIO, config: ServerConfig) -> None:
-        super().__init__(io, config)
+    def __init__(self, io: HandshakeIO, config: ServerConfig, *, datagram: DatagramIO | None = None) -> None:
+        super().__init__(io, config, datagram)
         self.sconfig = config
         for suite in config.cipher_suites:
             suite_info(suite)
@@ -348,6 +349,11 @@ class ServerHandshake(Handshake):
                 return
         raise NoApplicationProtocol("no application protocol (ALPN) in common")
 
+    def session_id_echo(self, hello: ClientHello) -> bytes:
+        """legacy_session_id_echo: the client's, except in DTLS 1.3, whose servers
+        echo none (RFC 9147 section 5.3)."""
+        return b"" if self.datagram is not None else hello.legacy_session_id
+
     def maybe_send_ccs(self, offer: _Offer) -> None:
         """The middlebox CCS goes out only to a client that sent a legacy session id."""
         if offer.hello.legacy_session_id:
@@ -377,7 +383,7 @@ class ServerHandshake(Handshake):
             )
             out.group = int(offer.group)
             sh_exts.append(ext.KeyShareServerHello(ext.KeyShareEntry(offer.group, server_share)))
-        sh_exts.append(ext.SupportedVersionsServerHello(TLS13))
+        sh_exts.append(ext.SupportedVersionsServerHello(self.wire(TLS13)))
         out.alpn = offer.alpn.decode("ascii", "replace") if offer.alpn is not None else None
         out.server_name = offer.name
         early = EarlySecrets(self.backend, suite, offer.psk)
@@ -388,8 +394,9 @@ class ServerHandshake(Handshake):
             self.key_log("CLIENT_EARLY_TRAFFIC_SECRET", early_secret)
             out.early_data_accepted = True
         self.send(transcript, ServerHello(
+            legacy_version=self.wire(TLS12),
             random=config.rng(32),
-            legacy_session_id_echo=offer.hello.legacy_session_id,
+            legacy_session_id_echo=self.session_id_echo(offer.hello),
             cipher_suite=offer.suite,
             extensions=sh_exts,
         ))
@@ -522,9 +529,22 @@ def _unchangeable(hello: ClientHello) -> tuple[object, ...]:
     )
 
 
-def choose_version(config: ServerConfig, hello: ClientHello) -> tuple[int, int]:
+def choose_version(config: ServerConfig, hello: ClientHello, datagram: bool = False) -> tuple[int, int]:
     """(the version to speak, the highest the client offers): TLS 1.3 when both
-    sides have it, else TLS 1.2 when both have that; protocol_version otherwise."""
+    sides have it, else TLS 1.2 when both have that; protocol_version otherwise.
+    ``datagram``: the ClientHello is DTLS's, whose versions are read as the TLS
+    ones they stand for (DTLS 1.3 = TLS 1.3, DTLS 1.2 = TLS 1.2)."""
+    if datagram:
+        if hello.legacy_cookie:  # RFC 9147 section 5.3 (DTLS 1.2's cookie: not yet)
+            raise IllegalParameter("a DTLS 1.3 ClientHello with a non-empty legacy_cookie")
+        versions = ext.get_extension(hello.extensions, ext.SupportedVersionsClientHello)
+        offered = {DTLS_TO_TLS.get(v, 0) for v in versions.versions} if versions is not None else (
+            {TLS12} if hello.legacy_version == 0xFEFD else set()
+        )
+        offered.discard(0)
+        if TLS13 in offered and config.tls13:
+            return TLS13, TLS13
+        raise ProtocolVersionError("the client offers no DTLS version ferrotls speaks (DTLS 1.3)")
     if hello.legacy_version <= 0x0300:  # RFC 8446 appendix D.5
         raise ProtocolVersionError(f"ClientHello.legacy_version 0x{hello.legacy_version:04x} (SSL 3.0 or older)")
     versions = ext.get_extension(hello.extensions, ext.SupportedVersionsClientHello)
@@ -578,7 +598,7 @@ class ExpectClientHello(State):
     ACCEPTS_CCS = False  # not before the first ClientHello (RFC 8446 section 5)
 
     def handle(self, hs: ServerHandshake, hello: ClientHello, raw: bytes) -> State:
-        version, client_max = choose_version(hs.sconfig, hello)
+        version, client_max = choose_version(hs.sconfig, hello, hs.datagram is not None)
         if version == TLS12:
             return respond12(hs, hello, raw, client_max)
         note_client_hello(hs.io.stats, hello, raw)
@@ -595,9 +615,10 @@ class ExpectClientHello(State):
         hs.io.stats.hello_retry = True
         transcript.replace_with_message_hash()
         hs.send(transcript, HelloRetryRequest(
-            legacy_session_id_echo=offer.hello.legacy_session_id,
+            legacy_version=hs.wire(TLS12),
+            legacy_session_id_echo=hs.session_id_echo(offer.hello),
             cipher_suite=offer.suite,
-            extensions=[ext.KeyShareHelloRetryRequest(offer.group), ext.SupportedVersionsServerHello(TLS13)],
+            extensions=[ext.KeyShareHelloRetryRequest(offer.group), ext.SupportedVersionsServerHello(hs.wire(TLS13))],
         ))
         hs.maybe_send_ccs(offer)
         if offer.hello.has(ExtensionType.EARLY_DATA):  # skip the 0-RTT records that follow
