@@ -47,6 +47,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..backend import insecure_reason, resolve
+from ..config import DEFAULT_KEY_SHARE_GROUPS
 from ..connection import ConnectionState as DTLSState
 from ..dtls_record import DTLS_1_3, DatagramRecordLayer, DropCounts, DtlsRecord, dtls13_protector
 from ..errors import (
@@ -62,7 +63,7 @@ from ..errors import (
     UsageError,
 )
 from ..events import ApplicationData, ConnectionClosed, Event, NEED_DATA, NeedData
-from ..messages.enums import ContentType, HandshakeType
+from ..messages.enums import ContentType, HandshakeType, NamedGroup
 from ..stats import HandshakeStats, StatsRecorder
 from .config import DTLSConfig
 from .keys import Dtls13Backend
@@ -106,10 +107,15 @@ _C = TypeVar("_C", "ClientConfig", "ServerConfig")
 
 def _for_datagrams(config: _C) -> _C:
     """``config`` as DTLS 1.3 runs it: no TLS 1.2, no middlebox compatibility mode,
-    no 0-RTT."""
+    no 0-RTT; a client left at the default key shares sends X25519 alone (the
+    X25519MLKEM768 share would make the ClientHello two datagrams, which servers
+    that answer statelessly, wolfSSL's among them, do not reassemble; a server
+    that wants ML-KEM still gets it through a HelloRetryRequest)."""
     changes: dict[str, Any] = {"middlebox_compat": False, "minimum_version": _TLS13}
     if hasattr(config, "early_data"):
         changes["early_data"] = False
+    if getattr(config, "key_share_groups", None) == DEFAULT_KEY_SHARE_GROUPS:
+        changes["key_share_groups"] = (NamedGroup.X25519,)
     return replace(config, **changes)
 
 

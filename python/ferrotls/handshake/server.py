@@ -520,12 +520,14 @@ _MAY_CHANGE = frozenset({
 """What a second ClientHello may change (RFC 8446 section 4.1.2)."""
 
 
-def _unchangeable(hello: ClientHello) -> tuple[object, ...]:
+def _unchangeable(hello: ClientHello, any_order: bool = False) -> tuple[object, ...]:
     """What must be the same in both ClientHellos: the version, suites, compression
-    methods and every other extension, type and body, in order."""
+    methods and every other extension, type and body, in order (``any_order``: in
+    any order -- over DTLS, where wolfSSL's second ClientHello reorders them)."""
+    extensions = [(e.ext_type, e.to_bytes()) for e in hello.extensions if e.ext_type not in _MAY_CHANGE]
     return (
         hello.legacy_version, list(hello.cipher_suites), bytes(hello.legacy_compression_methods),
-        [(e.ext_type, e.to_bytes()) for e in hello.extensions if e.ext_type not in _MAY_CHANGE],
+        sorted(extensions) if any_order else extensions,
     )
 
 
@@ -645,7 +647,7 @@ class ExpectSecondClientHello(State):
         hs.io.skip_early_data(0)  # no 0-RTT after a HelloRetryRequest
         if hello.has(ExtensionType.EARLY_DATA):
             raise IllegalParameter("early_data in the second ClientHello")
-        if _unchangeable(hello) != _unchangeable(first.hello):
+        if _unchangeable(hello, hs.datagram is not None) != _unchangeable(first.hello, hs.datagram is not None):
             raise IllegalParameter("the second ClientHello differs from the first beyond what RFC 8446 4.1.2 allows")
         offer = hs.examine(hello, raw, self.transcript, forced_group=first.group if first.dhe else None)
         if offer.suite != first.suite:
