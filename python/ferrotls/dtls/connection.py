@@ -266,7 +266,7 @@ class DTLSConnection:
         self._now = now
         if self._ack_deadline is not None and now >= self._ack_deadline:
             self._ack_deadline = None
-            if self._acks and self._reassembler.has_gap:
+            if self._flight_incomplete():
                 self._send_ack(self._acks)
         outbox = self._outbox
         if outbox.deadline is None or now < outbox.deadline:
@@ -478,8 +478,16 @@ class DTLSConnection:
                 self._outbox.retransmit(self._now, self._write_record, self._room, backoff=False)
             elif self._last_ack or self._acks:  # our ACK was lost
                 self._send_ack(self._last_ack + [n for n in self._acks if n not in self._last_ack])
-        if self._acks and self._reassembler.has_gap and self._ack_deadline is None and self._layer.write_epoch:
+        if self._ack_deadline is None and self._flight_incomplete():
             self._ack_deadline = self._now + self.dtls.initial_timeout * self.dtls.ack_delay_fraction
+
+    def _flight_incomplete(self) -> bool:
+        """Part of the peer's flight arrived but not all: during the handshake, any
+        records we have not answered with a flight of our own; afterwards, a message
+        left incomplete.  (Only once we have keys: no plaintext ACKs.)"""
+        if not self._acks or not self._layer.write_epoch:
+            return False
+        return not self._handshake.complete or self._reassembler.has_gap
 
     # -- output ---------------------------------------------------------------------
 
