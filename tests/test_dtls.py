@@ -317,3 +317,38 @@ def test_fragment_and_ack_codecs() -> None:
     assert parse_fragments(dtls_header(2, 5, 7, 0, 3) + b"ab") is None  # past the record
     assert decode_ack(encode_ack([(2, 5), (3, 0)])) == [(2, 5), (3, 0)]
     assert decode_ack(b"\x00\x10" + bytes(15)) is None
+
+
+# --------------------------------------------------------------------------- connection IDs
+
+
+@pytest.mark.parametrize(("client_cid", "server_cid"), [(b"\x01\x02", b"srv-7"), (b"", b"srv-7"), (b"c", b"")])
+def test_connection_ids(backend: Any, client_cid: bytes, server_cid: bytes) -> None:
+    c = DTLSClientConnection(client_config(backend), SERVER_NAME, dtls=DTLSConfig(connection_id=client_cid))
+    s = DTLSServerConnection(server_config(backend), connection_id=server_cid)
+    log: list[tuple[str, bytes]] = []
+    pump(c, s, log=log)
+    assert c.handshake_complete and s.handshake_complete
+    assert (c.own_connection_id, c.peer_connection_id) == (client_cid, server_cid)
+    assert (s.own_connection_id, s.peer_connection_id) == (server_cid, client_cid)
+    c.send(b"via cid")
+    (d,) = c.datagrams_to_send()
+    if server_cid:
+        assert d[0] & 0x10 and d[1 : 1 + len(server_cid)] == server_cid  # C bit, then the CID
+    else:
+        assert not d[0] & 0x10
+    s.receive_datagram(d, 0.0)
+    assert [e.data for e in s.events() if isinstance(e, ApplicationData)] == [b"via cid"]
+    s.send(b"back")
+    (d,) = s.datagrams_to_send()
+    assert bool(d[0] & 0x10) == bool(client_cid)
+
+
+def test_no_connection_ids_unless_both_offer(backend: Any) -> None:
+    c = DTLSClientConnection(client_config(backend), SERVER_NAME, dtls=DTLSConfig(connection_id=b"abc"))
+    s = DTLSServerConnection(server_config(backend))  # no CID support configured
+    pump(c, s)
+    assert c.own_connection_id == c.peer_connection_id == b""
+    c.send(b"x")
+    (d,) = c.datagrams_to_send()
+    assert not d[0] & 0x10

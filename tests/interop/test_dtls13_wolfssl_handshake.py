@@ -295,3 +295,38 @@ def test_wolfssl_client_key_update(wolf: Path, pki: PKI, tmp_path: Path, backend
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert any(isinstance(e, KeyUpdated) for e in server.events)
     assert wolfssl.CLIENT_MESSAGE in _data(server.events)
+
+
+# --------------------------------------------------------------------------- connection IDs
+
+
+def test_ferrotls_client_connection_ids(wolf: Path, pki: PKI, tmp_path: Path, backend: Any) -> None:
+    port = _free_port()
+    server = _wolf_server(wolf, _run_dir(tmp_path, wolf), port, "TLS13-AES128-GCM-SHA256", pki, ["--cid", "wolf-srv"])
+    try:
+        _wait_udp_listener(port, server)
+        config = ClientConfig(backend=backend, verifier=pki.verifier())
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((LOOPBACK, 0))
+            conn = DTLSClientConnection(config, SERVER_NAME, dtls=DTLSConfig(connection_id=b"ferro"), now=time.monotonic())
+            drive(conn, sock, (LOOPBACK, port), has(HandshakeComplete))
+            assert conn.own_connection_id == b"ferro" and conn.peer_connection_id == b"wolf-srv"
+            conn.send(wolfssl.CLIENT_MESSAGE)
+            drive(conn, sock, (LOOPBACK, port), lambda ev: wolfssl.SERVER_MESSAGE in _data(ev))
+        out, _ = server.communicate(timeout=TIMEOUT)
+        assert server.returncode == 0, out
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def test_wolfssl_client_connection_ids(wolf: Path, pki: PKI, tmp_path: Path, backend: Any) -> None:
+    config = ServerConfig(backend=backend, certificates=(pki.server_p256.certified,), ticket_count=1)
+    with _FerroServer(config, DTLSConfig(connection_id=b"ferro-srv")) as server:
+        proc = _wolf_client(wolf, _run_dir(tmp_path, wolf), server.port, "TLS13-AES128-GCM-SHA256", pki,
+                            ["--cid", "wolfcli"])
+    assert server.error is None, server.error
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert server.conn.own_connection_id == b"ferro-srv" and server.conn.peer_connection_id == b"wolfcli"
+    assert wolfssl.CLIENT_MESSAGE in _data(server.events)

@@ -64,6 +64,8 @@ from ..errors import (
 )
 from ..events import ApplicationData, ConnectionClosed, Event, NEED_DATA, NeedData
 from ..messages.enums import ContentType, HandshakeType, NamedGroup
+from ..messages.extensions import ConnectionId, Extension, get_extension
+from ..messages.handshake import ClientHello, ServerHello
 from ..stats import HandshakeStats, StatsRecorder
 from .config import DTLSConfig
 from .keys import Dtls13Backend
@@ -169,6 +171,9 @@ class DTLSConnection:
         """The connection ID the peer puts in its records (b"": none)."""
         self.peer_connection_id = b""
         """The connection ID we put in our records (b"": none)."""
+        self._cid_offer: bytes | None = None
+        """Client: the CID asked for in our ClientHello; server: the CID to ask for
+        when the client offers the extension (None: no connection_id extension)."""
         self.datagrams_received = 0
         """Application datagrams delivered (ApplicationData events)."""
         self._io = _DatagramIO(self)
@@ -550,6 +555,31 @@ class DTLSConnection:
 
     # -- what the handshake does (through _DatagramIO) -------------------------------
 
+    def _client_hello_extensions(self) -> list[Extension]:
+        if self._cid_offer is None:
+            return []
+        return [ConnectionId(self._cid_offer)]
+
+    def _server_hello_received(self, hello: ServerHello) -> None:
+        answer = get_extension(hello.extensions, ConnectionId)
+        if answer is None or self._cid_offer is None:  # (we offered it, or it was refused)
+            return
+        self._use_connection_ids(self._cid_offer, answer.cid)
+
+    def _server_hello_extensions(self, client_hello: ClientHello) -> list[Extension]:
+        offer = get_extension(client_hello.extensions, ConnectionId)
+        if offer is None or self._cid_offer is None:
+            return []
+        self._use_connection_ids(self._cid_offer, offer.cid)
+        return [ConnectionId(self._cid_offer)]
+
+    def _use_connection_ids(self, own: bytes, peer: bytes) -> None:
+        """RFC 9147 section 9: from the handshake epoch on, the peer's records carry
+        ``own`` and ours carry ``peer``."""
+        self.own_connection_id = own
+        self.peer_connection_id = peer
+        self._layer.connection_id = own
+
     def _write_handshake(self, raw: bytes) -> None:
         msg_type = raw[0]
         if self._key_update_unacked or self._after_key_update:
@@ -681,6 +711,15 @@ class _DatagramIO:
     def finish_stats(self) -> HandshakeStats | None:
         return self._conn._finish_stats()
 
+    def client_hello_extensions(self) -> list[Extension]:
+        return self._conn._client_hello_extensions()
+
+    def server_hello_received(self, hello: ServerHello) -> None:
+        self._conn._server_hello_received(hello)
+
+    def server_hello_extensions(self, client_hello: ClientHello) -> list[Extension]:
+        return self._conn._server_hello_extensions(client_hello)
+
     def established(self, info: HandshakeComplete) -> None:
         self._conn._established(info)
 
@@ -706,6 +745,9 @@ class DTLSClientConnection(DTLSConnection):
         super().__init__(adapted, dtls, now)
         from ..handshake.client import ClientHandshake
 
+        self._cid_offer = self.dtls.connection_id
+        if self._cid_offer:  # to frame records kept until their keys arrive (a C bit: our CID)
+            self._layer.connection_id = self._cid_offer
         self.server_hostname = server_hostname
         handshake = ClientHandshake(self._io, adapted, server_hostname, session, None, datagram=self._io)
         self._handshake = handshake
@@ -718,9 +760,18 @@ class DTLSServerConnection(DTLSConnection):
 
     is_client = False
 
-    def __init__(self, config: ServerConfig, *, dtls: DTLSConfig | None = None, now: float = 0.0) -> None:
+    def __init__(
+        self, config: ServerConfig, *, dtls: DTLSConfig | None = None, now: float = 0.0,
+        connection_id: bytes | None = None,
+    ) -> None:
+        """``connection_id``: the CID to ask a client that offers connection IDs
+        to put in its records (default: ``dtls.connection_id``; an endpoint gives
+        each connection its own, to find it by); None: no CIDs."""
         adapted = _for_datagrams(config)
         super().__init__(adapted, dtls, now)
         from ..handshake.server import ServerHandshake
 
+        self._cid_offer = connection_id if connection_id is not None else self.dtls.connection_id
+        if self._cid_offer is not None and len(self._cid_offer) > 255:
+            raise ValueError("a connection ID has at most 255 bytes")
         self._handshake = ServerHandshake(self._io, adapted, datagram=self._io)

@@ -312,6 +312,8 @@ class ClientHandshake(Handshake):
             out.append(ext.Cookie(cookie))
         if early:
             out.append(ext.EarlyData())
+        if self.datagram is not None:
+            out.extend(self.datagram.client_hello_extensions())
         if offer.psks:
             identities = [
                 ext.PskIdentity(p.identity, p.session.obfuscated_ticket_age(now) if p.session is not None else 0)
@@ -470,6 +472,8 @@ class ExpectServerHello(State):
         out = hs.outcome
         out.suite = suite
         self.transcript.add(raw)
+        if hs.datagram is not None:
+            hs.datagram.server_hello_received(sh)
         chosen = self._selected_psk(ext.get_extension(sh.extensions, ext.PreSharedKeyServerHello), suite)
         key_share = ext.get_extension(sh.extensions, ext.KeyShareServerHello)
         shared_secret: bytes | None = None

@@ -16,6 +16,8 @@ from typing import Protocol
 
 from ..backend.interface import Backend, RecordProtector
 from ..events import Event, HandshakeComplete
+from ..messages.extensions import Extension
+from ..messages.handshake import ClientHello, ServerHello
 from ..stats import HandshakeStats, StatsRecorder
 from ..suites import SuiteInfo
 
@@ -115,4 +117,17 @@ class DatagramIO(HandshakeIO, Protocol):
     def set_write_secret(self, suite: SuiteInfo, secret: bytes) -> None:
         """Seal records from now on under the next write epoch (a KeyUpdate's new
         keys wait until the peer acknowledges the KeyUpdate: RFC 9147 section 8)."""
+        ...
+
+    def client_hello_extensions(self) -> list[Extension]:
+        """Client: the datagram extensions of our ClientHello (connection_id)."""
+        ...
+
+    def server_hello_received(self, hello: ServerHello) -> None:
+        """Client: the ServerHello's datagram extensions (the server's connection ID)."""
+        ...
+
+    def server_hello_extensions(self, client_hello: ClientHello) -> list[Extension]:
+        """Server: the datagram extensions of our ServerHello, in answer to the
+        client's (connection_id: the CID we want)."""
         ...

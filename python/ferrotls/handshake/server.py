@@ -383,6 +383,8 @@ class ServerHandshake(Handshake):
             )
             out.group = int(offer.group)
             sh_exts.append(ext.KeyShareServerHello(ext.KeyShareEntry(offer.group, server_share)))
+        if self.datagram is not None:
+            sh_exts.extend(self.datagram.server_hello_extensions(offer.hello))
         sh_exts.append(ext.SupportedVersionsServerHello(self.wire(TLS13)))
         out.alpn = offer.alpn.decode("ascii", "replace") if offer.alpn is not None else None
         out.server_name = offer.name
