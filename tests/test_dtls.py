@@ -355,10 +355,12 @@ def test_no_connection_ids_unless_both_offer(backend: Any) -> None:
 
 
 def test_dtls_client_hello_has_a_legacy_cookie() -> None:
+    from ferrotls.messages.extensions import SupportedVersionsClientHello
     from ferrotls.messages.handshake import ClientHello
 
-    hello = ClientHello(legacy_version=0xFEFD, random=bytes(32), legacy_cookie=b"\x07\x08", cipher_suites=[0x1301])
+    hello = ClientHello(legacy_version=0xFEFD, random=bytes(32), legacy_cookie=b"\x07\x08", cipher_suites=[0x1301],
+                        extensions=[SupportedVersionsClientHello([0xFEFC])])
     body = hello.to_bytes()
     assert body[34:38] == b"\x00\x02\x07\x08"  # empty session id, then the cookie
     assert ClientHello.from_dtls_bytes(body) == hello
-    assert ClientHello.from_bytes(ClientHello(random=bytes(32), cipher_suites=[0x1301]).to_bytes()).legacy_cookie is None
+    assert ClientHello.from_bytes(ClientHello(random=bytes(32), cipher_suites=[0x1301], extensions_absent=True).to_bytes()).legacy_cookie is None
