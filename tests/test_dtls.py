@@ -359,7 +359,7 @@ def test_dtls_client_hello_has_a_legacy_cookie() -> None:
     from ferrotls.messages.handshake import ClientHello
 
     hello = ClientHello(legacy_version=0xFEFD, random=bytes(32), legacy_cookie=b"\x07\x08", cipher_suites=[0x1301],
-                        extensions=[SupportedVersionsClientHello([0xFEFC])])
+                        extensions=[SupportedVersionsClientHello([0xFEFC, 0xFEFD])])
     body = hello.to_bytes()
     assert body[34:38] == b"\x00\x02\x07\x08"  # empty session id, then the cookie
     assert ClientHello.from_dtls_bytes(body) == hello
