@@ -364,3 +364,68 @@ def test_dtls_client_hello_has_a_legacy_cookie() -> None:
     assert body[34:38] == b"\x00\x02\x07\x08"  # empty session id, then the cookie
     assert ClientHello.from_dtls_bytes(body) == hello
     assert ClientHello.from_bytes(ClientHello(random=bytes(32), cipher_suites=[0x1301], extensions_absent=True).to_bytes()).legacy_cookie is None
+
+
+# --------------------------------------------------------------------------- stateless cookies
+
+
+def _through_gate(backend: Any, gate: Any, c: DTLSClientConnection, addr: bytes = b"10.0.0.1:5684",
+                  now: float = 0.0) -> DTLSServerConnection:
+    (hello1,) = c.datagrams_to_send()
+    result = gate.handle(hello1, addr, now)
+    assert result.state is None and len(result.reply) == 1
+    c.receive_datagram(result.reply[0], now)
+    (hello2,) = c.datagrams_to_send()
+    result = gate.handle(hello2, addr, now)
+    assert result.state is not None and not result.reply
+    s = DTLSServerConnection.from_cookie(gate.config, result.state, now=now)
+    s.receive_datagram(hello2, now)
+    return s
+
+
+@pytest.mark.parametrize("server_groups", [(X25519,), (P256,)])
+def test_stateless_cookie_handshake(backend: Any, server_groups: tuple[int, ...]) -> None:
+    from ferrotls.dtls.cookie import CookieGate
+
+    gate = CookieGate(server_config(backend, groups=server_groups, ticket_count=1), secret=b"k" * 32)
+    c = DTLSClientConnection(client_config(backend, groups=(X25519, P256), key_share_groups=(X25519,)), SERVER_NAME)
+    s = _through_gate(backend, gate, c)
+    pump(c, s)
+    info = c.events()[0]
+    assert isinstance(info, HandshakeComplete) and info.group == server_groups[0]
+    assert info.stats is not None and info.stats.hello_retry
+    assert s.handshake_complete and gate.answered == 1
+    c.send(b"after cookie")
+    for d in c.datagrams_to_send():
+        s.receive_datagram(d, 0.0)
+    assert [e.data for e in s.events() if isinstance(e, ApplicationData)] == [b"after cookie"]
+
+
+def test_stateless_cookie_with_psk(backend: Any) -> None:
+    from ferrotls.dtls.cookie import CookieGate
+
+    gate = CookieGate(server_config(backend, psk_callback=lambda i: PSK if i == PSK.identity else None))
+    c = DTLSClientConnection(client_config(backend, external_psks=(PSK,)), SERVER_NAME)
+    s = _through_gate(backend, gate, c)
+    pump(c, s)
+    info = s.events()[0]
+    assert isinstance(info, HandshakeComplete) and info.psk_identity == PSK.identity
+
+
+def test_bad_cookies_are_dropped(backend: Any) -> None:
+    from ferrotls.dtls.cookie import CookieGate
+
+    gate = CookieGate(server_config(backend), lifetime=10)
+    c = DTLSClientConnection(client_config(backend), SERVER_NAME)
+    (hello1,) = c.datagrams_to_send()
+    (hrr,) = gate.handle(hello1, b"a:1", 100.0).reply
+    c.receive_datagram(hrr, 100.0)
+    (hello2,) = c.datagrams_to_send()
+    assert gate.handle(hello2, b"b:2", 100.0).state is None  # another address
+    assert gate.handle(hello2, b"a:1", 111.0).state is None  # expired
+    assert CookieGate(server_config(backend)).handle(hello2, b"a:1", 100.0).state is None  # another secret
+    i = hello2.index(b"\x00\x2c")  # the cookie extension: flip a byte of the cookie
+    assert gate.handle(hello2[: i + 8] + bytes([hello2[i + 8] ^ 1]) + hello2[i + 9 :], b"a:1", 100.0).state is None
+    assert gate.handle(b"\x17\xfe\xfd" + bytes(30), b"a:1", 100.0).reply == ()
+    assert gate.dropped == 4
+    assert gate.handle(hello2, b"a:1", 105.0).state is not None

@@ -84,6 +84,8 @@ from .reliability import (
 
 if TYPE_CHECKING:
     from ..backend.interface import Backend, DatagramProtector, RecordProtector
+    from ..handshake.server import ServerHandshake
+    from .cookie import CookieState
     from ..config import ClientConfig, ServerConfig
     from ..events import HandshakeComplete
     from ..handshake.machine import Handshake
@@ -774,4 +776,25 @@ class DTLSServerConnection(DTLSConnection):
         self._cid_offer = connection_id if connection_id is not None else self.dtls.connection_id
         if self._cid_offer is not None and len(self._cid_offer) > 255:
             raise ValueError("a connection ID has at most 255 bytes")
-        self._handshake = ServerHandshake(self._io, adapted, datagram=self._io)
+        self._server_handshake = ServerHandshake(self._io, adapted, datagram=self._io)
+        self._handshake = self._server_handshake
+
+    @classmethod
+    def from_cookie(
+        cls, config: ServerConfig, state: CookieState, *, dtls: DTLSConfig | None = None, now: float = 0.0,
+        connection_id: bytes | None = None,
+    ) -> DTLSServerConnection:
+        """The connection for a client whose second ClientHello returned a valid
+        cookie (:class:`~ferrotls.dtls.cookie.CookieGate`); feed it that datagram."""
+        conn = cls(config, dtls=dtls, now=now, connection_id=connection_id)
+        conn._server_handshake.start_after_cookie(state.suite, state.group, state.hello1_hash,
+                                                  state.hello_retry_request())
+        conn._reassembler.next_seq = state.message_seq
+        conn._send_seq = state.message_seq
+        conn._layer.plaintext_sequence = state.record_sequence
+        return conn
+
+    def hello_retry_choice(self, hello: ClientHello, raw: bytes) -> tuple[int, int]:
+        """(suite, group or 0) a HelloRetryRequest to ``hello`` would name (for the
+        cookie gate; this connection is not used afterwards)."""
+        return self._server_handshake.hello_retry_choice(hello, raw)

@@ -354,6 +354,28 @@ class ServerHandshake(Handshake):
         echo none (RFC 9147 section 5.3)."""
         return b"" if self.datagram is not None else hello.legacy_session_id
 
+    # -- DTLS: a stateless HelloRetryRequest (RFC 9147 section 5.1) ---------------------
+
+    def hello_retry_choice(self, hello: ClientHello, raw: bytes) -> tuple[int, int]:
+        """What a HelloRetryRequest to ``hello`` names: (cipher suite, the group whose
+        key share we want, 0 when the client's share will do).  Raises as the first
+        ClientHello would; changes nothing."""
+        choose_version(self.sconfig, hello, self.datagram is not None)
+        offer = self.examine(hello, raw)
+        return offer.suite, (offer.group if offer.dhe and offer.share is None else 0)
+
+    def start_after_cookie(self, suite: int, group: int, hello1_hash: bytes, hrr_raw: bytes) -> None:
+        """Take up a handshake whose first ClientHello was answered by a stateless
+        HelloRetryRequest: the transcript is message_hash(Hash(ClientHello1)) and the
+        HelloRetryRequest as sent (``hrr_raw``, rebuilt from the cookie); the second
+        ClientHello comes next."""
+        transcript = Transcript()
+        transcript.start_hash(suite_info(suite).hash_name)
+        transcript.add(bytes((254, 0, 0, len(hello1_hash))) + hello1_hash)
+        transcript.add(hrr_raw)
+        self.io.stats.hello_retry = True
+        self.state = ExpectCookieClientHello(suite, group, transcript)
+
     def maybe_send_ccs(self, offer: _Offer) -> None:
         """The middlebox CCS goes out only to a client that sent a legacy session id."""
         if offer.hello.legacy_session_id:
@@ -654,6 +676,49 @@ class ExpectSecondClientHello(State):
         offer = hs.examine(hello, raw, self.transcript, forced_group=first.group if first.dhe else None)
         if offer.suite != first.suite:
             raise IllegalParameter("the second ClientHello no longer allows the cipher suite chosen")
+        self.transcript.add(raw)
+        return hs.respond(offer, self.transcript, after_hrr=True)
+
+
+def cookie_hello_retry_request(suite: int, group: int, cookie: bytes) -> HelloRetryRequest:
+    """The HelloRetryRequest of a stateless DTLS 1.3 server: ``cookie``, the key
+    share of ``group`` when it is not 0, DTLS 1.3 (RFC 9147 section 5.1)."""
+    extensions: list[ext.Extension] = [ext.KeyShareHelloRetryRequest(group)] if group else []
+    extensions += [ext.SupportedVersionsServerHello(0xFEFC), ext.Cookie(cookie)]
+    return HelloRetryRequest(legacy_version=0xFEFD, legacy_session_id_echo=b"", cipher_suite=suite,
+                             extensions=extensions)
+
+
+class ExpectCookieClientHello(State):
+    """DTLS: the second ClientHello after a stateless HelloRetryRequest, whose cookie
+    the endpoint checked; the first ClientHello is known only by its hash."""
+
+    __slots__ = ("suite", "group", "transcript")
+
+    EXPECTS = frozenset({_HS.CLIENT_HELLO})
+    ACCEPTS_CCS = False
+
+    def __init__(self, suite: int, group: int, transcript: Transcript) -> None:
+        self.suite = suite
+        self.group = group
+        self.transcript = transcript
+
+    def handle(self, hs: ServerHandshake, hello: ClientHello, raw: bytes) -> State:
+        choose_version(hs.sconfig, hello, hs.datagram is not None)
+        if not hello.has(ExtensionType.COOKIE):
+            raise MissingExtension("the second ClientHello has no cookie")
+        if hello.has(ExtensionType.EARLY_DATA):
+            raise IllegalParameter("early_data in the second ClientHello")
+        shares = ext.get_extension(hello.extensions, ext.KeyShareClientHello)
+        if self.group and (shares is None or [s.group for s in shares.client_shares] != [self.group]):
+            raise IllegalParameter("the second ClientHello must hold one key share, for the group we asked for")
+        note_client_hello(hs.io.stats, hello, raw)
+        hs.client_random = hello.random
+        offer = hs.examine(hello, raw, self.transcript, forced_group=self.group or None)
+        if offer.suite != self.suite:
+            raise IllegalParameter("the second ClientHello no longer allows the cipher suite chosen")
+        if offer.dhe and offer.share is None:
+            raise IllegalParameter("the second ClientHello has no key share we can use")
         self.transcript.add(raw)
         return hs.respond(offer, self.transcript, after_hrr=True)
 
