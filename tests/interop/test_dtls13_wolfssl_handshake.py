@@ -330,3 +330,55 @@ def test_wolfssl_client_connection_ids(wolf: Path, pki: PKI, tmp_path: Path, bac
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert server.conn.own_connection_id == b"ferro-srv" and server.conn.peer_connection_id == b"wolfcli"
     assert wolfssl.CLIENT_MESSAGE in _data(server.events)
+
+
+# --------------------------------------------------------------------------- the asyncio endpoint
+
+
+@pytest.mark.parametrize("cid", [False, True])
+def test_wolfssl_client_asyncio_endpoint(wolf: Path, pki: PKI, tmp_path: Path, backend: Any, cid: bool) -> None:
+    """wolfSSL's client against create_dtls_endpoint: our stateless cookie first,
+    then the handshake on a fresh connection, data both ways (and wolfSSL's CID)."""
+    import asyncio
+
+    from ferrotls.asyncio import DTLSServerEndpoint, DTLSSession, create_dtls_endpoint
+
+    result: dict[str, Any] = {}
+    started = threading.Event()
+
+    async def serve() -> None:
+        config = ServerConfig(backend=backend, certificates=(pki.server_p256.certified,), ticket_count=1)
+        endpoint = await create_dtls_endpoint(config, local_addr=(LOOPBACK, 0))
+        assert isinstance(endpoint, DTLSServerEndpoint)
+        result["port"] = endpoint.local_address()[1]
+        started.set()
+        session: DTLSSession = await asyncio.wait_for(endpoint.accept(), TIMEOUT)
+        data = await asyncio.wait_for(session.recv(), TIMEOUT)
+        result["data"] = data
+        session.send(wolfssl.SERVER_MESSAGE)
+        result["cids"] = (session.conn.own_connection_id, session.conn.peer_connection_id)
+        result["answered"] = endpoint.gate.answered if endpoint.gate is not None else 0
+        await asyncio.wait_for(session.recv(), TIMEOUT)  # the close_notify
+        endpoint.close()
+
+    thread = threading.Thread(target=lambda: result.setdefault("error", _catch(lambda: asyncio.run(serve()))))
+    thread.start()
+    assert started.wait(10)
+    extra = ["--cid", "wolfcid"] if cid else []
+    proc = _wolf_client(wolf, _run_dir(tmp_path, wolf), result["port"], "TLS13-AES128-GCM-SHA256", pki, extra)
+    thread.join(TIMEOUT + 5)
+    assert result.get("error") is None, result["error"]
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert wolfssl.SERVER_MESSAGE.decode() in proc.stdout
+    assert result["data"] == wolfssl.CLIENT_MESSAGE
+    assert result["answered"] == 1
+    own, peer = result["cids"]
+    assert (len(own), peer) == ((8, b"wolfcid") if cid else (0, b""))
+
+
+def _catch(fn: Callable[[], None]) -> BaseException | None:
+    try:
+        fn()
+    except BaseException as exc:  # noqa: BLE001 - reported by the test
+        return exc
+    return None
