@@ -429,3 +429,19 @@ def test_bad_cookies_are_dropped(backend: Any) -> None:
     assert gate.handle(b"\x17\xfe\xfd" + bytes(30), b"a:1", 100.0).reply == ()
     assert gate.dropped == 4
     assert gate.handle(hello2, b"a:1", 105.0).state is not None
+
+
+def test_dtls_iot_profile_psk(backend: Any) -> None:
+    from ferrotls.dtls import dtls_iot_profile
+
+    client = dtls_iot_profile(psk=PSK, backend=backend)
+    server = dtls_iot_profile(server=True, psks=[PSK], backend=backend)
+    c = DTLSClientConnection(client.config, SERVER_NAME, dtls=client.dtls)  # type: ignore[arg-type]
+    s = DTLSServerConnection(server.config, dtls=server.dtls)  # type: ignore[arg-type]
+    log: list[tuple[str, bytes]] = []
+    pump(c, s, log=log)
+    info = c.events()[0]
+    assert isinstance(info, HandshakeComplete) and info.cipher_suite == 0x1305  # TLS_AES_128_CCM_8_SHA256
+    assert info.psk_identity == PSK.identity
+    assert all(len(d) <= 512 for _, d in log)
+    assert len(c.own_connection_id) == 4 and len(c.peer_connection_id) == 8
