@@ -525,10 +525,64 @@ def target_extensions(data: bytes) -> None:
         pass
 
 
+_DTLS_PSK = None
+
+
+def _dtls_psk() -> Any:
+    global _DTLS_PSK
+    if _DTLS_PSK is None:
+        from ferrotls.psk import ExternalPsk
+
+        _DTLS_PSK = ExternalPsk(b"fuzz-device", bytes(range(32)))
+    return _DTLS_PSK
+
+
+@functools.cache
+def dtls_client_hello() -> bytes:
+    """A real DTLS 1.3 ClientHello datagram (deterministic: fixed randomness and key share)."""
+    from ferrotls.dtls import DTLSClientConnection
+
+    config = client_config(external_psks=(_dtls_psk(),))
+    (hello,) = DTLSClientConnection(config, "localhost").datagrams_to_send()
+    return hello
+
+
+def target_dtls_connection(data: bytes) -> None:
+    """DTLSServerConnection.receive_datagram on arbitrary datagrams, after (byte 0 odd)
+    a real ClientHello: only ProtocolError / AlertReceived may come out, and a
+    connection that failed refuses more input with UsageError only.  Byte 1 cuts the
+    rest into two datagrams."""
+    from ferrotls.dtls import DTLSServerConnection
+    from ferrotls.errors import UsageError
+
+    if len(data) < 2:
+        return
+    psk = _dtls_psk()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        conn = DTLSServerConnection(server_config(psk_callback=lambda i: psk if i == psk.identity else None))
+    datagrams = [dtls_client_hello()] if data[0] & 1 else []
+    cut = 2 + data[1]
+    datagrams += [data[2:cut], data[cut:]]
+    failed = False
+    for i, datagram in enumerate(datagrams):
+        try:
+            conn.receive_datagram(datagram, float(i))
+            conn.handle_timeout(float(i) + 0.5)
+        except (ProtocolError, AlertReceived):
+            failed = True
+        except UsageError:
+            assert failed, "UsageError from a connection that had not failed"
+        conn.datagrams_to_send()
+        conn.events()
+    assert conn.dropped.total >= 0
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "deframer": target_deframer,
     "datagram": target_datagram,
     "handshake": target_handshake,
     "extensions": target_extensions,
     "connection": target_connection,
+    "dtls_connection": target_dtls_connection,
 }

@@ -89,6 +89,7 @@ from ferrotls.messages.extensions import (
     RenegotiationInfo,
     SessionTicket,
     RecordSizeLimit,
+    ConnectionId,
     ServerName,
     ServerNameEntry,
     SignatureAlgorithms,
@@ -366,6 +367,8 @@ EXTENSION_CASES: list[tuple[Context, Extension, bytes]] = [
     ),
     (Context.CH, RecordSizeLimit(0x4001), ext_wire(EXT.RECORD_SIZE_LIMIT, h("4001"))),
     (Context.EE, RecordSizeLimit(64), ext_wire(EXT.RECORD_SIZE_LIMIT, h("0040"))),
+    (Context.CH, ConnectionId(b"\x01\x02"), ext_wire(EXT.CONNECTION_ID, h("02 0102"))),
+    (Context.SH, ConnectionId(b""), ext_wire(EXT.CONNECTION_ID, h("00"))),
     (
         Context.CH,
         PreSharedKeyClientHello([PskIdentity(b"id", 0x01020304)], [bytes(range(32))]),

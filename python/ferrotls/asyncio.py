@@ -10,10 +10,12 @@ standard ``asyncio.StreamReader`` / ``asyncio.StreamWriter``::
     reader, writer = await ferrotls.asyncio.open_connection("example.com", 443, context=ctx)
 
 See :mod:`ferrotls.transports.aio` for close, EOF, backpressure and timeouts.
+DTLS: ``create_dtls_endpoint`` (:mod:`ferrotls.transports.dtls_aio`).
 """
 
 from __future__ import annotations
 
+from .transports.dtls_aio import DTLSServerEndpoint, DTLSSession, create_dtls_endpoint
 from .transports.aio import (
     TLSProtocol,
     TLSTransport,
@@ -24,6 +26,9 @@ from .transports.aio import (
 )
 
 __all__ = [
+    "DTLSServerEndpoint",
+    "DTLSSession",
+    "create_dtls_endpoint",
     "TLSProtocol",
     "TLSTransport",
     "create_connection",

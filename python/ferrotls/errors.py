@@ -57,6 +57,7 @@ __all__ = [
     "NoApplicationProtocol",
     "AlertReceived",
     "UsageError",
+    "HandshakeTimeout",
     "UnsupportedFeature",
     "SequenceNumberExhausted",
     "KeyLimitReached",
@@ -365,6 +366,13 @@ class AlertReceived(TLSError):
 
 class UsageError(TLSError):
     """The API was used wrongly (e.g. sending before the handshake); no alert is sent."""
+
+
+class HandshakeTimeout(TLSError):
+    """DTLS: a flight went unanswered through every retransmission (the peer is
+    gone, or the path loses everything); no alert is sent."""
+
+    reason = "HANDSHAKE_TIMEOUT"
 
 
 class UnsupportedFeature(UsageError, NotImplementedError):

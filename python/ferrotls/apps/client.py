@@ -70,6 +70,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="bound for TCP connect, the handshake, and any wait for the server "
                         "afterwards: no byte either way for this long exits 1 (default 10)")
     add_common_tls_arguments(p)
+    from .dtls_cli import add_client_arguments
+
+    add_client_arguments(p)
 
 
 def build_client_context(args: argparse.Namespace) -> Context:
@@ -230,6 +233,13 @@ def main(args: argparse.Namespace) -> int:
               "anyone on the path can impersonate the server", file=sys.stderr, flush=True)
     server_name = args.servername or host
     target = f"{host}:{port}"
+    if getattr(args, "dtls", False):
+        from ..config import ClientConfig
+        from .dtls_cli import run_client
+
+        config = ctx.config
+        assert isinstance(config, ClientConfig)
+        return run_client(args, config, host, port, server_name)
     try:
         sock = socket.create_connection((host, port), timeout=args.timeout)
     except OSError as exc:

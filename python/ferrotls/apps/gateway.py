@@ -253,8 +253,12 @@ async def _run_client_mode(args: argparse.Namespace, ctx: Context) -> int:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``ferrotls gateway``."""
-    p.add_argument("--accept", required=True, metavar="HOST:PORT", help="where to listen")
-    p.add_argument("--connect", required=True, metavar="HOST:PORT", help="where to forward to")
+    p.add_argument("--accept", metavar="HOST:PORT", help="where to listen")
+    p.add_argument("--connect", metavar="HOST:PORT", help="where to forward to")
+    p.add_argument("--accept-dtls", metavar="HOST:PORT", help="listen for DTLS 1.3 over UDP (with --connect-udp)")
+    p.add_argument("--connect-udp", metavar="HOST:PORT",
+                   help="--accept-dtls: forward each datagram as plaintext UDP (a socket per session)")
+    p.add_argument("--mtu", type=int, default=1200, help="--accept-dtls: UDP payload per datagram (default 1200)")
     p.add_argument("--client", action="store_true",
                    help="plaintext in, TLS out (default: TLS in, plaintext out)")
     p.add_argument("--servername", metavar="NAME", help="--client: SNI and name to verify")
@@ -269,7 +273,24 @@ def main(args: argparse.Namespace) -> int:
     """``ferrotls gateway``."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="ferrotls gateway: %(message)s")
+    if args.accept_dtls:
+        try:
+            if not args.connect_udp:
+                raise ValueError("--accept-dtls needs --connect-udp (TLS upstream over TCP is not implemented yet)")
+            accept, target = parse_hostport(args.accept_dtls), parse_hostport(args.connect_udp)
+            ctx = build_server_context(args)
+        except (ValueError, OSError, TLSError) as exc:
+            print(f"ferrotls gateway: {exc}", file=sys.stderr)
+            return 2
+        from ..config import ServerConfig
+        from .dtls_gateway import run_dtls_gateway
+
+        config = ctx.config
+        assert isinstance(config, ServerConfig)
+        return run_dtls_gateway(args, config, accept, target)
     try:
+        if not args.accept or not args.connect:
+            raise ValueError("give --accept and --connect (or --accept-dtls and --connect-udp)")
         parse_hostport(args.accept)
         parse_hostport(args.connect)
         if args.client:

@@ -470,6 +470,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--handshake-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="drop clients that do not finish the handshake in time (default 10)")
     add_server_tls_arguments(p)
+    from .dtls_cli import add_server_arguments
+
+    add_server_arguments(p)
 
 
 async def _serve(args: argparse.Namespace, ctx: Context) -> int:
@@ -497,6 +500,13 @@ def main(args: argparse.Namespace) -> int:
     except (ValueError, OSError, TLSError) as exc:
         print(f"ferrotls server: {exc}", file=sys.stderr)
         return 2
+    if getattr(args, "dtls", False):
+        from ..config import ServerConfig
+        from .dtls_cli import run_server
+
+        config = ctx.config
+        assert isinstance(config, ServerConfig)
+        return run_server(args, config)
     try:
         return asyncio.run(_serve(args, ctx))
     except OSError as exc:

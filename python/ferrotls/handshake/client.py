@@ -61,7 +61,7 @@ from .common import (
     utc,
     version_name,
 )
-from .io import HandshakeIO
+from .io import DatagramIO, HandshakeIO
 from .client12 import enter_tls12
 from .machine import Handshake, State, Traffic
 from .policy import check_extensions
@@ -123,8 +123,11 @@ class ClientHandshake(Handshake):
     def __init__(
         self, io: HandshakeIO, config: ClientConfig, server_hostname: str | None,
         session: ClientSession | None = None, early_data: bytes | None = None,
+        *, datagram: DatagramIO | None = None,
     ) -> None:
-        super().__init__(io, config)
+        super().__init__(io, config, datagram)
+        if datagram is not None and early_data is not None:
+            raise UsageError("0-RTT is not supported over DTLS")
         if config.check_hostname and not server_hostname:
             raise UsageError("check_hostname is on but no server_hostname was given")
         self.cconfig = config
@@ -203,7 +206,9 @@ class ClientHandshake(Handshake):
         now = config.clock()
         psk_offers = self._collect_psks(now)
         session12 = self.session12
-        if session12 is not None and session12.session_id:
+        if self.datagram is not None:
+            session_id = b""  # DTLS 1.3 has no middlebox compatibility mode
+        elif session12 is not None and session12.session_id:
             session_id = session12.session_id  # TLS 1.2 session-id resumption
         elif config.middlebox_compat and config.tls13 or session12 is not None:
             session_id = config.rng(32)  # (with a TLS 1.2 ticket: to see the server resume it)
@@ -223,6 +228,8 @@ class ClientHandshake(Handshake):
         )
         offer = _Offer(shares, psk_offers, psk_only)
         hello = ClientHello(
+            legacy_version=self.wire(TLS12),
+            legacy_cookie=b"" if self.datagram is not None else None,
             random=self.client_random,
             legacy_session_id=session_id,
             cipher_suites=_cipher_suites(config),
@@ -295,7 +302,8 @@ class ClientHandshake(Handshake):
                 out.append(ext.KeyShareClientHello([ext.KeyShareEntry(g, s.public) for g, s in offer.shares.items()]))
             if config.psk_modes:
                 out.append(ext.PskKeyExchangeModes(list(config.psk_modes)))
-            out.append(ext.SupportedVersionsClientHello([TLS13, TLS12] if config.tls12 else [TLS13]))
+            versions = [TLS13, TLS12] if config.tls12 else [TLS13]
+            out.append(ext.SupportedVersionsClientHello([self.wire(v) for v in versions]))
         if config.certificate_compression and not offer.psk_only and config.tls13:
             out.append(ext.CompressCertificate(list(config.certificate_compression)))
         if config.record_size_limit is not None:
@@ -304,6 +312,8 @@ class ClientHandshake(Handshake):
             out.append(ext.Cookie(cookie))
         if early:
             out.append(ext.EarlyData())
+        if self.datagram is not None:
+            out.extend(self.datagram.client_hello_extensions())
         if offer.psks:
             identities = [
                 ext.PskIdentity(p.identity, p.session.obfuscated_ticket_age(now) if p.session is not None else 0)
@@ -435,9 +445,9 @@ class ExpectServerHello(State):
             raise ProtocolVersionError(
                 f"peer supports {version_name(sh.legacy_version)} at most; ferrotls speaks TLS 1.3"
             )
-        if versions.selected_version != TLS13:
+        if versions.selected_version != hs.wire(TLS13):
             raise IllegalParameter(f"server selected version 0x{versions.selected_version:04x}, not TLS 1.3")
-        if sh.legacy_version != 0x0303:
+        if sh.legacy_version != hs.wire(TLS12):
             raise IllegalParameter(f"ServerHello.legacy_version 0x{sh.legacy_version:04x}")
         if sh.legacy_session_id_echo != self.hello.legacy_session_id:
             raise IllegalParameter("ServerHello does not echo our legacy_session_id")
@@ -462,6 +472,8 @@ class ExpectServerHello(State):
         out = hs.outcome
         out.suite = suite
         self.transcript.add(raw)
+        if hs.datagram is not None:
+            hs.datagram.server_hello_received(sh)
         chosen = self._selected_psk(ext.get_extension(sh.extensions, ext.PreSharedKeyServerHello), suite)
         key_share = ext.get_extension(sh.extensions, ext.KeyShareServerHello)
         shared_secret: bytes | None = None
@@ -538,6 +550,8 @@ class ExpectServerHello(State):
                        self.offer.psk_only)
         first = self.hello
         hello = ClientHello(
+            legacy_version=first.legacy_version,
+            legacy_cookie=first.legacy_cookie,
             random=first.random,
             legacy_session_id=first.legacy_session_id,
             cipher_suites=list(first.cipher_suites),

@@ -16,9 +16,12 @@ from typing import Protocol
 
 from ..backend.interface import Backend, RecordProtector
 from ..events import Event, HandshakeComplete
+from ..messages.extensions import Extension
+from ..messages.handshake import ClientHello, ServerHello
 from ..stats import HandshakeStats, StatsRecorder
+from ..suites import SuiteInfo
 
-__all__ = ["HandshakeIO"]
+__all__ = ["HandshakeIO", "DatagramIO"]
 
 
 class HandshakeIO(Protocol):
@@ -95,4 +98,36 @@ class HandshakeIO(Protocol):
 
     def established(self, info: HandshakeComplete) -> None:
         """The handshake completed: application data may flow both ways; emits ``info``."""
+        ...
+
+
+class DatagramIO(HandshakeIO, Protocol):
+    """A DTLS connection as its handshake sees it: :class:`HandshakeIO` plus keys
+    given as secrets, since the connection numbers the epochs, derives the record
+    number keys and chooses the connection IDs (RFC 9147 sections 4 and 9).
+
+    A handshake driver given one (``datagram=``) runs DTLS: see
+    :mod:`ferrotls.handshake.datagram` for what changes in the states.
+    """
+
+    def set_read_secret(self, suite: SuiteInfo, secret: bytes) -> None:
+        """Open records of the next read epoch, derived from ``secret``."""
+        ...
+
+    def set_write_secret(self, suite: SuiteInfo, secret: bytes) -> None:
+        """Seal records from now on under the next write epoch (a KeyUpdate's new
+        keys wait until the peer acknowledges the KeyUpdate: RFC 9147 section 8)."""
+        ...
+
+    def client_hello_extensions(self) -> list[Extension]:
+        """Client: the datagram extensions of our ClientHello (connection_id)."""
+        ...
+
+    def server_hello_received(self, hello: ServerHello) -> None:
+        """Client: the ServerHello's datagram extensions (the server's connection ID)."""
+        ...
+
+    def server_hello_extensions(self, client_hello: ClientHello) -> list[Extension]:
+        """Server: the datagram extensions of our ServerHello, in answer to the
+        client's (connection_id: the CID we want)."""
         ...

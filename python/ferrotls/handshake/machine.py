@@ -21,10 +21,11 @@ from ..errors import IllegalParameter, UnexpectedMessage, UsageError
 from ..events import HandshakeComplete, KeyUpdated
 from ..keyschedule import export_keying_material, next_traffic_secret, traffic_keys
 from ..messages.enums import HandshakeType
-from ..messages.handshake import KeyUpdate, decode_handshake, encode_handshake
+from ..messages.handshake import ClientHello, KeyUpdate, decode_handshake, encode_handshake
 from ..suites import SuiteInfo, Tls12SuiteInfo
 from ..transcript import Transcript
-from .io import HandshakeIO
+from .datagram import TLS_TO_DTLS, VERSION_NAMES
+from .io import DatagramIO, HandshakeIO
 
 if TYPE_CHECKING:
     from ..config import ClientConfig, ServerConfig
@@ -96,8 +97,13 @@ class Handshake:
 
     is_client: ClassVar[bool]
 
-    def __init__(self, io: HandshakeIO, config: ClientConfig | ServerConfig) -> None:
+    def __init__(
+        self, io: HandshakeIO, config: ClientConfig | ServerConfig, datagram: DatagramIO | None = None
+    ) -> None:
         self.io = io
+        self.datagram = datagram
+        """The DTLS connection (the same object as ``io``) when the states run
+        DTLS (handshake/datagram.py), else None."""
         self.config = config
         self.backend = io.backend
         self.state: State
@@ -143,7 +149,11 @@ class Handshake:
             except ValueError:
                 name = f"handshake message type {msg_type}"
             raise UnexpectedMessage(f"{name} is not expected in state {type(state).__name__}")
-        self.state = state.handle(self, state.decode(msg_type, body), raw)
+        if self.datagram is not None and msg_type == HandshakeType.CLIENT_HELLO:
+            message: Any = ClientHello.from_dtls_bytes(body)
+        else:
+            message = state.decode(msg_type, body)
+        self.state = state.handle(self, message, raw)
 
     def export(self, label: bytes, context: bytes | None, length: int) -> bytes:
         """TLS-Exporter (TLS 1.3: context None and b"" are the same; TLS 1.2, RFC
@@ -167,6 +177,11 @@ class Handshake:
 
     # -- what states use -------------------------------------------------------------
 
+    def wire(self, version: int) -> int:
+        """The code point of TLS ``version`` (0x0304, 0x0303) on this transport:
+        itself over TLS, its DTLS counterpart (0xfefc, 0xfefd) over datagrams."""
+        return version if self.datagram is None else TLS_TO_DTLS[version]
+
     def send(self, transcript: _Transcript | None, message: Any, legacy_version: int = 0x0303) -> bytes:
         """Encode ``message``, add it to ``transcript`` (if any) and queue it."""
         raw = encode_handshake(message)
@@ -177,7 +192,7 @@ class Handshake:
 
     def send_ccs_once(self) -> None:
         """The middlebox-compatibility change_cipher_spec, if configured and not sent yet."""
-        if self.config.middlebox_compat and not self.ccs_sent:
+        if self.config.middlebox_compat and not self.ccs_sent and self.datagram is None:
             self.io.send_ccs()
             self.ccs_sent = True
 
@@ -190,9 +205,15 @@ class Handshake:
         )
 
     def set_read_secret(self, suite: SuiteInfo, secret: bytes) -> None:
+        if self.datagram is not None:  # the connection numbers the DTLS epochs
+            self.datagram.set_read_secret(suite, secret)
+            return
         self.io.set_read_protector(self.protector(suite, secret, sending=False))
 
     def set_write_secret(self, suite: SuiteInfo, secret: bytes) -> None:
+        if self.datagram is not None:
+            self.datagram.set_write_secret(suite, secret)
+            return
         self.io.set_write_protector(self.protector(suite, secret, sending=True))
 
     def key_log(self, label: str, secret: bytes) -> None:
@@ -214,6 +235,8 @@ class Handshake:
         the traffic state."""
         out = self.outcome
         assert out.suite is not None
+        if self.datagram is not None:
+            version = VERSION_NAMES[version]
         self.info = HandshakeComplete(
             version=version,
             cipher_suite=int(out.suite.suite),

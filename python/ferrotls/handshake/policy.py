@@ -61,6 +61,7 @@ ALLOWED: dict[int, frozenset[Context]] = {
     E.COMPRESS_CERTIFICATE: frozenset({CH, CR}),  # RFC 8879
     E.DELEGATED_CREDENTIAL: frozenset({CH, CR, CT}),  # RFC 9345
     E.QUIC_TRANSPORT_PARAMETERS: frozenset({CH, EE}),  # RFC 9001
+    E.CONNECTION_ID: frozenset({CH, SH}),  # RFC 9146, RFC 9147 section 9 (DTLS)
     # TLS 1.2 only: allowed in a ClientHello that also offers TLS 1.2, never in a
     # TLS 1.3 response (the TLS 1.2 states check ServerHellos with ALLOWED_TLS12).
     E.EXTENDED_MASTER_SECRET: frozenset({CH}),

@@ -67,7 +67,8 @@ from .common import (
     utc,
     version_name,
 )
-from .io import HandshakeIO
+from .datagram import DTLS_TO_TLS
+from .io import DatagramIO, HandshakeIO
 from .machine import Handshake, State, Traffic
 from .server12 import respond12
 from .policy import check_extensions
@@ -122,8 +123,8 @@ class ServerHandshake(Handshake):
 
     is_client = False
 
-    def __init__(self, io: HandshakeIO, config: ServerConfig) -> None:
-        super().__init__(io, config)
+    def __init__(self, io: HandshakeIO, config: ServerConfig, *, datagram: DatagramIO | None = None) -> None:
+        super().__init__(io, config, datagram)
         self.sconfig = config
         for suite in config.cipher_suites:
             suite_info(suite)
@@ -348,6 +349,33 @@ class ServerHandshake(Handshake):
                 return
         raise NoApplicationProtocol("no application protocol (ALPN) in common")
 
+    def session_id_echo(self, hello: ClientHello) -> bytes:
+        """legacy_session_id_echo: the client's, except in DTLS 1.3, whose servers
+        echo none (RFC 9147 section 5.3)."""
+        return b"" if self.datagram is not None else hello.legacy_session_id
+
+    # -- DTLS: a stateless HelloRetryRequest (RFC 9147 section 5.1) ---------------------
+
+    def hello_retry_choice(self, hello: ClientHello, raw: bytes) -> tuple[int, int]:
+        """What a HelloRetryRequest to ``hello`` names: (cipher suite, the group whose
+        key share we want, 0 when the client's share will do).  Raises as the first
+        ClientHello would; changes nothing."""
+        choose_version(self.sconfig, hello, self.datagram is not None)
+        offer = self.examine(hello, raw)
+        return offer.suite, (offer.group if offer.dhe and offer.share is None else 0)
+
+    def start_after_cookie(self, suite: int, group: int, hello1_hash: bytes, hrr_raw: bytes) -> None:
+        """Take up a handshake whose first ClientHello was answered by a stateless
+        HelloRetryRequest: the transcript is message_hash(Hash(ClientHello1)) and the
+        HelloRetryRequest as sent (``hrr_raw``, rebuilt from the cookie); the second
+        ClientHello comes next."""
+        transcript = Transcript()
+        transcript.start_hash(suite_info(suite).hash_name)
+        transcript.add(bytes((254, 0, 0, len(hello1_hash))) + hello1_hash)
+        transcript.add(hrr_raw)
+        self.io.stats.hello_retry = True
+        self.state = ExpectCookieClientHello(suite, group, transcript)
+
     def maybe_send_ccs(self, offer: _Offer) -> None:
         """The middlebox CCS goes out only to a client that sent a legacy session id."""
         if offer.hello.legacy_session_id:
@@ -377,7 +405,9 @@ class ServerHandshake(Handshake):
             )
             out.group = int(offer.group)
             sh_exts.append(ext.KeyShareServerHello(ext.KeyShareEntry(offer.group, server_share)))
-        sh_exts.append(ext.SupportedVersionsServerHello(TLS13))
+        if self.datagram is not None:
+            sh_exts.extend(self.datagram.server_hello_extensions(offer.hello))
+        sh_exts.append(ext.SupportedVersionsServerHello(self.wire(TLS13)))
         out.alpn = offer.alpn.decode("ascii", "replace") if offer.alpn is not None else None
         out.server_name = offer.name
         early = EarlySecrets(self.backend, suite, offer.psk)
@@ -388,8 +418,9 @@ class ServerHandshake(Handshake):
             self.key_log("CLIENT_EARLY_TRAFFIC_SECRET", early_secret)
             out.early_data_accepted = True
         self.send(transcript, ServerHello(
+            legacy_version=self.wire(TLS12),
             random=config.rng(32),
-            legacy_session_id_echo=offer.hello.legacy_session_id,
+            legacy_session_id_echo=self.session_id_echo(offer.hello),
             cipher_suite=offer.suite,
             extensions=sh_exts,
         ))
@@ -513,18 +544,33 @@ _MAY_CHANGE = frozenset({
 """What a second ClientHello may change (RFC 8446 section 4.1.2)."""
 
 
-def _unchangeable(hello: ClientHello) -> tuple[object, ...]:
+def _unchangeable(hello: ClientHello, any_order: bool = False) -> tuple[object, ...]:
     """What must be the same in both ClientHellos: the version, suites, compression
-    methods and every other extension, type and body, in order."""
+    methods and every other extension, type and body, in order (``any_order``: in
+    any order -- over DTLS, where wolfSSL's second ClientHello reorders them)."""
+    extensions = [(e.ext_type, e.to_bytes()) for e in hello.extensions if e.ext_type not in _MAY_CHANGE]
     return (
         hello.legacy_version, list(hello.cipher_suites), bytes(hello.legacy_compression_methods),
-        [(e.ext_type, e.to_bytes()) for e in hello.extensions if e.ext_type not in _MAY_CHANGE],
+        sorted(extensions) if any_order else extensions,
     )
 
 
-def choose_version(config: ServerConfig, hello: ClientHello) -> tuple[int, int]:
+def choose_version(config: ServerConfig, hello: ClientHello, datagram: bool = False) -> tuple[int, int]:
     """(the version to speak, the highest the client offers): TLS 1.3 when both
-    sides have it, else TLS 1.2 when both have that; protocol_version otherwise."""
+    sides have it, else TLS 1.2 when both have that; protocol_version otherwise.
+    ``datagram``: the ClientHello is DTLS's, whose versions are read as the TLS
+    ones they stand for (DTLS 1.3 = TLS 1.3, DTLS 1.2 = TLS 1.2)."""
+    if datagram:
+        if hello.legacy_cookie:  # RFC 9147 section 5.3 (DTLS 1.2's cookie: not yet)
+            raise IllegalParameter("a DTLS 1.3 ClientHello with a non-empty legacy_cookie")
+        versions = ext.get_extension(hello.extensions, ext.SupportedVersionsClientHello)
+        offered = {DTLS_TO_TLS.get(v, 0) for v in versions.versions} if versions is not None else (
+            {TLS12} if hello.legacy_version == 0xFEFD else set()
+        )
+        offered.discard(0)
+        if TLS13 in offered and config.tls13:
+            return TLS13, TLS13
+        raise ProtocolVersionError("the client offers no DTLS version ferrotls speaks (DTLS 1.3)")
     if hello.legacy_version <= 0x0300:  # RFC 8446 appendix D.5
         raise ProtocolVersionError(f"ClientHello.legacy_version 0x{hello.legacy_version:04x} (SSL 3.0 or older)")
     versions = ext.get_extension(hello.extensions, ext.SupportedVersionsClientHello)
@@ -578,7 +624,7 @@ class ExpectClientHello(State):
     ACCEPTS_CCS = False  # not before the first ClientHello (RFC 8446 section 5)
 
     def handle(self, hs: ServerHandshake, hello: ClientHello, raw: bytes) -> State:
-        version, client_max = choose_version(hs.sconfig, hello)
+        version, client_max = choose_version(hs.sconfig, hello, hs.datagram is not None)
         if version == TLS12:
             return respond12(hs, hello, raw, client_max)
         note_client_hello(hs.io.stats, hello, raw)
@@ -595,9 +641,10 @@ class ExpectClientHello(State):
         hs.io.stats.hello_retry = True
         transcript.replace_with_message_hash()
         hs.send(transcript, HelloRetryRequest(
-            legacy_session_id_echo=offer.hello.legacy_session_id,
+            legacy_version=hs.wire(TLS12),
+            legacy_session_id_echo=hs.session_id_echo(offer.hello),
             cipher_suite=offer.suite,
-            extensions=[ext.KeyShareHelloRetryRequest(offer.group), ext.SupportedVersionsServerHello(TLS13)],
+            extensions=[ext.KeyShareHelloRetryRequest(offer.group), ext.SupportedVersionsServerHello(hs.wire(TLS13))],
         ))
         hs.maybe_send_ccs(offer)
         if offer.hello.has(ExtensionType.EARLY_DATA):  # skip the 0-RTT records that follow
@@ -624,11 +671,54 @@ class ExpectSecondClientHello(State):
         hs.io.skip_early_data(0)  # no 0-RTT after a HelloRetryRequest
         if hello.has(ExtensionType.EARLY_DATA):
             raise IllegalParameter("early_data in the second ClientHello")
-        if _unchangeable(hello) != _unchangeable(first.hello):
+        if _unchangeable(hello, hs.datagram is not None) != _unchangeable(first.hello, hs.datagram is not None):
             raise IllegalParameter("the second ClientHello differs from the first beyond what RFC 8446 4.1.2 allows")
         offer = hs.examine(hello, raw, self.transcript, forced_group=first.group if first.dhe else None)
         if offer.suite != first.suite:
             raise IllegalParameter("the second ClientHello no longer allows the cipher suite chosen")
+        self.transcript.add(raw)
+        return hs.respond(offer, self.transcript, after_hrr=True)
+
+
+def cookie_hello_retry_request(suite: int, group: int, cookie: bytes) -> HelloRetryRequest:
+    """The HelloRetryRequest of a stateless DTLS 1.3 server: ``cookie``, the key
+    share of ``group`` when it is not 0, DTLS 1.3 (RFC 9147 section 5.1)."""
+    extensions: list[ext.Extension] = [ext.KeyShareHelloRetryRequest(group)] if group else []
+    extensions += [ext.SupportedVersionsServerHello(0xFEFC), ext.Cookie(cookie)]
+    return HelloRetryRequest(legacy_version=0xFEFD, legacy_session_id_echo=b"", cipher_suite=suite,
+                             extensions=extensions)
+
+
+class ExpectCookieClientHello(State):
+    """DTLS: the second ClientHello after a stateless HelloRetryRequest, whose cookie
+    the endpoint checked; the first ClientHello is known only by its hash."""
+
+    __slots__ = ("suite", "group", "transcript")
+
+    EXPECTS = frozenset({_HS.CLIENT_HELLO})
+    ACCEPTS_CCS = False
+
+    def __init__(self, suite: int, group: int, transcript: Transcript) -> None:
+        self.suite = suite
+        self.group = group
+        self.transcript = transcript
+
+    def handle(self, hs: ServerHandshake, hello: ClientHello, raw: bytes) -> State:
+        choose_version(hs.sconfig, hello, hs.datagram is not None)
+        if not hello.has(ExtensionType.COOKIE):
+            raise MissingExtension("the second ClientHello has no cookie")
+        if hello.has(ExtensionType.EARLY_DATA):
+            raise IllegalParameter("early_data in the second ClientHello")
+        shares = ext.get_extension(hello.extensions, ext.KeyShareClientHello)
+        if self.group and (shares is None or [s.group for s in shares.client_shares] != [self.group]):
+            raise IllegalParameter("the second ClientHello must hold one key share, for the group we asked for")
+        note_client_hello(hs.io.stats, hello, raw)
+        hs.client_random = hello.random
+        offer = hs.examine(hello, raw, self.transcript, forced_group=self.group or None)
+        if offer.suite != self.suite:
+            raise IllegalParameter("the second ClientHello no longer allows the cipher suite chosen")
+        if offer.dhe and offer.share is None:
+            raise IllegalParameter("the second ClientHello has no key share we can use")
         self.transcript.add(raw)
         return hs.respond(offer, self.transcript, after_hrr=True)
 

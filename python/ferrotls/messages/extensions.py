@@ -55,6 +55,7 @@ __all__ = [
     "CertificateAuthorities",
     "CompressCertificate",
     "Context",
+    "ConnectionId",
     "Cookie",
     "ECPointFormats",
     "EarlyData",
@@ -396,6 +397,25 @@ class RecordSizeLimit(Extension):
         if limit < 64:
             raise IllegalParameter(f"record_size_limit {limit} is below 64 (RFC 8449)")
         return cls(limit)
+
+
+@dataclass(slots=True)
+class ConnectionId(Extension):
+    """connection_id (RFC 9146 section 3, RFC 9147 section 9): opaque cid<0..2^8-1>,
+    the CID the sender wants in the records sent to it (empty: none, but it will
+    send the peer's).  In ClientHello and ServerHello."""
+
+    TYPE = ExtensionType.CONNECTION_ID
+    CONTEXTS = frozenset({Context.CH, Context.SH})
+
+    cid: bytes = b""
+
+    def write(self, w: Writer) -> None:
+        w.opaque8(self.cid)
+
+    @classmethod
+    def read(cls, r: Reader, ctx: Context) -> Self:
+        return cls(r.opaque8(what="connection_id"))
 
 
 @dataclass(slots=True)
@@ -817,6 +837,7 @@ _KNOWN: tuple[type[Extension], ...] = (
     RenegotiationInfo,
     ECPointFormats,
     SessionTicket,
+    ConnectionId,
 )
 
 REGISTRY: dict[int, dict[Context, type[Extension]]] = {}

@@ -163,6 +163,10 @@ class ClientHello(_HasExtensions, HandshakeMessage):
     extensions block at all (so it re-encodes exactly); negotiation rejects it
     with protocol_version.  The pre_shared_key extension, if any, must be last
     (IllegalParameter otherwise).
+
+    ``legacy_cookie`` is DTLS's field after legacy_session_id (RFC 6347 section
+    4.2.1, RFC 9147 section 5.3): None for TLS (no such field), bytes for DTLS,
+    whose ClientHello is read with :meth:`from_dtls_bytes`.
     """
 
     MSG_TYPE = HandshakeType.CLIENT_HELLO
@@ -174,6 +178,7 @@ class ClientHello(_HasExtensions, HandshakeMessage):
     legacy_compression_methods: bytes = b"\x00"
     extensions: list[Extension] = field(default_factory=list)
     extensions_absent: bool = False
+    legacy_cookie: bytes | None = None
 
     def write(self, w: Writer) -> None:
         w.u16(self.legacy_version)
@@ -181,6 +186,8 @@ class ClientHello(_HasExtensions, HandshakeMessage):
             raise ValueError("ClientHello.random must be 32 bytes")
         w.write(self.random)
         w.opaque8(self.legacy_session_id)
+        if self.legacy_cookie is not None:
+            w.opaque8(self.legacy_cookie)
         w.uint_list(2, 2, self.cipher_suites)
         w.opaque8(self.legacy_compression_methods)
         if self.extensions_absent and not self.extensions:
@@ -189,9 +196,22 @@ class ClientHello(_HasExtensions, HandshakeMessage):
 
     @classmethod
     def read(cls, r: Reader) -> Self:
+        return cls._read(r, dtls=False)
+
+    @classmethod
+    def from_dtls_bytes(cls, body: Buffer) -> Self:
+        """Decode a whole DTLS ClientHello body (with legacy_cookie)."""
+        r = Reader(body)
+        msg = cls._read(r, dtls=True)
+        r.expect_end(cls.__name__)
+        return msg
+
+    @classmethod
+    def _read(cls, r: Reader, dtls: bool) -> Self:
         legacy_version = r.u16("legacy_version")
         random = _read_random(r)
         session_id = r.opaque8(0, 32, what="legacy_session_id")
+        cookie = r.opaque8(0, 255, what="legacy_cookie") if dtls else None
         suites = r.uint_list(2, 2, 2, 0xFFFE, what="cipher_suites")
         compression = r.opaque8(1, what="legacy_compression_methods")
         if r.at_end():
@@ -213,6 +233,7 @@ class ClientHello(_HasExtensions, HandshakeMessage):
             legacy_compression_methods=compression,
             extensions=extensions,
             extensions_absent=absent,
+            legacy_cookie=cookie,
         )
 
     # -- PSK binders (RFC 8446 section 4.2.11.2) -----------------------------

@@ -68,6 +68,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"ferrotls bench --modes: backends {', '.join(backends)} vs ssl "
               f"({ssl.OPENSSL_VERSION}); in memory, one thread", file=sys.stderr, flush=True)
         print_mode_table(run_mode_bench(args.quick, backends))
+        from .dtls_economy import print_dtls_economy, run_dtls_economy
+
+        print_dtls_economy(run_dtls_economy(backends[0], 20 if args.quick else 100))
         return 0
     from .memory import run_bench
     from .report import print_table, write_chart

@@ -1,0 +1,800 @@
+"""The sans-I/O DTLS 1.3 connection (RFC 9147).
+
+Datagrams in, datagrams and events out; time is explicit::
+
+    conn = DTLSClientConnection(config, server_hostname="sensor.example", now=clock())
+    for d in conn.datagrams_to_send():        # the ClientHello
+        sock.sendto(d, peer)
+    while ...:
+        wait for a datagram until conn.next_timeout() (None: no timer)
+        if one came:  conn.receive_datagram(data, clock())
+        else:         conn.handle_timeout(clock())
+        for d in conn.datagrams_to_send(): sock.sendto(d, peer)
+        for event in conn.events(): ...        # HandshakeComplete, ApplicationData, ...
+
+The TLS 1.3 handshake states run unchanged but for the hooks of
+``handshake/datagram.py``; this module is their connection (it implements
+:class:`~ferrotls.handshake.io.DatagramIO`) and adds what datagrams need on
+top of :class:`~ferrotls.dtls_record.DatagramRecordLayer`:
+
+* handshake messages get the DTLS header (message_seq, fragment_offset,
+  fragment_length), are fragmented to the MTU and reassembled
+  (``dtls/reliability.py``), each checked against the epoch it may arrive in
+  (hellos in epoch 0, the rest of the handshake in epoch 2, NewSessionTicket
+  and KeyUpdate in 3 or later); a message in the wrong epoch is dropped;
+* flights are retransmitted on a timer that doubles from
+  ``DTLSConfig.initial_timeout`` to ``max_timeout``; the peer's next flight
+  acknowledges ours implicitly, and ACK records (section 7) name what arrived,
+  so only the rest is resent.  We ACK the client's last flight (server), every
+  NewSessionTicket and KeyUpdate, and, a short delay after a flight arrives
+  with a gap, what we have of it;
+* a KeyUpdate's new sending keys are used once the peer acknowledges it
+  (section 8);
+* application data: one record per ``send()``, one datagram per record; only
+  epochs 3 and up carry it.
+
+Records that fail to open, and messages or records that arrive where they may
+not, are dropped silently and counted (``dropped``): an attacker who can send
+datagrams cannot make a connection fail.  Protocol errors inside authentic
+handshake messages fail the connection with an alert, as in TLS.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import deque
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..backend import insecure_reason, resolve
+from ..config import DEFAULT_KEY_SHARE_GROUPS
+from ..connection import ConnectionState as DTLSState
+from ..dtls_record import DTLS_1_3, DatagramRecordLayer, DropCounts, DtlsRecord, dtls13_protector
+from ..errors import (
+    AlertDescription,
+    AlertReceived,
+    HandshakeTimeout,
+    InsecureBackendWarning,
+    InternalError,
+    KeyLimitReached,
+    ProtocolError,
+    TLSError,
+    UnexpectedMessage,
+    UsageError,
+)
+from ..events import ApplicationData, ConnectionClosed, Event, NEED_DATA, NeedData
+from ..messages.enums import ContentType, HandshakeType, NamedGroup
+from ..messages.extensions import ConnectionId, Extension, get_extension
+from ..messages.handshake import ClientHello, ServerHello
+from ..stats import HandshakeStats, StatsRecorder
+from .config import DTLSConfig
+from .keys import Dtls13Backend
+from .reliability import (
+    HEADER_LEN,
+    NEEDS_EXPLICIT_ACK,
+    AddResult,
+    OutMessage,
+    Outbox,
+    Reassembler,
+    RecordNumber,
+    decode_ack,
+    encode_ack,
+    parse_fragments,
+)
+
+if TYPE_CHECKING:
+    from ..backend.interface import Backend, DatagramProtector, RecordProtector
+    from ..handshake.server import ServerHandshake
+    from .cookie import CookieState
+    from ..config import ClientConfig, ServerConfig
+    from ..events import HandshakeComplete
+    from ..handshake.machine import Handshake
+    from ..suites import SuiteInfo
+    from ..tickets import ClientSession
+
+__all__ = ["DTLSConnection", "DTLSClientConnection", "DTLSServerConnection", "DTLSState"]
+
+_WARNING, _FATAL = 1, 2
+_HANDSHAKE = int(ContentType.HANDSHAKE)
+_ALERT = int(ContentType.ALERT)
+_APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
+_ACK = 26
+_TLS13 = 0x0304
+_HS = HandshakeType
+_PLAINTEXT_MESSAGES = frozenset({_HS.CLIENT_HELLO, _HS.SERVER_HELLO, 3})  # 3: HelloVerifyRequest
+_POST_HANDSHAKE = frozenset({_HS.NEW_SESSION_TICKET, _HS.KEY_UPDATE})
+_HANDSHAKE_EPOCH = 2
+_FIRST_APPLICATION_EPOCH = 3
+_MAX_ACK_RECORDS = 256
+_C = TypeVar("_C", "ClientConfig", "ServerConfig")
+
+
+def _for_datagrams(config: _C) -> _C:
+    """``config`` as DTLS 1.3 runs it: no TLS 1.2, no middlebox compatibility mode,
+    no 0-RTT; a client left at the default key shares sends X25519 alone (the
+    X25519MLKEM768 share would make the ClientHello two datagrams, which servers
+    that answer statelessly, wolfSSL's among them, do not reassemble; a server
+    that wants ML-KEM still gets it through a HelloRetryRequest)."""
+    changes: dict[str, Any] = {"middlebox_compat": False, "minimum_version": _TLS13}
+    if hasattr(config, "early_data"):
+        changes["early_data"] = False
+    if getattr(config, "key_share_groups", None) == DEFAULT_KEY_SHARE_GROUPS:
+        changes["key_share_groups"] = (NamedGroup.X25519,)
+    return replace(config, **changes)
+
+
+class DTLSConnection:
+    """What DTLSClientConnection and DTLSServerConnection share; see the module docstring."""
+
+    is_client: bool
+
+    def __init__(self, config: ClientConfig | ServerConfig, dtls: DTLSConfig | None, now: float) -> None:
+        self.config = config
+        self.dtls = dtls if dtls is not None else DTLSConfig()
+        self.backend: Backend = resolve(config.backend)
+        if not getattr(self.backend, "constant_time", False):
+            warnings.warn(
+                f"{insecure_reason(self.backend)}; this connection's keys may leak through timing",
+                InsecureBackendWarning,
+                stacklevel=3,
+            )
+        self._keys_backend = Dtls13Backend(self.backend)
+        dc = self.dtls
+        self._layer = DatagramRecordLayer(DTLS_1_3, dc.mtu, dc.max_stashed_records)
+        self._layer.padding = config.record_padding
+        self._reassembler = Reassembler(dc.max_pending_messages, dc.max_buffered_handshake,
+                                        config.limits.max_handshake_size)
+        self._outbox = Outbox(dc.initial_timeout, dc.max_timeout, dc.max_retransmissions)
+        self._pending: list[OutMessage] = []
+        """Messages the handshake wrote during the current call (a new flight)."""
+        self._send_seq = 0
+        self._read_epoch = 1
+        self._write_epoch = 1
+        self._acks: list[RecordNumber] = []
+        """Handshake records of the peer's current flight that brought something new."""
+        self._last_ack: list[RecordNumber] = []
+        self._ack_deadline: float | None = None
+        self._peer_retransmitted = False
+        self._key_update_unacked = False
+        self._after_key_update: list[tuple[Any, ...]] = []
+        self._events: deque[Event] = deque()
+        self._error: TLSError | None = None
+        self._peer_closed = False
+        self._close_sent = False
+        self._app_read = False
+        self._app_write = False
+        self.state = DTLSState.HANDSHAKING
+        self._now = now
+        self._recorder = StatsRecorder(self.is_client, config.cpu_clock)
+        self._stats: StatsRecorder | None = self._recorder
+        self._handshake_stats: HandshakeStats | None = None
+        self.key_updates_received = 0
+        self.own_connection_id = b""
+        """The connection ID the peer puts in its records (b"": none)."""
+        self.peer_connection_id = b""
+        """The connection ID we put in our records (b"": none)."""
+        self._cid_offer: bytes | None = None
+        """Client: the CID asked for in our ClientHello; server: the CID to ask for
+        when the client offers the extension (None: no connection_id extension)."""
+        self.datagrams_received = 0
+        """Application datagrams delivered (ApplicationData events)."""
+        self._io = _DatagramIO(self)
+        self._handshake: Handshake
+
+    # -- public API ------------------------------------------------------------------
+
+    @property
+    def handshake_complete(self) -> bool:
+        return self._handshake.complete
+
+    @property
+    def info(self) -> HandshakeComplete | None:
+        """The HandshakeComplete event (None before completion)."""
+        return self._handshake.info
+
+    @property
+    def handshake_stats(self) -> HandshakeStats | None:
+        return self._handshake_stats
+
+    @property
+    def dropped(self) -> DropCounts:
+        """Records dropped so far, by reason (they never fail the connection)."""
+        return self._layer.dropped
+
+    @property
+    def retransmissions(self) -> int:
+        """Records we sent again (timer or the peer's ACKs and retransmissions)."""
+        return self._outbox.retransmitted_records
+
+    @property
+    def mtu(self) -> int:
+        return self._layer.mtu
+
+    def max_datagram_payload(self) -> int:
+        """The largest ``send()`` that fits one datagram under the current keys."""
+        return self._layer.max_payload()
+
+    def receive_datagram(self, data: bytes | bytearray | memoryview, now: float) -> None:
+        """Process one datagram from the peer, received at ``now`` (seconds, any epoch).
+
+        Raises a ProtocolError subclass (after queueing the alert) when an authentic
+        handshake message breaks the protocol, AlertReceived for the peer's fatal
+        alert; never for records that do not open (they are dropped).
+        """
+        if self._error is not None:
+            raise UsageError(f"connection failed earlier: {self._error}")
+        self._now = now
+        if self._peer_closed:
+            return
+        stats = self._stats
+        if stats is not None:
+            stats.on_received(len(data))
+            stats.begin()
+        try:
+            self._layer.feed(data)
+            self._process_records()
+            self._after_input()
+        except ProtocolError as exc:
+            self._fail(exc)
+            raise
+        except AlertReceived as exc:
+            self._error = exc
+            self.state = DTLSState.ERROR
+            raise
+        except TLSError:
+            raise
+        except Exception as exc:  # a bug: never let it pass silently
+            err = InternalError(f"internal error while processing a datagram: {exc!r}")
+            self._fail(err)
+            raise
+        finally:
+            if stats is not None:
+                stats.end()
+
+    def datagrams_to_send(self) -> list[bytes]:
+        """Datagrams to send now, each at most ``mtu`` bytes (may be empty)."""
+        out = self._layer.datagrams_to_send()
+        if self._stats is not None:
+            self._stats.on_sent(sum(len(d) for d in out))
+        return out
+
+    def next_timeout(self) -> float | None:
+        """When ``handle_timeout`` should be called next (None: no timer runs)."""
+        deadlines = [d for d in (self._ack_deadline, self._outbox.deadline) if d is not None]
+        return min(deadlines) if deadlines else None
+
+    def handle_timeout(self, now: float) -> None:
+        """Retransmit (or send a delayed ACK) if a timer expired by ``now``.
+
+        Raises HandshakeTimeout when a flight went unanswered through
+        ``max_retransmissions`` retransmissions."""
+        if self._error is not None:
+            return
+        self._now = now
+        if self._ack_deadline is not None and now >= self._ack_deadline:
+            self._ack_deadline = None
+            if self._flight_incomplete():
+                self._send_ack(self._acks)
+        outbox = self._outbox
+        if outbox.deadline is None or now < outbox.deadline:
+            return
+        if outbox.retransmissions >= self.dtls.max_retransmissions:
+            if self._handshake.complete and not self._key_update_unacked:
+                outbox.clear()  # unacknowledged tickets: the client may have gone
+                return
+            what = "KeyUpdate" if self._handshake.complete else "handshake flight"
+            self._error = HandshakeTimeout(
+                f"no answer to our {what} after {outbox.retransmissions} retransmissions"
+            )
+            self.state = DTLSState.ERROR
+            raise self._error
+        outbox.retransmit(now, self._write_record, self._room, backoff=True)
+
+    def next_event(self) -> Event | NeedData:
+        """The next pending event, or NEED_DATA."""
+        if self._events:
+            return self._events.popleft()
+        return NEED_DATA
+
+    def events(self) -> list[Event]:
+        """All pending events, emptying the queue."""
+        out = list(self._events)
+        self._events.clear()
+        return out
+
+    def send(self, data: bytes | bytearray | memoryview) -> None:
+        """Queue ``data`` as one application datagram (one record in its own datagram).
+
+        UsageError before the handshake completes, after close, or when ``data``
+        exceeds ``max_datagram_payload()``."""
+        if self._error is not None:
+            raise UsageError(f"connection failed earlier: {self._error}")
+        if self._close_sent:
+            raise UsageError("cannot send after close()")
+        if not self._app_write:
+            raise UsageError("cannot send application data before the handshake completes")
+        room = self._layer.max_payload()
+        if len(data) > room:
+            raise UsageError(f"a datagram of {len(data)} bytes exceeds what one record of this path holds ({room})")
+        try:
+            self._layer.write_application_data(data)
+        except KeyLimitReached:
+            if self._key_update_unacked:
+                raise UsageError("the sending key is at its usage limit; wait for the KeyUpdate's ACK") from None
+            self._handshake.send_key_update(False)
+            self._flush_messages()
+            self._layer.write_application_data(data)
+        self._layer.flush()
+
+    def close(self) -> None:
+        """Queue a close_notify alert; nothing can be sent afterwards."""
+        if self._close_sent or self._error is not None:
+            return
+        self._close_sent = True
+        self._send_alert(_WARNING, AlertDescription.CLOSE_NOTIFY)
+        self._outbox.clear()
+        self._ack_deadline = None
+        if self._peer_closed:
+            self.state = DTLSState.CLOSED
+
+    def update_keys(self, request_peer_update: bool = True) -> None:
+        """Send a KeyUpdate (RFC 9147 section 8); our new keys are used once it is ACKed."""
+        if self.state is not DTLSState.ESTABLISHED or self._close_sent:
+            raise UsageError("key updates need an established connection")
+        if self._key_update_unacked:
+            raise UsageError("a KeyUpdate is still waiting for its ACK")
+        self._handshake.send_key_update(request_peer_update)
+        self._flush_messages()
+
+    def export_keying_material(self, label: bytes | str, context: bytes | None, length: int) -> bytes:
+        """The exporter of RFC 8446 section 7.5 with DTLS 1.3's labels."""
+        if isinstance(label, str):
+            label = label.encode("ascii")
+        return self._handshake.export(label, context, length)
+
+    @property
+    def key_update_pending(self) -> bool:
+        """Our KeyUpdate went out and waits for the peer's ACK."""
+        return self._key_update_unacked
+
+    @property
+    def peer_closed(self) -> bool:
+        return self._peer_closed
+
+    # -- input ----------------------------------------------------------------------
+
+    def _process_records(self) -> None:
+        layer = self._layer
+        while not self._peer_closed:
+            records = layer.read_dtls_records()  # new keys may release records kept for them
+            if not records:
+                return
+            for record in records:
+                kind = record.content_type
+                if kind == _HANDSHAKE:
+                    self._on_handshake_record(record)
+                elif kind == _APPLICATION_DATA:
+                    self._on_application_data(record)
+                elif kind == _ACK:
+                    self._on_ack(record)
+                elif kind == _ALERT:
+                    self._on_alert(record)
+                    if self._peer_closed:
+                        return
+                else:
+                    self._drop(record.epoch)
+
+    def _drop(self, epoch: int) -> None:
+        self._layer.dropped.add(invalid=1)
+        self._layer.dropped_in(epoch).add(invalid=1)
+
+    def _epoch_allows(self, msg_type: int, epoch: int) -> bool:
+        if msg_type in _PLAINTEXT_MESSAGES:
+            return epoch == 0
+        if msg_type in _POST_HANDSHAKE:
+            return epoch >= _FIRST_APPLICATION_EPOCH
+        return epoch == _HANDSHAKE_EPOCH
+
+    def _on_handshake_record(self, record: DtlsRecord) -> None:
+        fragments = parse_fragments(record.payload)
+        if fragments is None:
+            self._drop(record.epoch)
+            return
+        fresh = False
+        for fragment in fragments:
+            if not self._epoch_allows(fragment.msg_type, record.epoch):
+                self._drop(record.epoch)
+                continue
+            result = self._reassembler.add(fragment, record.epoch)
+            if result is AddResult.NEW:
+                fresh = True
+            elif result is AddResult.DUPLICATE:
+                self._peer_retransmitted = True
+        if fresh and len(self._acks) < _MAX_ACK_RECORDS:
+            self._acks.append((record.epoch, record.sequence))
+        self._deliver_messages()
+
+    def _deliver_messages(self) -> None:
+        hs = self._handshake
+        while (message := self._reassembler.pop()) is not None:
+            msg_type, body, _epoch = message
+            if not hs.complete:
+                self._outbox.clear()  # the peer's next flight: ours arrived (implicit ACK)
+            explicit_ack = (hs.complete and msg_type in NEEDS_EXPLICIT_ACK) or (
+                not self.is_client and msg_type == _HS.FINISHED
+            )
+            raw = bytes((msg_type,)) + len(body).to_bytes(3, "big") + body
+            hs.handle_message(msg_type, body, raw)
+            if explicit_ack:
+                self._flush_messages()  # (our own messages go first, in their epoch)
+                self._send_ack(self._acks)
+                self._acks = []
+                self._ack_deadline = None
+
+    def _on_application_data(self, record: DtlsRecord) -> None:
+        if record.epoch < _FIRST_APPLICATION_EPOCH or not self._app_read:
+            self._drop(record.epoch)
+            return
+        if record.payload:
+            self.datagrams_received += 1
+            self._events.append(ApplicationData(record.payload))
+            self.key_updates_received = 0
+
+    def _on_ack(self, record: DtlsRecord) -> None:
+        if record.epoch == 0 and self._layer.read_epochs:
+            self._drop(0)  # a plaintext ACK once we have keys: anyone could have sent it
+            return
+        numbers = decode_ack(record.payload)
+        if numbers is None:
+            self._drop(record.epoch)
+            return
+        outbox = self._outbox
+        before = sum(m.acked.count(False) for m in outbox.messages)
+        finished = outbox.on_ack(numbers)
+        after = sum(m.acked.count(False) for m in outbox.messages)
+        if any(m.msg_type == _HS.KEY_UPDATE for m in finished):
+            self._key_update_acknowledged()
+        if after and after < before:  # the peer has part of a flight: resend the rest now
+            outbox.retransmit(self._now, self._write_record, self._room, backoff=False)
+
+    def _on_alert(self, record: DtlsRecord) -> None:
+        payload = record.payload
+        if len(payload) != 2 or (record.epoch == 0 and self._layer.read_epochs):
+            self._drop(record.epoch)  # (a plaintext alert once keys exist could be forged)
+            return
+        description = payload[1]
+        if description == AlertDescription.CLOSE_NOTIFY:
+            self._peer_closed = True
+            self._events.append(ConnectionClosed())
+            self._outbox.clear()
+            if self._close_sent:
+                self.state = DTLSState.CLOSED
+            return
+        if description == AlertDescription.USER_CANCELED:
+            return
+        raise AlertReceived(description)
+
+    def _after_input(self) -> None:
+        """End of a receive: send the flight the handshake wrote, answer a peer that
+        retransmits, schedule the ACK of a flight that came with a gap."""
+        retransmitted, self._peer_retransmitted = self._peer_retransmitted, False
+        had_pending = bool(self._pending)
+        self._flush_messages()
+        if retransmitted and not had_pending:
+            if self._outbox.outstanding:  # our flight (or part of it) was lost
+                self._outbox.retransmit(self._now, self._write_record, self._room, backoff=False)
+            elif self._last_ack or self._acks:  # our ACK was lost
+                self._send_ack(self._last_ack + [n for n in self._acks if n not in self._last_ack])
+        if self._ack_deadline is None and self._flight_incomplete():
+            self._ack_deadline = self._now + self.dtls.initial_timeout * self.dtls.ack_delay_fraction
+
+    def _flight_incomplete(self) -> bool:
+        """Part of the peer's flight arrived but not all: during the handshake, any
+        records we have not answered with a flight of our own; afterwards, a message
+        left incomplete.  (Only once we have keys: no plaintext ACKs.)"""
+        if not self._acks or not self._layer.write_epoch:
+            return False
+        return not self._handshake.complete or self._reassembler.has_gap
+
+    # -- output ---------------------------------------------------------------------
+
+    def _room(self, protector: DatagramProtector | None) -> int:
+        layer = self._layer
+        saved = layer.write_protector
+        layer.write_protector = protector
+        try:
+            return layer.max_payload()
+        finally:
+            layer.write_protector = saved
+
+    def _write_record(self, protector: DatagramProtector | None, payload: bytes,
+                      content_type: int = _HANDSHAKE) -> RecordNumber:
+        layer = self._layer
+        saved = layer.write_protector
+        layer.write_protector = protector
+        try:
+            if protector is None:
+                number = (0, layer.plaintext_sequence)
+            else:
+                number = (protector.epoch, protector.sequence)
+            layer.write(content_type, payload, 0xFEFD)
+        finally:
+            layer.write_protector = saved
+        return number
+
+    def _flush_messages(self) -> None:
+        """Send the messages written since the last flush as a flight."""
+        if not self._pending:
+            return
+        messages, self._pending = self._pending, []
+        self._outbox.add(messages, self._now, self._write_record, self._room)
+        if self.is_client and not self._recorder.client_hello_size:
+            self._recorder.client_hello_size = self._layer.pending_output()
+        if not self._handshake.complete:
+            # our flight acknowledges the peer's implicitly
+            self._last_ack = []
+            self._acks = []
+            self._ack_deadline = None
+
+    def _send_ack(self, numbers: list[RecordNumber]) -> None:
+        if not numbers:
+            return
+        self._last_ack = list(numbers)
+        self._layer.write(_ACK, encode_ack(numbers[:_MAX_ACK_RECORDS]), 0xFEFD)
+        self._layer.flush()
+
+    def _send_alert(self, level: int, description: int) -> None:
+        self._layer.write(_ALERT, bytes((level, description)), 0xFEFD)
+        self._layer.flush()
+
+    def _fail(self, exc: ProtocolError) -> None:
+        self._error = exc
+        self.state = DTLSState.ERROR
+        try:
+            self._send_alert(_FATAL, exc.description)
+        except TLSError:
+            pass
+
+    # -- what the handshake does (through _DatagramIO) -------------------------------
+
+    def _client_hello_extensions(self) -> list[Extension]:
+        if self._cid_offer is None:
+            return []
+        return [ConnectionId(self._cid_offer)]
+
+    def _server_hello_received(self, hello: ServerHello) -> None:
+        answer = get_extension(hello.extensions, ConnectionId)
+        if answer is None or self._cid_offer is None:  # (we offered it, or it was refused)
+            return
+        self._use_connection_ids(self._cid_offer, answer.cid)
+
+    def _server_hello_extensions(self, client_hello: ClientHello) -> list[Extension]:
+        offer = get_extension(client_hello.extensions, ConnectionId)
+        if offer is None or self._cid_offer is None:
+            return []
+        self._use_connection_ids(self._cid_offer, offer.cid)
+        return [ConnectionId(self._cid_offer)]
+
+    def _use_connection_ids(self, own: bytes, peer: bytes) -> None:
+        """RFC 9147 section 9: from the handshake epoch on, the peer's records carry
+        ``own`` and ours carry ``peer``."""
+        self.own_connection_id = own
+        self.peer_connection_id = peer
+        self._layer.connection_id = own
+
+    def _write_handshake(self, raw: bytes) -> None:
+        msg_type = raw[0]
+        if self._key_update_unacked or self._after_key_update:
+            # RFC 9147 section 8: nothing new until our KeyUpdate is acknowledged
+            self._after_key_update.append(("message", raw))
+            return
+        if msg_type == _HS.KEY_UPDATE:
+            self._key_update_unacked = True
+        protector = self._layer.write_protector
+        message = OutMessage(msg_type, self._send_seq, raw[4:], protector, self._room(protector) - HEADER_LEN)
+        self._send_seq += 1
+        self._pending.append(message)
+
+    def _set_read_secret(self, suite: SuiteInfo, secret: bytes) -> None:
+        self._read_epoch += 1
+        protector = dtls13_protector(self.backend, int(suite.suite), secret, self._read_epoch,
+                                     connection_id=self.own_connection_id)
+        self._layer.install_read_protector(protector)
+
+    def _set_write_secret(self, suite: SuiteInfo, secret: bytes) -> None:
+        if self._key_update_unacked:
+            self._after_key_update.append(("keys", suite, secret))
+            return
+        self._write_epoch += 1
+        self._layer.write_protector = dtls13_protector(
+            self.backend, int(suite.suite), secret, self._write_epoch, connection_id=self.peer_connection_id
+        )
+
+    def _key_update_acknowledged(self) -> None:
+        self._key_update_unacked = False
+        queued, self._after_key_update = self._after_key_update, []
+        for item in queued:
+            if self._key_update_unacked:  # a second KeyUpdate went out: the rest waits again
+                self._after_key_update.append(item)
+            elif item[0] == "keys":
+                self._set_write_secret(item[1], item[2])
+            else:
+                self._write_handshake(item[1])
+        self._flush_messages()
+
+    def _finish_stats(self) -> HandshakeStats | None:
+        stats = self._stats
+        if stats is None:
+            return None
+        self._flush_messages()
+        self._stats = None
+        self._handshake_stats = stats.snapshot(self._layer.pending_output(), self._layer.buffered)
+        return self._handshake_stats
+
+    def _established(self, info: HandshakeComplete) -> None:
+        self._app_read = self._app_write = True
+        self.state = DTLSState.ESTABLISHED
+        self._events.append(info)
+
+    def _note_key_update(self) -> None:
+        self.key_updates_received += 1
+        limit = self.config.limits.max_key_updates
+        if self.key_updates_received > limit:
+            raise UnexpectedMessage(f"more than {limit} KeyUpdates without application data")
+
+
+class _DatagramIO:
+    """The DTLS connection as its handshake sees it (:class:`~ferrotls.handshake.io.DatagramIO`)."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: DTLSConnection) -> None:
+        self._conn = conn
+
+    @property
+    def backend(self) -> Backend:
+        return self._conn._keys_backend
+
+    @property
+    def stats(self) -> StatsRecorder:
+        return self._conn._recorder
+
+    @property
+    def close_sent(self) -> bool:
+        return self._conn._close_sent
+
+    def write_handshake(self, raw: bytes, legacy_version: int = 0x0303) -> None:
+        self._conn._write_handshake(raw)
+
+    def write_application_data(self, data: bytes | bytearray | memoryview) -> None:
+        raise UsageError("0-RTT is not supported over DTLS")
+
+    def send_ccs(self) -> None:
+        """DTLS 1.3 has no change_cipher_spec."""
+
+    def set_read_protector(self, protector: RecordProtector | None) -> None:
+        raise InternalError("a DTLS handshake installs keys as secrets")
+
+    def set_write_protector(self, protector: RecordProtector | None) -> None:
+        if protector is None:  # (a HelloRetryRequest after 0-RTT: never over DTLS)
+            return
+        raise InternalError("a DTLS handshake installs keys as secrets")
+
+    def set_read_secret(self, suite: SuiteInfo, secret: bytes) -> None:
+        self._conn._set_read_secret(suite, secret)
+
+    def set_write_secret(self, suite: SuiteInfo, secret: bytes) -> None:
+        self._conn._set_write_secret(suite, secret)
+
+    def limit_outgoing_records(self, max_fragment: int) -> None:
+        layer = self._conn._layer
+        layer.max_fragment = max_fragment
+        if layer.padding >= max_fragment:
+            layer.padding = max_fragment - 1
+
+    def limit_incoming_records(self, max_plaintext: int) -> None:
+        self._conn._layer.peer_max_plaintext = max_plaintext
+
+    def skip_early_data(self, budget: int) -> None:
+        """0-RTT is off over DTLS: nothing to skip."""
+
+    def note_key_update(self) -> None:
+        self._conn._note_key_update()
+
+    def use_tls12_records(self) -> None:
+        raise InternalError("DTLS 1.2 is not negotiated by this connection")
+
+    def send_warning_alert(self, description: int) -> None:
+        self._conn._send_alert(_WARNING, description)
+
+    def emit(self, event: Event) -> None:
+        self._conn._events.append(event)
+
+    def finish_stats(self) -> HandshakeStats | None:
+        return self._conn._finish_stats()
+
+    def client_hello_extensions(self) -> list[Extension]:
+        return self._conn._client_hello_extensions()
+
+    def server_hello_received(self, hello: ServerHello) -> None:
+        self._conn._server_hello_received(hello)
+
+    def server_hello_extensions(self, client_hello: ClientHello) -> list[Extension]:
+        return self._conn._server_hello_extensions(client_hello)
+
+    def established(self, info: HandshakeComplete) -> None:
+        self._conn._established(info)
+
+
+class DTLSClientConnection(DTLSConnection):
+    """A DTLS 1.3 client: the ClientHello is ready in ``datagrams_to_send()`` at once."""
+
+    is_client = True
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        server_hostname: str | None = None,
+        *,
+        dtls: DTLSConfig | None = None,
+        session: ClientSession | None = None,
+        now: float = 0.0,
+    ) -> None:
+        """``session``: a ClientSession to resume (default: the newest for
+        ``server_hostname`` in ``config.session_cache``); ``now``: the time the
+        ClientHello leaves (its retransmission timer starts then)."""
+        adapted = _for_datagrams(config)
+        super().__init__(adapted, dtls, now)
+        from ..handshake.client import ClientHandshake
+
+        self._cid_offer = self.dtls.connection_id
+        if self._cid_offer:  # to frame records kept until their keys arrive (a C bit: our CID)
+            self._layer.connection_id = self._cid_offer
+        self.server_hostname = server_hostname
+        handshake = ClientHandshake(self._io, adapted, server_hostname, session, None, datagram=self._io)
+        self._handshake = handshake
+        handshake.start()
+        self._flush_messages()
+
+
+class DTLSServerConnection(DTLSConnection):
+    """A DTLS 1.3 server for one client: feed it that client's datagrams."""
+
+    is_client = False
+
+    def __init__(
+        self, config: ServerConfig, *, dtls: DTLSConfig | None = None, now: float = 0.0,
+        connection_id: bytes | None = None,
+    ) -> None:
+        """``connection_id``: the CID to ask a client that offers connection IDs
+        to put in its records (default: ``dtls.connection_id``; an endpoint gives
+        each connection its own, to find it by); None: no CIDs."""
+        adapted = _for_datagrams(config)
+        super().__init__(adapted, dtls, now)
+        from ..handshake.server import ServerHandshake
+
+        self._cid_offer = connection_id if connection_id is not None else self.dtls.connection_id
+        if self._cid_offer is not None and len(self._cid_offer) > 255:
+            raise ValueError("a connection ID has at most 255 bytes")
+        self._server_handshake = ServerHandshake(self._io, adapted, datagram=self._io)
+        self._handshake = self._server_handshake
+
+    @classmethod
+    def from_cookie(
+        cls, config: ServerConfig, state: CookieState, *, dtls: DTLSConfig | None = None, now: float = 0.0,
+        connection_id: bytes | None = None,
+    ) -> DTLSServerConnection:
+        """The connection for a client whose second ClientHello returned a valid
+        cookie (:class:`~ferrotls.dtls.cookie.CookieGate`); feed it that datagram."""
+        conn = cls(config, dtls=dtls, now=now, connection_id=connection_id)
+        conn._server_handshake.start_after_cookie(state.suite, state.group, state.hello1_hash,
+                                                  state.hello_retry_request())
+        conn._reassembler.next_seq = state.message_seq
+        conn._send_seq = state.message_seq
+        conn._layer.plaintext_sequence = state.record_sequence
+        return conn
+
+    def hello_retry_choice(self, hello: ClientHello, raw: bytes) -> tuple[int, int]:
+        """(suite, group or 0) a HelloRetryRequest to ``hello`` would name (for the
+        cookie gate; this connection is not used afterwards)."""
+        return self._server_handshake.hello_retry_choice(hello, raw)

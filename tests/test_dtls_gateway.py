@@ -1,0 +1,73 @@
+"""``ferrotls gateway --accept-dtls --connect-udp``: a DTLS client -> the gateway ->
+a plaintext UDP backend on 127.0.0.1 and back, with the per-session log line."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "0f0e0d0c0b0a09080706050403020100"
+PSK = ["--psk-identity", "meter-3", "--psk-hex", KEY]
+GATEWAY_PSK = ["--psk-identity", "meter-3", "--psk", KEY]  # the TLS gateway's flags
+
+
+def test_dtls_to_udp_gateway(tmp_path: Path) -> None:
+    backend = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    backend.bind(("127.0.0.1", 0))
+    backend.settimeout(0.2)
+    stop = threading.Event()
+    sources: set[tuple[str, int]] = set()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                data, addr = backend.recvfrom(65536)
+            except TimeoutError:
+                continue
+            sources.add(addr)
+            backend.sendto(b"backend:" + data, addr)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    log = tmp_path / "gateway.log"
+    with log.open("w") as out:
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "ferrotls", "gateway", "--accept-dtls", "127.0.0.1:0",
+             "--connect-udp", f"127.0.0.1:{backend.getsockname()[1]}", *GATEWAY_PSK],
+            stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        port = None
+        while port is None and time.monotonic() < deadline:
+            match = re.search(r"DTLS 127\.0\.0\.1:(\d+) -> UDP", log.read_text())
+            port = match.group(1) if match else None
+            time.sleep(0.1)
+        assert port, log.read_text()
+        outputs = []
+        for line in (b"reading 42", b"reading 43"):  # two device sessions
+            client = subprocess.run(
+                [sys.executable, "-m", "ferrotls", "client", "--dtls", f"127.0.0.1:{port}", "--insecure",
+                 "--timeout", "3", *PSK], input=line + b"\n", capture_output=True, env=env, timeout=60)
+            assert client.returncode == 0, client.stderr
+            outputs.append(client.stdout.strip())
+        assert outputs == [b"backend:reading 42", b"backend:reading 43"]
+        assert len(sources) == 2  # each session its own upstream socket
+        time.sleep(0.5)
+        lines = [ln for ln in log.read_text().splitlines() if "identity=psk:meter-3" in ln]
+        assert len(lines) == 2, log.read_text()
+        assert re.search(r"127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ identity=psk:meter-3 up=10 down=18 "
+                         r"duration=[\d.]+s close=client closed", lines[0]), lines[0]
+    finally:
+        gateway.terminate()
+        gateway.wait(10)
+        stop.set()
+        thread.join(2)
+        backend.close()
