@@ -906,8 +906,9 @@ def decode_extensions(
             data = body.rest()
             try:
                 body = Reader(data)
-                out.append(cls.read(body, ctx))
+                ext = cls.read(body, ctx)
                 body.expect_end(cls.__name__)
+                out.append(ext)
             except DecodeError as exc:
                 out.append(MalformedExtension(coerce(ExtensionType, ext_type), data, str(exc)))
             continue
