@@ -69,6 +69,7 @@ __all__ = [
     "add_fleet_arguments",
     "listening_socket",
     "run_fleet",
+    "worker_index",
 ]
 
 logger = logging.getLogger("ferrotls.fleet")
@@ -81,6 +82,15 @@ BACKLOG = 1024
 CLOSE_BOUND = 2.0
 """Seconds the close_notify exchange of the connections still open after the drain may take."""
 ROTATION_INTERVAL = 12 * 3600.0
+
+_WORKER: list[int] = []
+"""In a worker process of a fleet: its index (restarted workers keep theirs)."""
+
+
+def worker_index() -> int | None:
+    """This process's worker index in a ``--workers`` fleet (None: no fleet)."""
+    return _WORKER[0] if _WORKER else None
+
 
 _HEADER = struct.Struct(">cI")
 # supervisor -> worker: b"K" new ticket keys, b"R" reload (payload: ticket keys or b"")
@@ -388,6 +398,7 @@ class _Supervisor:
             code = 1
             try:
                 parent.close()
+                _WORKER[:] = [slot.index]
                 for other in self.slots:
                     if other.control is not None:
                         other.control.close()

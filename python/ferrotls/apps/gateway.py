@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .client import parse_hostport
-from .fleet import Endpoint, SharedState, run_fleet
+from .fleet import Endpoint, SharedState, run_fleet, worker_index
 from .server import (
     AcceptedTLS,
     StreamConnection,
@@ -184,11 +184,13 @@ class _Gateway:
         if logger.isEnabledFor(logging.INFO):
             self.log = _LogBatch(loop, "ferrotls gateway: ")
         self.pipes: set[_Pipe] = set()
+        index = worker_index()
+        self.worker = "" if index is None else f" worker={index}"
 
     def on_failure(self, peer: str, exc: BaseException) -> None:
         if self.log is not None:
             what = "handshake timed out" if isinstance(exc, TimeoutError) else "handshake failed"
-            self.log.add(f"{peer} -> {self.target} identity=- up=0 down=0 close={what}: "
+            self.log.add(f"{peer} -> {self.target} identity=-{self.worker} up=0 down=0 close={what}: "
                          f"{failure_reason(exc)}")
 
 
@@ -326,7 +328,7 @@ class _Pipe(asyncio.Protocol):
             tls = self.tls_proto
             info = tls.connection.info if tls is not None else None
             gw.log.add(
-                f"{tls.peer if tls else '?'} -> {gw.target} identity={peer_identity(info) or '-'} "
+                f"{tls.peer if tls else '?'} -> {gw.target} identity={peer_identity(info) or '-'}{gw.worker} "
                 f"up={self.up} down={self.down} duration={time.monotonic() - self.start:.3f}s "
                 f"close={'; '.join(self.reasons) or '?'}"
             )
