@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..context import CERT_OPTIONAL, CERT_REQUIRED, Context, Purpose
-from ..errors import TLSError
+from ..errors import TLSError, UnsupportedFeature
 from ..events import HandshakeComplete
 from ..psk import ExternalPsk
 from ..suites import TLS12_SUITES, CipherSuite, NamedGroup, SignatureScheme
@@ -187,7 +187,9 @@ def apply_common(ctx: Context, args: argparse.Namespace) -> None:
         try:
             ctx.set_ciphers(ciphers)
         except ssl.SSLError as exc:
-            raise ValueError(f"--ciphers {ciphers!r}: {exc.reason or exc}") from None
+            raise ValueError(f"--ciphers {ciphers!r}: {exc.args[-1]}") from None
+        except UnsupportedFeature as exc:
+            raise ValueError(f"--ciphers {ciphers!r}: {exc}") from None
     low, high = getattr(args, "min_version", None), getattr(args, "max_version", None)
     if getattr(args, "tls1_2", False):
         low = high = "1.2"
@@ -323,6 +325,13 @@ def enum_name(kind: Any, value: int | None) -> str:
         return f"0x{value:04x}"
 
 
+def suite_name(code: int | None) -> str:
+    """A TLS 1.3 suite's RFC name, a TLS 1.2 suite's OpenSSL name, or the code point."""
+    if code is not None and code in TLS12_SUITES:
+        return TLS12_SUITES[code].openssl_name
+    return enum_name(CipherSuite, code)
+
+
 def describe_peer(addr: Any) -> str:
     if isinstance(addr, tuple) and len(addr) >= 2:
         host = f"[{addr[0]}]" if ":" in str(addr[0]) else str(addr[0])
@@ -351,7 +360,7 @@ def handshake_fields(info: HandshakeComplete) -> list[tuple[str, str]]:
     """(label, value) lines describing a completed handshake."""
     return [
         ("Protocol", str(info.version)),
-        ("Cipher suite", enum_name(CipherSuite, info.cipher_suite)),
+        ("Cipher suite", suite_name(info.cipher_suite)),
         ("Group", enum_name(NamedGroup, info.group)),
         ("Signature", enum_name(SignatureScheme, info.signature_scheme)),
         ("ALPN", info.alpn_protocol or "(none)"),
@@ -529,7 +538,7 @@ async def http_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
     writer.write(header if method == "HEAD" else header + body)
     await writer.drain()
     logger.info("%s: %s -> 200 (%s, %s)", tls.peer, request_line,
-                enum_name(CipherSuite, info.cipher_suite), peer_identity(info) or "no client cert")
+                suite_name(info.cipher_suite), peer_identity(info) or "no client cert")
     writer.close()
     await _quiet_wait_closed(writer)
 
@@ -538,7 +547,7 @@ async def echo_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
                        tls: AcceptedTLS) -> None:
     info = _info_of(writer)
     logger.info("%s: connected (%s, %s, client %s)", tls.peer,
-                enum_name(CipherSuite, info.cipher_suite), enum_name(NamedGroup, info.group),
+                suite_name(info.cipher_suite), enum_name(NamedGroup, info.group),
                 peer_identity(info) or "anonymous")
     total = 0
     try:
