@@ -27,10 +27,13 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-from test_cli import LOOPBACK, TIMEOUT, Files, Proc, ferrotls_server
+from redis_helpers import RedisServer, redis_server
+from test_cli import LOOPBACK, TIMEOUT, Files, Proc, ferrotls_cmd, ferrotls_server, run
 from test_gateway import EchoBackend
 
 from ferrotls.apps.strikes import LocalStrikeRegister
+
+__all__ = ["redis_server"]
 
 WORKER_STARTED = re.compile(rb"worker (\d+) started \(pid (\d+)\)")
 
@@ -158,7 +161,7 @@ def test_a_client_resumes_on_any_worker(files: Files, backend: EchoBackend, mode
         resumed = 0
         for i in range(30):
             tls = connect(ctx, port, session)
-            resumed += int(tls.session_reused)
+            resumed += 1 if tls.session_reused else 0
             echo(tls, b"again %d" % i)
             session = tls.session or session
             close_cleanly(tls)
@@ -299,3 +302,53 @@ def test_local_strike_register_fails_closed_when_full() -> None:
     assert results[:16] == [True] * 16
     assert results[16] is False  # the window is full: refused rather than forgotten
     assert len(store) == 16
+
+
+# --------------------------------------------------------------------------- --redis
+
+
+def test_two_gateways_share_tickets_through_redis_and_ride_out_an_outage(
+    files: Files, backend: EchoBackend, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    from ferrotls.shared import new_kek
+
+    kek = tmp_path / "kek"
+    kek.write_text(new_kek() + "\n")
+    kek.chmod(0o600)
+    ctx = client_ctx(files)
+    redis = ("--redis", redis_server.url, "--kek-file", str(kek))
+    with gateway(files, backend, "--workers", "1", *redis) as (a, port_a), \
+            gateway(files, backend, "--workers", "2", *redis) as (b, port_b):
+        first = connect(ctx, port_a)
+        echo(first, b"to a")
+        session = first.session
+        close_cleanly(first)
+        for _ in range(4):  # A's ticket resumes on B's workers
+            tls = connect(ctx, port_b, session)
+            assert tls.session_reused
+            echo(tls, b"to b")
+            close_cleanly(tls)
+        redis_server.kill()
+        a.wait_for(b"unavailable", stream="err", timeout=20)  # the ring's next refresh notices
+        for port in (port_a, port_b, port_a):  # full handshakes and resumption go on
+            tls = connect(ctx, port)
+            echo(tls, b"during the outage")
+            close_cleanly(tls)
+            tls = connect(ctx, port, session)
+            assert tls.session_reused
+            close_cleanly(tls)
+        redis_server.start()
+        a.wait_for(b"recovered after", stream="err", timeout=20)
+        tls = connect(ctx, port_b, session)
+        assert tls.session_reused
+        close_cleanly(tls)
+        text = a.err.decode()
+        assert text.count("unavailable") == 1 and text.count("recovered after") == 1, text
+        assert "Traceback" not in text + b.err.decode()
+
+
+def test_redis_flags_are_checked(tmp_path: Path) -> None:
+    rc, _, err = run(ferrotls_cmd("server", "--port", "0", "--redis", "redis://127.0.0.1:1/0"))
+    assert rc == 2 and "--redis needs --kek-file" in err
+    rc, _, err = run(ferrotls_cmd("server", "--port", "0", "--kek-file", str(tmp_path / "k")))
+    assert rc == 2 and "--kek-file needs --redis" in err
