@@ -82,6 +82,8 @@ BACKLOG = 1024
 CLOSE_BOUND = 2.0
 """Seconds the close_notify exchange of the connections still open after the drain may take."""
 ROTATION_INTERVAL = 12 * 3600.0
+GC_THRESHOLD = 20_000
+"""Allocations between young-generation collections in a worker (CPython's default: 700)."""
 
 _WORKER: list[int] = []
 """In a worker process of a fleet: its index (restarted workers keep theirs)."""
@@ -311,9 +313,12 @@ class _Worker:
 
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGHUP, hup)
-        # Everything made so far lives as long as the process: keep the collector off it.
+        # Everything made so far lives as long as the process: keep the collector off
+        # it, and collect the young generation less often (a handshake allocates a
+        # few thousand objects, nearly all freed by reference counting).
         gc.collect()
         gc.freeze()
+        gc.set_threshold(GC_THRESHOLD, 20, 20)
         await self.stop.wait()
         print(f"ferrotls {self.endpoint.name}: shutting down"
               + (f" (worker {self.index})" if self.control is not None else ""),
