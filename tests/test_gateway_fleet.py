@@ -352,3 +352,22 @@ def test_redis_flags_are_checked(tmp_path: Path) -> None:
     assert rc == 2 and "--redis needs --kek-file" in err
     rc, _, err = run(ferrotls_cmd("server", "--port", "0", "--kek-file", str(tmp_path / "k")))
     assert rc == 2 and "--kek-file needs --redis" in err
+
+
+# --------------------------------------------------------------------------- make demo
+
+
+def test_demo_resumes_across_two_instances_through_redis(redis_server: RedisServer) -> None:
+    from ferrotls.apps.fleetdemo import shared_resumption_demo
+
+    lines = shared_resumption_demo()  # starts a redis-server of its own
+    assert any("instance A: full handshake (resumed=False)" in ln for ln in lines), lines
+    assert any("instance B: resumed=True with instance A's ticket" in ln for ln in lines), lines
+
+
+def test_demo_says_it_skipped_without_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ferrotls.apps import fleetdemo
+
+    monkeypatch.setattr(fleetdemo, "_redis_binary", lambda: None)
+    assert fleetdemo.shared_resumption_demo() == [
+        "skipped: redis-server is not installed (apt-get install redis-server)"]
