@@ -418,6 +418,8 @@ def main() -> int:
                     for name in [p for p in ("ferrotls", "nginx") if p in peers][:: 1 if run % 2 == 0 else -1]:
                         print(f"run {run + 1}/{args.runs}: {name} --workers 2", file=sys.stderr, flush=True)
                         results[name][-1].update(measure_fleet(name, pki, bport, exe, args, workdir))
+                print(report(results, peers, args, [*notes, f"after round {run + 1} of {args.runs}"]),
+                      file=sys.stderr, flush=True)
         finally:
             backend.kill()
             backend.wait()
