@@ -4,14 +4,19 @@
 * ``--client``: plaintext in on ``--accept``, TLS out to the upstream TLS server
   ``--connect`` (``--ca``/``--servername``/``--insecure``/``--cert``/``--key`` apply).
 
-Every connection runs in the same asyncio loop.  Each one ends with one log line
+``--workers N`` runs N processes (:mod:`ferrotls.apps.fleet`); in each, every
+connection runs in the same asyncio loop.  In server mode the two sides are
+plain asyncio Protocols joined by a ``_Pipe`` (no streams, no copier tasks):
+bytes go from one transport's ``data_received`` straight to the other's
+``write``, and a full write buffer pauses reading on the other side.  Each
+connection ends with one log line
 (stderr): peer address, identity (client certificate subject or PSK identity,
 in server mode; the upstream's certificate subject in client mode), bytes each
 way, duration and the close reason.  A TLS client that does not finish its
 handshake within ``--handshake-timeout`` (default 10 s) is dropped; an
 unreachable or vanished backend gives the TLS client a clean close
-(close_notify); a reset on one side aborts only that connection.  SIGINT and
-SIGTERM stop the listener, close the open connections and exit 0.
+(close_notify); a reset on one side aborts only that connection.  SIGTERM and
+SIGINT drain (``--drain-timeout``), SIGHUP reloads certificates and ticket keys.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ Behaviour:
   decide with ``eof_received()``'s return value, as over TCP.  A TCP EOF without
   close_notify is :class:`~ferrotls.TruncationError` on the reader; any TLS error
   is raised by the reader (and by ``drain()``), after the alert went out.
+* 0-RTT: early data a server accepted is handed to the app protocol's
+  ``data_received`` right after its ``connection_made``, before any later data.
 * Backpressure: when the app stops reading (``StreamReader`` over its limit) the
   TCP transport stops reading too; the TCP transport's write buffer limits are the
   TLS transport's, and its pause/resume_writing reach the app (``drain()``).
