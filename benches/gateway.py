@@ -172,7 +172,7 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], bound: float = 20.0) -> 
     deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
@@ -210,15 +210,25 @@ class Gateway:
                 pass
 
 
+BASELINE: list[str] = []
+"""--baseline: the python/ directory of another ferrotls tree, run as peer "baseline"."""
+
+
 def start_gateway(name: str, pki: dict[str, str], backend: int, workers: int, cpus: str | None,
                   workdir: Path) -> Gateway:
     port = free_port()
     d = workdir / f"{name}-{workers}"
     d.mkdir(exist_ok=True)
-    if name == "ferrotls":
+    env = None
+    if name in ("ferrotls", "ferrotls-asyncio", "baseline"):
         cmd = [sys.executable, "-m", "ferrotls", "gateway", "--accept", f"127.0.0.1:{port}",
-               "--connect", f"127.0.0.1:{backend}", "--cert", pki["cert"], "--key", pki["key"],
-               "--tls1_3", "--workers", str(workers)]
+               "--connect", f"127.0.0.1:{backend}", "--cert", pki["cert"], "--key", pki["key"]]
+        if name == "baseline":  # an older tree may know neither --tls1_3 nor --workers
+            env = dict(os.environ, PYTHONPATH=BASELINE[0])
+        else:
+            cmd += ["--tls1_3", "--workers", str(workers)]
+        if name == "ferrotls-asyncio":
+            cmd += ["--event-loop", "asyncio"]
     elif name == "stunnel":
         conf = d / "stunnel.conf"
         conf.write_text(
@@ -253,7 +263,7 @@ def start_gateway(name: str, pki: dict[str, str], backend: int, workers: int, cp
         raise ValueError(name)
     log = open(d / "stderr.log", "ab")
     proc = subprocess.Popen([*taskset(cpus), *cmd], stdout=subprocess.DEVNULL, stderr=log,
-                            stdin=subprocess.DEVNULL, preexec_fn=_raise_nofile, cwd=d)
+                            stdin=subprocess.DEVNULL, preexec_fn=_raise_nofile, cwd=d, env=env)
     wait_port(port, proc)
     time.sleep(0.3)  # every worker up
     return Gateway(name, proc, port, d)
@@ -328,8 +338,11 @@ def measure_one(name: str, pki: dict[str, str], backend: int, exe: Path, args: a
     try:
         loadgen(exe, "new", gw.port, 8, "0.5", "1")  # warm-up
         secs = str(args.seconds)
+        wanted = set(args.rows.split(",")) if args.rows else None
         for key, mode, n in (("new1", "new", 1), ("new8", "new", 8), ("new64", "new", 64),
                              ("res8", "resumed", 8), ("res64", "resumed", 64)):
+            if wanted is not None and key not in wanted:
+                continue
             cpu0 = cpu_seconds(gw.pids())
             r = loadgen(exe, mode, gw.port, n, secs, "1")
             cpu = cpu_seconds(gw.pids()) - cpu0
@@ -339,13 +352,16 @@ def measure_one(name: str, pki: dict[str, str], backend: int, exe: Path, args: a
                 print(f"  note: {name} resumed only {r.reused} of {r.conns}", file=sys.stderr)
             if n == 8:
                 out["cpu_new" if mode == "new" else "cpu_res"] = 1000 * cpu / max(r.conns, 1)
-        for key, n, size in (("bulk1", 1, args.bulk_mb * 10**6), ("bulk8", 8, args.bulk_mb * 10**6 // 8)):
+        bulk = ((("bulk1", 1, args.bulk_mb * 10**6), ("bulk8", 8, args.bulk_mb * 10**6 // 8))
+                if wanted is None or "bulk" in wanted else ())
+        for key, n, size in bulk:
             r = loadgen(exe, "bulk", gw.port, n, str(size), "1")
             out[key] = r.bytes / r.seconds / 1e6
             lost += r.lost + r.errors * size
-        kib, idle_lost = idle_kib(exe, gw, args.idle, "1")
-        out["idle"] = kib
-        lost += idle_lost
+        if wanted is None or "idle" in wanted:
+            kib, idle_lost = idle_kib(exe, gw, args.idle, "1")
+            out["idle"] = kib
+            lost += idle_lost
         out["lost"] = lost
     finally:
         gw.stop()
@@ -386,10 +402,20 @@ def main() -> int:
     ap.add_argument("--idle", type=int, default=1000, help="idle connections for the memory row")
     ap.add_argument("--peers", default=",".join(PEERS))
     ap.add_argument("--no-fleet", action="store_true", help="skip the --workers 2 rows")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also measure the ferrotls gateway of another tree (its python/ directory; "
+                         "one process), as peer 'baseline'")
+    ap.add_argument("--rows", help="only these row keys (comma list: new1,new8,new64,res8,res64,"
+                                   "bulk,idle)")
     args = ap.parse_args()
+    if args.baseline:
+        BASELINE[:] = [str(Path(args.baseline).resolve())]
     notes = ensure_packages()
     peers = [p for p in args.peers.split(",") if p]
-    available = {"ferrotls": True, "stunnel": shutil.which("stunnel4") is not None,
+    if args.baseline and "baseline" not in peers:
+        peers.insert(1, "baseline")
+    available = {"ferrotls": True, "ferrotls-asyncio": True, "baseline": bool(args.baseline),
+                 "stunnel": shutil.which("stunnel4") is not None,
                  "nginx": shutil.which("nginx") is not None and Path(NGINX_STREAM).exists(),
                  "haproxy": shutil.which("haproxy") is not None}
     for p in peers:
@@ -413,11 +439,20 @@ def main() -> int:
                 order = peers[run % len(peers):] + peers[:run % len(peers)]
                 for name in order:
                     print(f"run {run + 1}/{args.runs}: {name}", file=sys.stderr, flush=True)
-                    results[name].append(measure_one(name, pki, bport, exe, args, workdir))
+                    try:
+                        results[name].append(measure_one(name, pki, bport, exe, args, workdir))
+                    except (RuntimeError, subprocess.SubprocessError) as exc:
+                        notes.append(f"round {run + 1}: {name} failed: {exc}")
+                        results[name].append({})
+                        continue
                 if not args.no_fleet:
                     for name in [p for p in ("ferrotls", "nginx") if p in peers][:: 1 if run % 2 == 0 else -1]:
                         print(f"run {run + 1}/{args.runs}: {name} --workers 2", file=sys.stderr, flush=True)
-                        results[name][-1].update(measure_fleet(name, pki, bport, exe, args, workdir))
+                        try:
+                            results[name][-1].update(
+                                measure_fleet(name, pki, bport, exe, args, workdir))
+                        except (RuntimeError, subprocess.SubprocessError) as exc:
+                            notes.append(f"round {run + 1}: {name} --workers 2 failed: {exc}")
                 print(report(results, peers, args, [*notes, f"after round {run + 1} of {args.runs}"]),
                       file=sys.stderr, flush=True)
         finally:
@@ -440,8 +475,8 @@ def report(results: dict[str, list[dict[str, float]]], peers: list[str], args: a
     for tool, cmd in (("stunnel", ["stunnel4", "-version"]), ("nginx", ["nginx", "-v"]),
                       ("haproxy", ["haproxy", "-v"])):
         if tool in peers:
-            p = subprocess.run(cmd, capture_output=True, text=True)
-            first = (p.stdout + p.stderr).strip().splitlines()
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            first = (done.stdout + done.stderr).strip().splitlines()
             versions.append(next((ln for ln in first if re.search(r"\d+\.\d+", ln)), tool).strip())
     lines = [
         f"Gateway bench: {platform.node() and 'this machine'}, {os.cpu_count()} CPUs, "
@@ -452,7 +487,8 @@ def report(results: dict[str, list[dict[str, float]]], peers: list[str], args: a
         "",
     ]
     header = "| measurement | " + " | ".join(peers)
-    ratios = [p for p in ("stunnel", "nginx") if p in peers and "ferrotls" in peers]
+    ratios = [p for p in ("ferrotls-asyncio", "baseline", "stunnel", "nginx")
+              if p in peers and "ferrotls" in peers]
     header += "".join(f" | ferrotls/{p}" for p in ratios) + " |"
     lines.append(header)
     lines.append("|---|" + "---:|" * (len(peers) + len(ratios)))

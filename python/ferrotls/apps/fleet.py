@@ -53,7 +53,7 @@ import socket
 import struct
 import sys
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -168,6 +168,9 @@ def add_fleet_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accept-mode", choices=("reuseport", "shared"), default="reuseport",
                    help="reuseport: each worker has its own SO_REUSEPORT socket (default); "
                         "shared: one listening socket inherited by every worker")
+    p.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
+                   help="the event loop of each worker: uvloop (accepts, connects and reads in C), "
+                        "asyncio's own, or auto: uvloop if it is installed (default)")
     p.add_argument("--drain-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="on SIGTERM, how long open connections may go on before they are "
                         "closed with close_notify (default 10)")
@@ -182,7 +185,25 @@ def worker_count(args: argparse.Namespace) -> int:
     return int(n)
 
 
-def listening_socket(host: str, port: int, *, reuseport: bool, listen: bool = True) -> socket.socket:
+def run_loop(main: Coroutine[Any, Any, int], args: argparse.Namespace) -> int:
+    """Run ``main`` on the event loop ``--event-loop`` asks for."""
+    kind = getattr(args, "event_loop", "auto")
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if kind != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if kind == "uvloop":
+                raise ValueError("--event-loop uvloop: uvloop is not installed "
+                                 "(pip install uvloop)") from None
+        else:
+            factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
+
+
+def listening_socket(host: str, port: int, *, reuseport: bool,
+                     listen: bool = True) -> socket.socket:
     """A TCP socket bound to (host, port), listening unless ``listen`` is False."""
     infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     family, kind, proto, _, addr = infos[0]
@@ -417,7 +438,8 @@ class _Supervisor:
                     sock = listening_socket(host, port, reuseport=True)
                 else:
                     sock = self.sock
-                code = asyncio.run(_Worker(self.endpoint, self.args, slot.index, child).run(sock))
+                worker = _Worker(self.endpoint, self.args, slot.index, child)
+                code = run_loop(worker.run(sock), self.args)
             except KeyboardInterrupt:
                 code = 0
             except BaseException as exc:  # noqa: BLE001 - report and leave
@@ -459,13 +481,14 @@ class _Supervisor:
             elif kind == b"r":
                 self.reload_pending -= 1
                 if payload:
-                    self.reload_errors.append(f"worker {slot.index}: {payload.decode(errors='replace')}")
+                    error = payload.decode(errors="replace")
+                    self.reload_errors.append(f"worker {slot.index}: {error}")
                 if self.reload_pending == 0:
                     if self.reload_errors:
                         self.say("reload failed in " + "; ".join(self.reload_errors))
                     else:
-                        self.say(f"reloaded: {self.n} workers have new certificates and ticket keys; "
-                                 "open connections are unchanged")
+                        self.say(f"reloaded: {self.n} workers have new certificates and ticket "
+                                 "keys; open connections are unchanged")
 
     def reap(self) -> None:
         while True:
@@ -510,7 +533,8 @@ class _Supervisor:
         try:
             self.endpoint.context = self.endpoint.rebuild()  # restarted workers get it too
         except Exception as exc:  # noqa: BLE001
-            self.say(f"reload failed, keeping the running configuration: {type(exc).__name__}: {exc}")
+            self.say("reload failed, keeping the running configuration: "
+                     f"{type(exc).__name__}: {exc}")
             return
         try:
             self.endpoint.shared.rotate()
@@ -547,7 +571,8 @@ class _Supervisor:
 
     def run(self) -> int:
         host, port = self.endpoint.host, self.endpoint.port
-        self.sock = listening_socket(host, port, reuseport=self.reuseport, listen=not self.reuseport)
+        self.sock = listening_socket(host, port, reuseport=self.reuseport,
+                                     listen=not self.reuseport)
         self.sock_addr = self.sock.getsockname()
         wake_r, wake_w = socket.socketpair()
         wake_r.setblocking(False)
@@ -626,7 +651,7 @@ def run_fleet(endpoint: Endpoint, args: argparse.Namespace) -> int:
     if workers == 1:
         sock = listening_socket(endpoint.host, endpoint.port, reuseport=False)
         worker = _Worker(endpoint, args, 0, None)
-        return asyncio.run(worker.run(sock))
+        return run_loop(worker.run(sock), args)
     return _Supervisor(endpoint, args, workers).run()
 
 
@@ -639,7 +664,8 @@ def local_shared_state(workers: int) -> SharedState:
     from .strikes import LocalStrikeRegister
 
     if workers == 1:
-        return SharedState(TicketKeyManager(rotation_interval=ROTATION_INTERVAL), InMemoryReplayStore())
+        keys = TicketKeyManager(rotation_interval=ROTATION_INTERVAL)
+        return SharedState(keys, InMemoryReplayStore())
     keys = TicketKeyManager(rotation_interval=None)
     keys.rotate()
     return SharedState(keys, LocalStrikeRegister())

@@ -29,7 +29,8 @@ def _redis_binary() -> str | None:
     found = shutil.which("redis-server")
     if found:
         return found
-    return next((p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.path.exists(p)), None)
+    places = ("/usr/bin/redis-server", "/usr/sbin/redis-server")
+    return next((p for p in places if os.path.exists(p)), None)
 
 
 def _free_port() -> int:
@@ -82,7 +83,7 @@ def _resume_across(url: str, kek: str) -> list[str]:
 
     pki = make_test_pki(("localhost",))
     lines = [f"redis-server on {url}; both instances hold key-encryption key "
-             f"{kek_id(parse_kek(kek)).hex()} (the ticket keys are stored in Redis sealed under it)"]
+             f"{kek_id(parse_kek(kek)).hex()} (the ticket keys are in Redis sealed under it)"]
     instances = {}
     for name in ("A", "B"):
         ring, strikes = redis_shared_state(url, kek, name=f"instance-{name}", background=False)
@@ -101,7 +102,8 @@ def _resume_across(url: str, kek: str) -> list[str]:
     server = ServerConnection(instances["B"][0])
     pump(conn, server)
     info = next(e for e in conn.events() if isinstance(e, HandshakeComplete))
-    lines.append(f"instance B: resumed={info.resumed} with instance A's ticket (no certificate sent)")
+    lines.append(f"instance B: resumed={info.resumed} with instance A's ticket "
+                 "(no certificate sent)")
     for _, ring in instances.values():
         ring.close()
     return lines

@@ -195,8 +195,8 @@ class _Gateway:
     def on_failure(self, peer: str, exc: BaseException) -> None:
         if self.log is not None:
             what = "handshake timed out" if isinstance(exc, TimeoutError) else "handshake failed"
-            self.log.add(f"{peer} -> {self.target} identity=-{self.worker} up=0 down=0 close={what}: "
-                         f"{failure_reason(exc)}")
+            self.log.add(f"{peer} -> {self.target} identity=-{self.worker} up=0 down=0 "
+                         f"close={what}: {failure_reason(exc)}")
 
 
 class _Pipe(asyncio.Protocol):
@@ -332,8 +332,9 @@ class _Pipe(asyncio.Protocol):
         if gw.log is not None:
             tls = self.tls_proto
             info = tls.connection.info if tls is not None else None
+            identity = peer_identity(info) or "-"
             gw.log.add(
-                f"{tls.peer if tls else '?'} -> {gw.target} identity={peer_identity(info) or '-'}{gw.worker} "
+                f"{tls.peer if tls else '?'} -> {gw.target} identity={identity}{gw.worker} "
                 f"up={self.up} down={self.down} duration={time.monotonic() - self.start:.3f}s "
                 f"close={'; '.join(self.reasons) or '?'}"
             )
@@ -432,7 +433,8 @@ def _server_endpoint(args: argparse.Namespace) -> Endpoint:
     bhost, bport = parse_hostport(args.connect)
 
     def announce(addr: str) -> None:
-        print(f"ferrotls gateway: TLS {addr} -> plaintext {bhost}:{bport}", file=sys.stderr, flush=True)
+        print(f"ferrotls gateway: TLS {addr} -> plaintext {bhost}:{bport}", file=sys.stderr,
+              flush=True)
 
     return Endpoint("gateway", host, port, rebuild(), rebuild, start, connections, shared, announce)
 
@@ -480,7 +482,8 @@ def _client_endpoint(args: argparse.Namespace) -> Endpoint:
             try:
                 try:
                     u_reader, u_writer = await asyncio.wait_for(
-                        open_connection(uhost, uport, context=current(), server_hostname=server_name,
+                        open_connection(uhost, uport, context=current(),
+                                        server_hostname=server_name,
                                         ssl_handshake_timeout=args.handshake_timeout,
                                         ssl_shutdown_timeout=5.0),
                         args.handshake_timeout + CONNECT_TIMEOUT)

@@ -43,7 +43,14 @@ from ..events import HandshakeComplete
 from ..psk import ExternalPsk
 from ..suites import TLS12_SUITES, CipherSuite, NamedGroup, SignatureScheme
 from ..transports.aio import TLSProtocol
-from .fleet import Endpoint, SharedState, add_fleet_arguments, local_shared_state, run_fleet, worker_count
+from .fleet import (
+    Endpoint,
+    SharedState,
+    add_fleet_arguments,
+    local_shared_state,
+    run_fleet,
+    worker_count,
+)
 
 TLS12_PSK_SUITES = tuple(code for code, suite in TLS12_SUITES.items() if suite.auth == "PSK")
 """The TLS 1.2 PSK suites ferrotls implements (added to the defaults when a PSK is configured)."""
@@ -103,7 +110,8 @@ def add_common_tls_arguments(p: argparse.ArgumentParser) -> None:
     versions.add_argument("--tls1_2", action="store_true", help="TLS 1.2 only")
     versions.add_argument("--tls1_3", action="store_true", help="TLS 1.3 only")
     p.add_argument("--min-version", choices=("1.2", "1.3"), help="lowest TLS version (default 1.2)")
-    p.add_argument("--max-version", choices=("1.2", "1.3"), help="highest TLS version (default 1.3)")
+    p.add_argument("--max-version", choices=("1.2", "1.3"),
+                   help="highest TLS version (default 1.3)")
     p.add_argument("--psk-identity", metavar="ID",
                    help="external pre-shared key identity (with --psk-hex; TLS 1.3 and the TLS 1.2 "
                         "PSK suites)")
@@ -115,7 +123,8 @@ def add_common_tls_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_server_tls_arguments(p: argparse.ArgumentParser) -> None:
-    """Certificate, client-authentication, shared-state and worker options of ``server`` and ``gateway``."""
+    """Certificate, client-authentication, shared-state and worker options of ``server``
+    and ``gateway``."""
     p.add_argument("--cert", action="append", metavar="PEM",
                    help="certificate chain, leaf first (repeatable: e.g. an RSA and an ECDSA one)")
     p.add_argument("--key", action="append", metavar="PEM",
@@ -304,7 +313,8 @@ def throwaway_pki(args: argparse.Namespace, names: tuple[str, ...]) -> Any:
 
 def setup_logging(name: str, args: argparse.Namespace) -> None:
     """Log lines on stderr, ``ferrotls NAME: ...``; the Redis outage/recovery lines too."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=f"ferrotls {name}: %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format=f"ferrotls {name}: %(message)s")
     logging.getLogger("ferrotls.redis").setLevel(logging.INFO)
     if getattr(args, "quiet", False):
         logging.getLogger(f"ferrotls.{name}").setLevel(logging.WARNING)
@@ -590,8 +600,9 @@ def server_endpoint(args: argparse.Namespace, names: tuple[str, ...]) -> Endpoin
     handler = echo_handler if args.echo else http_handler
 
     async def start(current: Callable[[], Context], sock: socket.socket) -> asyncio.Server:
-        return await serve_tls(current, None, None, handler, handshake_timeout=args.handshake_timeout,
-                               on_failure=on_failure, connections=connections, sock=sock)
+        return await serve_tls(current, None, None, handler,
+                               handshake_timeout=args.handshake_timeout, on_failure=on_failure,
+                               connections=connections, sock=sock)
 
     return Endpoint("server", args.host, args.port, rebuild(), rebuild, start,
                     lambda: connections, shared)
