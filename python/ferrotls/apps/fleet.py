@@ -82,7 +82,7 @@ BACKLOG = 1024
 CLOSE_BOUND = 2.0
 """Seconds the close_notify exchange of the connections still open after the drain may take."""
 ROTATION_INTERVAL = 12 * 3600.0
-GC_THRESHOLD = 20_000
+GC_THRESHOLD = 10_000
 """Allocations between young-generation collections in a worker (CPython's default: 700)."""
 
 _WORKER: list[int] = []
@@ -339,7 +339,7 @@ class _Worker:
         # few thousand objects, nearly all freed by reference counting).
         gc.collect()
         gc.freeze()
-        gc.set_threshold(GC_THRESHOLD, 20, 20)
+        gc.set_threshold(GC_THRESHOLD, 10, 10)
         await self.stop.wait()
         print(f"ferrotls {self.endpoint.name}: shutting down"
               + (f" (worker {self.index})" if self.control is not None else ""),
