@@ -15,16 +15,19 @@ of test_gateway.py.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import random
 import re
 import shutil
 import signal
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis_helpers import RedisServer, redis_server
@@ -371,3 +374,68 @@ def test_demo_says_it_skipped_without_redis(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(fleetdemo, "_redis_binary", lambda: None)
     assert fleetdemo.shared_resumption_demo() == [
         "skipped: redis-server is not installed (apt-get install redis-server)"]
+
+
+# --------------------------------------------------------------------------- 0-RTT across workers
+
+
+def _sans_io_round(conn: Any, sock: socket.socket, until: Callable[[], bool]) -> None:
+    """Pump a ferrotls client connection over a blocking socket until ``until()``."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        out = conn.data_to_send()
+        if out:
+            sock.sendall(out)
+        if until():
+            return
+        assert time.monotonic() < deadline, "no progress"
+        data = sock.recv(65536)
+        conn.receive_data(data)
+        if not data:
+            return
+
+
+def test_a_replayed_0rtt_flight_is_accepted_by_one_worker_only(
+    files: Files, backend: EchoBackend
+) -> None:
+    """The same 0-RTT flight (byte for byte) sent 12 times lands on both workers
+    (SO_REUSEPORT hash) and gets its early data accepted exactly once: the strike
+    register is shared.  Identical flights come from identical clients: fixed
+    randomness, key share and clock."""
+    from ferrotls.config import create_client_config
+    from ferrotls.connection import ClientConnection
+    from ferrotls.events import ApplicationData, HandshakeComplete, SessionTicket
+    from ferrotls.tickets import ClientSession
+
+    base = create_client_config(cafile=files.ca, groups=(0x001D,), key_share_groups=(0x001D,))
+    with gateway(files, backend, "--workers", "2", "--early-data") as (gw, port):
+        first = ClientConnection(base, "localhost")
+        events: list[Any] = []
+        with socket.create_connection((LOOPBACK, port), timeout=TIMEOUT) as sock:
+            first.send(b"hello")  # queued until the handshake completes
+
+            def got_ticket() -> bool:
+                events.extend(first.events())
+                return any(isinstance(e, SessionTicket) for e in events) and any(
+                    isinstance(e, ApplicationData) for e in events)
+
+            _sans_io_round(first, sock, got_ticket)
+        session = next(e.session for e in events if isinstance(e, SessionTicket))
+        assert isinstance(session, ClientSession)
+        now = time.time()
+        accepted = []
+        for _ in range(12):
+            rng = random.Random(1604).randbytes
+            config = dataclasses.replace(base, rng=rng, clock=lambda: now,
+                                         key_share_private_keys={0x001D: bytes(range(1, 33))})
+            client = ClientConnection(config, "localhost", session=session, early_data=b"0rtt!")
+            with socket.create_connection((LOOPBACK, port), timeout=TIMEOUT) as sock:
+                _sans_io_round(client, sock, lambda: client.handshake_complete)  # noqa: B023
+                info: HandshakeComplete = client.info
+                assert info.resumed
+                accepted.append(info.early_data_accepted)
+                client.close()
+                sock.sendall(client.data_to_send())
+        assert accepted.count(True) == 1, accepted
+        workers = logged_workers(gw, 13)
+        assert set(workers[1:]) == {0, 1}, workers  # both workers saw the flight

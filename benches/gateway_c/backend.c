@@ -1,6 +1,8 @@
 /* A plaintext echo backend for benches/gateway.py: epoll, one thread, non-blocking.
  *   backend PORT      prints "listening PORT" (PORT 0: a free one); echoes every byte;
  *                     a FIN from the peer is answered with a FIN once everything is echoed.
+ * A connection whose peer does not take the echo fast enough keeps the rest in its
+ * own buffer and stops reading until the buffer is written (EPOLLOUT): nobody waits.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -13,6 +15,84 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#define BUF (256 * 1024)
+
+struct conn {
+    int fd;
+    int eof;       /* the peer sent its FIN */
+    size_t off, len;
+    char *pending; /* echo not yet written (NULL: none) */
+};
+
+static int ep;
+
+static void finish(struct conn *c) {
+    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    free(c->pending);
+    free(c);
+}
+
+static void watch(struct conn *c, unsigned events) {
+    struct epoll_event e = {.events = events, .data.ptr = c};
+    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
+}
+
+/* Write what is pending; 1 if all of it went out. */
+static int flush(struct conn *c) {
+    while (c->off < c->len) {
+        ssize_t w = write(c->fd, c->pending + c->off, c->len - c->off);
+        if (w > 0) {
+            c->off += (size_t)w;
+        } else if (w < 0 && errno == EAGAIN) {
+            return 0;
+        } else {
+            return -1;
+        }
+    }
+    c->off = c->len = 0;
+    return 1;
+}
+
+static void on_ready(struct conn *c, char *buf) {
+    if (c->len) {
+        int r = flush(c);
+        if (r < 0) { finish(c); return; }
+        if (r == 0) return; /* still waiting for EPOLLOUT */
+        if (c->eof) { shutdown(c->fd, SHUT_WR); finish(c); return; }
+        watch(c, EPOLLIN);
+    }
+    for (;;) {
+        ssize_t n = read(c->fd, buf, BUF);
+        if (n > 0) {
+            ssize_t off = 0;
+            while (off < n) {
+                ssize_t w = write(c->fd, buf + off, (size_t)(n - off));
+                if (w > 0) { off += w; continue; }
+                if (w < 0 && errno == EAGAIN) break;
+                finish(c);
+                return;
+            }
+            if (off < n) { /* keep the rest, stop reading until it is out */
+                if (!c->pending) c->pending = malloc(BUF);
+                memcpy(c->pending, buf + off, (size_t)(n - off));
+                c->off = 0;
+                c->len = (size_t)(n - off);
+                watch(c, EPOLLOUT);
+                return;
+            }
+            continue;
+        }
+        if (n == 0) { /* FIN: answer with ours once the echo is out */
+            shutdown(c->fd, SHUT_WR);
+            finish(c);
+        } else if (errno != EAGAIN) {
+            finish(c);
+        }
+        return;
+    }
+}
 
 int main(int argc, char **argv) {
     struct rlimit rl;
@@ -32,43 +112,26 @@ int main(int argc, char **argv) {
     getsockname(ls, (struct sockaddr *)&sa, &len);
     printf("listening %d\n", ntohs(sa.sin_port));
     fflush(stdout);
-    int ep = epoll_create1(0);
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = ls};
+    ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
     epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
-    static char buf[262144];
+    static char buf[BUF];
     struct epoll_event evs[256];
     for (;;) {
         int n = epoll_wait(ep, evs, 256, -1);
         for (int i = 0; i < n; i++) {
-            int fd = evs[i].data.fd;
-            if (fd == ls) {
-                int c;
-                while ((c = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
-                    struct epoll_event e = {.events = EPOLLIN, .data.fd = c};
-                    epoll_ctl(ep, EPOLL_CTL_ADD, c, &e);
+            struct conn *c = evs[i].data.ptr;
+            if (c == NULL) {
+                int fd;
+                while ((fd = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+                    struct conn *nc = calloc(1, sizeof *nc);
+                    nc->fd = fd;
+                    struct epoll_event e = {.events = EPOLLIN, .data.ptr = nc};
+                    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
                 }
                 continue;
             }
-            for (;;) {
-                ssize_t r = read(fd, buf, sizeof buf);
-                if (r > 0) {
-                    ssize_t off = 0;
-                    while (off < r) { /* the echo is small or the peer reads: block briefly */
-                        ssize_t w = write(fd, buf + off, r - off);
-                        if (w > 0) off += w;
-                        else if (w < 0 && errno == EAGAIN) usleep(50);
-                        else break;
-                    }
-                    continue;
-                }
-                if (r == 0) { /* FIN: answer with ours */
-                    shutdown(fd, SHUT_WR);
-                    close(fd);
-                } else if (errno != EAGAIN) {
-                    close(fd);
-                }
-                break;
-            }
+            on_ready(c, buf);
         }
     }
 }
