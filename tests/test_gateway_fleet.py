@@ -412,7 +412,8 @@ def test_a_replayed_0rtt_flight_is_accepted_by_one_worker_only(
         first = ClientConnection(base, "localhost")
         events: list[Any] = []
         with socket.create_connection((LOOPBACK, port), timeout=TIMEOUT) as sock:
-            first.send(b"hello")  # queued until the handshake completes
+            _sans_io_round(first, sock, lambda: first.handshake_complete)
+            first.send(b"hello")
 
             def got_ticket() -> bool:
                 events.extend(first.events())
