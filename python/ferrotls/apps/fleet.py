@@ -376,6 +376,15 @@ class _Worker:
 # --------------------------------------------------------------------------- supervisor
 
 
+class _WorkerDone(BaseException):
+    """Raised in a forked worker when it is done, so that it leaves the supervisor's
+    code (which it was forked from) and exits through the normal interpreter exit."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 @dataclass
 class _Slot:
     index: int
@@ -442,13 +451,12 @@ class _Supervisor:
                 code = run_loop(worker.run(sock), self.args)
             except KeyboardInterrupt:
                 code = 0
-            except BaseException as exc:  # noqa: BLE001 - report and leave
+            except Exception as exc:  # noqa: BLE001 - report and leave
                 print(f"{self.tag}: worker {slot.index} failed: {type(exc).__name__}: {exc}",
                       file=sys.stderr, flush=True)
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            raise _WorkerDone(code)  # out of the supervisor's stack, to run_fleet's caller
         child.close()
         parent.setblocking(False)
         slot.pid, slot.control, slot.frames = pid, parent, _Frames()
@@ -652,7 +660,10 @@ def run_fleet(endpoint: Endpoint, args: argparse.Namespace) -> int:
         sock = listening_socket(endpoint.host, endpoint.port, reuseport=False)
         worker = _Worker(endpoint, args, 0, None)
         return run_loop(worker.run(sock), args)
-    return _Supervisor(endpoint, args, workers).run()
+    try:
+        return _Supervisor(endpoint, args, workers).run()
+    except _WorkerDone as done:  # in a worker process: its exit status
+        return done.code
 
 
 def local_shared_state(workers: int) -> SharedState:
