@@ -331,6 +331,13 @@ def test_two_gateways_share_tickets_through_redis_and_ride_out_an_outage(
             assert tls.session_reused
             echo(tls, b"to b")
             close_cleanly(tls)
+        # SIGHUP on B: a coordinated rotation in Redis (the new key activates later,
+        # on every instance at once); A's ticket keeps resuming on B
+        b.proc.send_signal(signal.SIGHUP)
+        b.wait_for(b"reloaded: 2 workers", stream="err")
+        tls = connect(ctx, port_b, session)
+        assert tls.session_reused
+        close_cleanly(tls)
         redis_server.kill()
         a.wait_for(b"unavailable", stream="err", timeout=20)  # the ring's next refresh notices
         for port in (port_a, port_b, port_a):  # full handshakes and resumption go on
