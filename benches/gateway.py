@@ -280,16 +280,21 @@ class LoadResult:
     errors: int
     lost: int
     bytes: int
+    cpu: float = 0.0
+    """CPU seconds the load generator used (user + system)."""
 
 
 def loadgen(exe: Path, mode: str, port: int, n: int, arg: str, cpus: str | None) -> LoadResult:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([*taskset(cpus), str(exe), mode, str(port), str(n), arg],
                          capture_output=True, text=True, timeout=300, preexec_fn=_raise_nofile)
     m = re.search(r"conns=(\d+) reused=(\d+) seconds=([\d.]+) errors=(\d+) lost=(\d+) bytes=(\d+)",
                   out.stdout)
     if not m:
         raise RuntimeError(f"loadgen {mode}: {out.stdout} {out.stderr}")
-    return LoadResult(int(m[1]), int(m[2]), float(m[3]), int(m[4]), int(m[5]), int(m[6]))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return LoadResult(int(m[1]), int(m[2]), float(m[3]), int(m[4]), int(m[5]), int(m[6]), cpu)
 
 
 def idle_kib(exe: Path, gw: Gateway, n: int, cpus: str | None) -> tuple[float, int]:
@@ -320,6 +325,7 @@ ROWS: list[Row] = [
     ("res64", "resumed connections/s, 64 clients"),
     ("cpu_new", "gateway CPU s per 1,000 new connections"),
     ("cpu_res", "gateway CPU s per 1,000 resumed connections"),
+    ("client_busy", "load generator CPU use at 8 clients, new (%; 100 = client-bound)"),
     ("bulk1", "bulk MB/s, 1 stream"),
     ("bulk8", "bulk MB/s, 8 streams"),
     ("idle", "KiB RSS per idle connection, 1,000 open"),
@@ -352,6 +358,9 @@ def measure_one(name: str, pki: dict[str, str], backend: int, exe: Path, args: a
                 print(f"  note: {name} resumed only {r.reused} of {r.conns}", file=sys.stderr)
             if n == 8:
                 out["cpu_new" if mode == "new" else "cpu_res"] = 1000 * cpu / max(r.conns, 1)
+                if mode == "new":
+                    out["client_cpu"] = 1000 * r.cpu / max(r.conns, 1)
+                    out["client_busy"] = 100 * r.cpu / r.seconds
         bulk = ((("bulk1", 1, args.bulk_mb * 10**6), ("bulk8", 8, args.bulk_mb * 10**6 // 8))
                 if wanted is None or "bulk" in wanted else ())
         for key, n, size in bulk:
@@ -387,6 +396,8 @@ def fmt(key: str, value: float | None) -> str:
         return "-"
     if key.startswith("cpu"):
         return f"{value:.2f}"
+    if key == "client_busy":
+        return f"{value:.0f}"
     if key == "idle":
         return f"{value:.1f}"
     if key == "lost":
