@@ -66,7 +66,9 @@ def test_readme_links_stay_in_the_repository() -> None:
 def test_readme_does_not_claim_stdlib_only_package() -> None:
     text = README.read_text(encoding="utf-8")
     assert "`cryptography`" in text
-    assert "TLS 1.3 only" in text
+    # the protocol versions it speaks, and what it refuses to speak
+    assert "TLS 1.2 (RFC 5246)" in text and "DTLS 1.3 (RFC 9147)" in text
+    assert "No legacy cryptography" in text
     # "stdlib only" may describe the pure-Python backend, never the package
     for line in text.splitlines():
         if "stdlib only" in line or "stdlib-only" in line:
