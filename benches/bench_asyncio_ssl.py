@@ -8,7 +8,7 @@ Group ``asyncio-ssl-bulk-{loop}`` (loop: asyncio, uvloop), ``extra_info["impl"]`
 with ``reader.read(256 KiB)`` and answers one byte.  ``extra_info["units"]`` is the
 application bytes moved per call (MB/s = units / median / 1e6).
 
-Contexts: ``ferrotls.bench._socket_contexts`` -- TLS 1.3, AES-128-GCM (``ssl`` via
+Contexts: ``ferrotls.apps.bench.sockets.socket_contexts`` -- TLS 1.3, AES-128-GCM (``ssl`` via
 SSL_CTX_set_ciphersuites through ctypes on 3.11), X25519, ECDSA P-256, no tickets.
 For ferrotls they are :class:`ferrotls.Context` objects handed to asyncio exactly
 where the ssl ones go, so asyncio's sslproto drives a ferrotls ``TLSObject``.
@@ -32,15 +32,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import load
-from ferrotls.bench import _socket_contexts
-from sockets import PKI
+from ferrotls.apps.bench import HOST
+from ferrotls.apps.bench.sockets import socket_contexts
+from sockets import make_pki
 
 try:
     import uvloop
 except ImportError:  # pragma: no cover
     uvloop = None
 
-HOST = "bench.ferrotls.test"  # the name in ferrotls.bench's test certificate
 CHUNK = 64 * 1024
 N = 1024  # 64 MiB per call
 IMPLS = ("ssl", "ferrotls")
@@ -79,7 +79,7 @@ class AsyncioBulk:
     ``asyncio.open_connection(ssl=client_ctx)`` client; ``run(n)`` uploads n chunks."""
 
     def __init__(self, impl: str, loop_kind: str, pki: Any) -> None:
-        client_ctx, server_ctx, self.note = _socket_contexts("ssl" if impl == "ssl" else "native", pki)
+        client_ctx, server_ctx, self.note = socket_contexts("ssl" if impl == "ssl" else "native", pki)
         self.server_loop = _new_loop(loop_kind)
         self.thread = threading.Thread(target=self.server_loop.run_forever, daemon=True)
         self.thread.start()
@@ -132,9 +132,7 @@ class AsyncioBulk:
 
 @pytest.fixture(scope="module")
 def pki() -> Any:
-    p = PKI()
-    yield p
-    p.cleanup()
+    return make_pki()
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -159,29 +157,26 @@ def test_asyncio_ssl_bulk(benchmark: Any, pki: Any, loop_kind: str, impl: str) -
 def main() -> None:
     """Alternate the implementations round by round and print the best MB/s of each."""
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    pki = PKI()
-    try:
-        for loop_kind in LOOPS:
-            if loop_kind == "uvloop" and uvloop is None:
-                continue
-            benches = {impl: AsyncioBulk(impl, loop_kind, pki) for impl in IMPLS}
-            best = dict.fromkeys(IMPLS, float("inf"))
-            try:
-                for b in benches.values():
-                    b.run(N // 8)
-                for _ in range(rounds):
-                    for impl, b in benches.items():
-                        t = time.perf_counter()
-                        b.run(N)
-                        best[impl] = min(best[impl], time.perf_counter() - t)
-            finally:
-                for b in benches.values():
-                    b.close()
-            rates = {impl: N * CHUNK / best[impl] / 1e6 for impl in IMPLS}
-            print(f"{loop_kind:8s} " + "  ".join(f"{impl} {rate:7.0f} MB/s" for impl, rate in rates.items())
-                  + f"  ferrotls/ssl {rates['ferrotls'] / rates['ssl']:.2f}x")
-    finally:
-        pki.cleanup()
+    pki = make_pki()
+    for loop_kind in LOOPS:
+        if loop_kind == "uvloop" and uvloop is None:
+            continue
+        benches = {impl: AsyncioBulk(impl, loop_kind, pki) for impl in IMPLS}
+        best = dict.fromkeys(IMPLS, float("inf"))
+        try:
+            for b in benches.values():
+                b.run(N // 8)
+            for _ in range(rounds):
+                for impl, b in benches.items():
+                    t = time.perf_counter()
+                    b.run(N)
+                    best[impl] = min(best[impl], time.perf_counter() - t)
+        finally:
+            for b in benches.values():
+                b.close()
+        rates = {impl: N * CHUNK / best[impl] / 1e6 for impl in IMPLS}
+        print(f"{loop_kind:8s} " + "  ".join(f"{impl} {rate:7.0f} MB/s" for impl, rate in rates.items())
+              + f"  ferrotls/ssl {rates['ferrotls'] / rates['ssl']:.2f}x")
 
 
 if __name__ == "__main__":
