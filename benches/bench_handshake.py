@@ -17,7 +17,8 @@ Groups (``benchmark.group``), so the implementations sit side by side:
 * ``handshake-full-defaults``: ferrotls with the library-default key shares
   (X25519MLKEM768 + X25519 offered; the server picks X25519MLKEM768).
 
-``extra_info`` holds ``impl`` and the bytes on the wire of one handshake
+``extra_info`` holds ``impl``, ``cpu_us`` (process CPU time per handshake, measured
+after the timed rounds) and the bytes on the wire of one handshake
 (``wire_c2s``, ``wire_s2c``, ``wire_s2c_flight``, ``wire_s2c_after``);
 ``benches/report.py`` prints both tables and the handshake targets.
 The pure-Python rows (ferrotls-python, tlslite-ng) run a few fixed rounds.
@@ -33,7 +34,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import load
+from conftest import cpu_us_per_call, load
 from ferrotls.config import CertifiedKey, ClientConfig, ServerConfig
 from ferrotls.connection import ClientConnection, ServerConnection
 from ferrotls.suites import CipherSuite, NamedGroup
@@ -123,8 +124,10 @@ def test_ferrotls_full_x25519(benchmark: Any, pki: Any, backend_name: str) -> No
     _record(benchmark, "handshake-full-x25519", backend_name, info, group_negotiated=info["group"])
     if backend_name == "python":
         benchmark.pedantic(pair.handshake, rounds=PY_ROUNDS, iterations=1, warmup_rounds=1)
+        benchmark.extra_info["cpu_us"] = cpu_us_per_call(pair.handshake, 3)
     else:
         benchmark(pair.handshake)
+        benchmark.extra_info["cpu_us"] = cpu_us_per_call(pair.handshake)
 
 
 @pytest.mark.parametrize("backend_name", ["native", "python"])
@@ -136,8 +139,10 @@ def test_ferrotls_full_defaults(benchmark: Any, pki: Any, backend_name: str) -> 
     _record(benchmark, "handshake-full-defaults", backend_name, info, group_negotiated=info["group"])
     if backend_name == "python":
         benchmark.pedantic(pair.handshake, rounds=PY_ROUNDS, iterations=1, warmup_rounds=1)
+        benchmark.extra_info["cpu_us"] = cpu_us_per_call(pair.handshake, 3)
     else:
         benchmark(pair.handshake)
+        benchmark.extra_info["cpu_us"] = cpu_us_per_call(pair.handshake)
 
 
 @pytest.mark.parametrize("tickets", [0, 2])
@@ -147,6 +152,7 @@ def test_ssl_full(benchmark: Any, pki: Any, tickets: int) -> None:
     impl = "ssl" if tickets == 0 else f"ssl-{tickets}tickets"
     _record(benchmark, "handshake-full-x25519", impl, info, tickets=tickets)
     benchmark(peer.handshake)
+    benchmark.extra_info["cpu_us"] = cpu_us_per_call(peer.handshake)
 
 
 def test_tlslite_full(benchmark: Any, pki: Any) -> None:
@@ -155,3 +161,4 @@ def test_tlslite_full(benchmark: Any, pki: Any) -> None:
     info = peer.check()
     _record(benchmark, "handshake-full-x25519", "tlslite", info)
     benchmark.pedantic(peer.handshake, rounds=TLSLITE_ROUNDS, iterations=1, warmup_rounds=1)
+    benchmark.extra_info["cpu_us"] = cpu_us_per_call(peer.handshake, 3)

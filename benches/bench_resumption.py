@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(_ROOT / "tests"))
 
 from certs import TestCA  # noqa: E402
-from conftest import load  # noqa: E402
+from conftest import cpu_us_per_call, load  # noqa: E402
 from ferrotls.apps.sslpeer import SslPeer, client_context, server_context  # noqa: E402
 from ferrotls.certcompress import AVAILABLE  # noqa: E402
 from ferrotls.config import PSK_KE, CertifiedKey, ClientConfig, ServerConfig  # noqa: E402
@@ -115,6 +115,7 @@ def test_ferrotls_resumed(benchmark: Any) -> None:
     benchmark.group = "handshake-resumed"
     benchmark.extra_info["impl"] = "ferrotls-native"
     benchmark(one)
+    benchmark.extra_info["cpu_us"] = cpu_us_per_call(one)
 
 
 def test_ssl_resumed(benchmark: Any) -> None:
@@ -125,6 +126,7 @@ def test_ssl_resumed(benchmark: Any) -> None:
     benchmark.group = "handshake-resumed"
     benchmark.extra_info["impl"] = "ssl"
     benchmark(peer.handshake)
+    benchmark.extra_info["cpu_us"] = cpu_us_per_call(peer.handshake)
 
 
 # ----------------------------------------------------------------------------- bytes per mode

@@ -73,7 +73,7 @@ def load(path: Path, stat: str) -> dict[str, dict[str, dict[str, float]]]:
         groups[bench.get("group") or bench["name"]][impl] = {
             "ops": 1.0 / seconds if seconds > 0 else float("inf"),
             "bytes": float(extra.get("bytes", 0)),
-            **{k: float(v) for k, v in extra.items() if k.startswith("wire_")},
+            **{k: float(v) for k, v in extra.items() if k.startswith("wire_") or k == "cpu_us"},
         }
     return groups
 
@@ -109,8 +109,8 @@ def render_handshakes(groups: dict[str, dict[str, dict[str, float]]], stat: str)
         f"Anchors (shared/anchors/RESULTS.md): ssl {ANCHOR_SSL_HS:,.0f}/s with 2 tickets, "
         f"tlslite-ng {ANCHOR_TLSLITE_HS:g}/s.",
         "",
-        "| group | impl | hs/s | µs/hs | / ssl-2tickets | / tlslite |",
-        "|---|---|---:|---:|---:|---:|",
+        "| group | impl | hs/s | µs/hs | CPU µs/hs | / ssl-2tickets | / tlslite | CPU: ssl / impl |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name in sorted(hs, key=lambda n: (n != HANDSHAKE_GROUP, n)):
         g = hs[name]
@@ -119,7 +119,11 @@ def render_handshakes(groups: dict[str, dict[str, dict[str, float]]], stat: str)
             ops = g[impl]["ops"]
             r_ssl = f"{ops / ssl_rate:.3g}x" if ssl_rate else "-"
             r_tl = f"{ops / tl_rate:.3g}x" if tl_rate else "-"
-            lines.append(f"| {name} | {impl} | {fmt(ops)} | {1e6 / ops:,.0f} | {r_ssl} | {r_tl} |")
+            cpu = g[impl].get("cpu_us")
+            ssl_cpu = g.get("ssl", {}).get("cpu_us")
+            r_cpu = f"{ssl_cpu / cpu:.3g}x" if cpu and ssl_cpu else "-"
+            lines.append(f"| {name} | {impl} | {fmt(ops)} | {1e6 / ops:,.0f} | "
+                         f"{f'{cpu:,.0f}' if cpu else '-'} | {r_ssl} | {r_tl} | {r_cpu} |")
     lines += [
         "",
         "Bytes on the wire per full handshake (same certificate chain for all rows):",
