@@ -120,7 +120,7 @@ class CertifiedKey:
     to use a key held elsewhere (an HSM, a TPM, a recorded trace).
     """
 
-    __slots__ = ("chain", "private_key", "chain_der", "names", "_schemes", "_schemes12")
+    __slots__ = ("chain", "private_key", "chain_der", "names", "_schemes", "_schemes12", "_name_hits")
 
     def __init__(self, chain: Sequence[Any], private_key: Any) -> None:
         from cryptography import x509 as cx509
@@ -140,6 +140,7 @@ class CertifiedKey:
         self.names = frozenset(names)
         self._schemes: list[SignatureScheme] | None = None
         self._schemes12: list[SignatureScheme] | None = None
+        self._name_hits: dict[str, bool] = {}
 
     def __repr__(self) -> str:
         return f"CertifiedKey(subject={self.chain[0].subject.rfc4514_string()!r})"
@@ -178,8 +179,10 @@ class CertifiedKey:
     def sign(self, scheme: int, message: bytes, *, tls12: bool = False) -> bytes:
         """Sign with ``scheme`` (a TLS 1.3 CertificateVerify scheme, or with
         ``tls12`` a TLS 1.2 one)."""
-        from .sign import sign
+        from .sign import sign, sign_with_fitting_scheme
 
+        if scheme in self.schemes(tls12=tls12):  # checked against the key once, when listed
+            return sign_with_fitting_scheme(self.private_key, scheme, message)
         return sign(self.private_key, SignatureScheme(scheme), message, certificate=self.chain[0], tls12=tls12)
 
     def matches_name(self, server_name: str | None) -> bool:
@@ -188,8 +191,18 @@ class CertifiedKey:
             return True
         from .x509 import wildcard_covers
 
-        name = server_name.lower().rstrip(".")
-        return any(wildcard_covers(pattern, name) for pattern in self.names)
+        hit = self._name_hits.get(server_name)
+        if hit is None:
+            name = server_name.lower().rstrip(".")
+            hit = any(wildcard_covers(pattern, name) for pattern in self.names)
+            if len(self._name_hits) >= _NAME_CACHE_SIZE:  # bounded: names come from peers
+                self._name_hits.clear()
+            self._name_hits[server_name] = hit
+        return hit
+
+
+_NAME_CACHE_SIZE = 256
+"""Server names whose match against a CertifiedKey's names is remembered."""
 
 
 class KeyLogWriter:

@@ -60,6 +60,7 @@ __all__ = [
     "certificate_verify_message",
     "choose_scheme",
     "pick_scheme",
+    "sign_with_fitting_scheme",
     "key_matches_certificate",
     "load_certificate_chain",
     "load_private_key",
@@ -278,6 +279,16 @@ def sign(
     why = _fits(row, private_key.public_key(), _rsa_spki_of(certificate), tls12)
     if why is not None:
         raise UsageError(why)
+    return _sign_row(private_key, row, message)
+
+
+def sign_with_fitting_scheme(private_key: SigningKey, scheme: int, message: bytes) -> bytes:
+    """:func:`sign` for a scheme already known to fit the key (one of
+    :func:`schemes_for_key`'s answers for it): no per-call key inspection."""
+    return _sign_row(private_key, SCHEMES[scheme], message)
+
+
+def _sign_row(private_key: SigningKey, row: SchemeInfo, message: bytes) -> bytes:
     data = bytes(message)
     if isinstance(private_key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
         return private_key.sign(data)
