@@ -59,7 +59,10 @@ class Ferro12:
         self.cache = SessionCache()
         self.client = ClientConfig(
             backend="native", verifier=DefaultVerifier(TrustStore.from_pem(cadata=ca.cert_pem.bytes())),
-            maximum_version=TLS12, tls12_cipher_suites=(SUITE,), groups=(NamedGroup.X25519,),
+            # X25519 for the key exchange; P-256 too, as in TLS 1.2 supported_groups also names
+            # the curves the client verifies ECDSA on (RFC 8422 5.1), and the leaf is P-256
+            maximum_version=TLS12, tls12_cipher_suites=(SUITE,),
+            groups=(NamedGroup.X25519, NamedGroup.SECP256R1),
             session_cache=self.cache if cache else None,
         )
         self.server = ServerConfig(
