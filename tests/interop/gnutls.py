@@ -49,9 +49,10 @@ def require(program: str) -> str:
     pytest.skip(message)
 
 
-def priority(kx: str | None = None, cipher: str | None = None) -> str:
-    """``NORMAL:-VERS-ALL:+VERS-TLS1.2``, narrowed to one key exchange and cipher."""
-    out = "NORMAL:-VERS-ALL:+VERS-TLS1.2"
+def priority(kx: str | None = None, cipher: str | None = None, version: str = "TLS1.2") -> str:
+    """``NORMAL:-VERS-ALL:+VERS-TLS1.2`` (``version="DTLS1.2"``: ``+VERS-DTLS1.2``),
+    narrowed to one key exchange and cipher."""
+    out = f"NORMAL:-VERS-ALL:+VERS-{version}"
     if kx is not None:
         out += f":-KX-ALL:+{kx}"
     if cipher is not None:
