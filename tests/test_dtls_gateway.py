@@ -1,5 +1,5 @@
-"""``ferrotls gateway --accept-dtls --connect-udp``: a DTLS client -> the gateway ->
-a plaintext UDP backend on 127.0.0.1 and back, with the per-session log line."""
+"""``ferrotls gateway --accept-dtls --connect-udp``: a DTLS 1.3 or 1.2 client -> the
+gateway -> a plaintext UDP backend on 127.0.0.1 and back, with the per-session log line."""
 
 from __future__ import annotations
 
@@ -12,13 +12,17 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "0f0e0d0c0b0a09080706050403020100"
 PSK = ["--psk-identity", "meter-3", "--psk-hex", KEY]
 GATEWAY_PSK = ["--psk-identity", "meter-3", "--psk", KEY]  # the TLS gateway's flags
 
 
-def test_dtls_to_udp_gateway(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_dtls_to_udp_gateway(tmp_path: Path, version: str) -> None:
+    client_version = ["--dtls-version", version] + (["--ciphers", "PSK-AES128-CCM8"] if version == "1.2" else [])
     backend = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     backend.bind(("127.0.0.1", 0))
     backend.settimeout(0.2)
@@ -55,8 +59,10 @@ def test_dtls_to_udp_gateway(tmp_path: Path) -> None:
         for line in (b"reading 42", b"reading 43"):  # two device sessions
             client = subprocess.run(
                 [sys.executable, "-m", "ferrotls", "client", "--dtls", f"127.0.0.1:{port}", "--insecure",
-                 "--timeout", "3", *PSK], input=line + b"\n", capture_output=True, env=env, timeout=60)
+                 "--timeout", "3", *PSK, *client_version], input=line + b"\n", capture_output=True, env=env,
+                timeout=60)
             assert client.returncode == 0, client.stderr
+            assert f"DTLSv{version} ".encode() in client.stderr
             outputs.append(client.stdout.strip())
         assert outputs == [b"backend:reading 42", b"backend:reading 43"]
         assert len(sources) == 2  # each session its own upstream socket

@@ -1,5 +1,5 @@
-"""``ferrotls gateway --accept-dtls ADDR --connect-udp ADDR``: DTLS 1.3 from devices,
-plaintext UDP to the backend.
+"""``ferrotls gateway --accept-dtls ADDR --connect-udp ADDR``: DTLS 1.3 or 1.2
+(``--dtls-version``) from devices, plaintext UDP to the backend.
 
 Each device session gets its own upstream UDP socket, so the backend's replies
 find their way back to that session; each application datagram travels as one
@@ -19,6 +19,7 @@ from typing import Any
 
 from ..config import ServerConfig
 from ..dtls import DTLSConfig
+from .dtls_cli import version_text
 from ..errors import TLSError
 
 __all__ = ["run_dtls_gateway"]
@@ -41,12 +42,14 @@ async def _gateway(args: argparse.Namespace, config: ServerConfig, accept: tuple
                    target: tuple[str, int]) -> int:
     from ..asyncio import DTLSServerEndpoint, DTLSSession, create_dtls_endpoint
 
-    endpoint = await create_dtls_endpoint(config, local_addr=accept, dtls=DTLSConfig(mtu=args.mtu),
+    dtls = DTLSConfig(mtu=args.mtu, versions=args.dtls_version)
+    endpoint = await create_dtls_endpoint(config, local_addr=accept, dtls=dtls,
                                           handshake_timeout=args.handshake_timeout)
     assert isinstance(endpoint, DTLSServerEndpoint)
     host, port = endpoint.local_address()[:2]
     target_text = f"{target[0]}:{target[1]}"
-    print(f"ferrotls gateway: DTLS {host}:{port} -> UDP {target_text}", file=sys.stderr, flush=True)
+    print(f"ferrotls gateway: DTLS {host}:{port} -> UDP {target_text} ({version_text(dtls.versions)})",
+          file=sys.stderr, flush=True)
     loop = asyncio.get_running_loop()
     tasks: set[asyncio.Task[None]] = set()
 

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .client import parse_hostport
+from .dtls_cli import dtls_versions
 from .fleet import Endpoint, SharedState, run_fleet, worker_index
 from .server import (
     AcceptedTLS,
@@ -47,6 +48,7 @@ from .server import (
     throwaway_pki,
 )
 from ..context import CERT_NONE, Context, Purpose
+from ..dtls.config import DTLS_1_2, DTLS_1_3
 from ..errors import TLSError
 from ..events import HandshakeComplete
 from ..transports.aio import open_connection
@@ -522,10 +524,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``ferrotls gateway``."""
     p.add_argument("--accept", metavar="HOST:PORT", help="where to listen")
     p.add_argument("--connect", metavar="HOST:PORT", help="where to forward to")
-    p.add_argument("--accept-dtls", metavar="HOST:PORT", help="listen for DTLS 1.3 over UDP (with --connect-udp)")
+    p.add_argument("--accept-dtls", metavar="HOST:PORT",
+                   help="listen for DTLS 1.3 / 1.2 over UDP (with --connect-udp, or --connect for TLS over TCP)")
     p.add_argument("--connect-udp", metavar="HOST:PORT",
                    help="--accept-dtls: forward each datagram as plaintext UDP (a socket per session)")
     p.add_argument("--mtu", type=int, default=1200, help="--accept-dtls: UDP payload per datagram (default 1200)")
+    p.add_argument("--dtls-version", type=dtls_versions, default=(DTLS_1_3, DTLS_1_2), metavar="1.3|1.2|1.3,1.2",
+                   help="--accept-dtls: DTLS versions to answer (default both)")
     p.add_argument("--client", action="store_true",
                    help="plaintext in, TLS out (default: TLS in, plaintext out)")
     p.add_argument("--servername", metavar="NAME", help="--client: SNI and name to verify")
