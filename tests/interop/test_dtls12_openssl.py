@@ -170,6 +170,23 @@ def test_ferrotls_client_resumes_with_openssl(openssl: str, backend: Any, pki: P
     assert info.stats is not None and info.stats.bytes_received < 400  # no certificate this time
 
 
+def test_iot_profile_client_with_openssl(openssl: str, backend: Any, pki: PKI) -> None:
+    """A dtls_iot_profile() device (DTLS 1.3 first, a 512-byte MTU, a CID offer that
+    OpenSSL 3.0 ignores) settles for DTLS 1.2 with RFC 7925's PSK suite."""
+    from ferrotls.dtls import dtls_iot_profile
+
+    profile = dtls_iot_profile(psk=ExternalPsk(PSK_IDENTITY, PSK_KEY), backend=backend)
+    port = free_udp_port()
+    with _s_server(port, "-cipher", "PSK-AES128-CCM8", *_server_args(pki, "", "psk")) as server, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        conn = DTLSClientConnection(profile.config, SERVER_NAME, dtls=profile.dtls,  # type: ignore[arg-type]
+                                    now=time.monotonic())
+        info = info_of(_session(conn, sock, port, server))
+    assert info.version == "DTLSv1.2" and info.cipher_suite == 0xC0A8 and info.psk_identity == PSK_IDENTITY
+    assert conn.own_connection_id == conn.peer_connection_id == b""  # OpenSSL 3.0: no RFC 9146
+
+
 # --------------------------------------------------------------------------- ferrotls server
 
 

@@ -316,3 +316,38 @@ def test_wolfssl_client_rebinds_to_a_new_port(wolf: Path, pki: PKI, tmp_path: Pa
     assert served.received == [wolfssl.CLIENT_MESSAGE]
     assert rebinds == 1 and served.peer == (LOOPBACK, ports[1])  # the session moved
     assert replies >= 1  # the echo came back through the new port
+
+
+# --------------------------------------------------------------------------- the IoT profile
+
+
+def test_iot_profile_client_falls_back_to_dtls12(wolf: Path, pki: PKI, tmp_path: Path, backend: Any) -> None:
+    """A dtls_iot_profile() device (DTLS 1.3 first, a 512-byte MTU, a 4-byte CID) meets
+    a DTLS 1.2-only wolfSSL server: RFC 7925's PSK suite, connection IDs both ways."""
+    from ferrotls.dtls import dtls_iot_profile
+
+    profile = dtls_iot_profile(psk=PSK, backend=backend)
+    port = _free_port()
+    server = _wolf_server(wolf, _run_dir(tmp_path, wolf), port, "PSK-AES128-CCM-8", "psk", pki, "--cid", "gw-7")
+    try:
+        wait_udp_listener(port, server)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((LOOPBACK, 0))
+            conn = DTLSClientConnection(profile.config, SERVER_NAME, dtls=profile.dtls,  # type: ignore[arg-type]
+                                        now=time.monotonic())
+            events = drive(conn, sock, (LOOPBACK, port), has(HandshakeComplete))
+            conn.send(wolfssl.CLIENT_MESSAGE)
+            events += drive(conn, sock, (LOOPBACK, port), lambda ev: wolfssl.SERVER_MESSAGE in data_of(ev))
+            conn.close()
+            for d in conn.datagrams_to_send():
+                sock.sendto(d, (LOOPBACK, port))
+        out, _ = server.communicate(timeout=TIMEOUT)
+        assert server.returncode == 0, out
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    info = info_of(events)
+    assert info.version == "DTLSv1.2" and info.cipher_suite == S.TLS_PSK_WITH_AES_128_CCM_8
+    assert info.psk_identity == PSK_IDENTITY
+    assert len(conn.own_connection_id) == 4 and conn.peer_connection_id == b"gw-7"
