@@ -2,6 +2,9 @@
 # Build wolfSSL's example DTLS client and server as a cached test peer.
 #
 #   tools/wolfssl_peer.sh            build (or reuse) and print the build directory
+#   tools/wolfssl_peer.sh --bench    the same for benches/bench_dtls.py: no key-log export
+#                                    (it prints and writes every secret), assembly AES-GCM
+#                                    and curves (--enable-intelasm --enable-sp --enable-sp-asm)
 #
 # The sources come from the wolfssl-sys crate on crates.io (it bundles wolfSSL in
 # wolfssl-src/): taken from cargo's download cache when present, else fetched with
@@ -28,6 +31,11 @@ FLAGS=(--enable-dtls --enable-dtls13 --enable-dtlscid --enable-psk --enable-aesc
        --enable-secure-renegotiation --enable-keylog-export --enable-chacha --enable-poly1305
        --enable-curve25519 --disable-shared --enable-static --disable-crypttests
        --disable-benchmark CPPFLAGS=-DWOLFSSL_STATIC_PSK)
+if [[ "${1:-}" == "--bench" ]]; then
+    FLAGS=(--enable-dtls --enable-dtls13 --enable-dtlscid --enable-psk --enable-aesccm
+           --enable-chacha --enable-poly1305 --enable-curve25519 --enable-intelasm --enable-sp
+           --enable-sp-asm --disable-shared --enable-static --disable-crypttests --disable-benchmark)
+fi
 WANT="$CRATE_VERSION ${FLAGS[*]}"
 DEST="$CACHE/wolfssl-sys-$CRATE_VERSION-$(printf '%s' "$WANT" | sha256sum | cut -c1-8)"
 STAMP="$DEST/.ferrotls-build"
