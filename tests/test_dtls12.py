@@ -311,3 +311,40 @@ def test_iot_profile_prefers_dtls13(backend: Any) -> None:
     assert info is not None and info.version == "DTLSv1.3" and info.cipher_suite == 0x1305
     only13 = dtls_iot_profile(psk=PSK, backend=backend, versions=(DTLS_1_3,))
     assert only13.dtls.versions == (DTLS_1_3,)
+
+
+# --------------------------------------------------------------------------- integrity limits
+
+
+@pytest.mark.parametrize("version", ["DTLSv1.3", "DTLSv1.2"])
+def test_forgeries_count_against_the_integrity_limit(backend: Any, version: str) -> None:
+    """RFC 9147 4.5.3: records failing authentication are dropped and counted per read
+    key; at half the limit DTLS 1.3 asks for new keys (KeyUpdate, update_requested),
+    at the limit the connection closes (KeyLimitReached) -- DTLS 1.2 cannot rekey."""
+    from ferrotls.errors import KeyLimitReached
+
+    dtls = DTLSConfig(versions=(DTLS_1_3,) if version == "DTLSv1.3" else (DTLS_1_2,), max_failed_decryptions=4)
+    c = DTLSClientConnection(client_config(backend), SERVER_NAME, dtls=dtls)
+    s = DTLSServerConnection(server_config(backend), dtls=dtls)
+    pump(c, s)
+    assert s.version == version
+    def forgery() -> bytes:
+        c.send(b"to be forged")
+        (d,) = c.datagrams_to_send()
+        return d[:-1] + bytes([d[-1] ^ 1])  # a fresh sequence number; the tag no longer matches
+
+    for i in range(3):
+        s.receive_datagram(forgery(), 0.0)  # dropped silently, counted
+        assert s.dropped.unauthentic == i + 1
+        if i == 1 and version == "DTLSv1.3":
+            assert s.key_update_pending  # half the limit: the server asked for new keys
+            assert s.datagrams_to_send()  # (its KeyUpdate)
+    if version == "DTLSv1.2":
+        assert s.datagrams_to_send() == []  # nothing to ask for in DTLS 1.2
+    c.send(b"genuine")
+    for d in c.datagrams_to_send():
+        s.receive_datagram(d, 0.0)  # a genuine record still opens
+    assert [e.data for e in s.events() if isinstance(e, ApplicationData)] == [b"genuine"]
+    with pytest.raises(KeyLimitReached):
+        s.receive_datagram(forgery(), 0.0)
+    assert s.dropped.unauthentic == 4

@@ -684,6 +684,8 @@ class DTLSConnection:
         are attempts at a forgery; past the AEAD's integrity limit the key is
         done.  DTLS 1.3 asks the peer for new keys at half the limit."""
         layer = self._layer
+        if not layer.dropped.unauthentic:  # (the usual case: nothing to count, per datagram)
+            return
         for epoch in layer.read_epochs:
             failed = layer.dropped_in(epoch).unauthentic
             if not failed:
