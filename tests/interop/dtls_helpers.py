@@ -196,6 +196,20 @@ class EndpointServer:
             time.sleep(0.05)
         return self.sessions
 
+    def close_sessions(self, timeout: float = 5.0) -> None:
+        """Close every session (close_notify), from the endpoint's event loop."""
+        done = threading.Event()
+
+        def run() -> None:
+            for session in list(self.endpoint.sessions):
+                session.close()
+            done.set()
+
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(run)
+        if not done.wait(timeout):
+            raise AssertionError("the endpoint's loop did not close its sessions")
+
     def __exit__(self, *exc: object) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
