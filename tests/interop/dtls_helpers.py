@@ -9,7 +9,10 @@ waiting for a peer's UDP listener.
   stateless cookie gate included) in a thread; each session echoes what it
   receives with a prefix, and the test reads the sessions it served;
 * :func:`need` skips a test whose peer is missing, or fails it when
-  FERROTLS_INTEROP=1 asks for every peer.
+  FERROTLS_INTEROP=1 asks for every peer;
+* :class:`FramingUpstream`: a TLS server of the ``ssl`` module answering
+  2-byte length-prefixed messages (the upstream of ``ferrotls gateway
+  --accept-dtls --connect``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
@@ -34,7 +38,7 @@ from .peers import LOOPBACK
 
 __all__ = [
     "TIMEOUT", "ECHO_PREFIX", "drive", "has", "data_of", "free_udp_port", "wait_udp_listener",
-    "need", "info_of", "EndpointServer", "ServedSession",
+    "need", "info_of", "EndpointServer", "ServedSession", "FramingUpstream",
 ]
 
 TIMEOUT = 20.0
@@ -217,3 +221,95 @@ class EndpointServer:
         if self.error is not None:
             raise self.error
 
+
+class FramingUpstream:
+    """A TLS server from the ``ssl`` module (OpenSSL) on 127.0.0.1: each message of a
+    2-byte big-endian length and its bytes is answered by one such message,
+    ``ack:`` + the message; ``connections`` counts the TLS connections, ``messages``
+    keeps what arrived."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        import ssl
+
+        from certs import TestCA
+
+        ca = TestCA("upstream CA", key_kind="p256", key_index=11)
+        leaf = ca.issue("upstream.test", key_kind="p256", key_index=12)
+        (tmp_path / "up-ca.pem").write_bytes(ca.pem())
+        (tmp_path / "up-chain.pem").write_bytes(leaf.chain_pem())
+        (tmp_path / "up-key.pem").write_bytes(leaf.key_pem())
+        self.ca_pem = tmp_path / "up-ca.pem"
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(tmp_path / "up-chain.pem", tmp_path / "up-key.pem")
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        self.messages: list[bytes] = []
+        self.clean_closes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> FramingUpstream:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.listener.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                raw, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
+
+    def _serve(self, raw: socket.socket) -> None:
+        import ssl
+
+        raw.settimeout(30)
+        with self.context.wrap_socket(raw, server_side=True) as tls:
+            self.connections += 1
+            buf = b""
+            while True:
+                try:
+                    data = tls.recv(65536)
+                except (ssl.SSLError, OSError):
+                    return
+                if not data:  # the gateway's close_notify
+                    self.clean_closes += 1
+                    return
+                buf += data
+                while len(buf) >= 2 and len(buf) >= 2 + int.from_bytes(buf[:2], "big"):
+                    n = int.from_bytes(buf[:2], "big")
+                    message, buf = buf[2 : 2 + n], buf[2 + n :]
+                    self.messages.append(message)
+                    answer = b"ack:" + message
+                    tls.sendall(len(answer).to_bytes(2, "big") + answer)
+
+
+def start_dtls_gateway(log: Path, *args: str, timeout: float = 20.0) -> tuple[subprocess.Popen[bytes], int]:
+    """``python -m ferrotls gateway --accept-dtls 127.0.0.1:0 ARGS`` with its output in
+    ``log``; returns the process and the DTLS port once it listens."""
+    import re
+    import sys
+
+    root = Path(__file__).resolve().parent.parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root / "python"))
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "ferrotls", "gateway", "--accept-dtls", "127.0.0.1:0", *args],
+                                stdout=out, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        match = re.search(r"DTLS 127\.0\.0\.1:(\d+) -> ", log.read_text())
+        if match:
+            return proc, int(match.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.terminate()
+    proc.wait(10)
+    raise AssertionError(f"the DTLS gateway did not start:\n{log.read_text()}")
