@@ -27,7 +27,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..config import ServerConfig
@@ -76,7 +76,7 @@ class _Session:
 
 
 async def _serve(args: argparse.Namespace, config: ServerConfig, accept: tuple[str, int], banner: str,
-                 serve: Callable[[Any], Awaitable[None]]) -> int:
+                 serve: Callable[[Any], Coroutine[Any, Any, None]]) -> int:
     from ..asyncio import DTLSServerEndpoint, create_dtls_endpoint
 
     dtls = DTLSConfig(mtu=args.mtu, versions=args.dtls_version)
