@@ -4,7 +4,8 @@ handshake (tests/fuzz_targets.py), so they are byte-identical on every run.
     .venv/bin/python fuzz/make_corpus.py
 
 Seeds: the real records and messages of a client-authenticated TLS 1.3 handshake
-(ClientHello ... KeyUpdate), in the input format of each target.
+(ClientHello ... KeyUpdate), in the input format of each target; for the DTLS
+connection targets, the datagrams of real DTLS 1.3 and DTLS 1.2 handshakes.
 """
 
 from __future__ import annotations
@@ -80,6 +81,23 @@ def seeds() -> dict[str, list[bytes]]:
             sealer = backend.dtls12_record_protector(0xC0AE, ft.DATAGRAM_KEY, ft.DATAGRAM_IV[:4], 1, connection_id=cid)
             wire = sealer.seal_record(22, b"\x14" + bytes(15)) + sealer.seal_record(23, b"hello")
         out["datagram"] += [bytes((flags, len(plain))) + plain + wire, bytes((flags, 0)) + wire + wire]
+    # dtls_connection: byte 0 bit 0 = the real ClientHello first, byte 1 = cut
+    out["dtls_connection"] = [
+        b"\x00\xff" + ft.dtls_client_hello(),
+        b"\x01\x00\x2e" + bytes(23),  # after the hello: an epoch-2 unified header of zeros
+        b"\x01\x10" + bytes(range(64)),
+    ]
+    # dtls12_connection: byte 0 = flags (1: real ClientHello, 2: the rest of the real
+    # handshake, 4: DTLS 1.3 too, 8: CIDs), byte 1 = cut; then real datagrams of it
+    out["dtls12_connection"] = []
+    for flags in (0, 1, 3, 5, 8, 9, 11, 15):
+        flights = ft.dtls12_client_flights(bool(flags & 8), bool(flags & 4))
+        if not flags & 1:
+            out["dtls12_connection"].append(bytes((flags, 0xFF)) + flights[0])
+        elif not flags & 2:
+            out["dtls12_connection"].append(bytes((flags, len(flights[1]))) + flights[1] + flights[2])
+        else:
+            out["dtls12_connection"] += [bytes((flags, 0)) + flights[2], bytes((flags, 3)) + b"\x15\xfe\xfd" + bytes(20)]
     return out
 
 

@@ -578,6 +578,91 @@ def target_dtls_connection(data: bytes) -> None:
     assert conn.dropped.total >= 0
 
 
+_DTLS12_SUITES = (0xC0A8, 0xC02B)  # TLS_PSK_WITH_AES_128_CCM_8, ECDHE-ECDSA-AES128-GCM-SHA256
+_DTLS12_CLIENT_CID = b"\x07\x07"
+_DTLS12_SERVER_CID = b"srv-cid"
+
+
+def _dtls12_pair(cids: bool, both: bool) -> tuple[Any, Any]:
+    """A deterministic DTLS 1.2 client (PSK, CCM_8 first) and server (DTLS 1.2 only, or
+    both versions with ``both``), with connection IDs both ways when ``cids``."""
+    from ferrotls.dtls import DTLSClientConnection, DTLSConfig, DTLSServerConnection
+
+    psk = _dtls_psk()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client = DTLSClientConnection(
+            client_config(external_psks=(psk,), tls12_cipher_suites=_DTLS12_SUITES), "localhost",
+            dtls=DTLSConfig(versions=(DTLS_1_2,), connection_id=_DTLS12_CLIENT_CID if cids else None))
+        server = DTLSServerConnection(
+            server_config(psk_callback=lambda i: psk if i == psk.identity else None, client_auth=ClientAuth.NONE,
+                          tls12_cipher_suites=_DTLS12_SUITES),
+            dtls=DTLSConfig(versions=(DTLS_1_3, DTLS_1_2) if both else (DTLS_1_2,)),
+            connection_id=_DTLS12_SERVER_CID if cids else None)
+    return client, server
+
+
+@functools.cache
+def dtls12_client_flights(cids: bool, both: bool) -> tuple[bytes, ...]:
+    """The client's datagrams of a real DTLS 1.2 handshake with :func:`_dtls12_pair`
+    (ClientHello, then ClientKeyExchange / ChangeCipherSpec / Finished, then one
+    application datagram); deterministic, so a fresh server accepts them again."""
+    client, server = _dtls12_pair(cids, both)
+    out: list[bytes] = []
+    for _ in range(6):
+        sent = client.datagrams_to_send()
+        out += sent
+        for d in sent:
+            server.receive_datagram(d, 0.0)
+        back = server.datagrams_to_send()
+        for d in back:
+            client.receive_datagram(d, 0.0)
+        if client.handshake_complete and not back:
+            break
+    assert client.handshake_complete and server.handshake_complete and server.version == "DTLSv1.2"
+    client.send(b"reading 42")
+    out += client.datagrams_to_send()
+    return tuple(out)
+
+
+def target_dtls12_connection(data: bytes) -> None:
+    """A DTLS 1.2 DTLSServerConnection's receive_datagram on arbitrary datagrams.
+    Byte 0: bit 0 -- first the real ClientHello; bit 1 (with bit 0) -- then the rest
+    of the real client's handshake and a datagram of application data, so the input
+    meets an established connection (epoch 1); bit 2 -- the server speaks DTLS 1.3
+    too (the version is open until the ClientHello); bit 3 -- connection IDs both
+    ways (tls12_cid records).  Byte 1 cuts the rest into two datagrams.  Only
+    ProtocolError / AlertReceived may come out; a failed connection refuses more
+    input with UsageError only."""
+    from ferrotls.errors import UsageError
+
+    if len(data) < 2:
+        return
+    flags = data[0]
+    cids, both = bool(flags & 8), bool(flags & 4)
+    _, conn = _dtls12_pair(cids, both)
+    datagrams: list[bytes] = []
+    if flags & 1:
+        real = dtls12_client_flights(cids, both)
+        datagrams += real if flags & 2 else real[:1]
+    cut = 2 + data[1]
+    datagrams += [data[2:cut], data[cut:]]
+    failed = False
+    for i, datagram in enumerate(datagrams):
+        try:
+            conn.receive_datagram(datagram, float(i))
+            conn.handle_timeout(float(i) + 0.5)
+        except (ProtocolError, AlertReceived):
+            failed = True
+        except UsageError:
+            assert failed, "UsageError from a connection that had not failed"
+        conn.datagrams_to_send()
+        conn.events()
+    if flags & 3 == 3 and not failed:
+        assert conn.handshake_complete and conn.version == "DTLSv1.2"
+    assert conn.dropped.total >= 0
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "deframer": target_deframer,
     "datagram": target_datagram,
@@ -585,4 +670,5 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "extensions": target_extensions,
     "connection": target_connection,
     "dtls_connection": target_dtls_connection,
+    "dtls12_connection": target_dtls12_connection,
 }

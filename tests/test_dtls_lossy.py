@@ -1,4 +1,4 @@
-"""DTLS 1.3 through a seeded lossy relay, on a fake clock (no real sleeping).
+"""DTLS 1.3 and 1.2 through a seeded lossy relay, on a fake clock (no real sleeping).
 
 20 % loss, 10 % duplication, 2 % truncation and delays of 5..150 ms (so datagrams
 sent together arrive reordered): every handshake must complete within the
@@ -16,6 +16,7 @@ from helpers_tls import SERVER_NAME, client_config, server_config
 
 from ferrotls.apps.bench.lossy import LossProfile, LossyRelay, check_payload, app_payload, run_lossy_session
 from ferrotls.dtls import DTLSClientConnection, DTLSConfig, DTLSServerConnection
+from ferrotls.dtls.config import DTLS_1_2, DTLS_1_3
 from ferrotls.psk import ExternalPsk
 
 PSK = ExternalPsk(b"meter-1", bytes(range(32)))
@@ -32,8 +33,10 @@ def _schedule_bound(dtls: DTLSConfig) -> float:
 
 def _maker(backend: Any, mode: str, dtls: DTLSConfig) -> Any:
     if mode == "psk":
-        ccfg = client_config(backend, external_psks=(PSK,))
-        scfg = server_config(backend, psk_callback=lambda i: PSK if i == PSK.identity else None, ticket_count=1)
+        psk12 = {"tls12_cipher_suites": (0xC0A8,)}  # TLS_PSK_WITH_AES_128_CCM_8 (DTLS 1.2)
+        ccfg = client_config(backend, external_psks=(PSK,), **psk12)
+        scfg = server_config(backend, psk_callback=lambda i: PSK if i == PSK.identity else None, ticket_count=1,
+                             **psk12)
     else:
         ccfg = client_config(backend)
         scfg = server_config(backend, ticket_count=1)
@@ -45,9 +48,11 @@ def _maker(backend: Any, mode: str, dtls: DTLSConfig) -> Any:
     return make
 
 
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
 @pytest.mark.parametrize("mode", ["certificate", "psk"])
-def test_handshakes_complete_under_loss(backend: Any, mode: str) -> None:
-    dtls = DTLSConfig(mtu=500)  # the certificate flight spans several datagrams
+def test_handshakes_complete_under_loss(backend: Any, mode: str, version: str) -> None:
+    # the certificate flight spans several datagrams
+    dtls = DTLSConfig(mtu=500, versions=(DTLS_1_3,) if version == "1.3" else (DTLS_1_2,))
     seeds = range(40 if backend.name == "native" else 8)
     bound = _schedule_bound(dtls)
     results = [run_lossy_session(_maker(backend, mode, dtls), seed, app_datagrams=30) for seed in seeds]
@@ -57,6 +62,9 @@ def test_handshakes_complete_under_loss(backend: Any, mode: str) -> None:
         assert r.app_duplicates == 0, f"seed {r.seed}: a datagram delivered twice"
         assert r.app_corrupt == 0, f"seed {r.seed}: a corrupt datagram delivered"
         assert r.app_sent == 30 and 0 <= r.app_lost <= 30
+    if mode == "psk" and version == "1.2":
+        c, _ = _maker(backend, mode, dtls)(0.0)
+        assert c.config.tls12_cipher_suites == (0xC0A8,)
     relay_dropped = sum(r.relay.dropped for r in results)
     assert relay_dropped > 0 and sum(r.relay.duplicated for r in results) > 0
     assert sum(r.relay.truncated for r in results) > 0
@@ -67,7 +75,8 @@ def test_handshakes_complete_under_loss(backend: Any, mode: str) -> None:
     retransmitted = sum(r.client_retransmissions + r.server_retransmissions for r in results)
     assert retransmitted > 0
     times = sorted(r.handshake_time or 0.0 for r in results)
-    print(f"\n{mode}: {len(results)} runs, median {statistics.median(times):.2f} s, max {times[-1]:.2f} s, "
+    assert all(r.completed for r in results)
+    print(f"\nDTLS {version} {mode}: {len(results)} runs, median {statistics.median(times):.2f} s, max {times[-1]:.2f} s, "
           f"application datagrams lost {lost}/{sent}, records retransmitted {retransmitted}")
 
 

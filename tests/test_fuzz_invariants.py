@@ -21,8 +21,10 @@ from fuzz_targets import (
     HANDSHAKE_TYPES,
     Driver,
     drive,
+    dtls12_client_flights,
     target_connection,
     target_deframer,
+    target_dtls12_connection,
     target_extensions,
     target_handshake,
     transcript,
@@ -157,6 +159,26 @@ def test_handshake_decoders_on_mutated_messages(data: st.DataObject) -> None:
     if message:
         index = HANDSHAKE_TYPES.index(message[0]) if message[0] in HANDSHAKE_TYPES else 0
         target_handshake(bytes((index,)) + message[4:])
+
+
+# --------------------------------------------------------------------------- DTLS 1.2
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(0, 15), st.binary(max_size=300))
+def test_dtls12_server_on_arbitrary_datagrams(flags: int, data: bytes) -> None:
+    """The DTLS 1.2 server, fresh, after its ClientHello or established: any datagram
+    is dropped or fails with an alert, nothing else."""
+    target_dtls12_connection(bytes((flags, len(data) // 2)) + data)
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.data())
+def test_dtls12_server_on_mutated_real_datagrams(data: st.DataObject) -> None:
+    flags = data.draw(st.integers(0, 15))
+    flights = dtls12_client_flights(bool(flags & 8), bool(flags & 4))
+    datagram = data.draw(mutated(data.draw(st.sampled_from(flights))))
+    target_dtls12_connection(bytes((flags, 0xFF)) + datagram)
 
 
 # --------------------------------------------------------------------------- the harness itself

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("atheris")
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ("deframer", "datagram", "handshake", "extensions", "connection", "dtls_connection")
+TARGETS = ("deframer", "datagram", "handshake", "extensions", "connection", "dtls_connection", "dtls12_connection")
 
 
 @pytest.mark.parametrize("target", TARGETS)

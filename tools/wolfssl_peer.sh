@@ -2,12 +2,18 @@
 # Build wolfSSL's example DTLS client and server as a cached test peer.
 #
 #   tools/wolfssl_peer.sh            build (or reuse) and print the build directory
+#   tools/wolfssl_peer.sh --bench    the same for benches/bench_dtls.py: no key-log export
+#                                    (it prints and writes every secret), assembly AES-GCM
+#                                    and curves (--enable-intelasm --enable-sp --enable-sp-asm)
 #
 # The sources come from the wolfssl-sys crate on crates.io (it bundles wolfSSL in
 # wolfssl-src/): taken from cargo's download cache when present, else fetched with
 # `cargo fetch` in a throw-away project, else downloaded with curl from the crate
-# registry.  The build lands in ${FERROTLS_CACHE:-$HOME/.cache/ferrotls}/wolfssl-<crate
-# version>; a stamp file holding the configure flags makes a second run a no-op.
+# registry.  The build lands in ${FERROTLS_CACHE:-$HOME/.cache/ferrotls}/wolfssl-sys-<crate
+# version>-<hash of the configure flags>, so builds with other flags (an older copy of this
+# script) live side by side and none is rebuilt under a running test; a stamp file
+# holding the flags makes a second run a no-op.  WOLFSSL_STATIC_PSK turns on the plain
+# PSK suites (TLS_PSK_WITH_AES_128_CCM_8, RFC 7925's DTLS 1.2 PSK suite).
 # Nothing of wolfSSL (GPL-2.0-or-later) is copied into this repository: it is only
 # run as a separate program, the peer of tests/test_dtls_wolfssl.py.
 #
@@ -21,13 +27,18 @@ set -euo pipefail
 
 CRATE_VERSION="${WOLFSSL_SYS_VERSION:-5.3.0}"
 CACHE="${FERROTLS_CACHE:-$HOME/.cache/ferrotls}"
-DEST="$CACHE/wolfssl-sys-$CRATE_VERSION"
 FLAGS=(--enable-dtls --enable-dtls13 --enable-dtlscid --enable-psk --enable-aesccm
        --enable-secure-renegotiation --enable-keylog-export --enable-chacha --enable-poly1305
        --enable-curve25519 --disable-shared --enable-static --disable-crypttests
-       --disable-benchmark)
-STAMP="$DEST/.ferrotls-build"
+       --disable-benchmark CPPFLAGS=-DWOLFSSL_STATIC_PSK)
+if [[ "${1:-}" == "--bench" ]]; then
+    FLAGS=(--enable-dtls --enable-dtls13 --enable-dtlscid --enable-psk --enable-aesccm
+           --enable-chacha --enable-poly1305 --enable-curve25519 --enable-intelasm --enable-sp
+           --enable-sp-asm --disable-shared --enable-static --disable-crypttests --disable-benchmark)
+fi
 WANT="$CRATE_VERSION ${FLAGS[*]}"
+DEST="$CACHE/wolfssl-sys-$CRATE_VERSION-$(printf '%s' "$WANT" | sha256sum | cut -c1-8)"
+STAMP="$DEST/.ferrotls-build"
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$DEST/src/examples/client/client" \
       && -x "$DEST/src/examples/server/server" && -f "$DEST/src/certs/dh2048.pem" ]]; then

@@ -10,6 +10,8 @@ Three ways in, from the top:
   ``ssl.SSLContext``) with ``wrap_socket`` (a :class:`TLSSocket`) and
   ``wrap_bio`` (a :class:`TLSObject`), :func:`connect`, and
   :mod:`ferrotls.asyncio` (``open_connection`` / ``start_server`` streams).
+  DTLS over UDP: :func:`dtls_connect` (a blocking :class:`DTLSSocket`),
+  ``ferrotls.asyncio.create_dtls_endpoint`` and the sans-I/O :mod:`ferrotls.dtls`.
   Pass the context wherever ``ssl`` takes one, or call
   :func:`inject_into_ssl` once to make ``ssl.SSLContext`` and
   ``ssl.create_default_context`` ferrotls's everywhere.
@@ -67,6 +69,7 @@ from .context import (
 from .sslobject import TLSObject
 from .transports import Session
 from .transports.blocking import TLSSocket, connect
+from .transports.dtls_blocking import DTLSSocket, dtls_connect
 from .inject import extract_from_ssl, inject_into_ssl, injected
 
 __all__ = [
@@ -116,6 +119,8 @@ __all__ = [
     "TLSObject",
     "Session",
     "connect",
+    "DTLSSocket",
+    "dtls_connect",
     "inject_into_ssl",
     "extract_from_ssl",
     "injected",

@@ -62,7 +62,15 @@ Plaintext records are DTLSPlaintext (type, version, epoch 0, 48-bit sequence
 number, length), with their own sequence counter (``plaintext_sequence``, set
 it for a stateless HelloRetryRequest / HelloVerifyRequest reply), and are
 accepted with types 21, 22 (and 26, ACK) in DTLS 1.3 and 20, 21, 22 in DTLS
-1.2; everything else in epoch 0 is dropped.  What may arrive in which state
+1.2; everything else in epoch 0 is dropped.
+
+A client that offers both versions does not know which one its peer speaks
+until the ServerHello, and the datagram carrying it may also hold the DTLS 1.2
+records that follow it (a resumed handshake's ChangeCipherSpec and Finished).
+``negotiating = True`` makes the layer read both formats -- they never collide:
+a unified header's first byte is 0b001xxxxx (32..63), a DTLS 1.2 record's its
+content type (20..25) -- keeping records of either kind for epochs without keys;
+:meth:`set_version` ends it.  What may arrive in which state
 (a plaintext record after keys, say) is the handshake layer's decision: each
 record reports its epoch.
 """
@@ -114,6 +122,7 @@ _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _ACK = 26
 _TLS12_CID = 25
 _PLAINTEXT_TYPES = {DTLS_1_3: frozenset((_ALERT, _HANDSHAKE, _ACK)), DTLS_1_2: frozenset((_CCS, _ALERT, _HANDSHAKE))}
+_ANY_PLAINTEXT = _PLAINTEXT_TYPES[DTLS_1_3] | _PLAINTEXT_TYPES[DTLS_1_2]
 _DTLS12_RECORD_VERSION = b"\xfe\xfd"
 
 
@@ -235,6 +244,8 @@ class DatagramRecordLayer:
         "_datagrams",
         "_dropped",
         "_dropped_by_epoch",
+        "negotiating",
+        "opened",
     )
 
     def __init__(self, version: int = DTLS_1_3, mtu: int = DEFAULT_MTU, max_stashed: int = 32) -> None:
@@ -274,6 +285,23 @@ class DatagramRecordLayer:
         self._datagrams: list[bytes] = []
         self._dropped = DropCounts()
         self._dropped_by_epoch: dict[int, DropCounts] = {}
+        self.negotiating = False
+        """Read both DTLS 1.3 and DTLS 1.2 records until :meth:`set_version`."""
+        self.opened = 0
+        """Protected records that authenticated (every epoch)."""
+
+    def set_version(self, version: int) -> None:
+        """The version is negotiated: from now on only its record formats are read
+        (records kept for later in the other format are dropped)."""
+        if version not in (DTLS_1_3, DTLS_1_2):
+            raise ValueError(f"version must be DTLS_1_3 or DTLS_1_2, got {version:#x}")
+        self.version = version
+        self.negotiating = False
+        unified = [r for r in self._stash if r[0] & 0xE0 == 0x20]
+        if version == DTLS_1_2 and unified:
+            self._stash = [r for r in self._stash if r[0] & 0xE0 != 0x20]
+        elif version == DTLS_1_3 and len(unified) != len(self._stash):
+            self._stash = unified
 
     # -- keys --------------------------------------------------------------------
 
@@ -296,6 +324,10 @@ class DatagramRecordLayer:
     def read_epochs(self) -> list[int]:
         """The epochs that have a read protector, oldest first."""
         return sorted(self._read)
+
+    def read_protector_of(self, epoch: int) -> DatagramProtector:
+        """The read protector of ``epoch`` (KeyError if it has none)."""
+        return self._read[epoch]
 
     @property
     def read_protector(self) -> DatagramProtector | None:
@@ -360,7 +392,7 @@ class DatagramRecordLayer:
                 self._drop(0, invalid=1)
                 return
             epoch = (view[pos + 3] << 8) | view[pos + 4]
-            if not dtls13 and epoch:
+            if epoch and (not dtls13 or self.negotiating):
                 protector = self._read.get(epoch)
                 if protector is None:
                     pos = self._stash_dtls12(view, pos, epoch, stash_unknown)
@@ -383,6 +415,7 @@ class DatagramRecordLayer:
         if invalid or unauthentic or replayed:
             self._drop(epoch, invalid, unauthentic, replayed)
         self._records.extend(DtlsRecord(*item) for item in items)
+        self.opened += len(items)
         if consumed == 0:  # cannot happen for a record the protector owns; never loop
             self._drop(epoch, invalid=1)
             return len(view)
@@ -434,7 +467,7 @@ class DatagramRecordLayer:
             return len(view)
         if (
             epoch != 0
-            or content_type not in _PLAINTEXT_TYPES[self.version]
+            or content_type not in (_ANY_PLAINTEXT if self.negotiating else _PLAINTEXT_TYPES[self.version])
             or length > MAX_PLAINTEXT
             or length == 0
         ):

@@ -31,7 +31,7 @@ from .peers import LOOPBACK, TIMEOUT, OpenSSLProcess
 
 __all__ = [
     "GNUTLS_PORT", "cli_args", "connect_in_namespace", "gnutls_cli", "gnutls_serv", "priority",
-    "require",
+    "require", "udp_socket_in_namespace",
 ]
 
 GNUTLS_PORT = 4433
@@ -49,9 +49,10 @@ def require(program: str) -> str:
     pytest.skip(message)
 
 
-def priority(kx: str | None = None, cipher: str | None = None) -> str:
-    """``NORMAL:-VERS-ALL:+VERS-TLS1.2``, narrowed to one key exchange and cipher."""
-    out = "NORMAL:-VERS-ALL:+VERS-TLS1.2"
+def priority(kx: str | None = None, cipher: str | None = None, version: str = "TLS1.2") -> str:
+    """``NORMAL:-VERS-ALL:+VERS-TLS1.2`` (``version="DTLS1.2"``: ``+VERS-DTLS1.2``),
+    narrowed to one key exchange and cipher."""
+    out = f"NORMAL:-VERS-ALL:+VERS-{version}"
     if kx is not None:
         out += f":-KX-ALL:+{kx}"
     if cipher is not None:
@@ -124,6 +125,36 @@ def connect_in_namespace(
 
     # a thread of its own: setns(2) moves only the calling thread, which then ends
     thread = threading.Thread(target=run, name="netns-connect", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if "error" in result:
+        raise result["error"]
+    sock: socket.socket = result["sock"]
+    return sock
+
+
+def udp_socket_in_namespace(proc: OpenSSLProcess, timeout: float = TIMEOUT) -> socket.socket:
+    """A UDP socket bound to 127.0.0.1 inside ``proc``'s network namespace (for
+    ``gnutls-serv --udp``); it stays there whichever thread uses it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            fd = os.open(f"/proc/{proc.proc.pid}/ns/net", os.O_RDONLY)
+            try:
+                if libc.setns(fd, _CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, f"setns: {os.strerror(err)}")
+            finally:
+                os.close(fd)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((LOOPBACK, 0))
+            result["sock"] = sock
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, name="netns-udp", daemon=True)
     thread.start()
     thread.join(timeout)
     if "error" in result:

@@ -1,11 +1,15 @@
-"""``ferrotls client --dtls`` and ``ferrotls server --dtls``: DTLS 1.3 over UDP.
+"""``ferrotls client --dtls`` and ``ferrotls server --dtls``: DTLS 1.3 and 1.2 over UDP.
 
 The client sends each stdin line as one datagram and prints each datagram it
 receives (one line each); at the end of stdin it waits ``--timeout`` seconds for
 the last answers and closes with close_notify.  The server answers every
 datagram: ``echo`` sends it back, ``request`` answers ``OK <n> bytes:
 <datagram>`` (a request/response exchange without CoAP).  Both take an external
-PSK (``--psk-identity ID --psk-hex KEY``) and ``--mtu``.
+PSK (``--psk-identity ID --psk-hex KEY``), ``--mtu`` and ``--dtls-version``:
+``1.3``, ``1.2`` or both (``1.3,1.2``); a client offers DTLS 1.3 alone by
+default, a server (and the DTLS gateway) answers either by default.  With a PSK,
+the TLS 1.2 PSK suites (TLS_PSK_WITH_AES_128_CCM_8 among them) join the DTLS 1.2
+suites, as for TLS.
 """
 
 from __future__ import annotations
@@ -20,18 +24,38 @@ from typing import Any
 
 from ..config import ClientConfig, ServerConfig
 from ..dtls import DTLSClientConnection, DTLSConfig
+from ..dtls.config import DTLS_1_2, DTLS_1_3
 from ..errors import TLSError
 from ..events import ApplicationData, ConnectionClosed, HandshakeComplete
-from ..psk import ExternalPsk
 
-__all__ = ["add_client_arguments", "add_server_arguments", "run_client", "run_server", "external_psk"]
+__all__ = [
+    "add_client_arguments", "add_server_arguments", "run_client", "run_server", "dtls_versions",
+    "version_text",
+]
+
+_VERSION_NAMES = {"1.3": DTLS_1_3, "1.2": DTLS_1_2}
+
+
+def dtls_versions(text: str) -> tuple[int, ...]:
+    """``--dtls-version``: "1.3", "1.2" or a comma-separated list ("1.3,1.2"), as
+    ``DTLSConfig.versions``."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names or any(n not in _VERSION_NAMES for n in names):
+        raise argparse.ArgumentTypeError(f"expected 1.3, 1.2 or 1.3,1.2, got {text!r}")
+    return tuple(dict.fromkeys(_VERSION_NAMES[n] for n in names))
+
+
+def version_text(versions: tuple[int, ...]) -> str:
+    """``(DTLS_1_3, DTLS_1_2)`` -> "DTLS 1.3/1.2"."""
+    return "DTLS " + "/".join("1.3" if v == DTLS_1_3 else "1.2" for v in sorted(versions))  # (0xfefc < 0xfefd)
 
 
 def add_client_arguments(p: argparse.ArgumentParser) -> None:
     """The DTLS options of ``ferrotls client``."""
     g = p.add_argument_group("DTLS")
     g.add_argument("--dtls", action="store_true", help="DTLS over UDP to HOST:PORT (one datagram per stdin line)")
-    g.add_argument("--dtls-version", choices=("1.2", "1.3"), default="1.3", help="DTLS version (default 1.3)")
+    g.add_argument("--dtls-version", type=dtls_versions, default=(DTLS_1_3,), metavar="1.3|1.2|1.3,1.2",
+                   help="DTLS versions to offer (default 1.3)")
     g.add_argument("--mtu", type=int, default=1200, help="bytes of UDP payload per datagram (default 1200)")
 
 
@@ -39,44 +63,19 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
     """The DTLS options of ``ferrotls server`` (--psk-identity / --psk-hex are common options)."""
     g = p.add_argument_group("DTLS")
     g.add_argument("--dtls", action="store_true", help="serve DTLS over UDP on --host/--port")
-    g.add_argument("--dtls-version", choices=("1.2", "1.3"), default="1.3", help="DTLS version (default 1.3)")
+    g.add_argument("--dtls-version", type=dtls_versions, default=(DTLS_1_3, DTLS_1_2), metavar="1.3|1.2|1.3,1.2",
+                   help="DTLS versions to answer (default both)")
     g.add_argument("--dtls-mode", choices=("echo", "request"), default="echo",
                    help="echo each datagram, or answer it as a request (default echo)")
     g.add_argument("--mtu", type=int, default=1200, help="bytes of UDP payload per datagram (default 1200)")
 
 
-def external_psk(identity: str | None, key_hex: str | None, hash_name: str = "sha256") -> ExternalPsk | None:
-    if identity is None and key_hex is None:
-        return None
-    if identity is None or key_hex is None:
-        raise ValueError("give --psk-identity and --psk-hex together")
-    try:
-        key = bytes.fromhex(key_hex)
-    except ValueError:
-        raise ValueError(f"the PSK must be hexadecimal, got {key_hex!r}") from None
-    return ExternalPsk(identity.encode("utf-8"), key, hash_name=hash_name)
-
-
-def _check_version(version: str) -> None:
-    if version != "1.3":
-        raise ValueError("DTLS 1.2 is not implemented yet (use --dtls-version 1.3)")
-
-
 def run_client(args: argparse.Namespace, config: ClientConfig, host: str, port: int, server_name: str) -> int:
     """The DTLS client loop; returns the exit status."""
-    try:
-        _check_version(args.dtls_version)
-        psk = external_psk(args.psk_identity, args.psk_hex)
-    except ValueError as exc:
-        print(f"ferrotls client: {exc}", file=sys.stderr)
-        return 2
-    if psk is not None:
-        from dataclasses import replace
-
-        config = replace(config, external_psks=(psk,))
     family, _, _, _, peer = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
     sock = socket.socket(family, socket.SOCK_DGRAM)
-    conn = DTLSClientConnection(config, server_name, dtls=DTLSConfig(mtu=args.mtu), now=time.monotonic())
+    dtls = DTLSConfig(mtu=args.mtu, versions=args.dtls_version)
+    conn = DTLSClientConnection(config, server_name, dtls=dtls, now=time.monotonic())
     stdin_open = True
     deadline = time.monotonic() + args.timeout
     out = sys.stdout.buffer
@@ -133,11 +132,6 @@ def run_client(args: argparse.Namespace, config: ClientConfig, host: str, port: 
 def run_server(args: argparse.Namespace, config: ServerConfig) -> int:
     """The DTLS server: serves until interrupted."""
     try:
-        _check_version(args.dtls_version)
-    except ValueError as exc:
-        print(f"ferrotls server: {exc}", file=sys.stderr)
-        return 2
-    try:
         return asyncio.run(_serve(args, config))
     except KeyboardInterrupt:
         return 0
@@ -146,11 +140,13 @@ def run_server(args: argparse.Namespace, config: ServerConfig) -> int:
 async def _serve(args: argparse.Namespace, config: ServerConfig) -> int:
     from ..asyncio import DTLSServerEndpoint, DTLSSession, create_dtls_endpoint
 
-    endpoint = await create_dtls_endpoint(config, local_addr=(args.host, args.port), dtls=DTLSConfig(mtu=args.mtu),
+    dtls = DTLSConfig(mtu=args.mtu, versions=args.dtls_version)
+    endpoint = await create_dtls_endpoint(config, local_addr=(args.host, args.port), dtls=dtls,
                                           handshake_timeout=args.handshake_timeout)
     assert isinstance(endpoint, DTLSServerEndpoint)
     host, port = endpoint.local_address()[:2]
-    print(f"ferrotls server: DTLS 1.3 listening on {host}:{port} (udp, {args.dtls_mode})", file=sys.stderr, flush=True)
+    print(f"ferrotls server: {version_text(dtls.versions)} listening on {host}:{port} (udp, {args.dtls_mode})",
+          file=sys.stderr, flush=True)
     tasks: set[asyncio.Task[None]] = set()
 
     async def serve(session: DTLSSession) -> None:

@@ -3,6 +3,9 @@
 * Default (server mode): TLS in on ``--accept``, plaintext out to ``--connect``.
 * ``--client``: plaintext in on ``--accept``, TLS out to the upstream TLS server
   ``--connect`` (``--ca``/``--servername``/``--insecure``/``--cert``/``--key`` apply).
+* ``--accept-dtls``: DTLS in from devices, out as plaintext UDP (``--connect-udp``)
+  or as length-prefixed messages over TLS (``--connect``, verified with
+  ``--upstream-ca``/``--servername``/``--insecure``): :mod:`ferrotls.apps.dtls_gateway`.
 
 ``--workers N`` runs N processes (:mod:`ferrotls.apps.fleet`); in each, every
 connection runs in the same asyncio loop.  In server mode the two sides are
@@ -32,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .client import parse_hostport
+from .dtls_cli import dtls_versions
 from .fleet import Endpoint, SharedState, run_fleet, worker_index
 from .server import (
     AcceptedTLS,
@@ -47,6 +51,7 @@ from .server import (
     throwaway_pki,
 )
 from ..context import CERT_NONE, Context, Purpose
+from ..dtls.config import DTLS_1_2, DTLS_1_3
 from ..errors import TLSError
 from ..events import HandshakeComplete
 from ..transports.aio import open_connection
@@ -522,38 +527,76 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``ferrotls gateway``."""
     p.add_argument("--accept", metavar="HOST:PORT", help="where to listen")
     p.add_argument("--connect", metavar="HOST:PORT", help="where to forward to")
-    p.add_argument("--accept-dtls", metavar="HOST:PORT", help="listen for DTLS 1.3 over UDP (with --connect-udp)")
+    p.add_argument("--accept-dtls", metavar="HOST:PORT",
+                   help="listen for DTLS 1.3 / 1.2 over UDP (with --connect-udp, or --connect for TLS over TCP)")
     p.add_argument("--connect-udp", metavar="HOST:PORT",
                    help="--accept-dtls: forward each datagram as plaintext UDP (a socket per session)")
     p.add_argument("--mtu", type=int, default=1200, help="--accept-dtls: UDP payload per datagram (default 1200)")
+    p.add_argument("--dtls-version", type=dtls_versions, default=(DTLS_1_3, DTLS_1_2), metavar="1.3|1.2|1.3,1.2",
+                   help="--accept-dtls: DTLS versions to answer (default both)")
     p.add_argument("--client", action="store_true",
                    help="plaintext in, TLS out (default: TLS in, plaintext out)")
-    p.add_argument("--servername", metavar="NAME", help="--client: SNI and name to verify")
+    p.add_argument("--servername", metavar="NAME",
+                   help="--client, --accept-dtls --connect: the upstream's SNI and name to verify")
     p.add_argument("--insecure", action="store_true",
-                   help="--client: DANGEROUS: do not verify the upstream's certificate")
+                   help="--client, --accept-dtls --connect: DANGEROUS: do not verify the upstream's certificate")
+    p.add_argument("--upstream-ca", metavar="PEM",
+                   help="--accept-dtls --connect: CA certificates the TLS upstream must chain to "
+                        "(default: the system store)")
     p.add_argument("--handshake-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="drop connections whose TLS handshake takes longer (default 10)")
     add_server_tls_arguments(p)
+
+
+def _dtls_upstream_context(args: argparse.Namespace) -> Context:
+    """The client Context of ``--accept-dtls --connect``'s TLS connections."""
+    ctx = Context(Purpose.SERVER_AUTH)
+    if args.insecure:
+        print("ferrotls gateway: WARNING: --insecure: the upstream's certificate is NOT verified",
+              file=sys.stderr, flush=True)
+        ctx.check_hostname = False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ctx.verify_mode = CERT_NONE
+    elif args.upstream_ca:
+        ctx.load_verify_locations(cafile=args.upstream_ca)
+    else:
+        ctx.load_default_certs()
+    if args.backend:
+        ctx.backend = args.backend
+    ctx.config  # noqa: B018 - configuration errors surface now
+    return ctx
+
+
+def _dtls_main(args: argparse.Namespace) -> int:
+    try:
+        if bool(args.connect_udp) == bool(args.connect):
+            raise ValueError("--accept-dtls needs --connect-udp HOST:PORT (plaintext UDP) or --connect "
+                             "HOST:PORT (TLS over TCP), one of them")
+        if args.client:
+            raise ValueError("--client does not apply to --accept-dtls")
+        accept = parse_hostport(args.accept_dtls)
+        target = parse_hostport(args.connect_udp or args.connect)
+        ctx = build_server_context(args)
+        upstream = _dtls_upstream_context(args) if args.connect else None
+    except (ValueError, OSError, TLSError) as exc:
+        print(f"ferrotls gateway: {exc}", file=sys.stderr)
+        return 2
+    from ..config import ServerConfig
+    from .dtls_gateway import run_dtls_gateway, run_dtls_tls_gateway
+
+    config = ctx.config
+    assert isinstance(config, ServerConfig)
+    if upstream is not None:
+        return run_dtls_tls_gateway(args, config, accept, target, upstream)
+    return run_dtls_gateway(args, config, accept, target)
 
 
 def main(args: argparse.Namespace) -> int:
     """``ferrotls gateway``."""
     setup_logging("gateway", args)
     if args.accept_dtls:
-        try:
-            if not args.connect_udp:
-                raise ValueError("--accept-dtls needs --connect-udp (TLS upstream over TCP is not implemented yet)")
-            accept, target = parse_hostport(args.accept_dtls), parse_hostport(args.connect_udp)
-            ctx = build_server_context(args)
-        except (ValueError, OSError, TLSError) as exc:
-            print(f"ferrotls gateway: {exc}", file=sys.stderr)
-            return 2
-        from ..config import ServerConfig
-        from .dtls_gateway import run_dtls_gateway
-
-        config = ctx.config
-        assert isinstance(config, ServerConfig)
-        return run_dtls_gateway(args, config, accept, target)
+        return _dtls_main(args)
     try:
         if not args.accept or not args.connect:
             raise ValueError("give --accept and --connect (or --accept-dtls and --connect-udp)")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..dtls_record import DEFAULT_MTU
+from ..dtls_record import DEFAULT_MTU, DTLS_1_2, DTLS_1_3
 
-__all__ = ["DTLSConfig", "DEFAULT_MTU"]
+__all__ = ["DTLSConfig", "DEFAULT_MTU", "DTLS_1_2", "DTLS_1_3"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +36,20 @@ class DTLSConfig:
     max_stashed_records: int = 32
     """Records kept for an epoch whose keys are not installed yet."""
     connection_id: bytes | None = None
-    """The connection ID we ask the peer to put in its records (RFC 9147 section 9):
-    None: no connection_id extension."""
+    """The connection ID we ask the peer to put in its records (RFC 9147 section 9,
+    RFC 9146 for DTLS 1.2): None: no connection_id extension."""
+    versions: tuple[int, ...] = (DTLS_1_3,)
+    """The DTLS versions this side speaks: ``DTLS_1_3`` (0xfefc, RFC 9147) and/or
+    ``DTLS_1_2`` (0xfefd, RFC 6347).  With both, a client offers both and a server
+    answers with the highest the client offers (a DTLS 1.3 server that settles for
+    1.2 marks its random as RFC 8446 section 4.1.3 says, and a DTLS 1.3 client
+    checks it).  DTLS 1.2 runs the TLS 1.2 suites of the TLS config
+    (``tls12_cipher_suites``) and its extended_master_secret rule; the config's
+    own ``minimum_version`` / ``maximum_version`` are replaced by these."""
+    max_failed_decryptions: int | None = None
+    """Records that fail authentication under one read key before the connection
+    closes (RFC 9147 section 4.5.3); None: the AEAD's integrity limit
+    (:data:`ferrotls.dtls.limits.INTEGRITY_LIMITS`)."""
 
     def __post_init__(self) -> None:
         if not 128 <= self.mtu <= 65507:
@@ -48,3 +60,7 @@ class DTLSConfig:
             raise ValueError("max_retransmissions must be >= 0")
         if self.connection_id is not None and len(self.connection_id) > 255:
             raise ValueError("a connection ID has at most 255 bytes")
+        if not self.versions or any(v not in (DTLS_1_2, DTLS_1_3) for v in self.versions):
+            raise ValueError("versions must name DTLS_1_3 (0xfefc) and/or DTLS_1_2 (0xfefd)")
+        if self.max_failed_decryptions is not None and self.max_failed_decryptions < 1:
+            raise ValueError("max_failed_decryptions must be at least 1")

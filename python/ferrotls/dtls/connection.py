@@ -1,4 +1,4 @@
-"""The sans-I/O DTLS 1.3 connection (RFC 9147).
+"""The sans-I/O DTLS 1.3 (RFC 9147) and DTLS 1.2 (RFC 6347) connection.
 
 Datagrams in, datagrams and events out; time is explicit::
 
@@ -36,7 +36,32 @@ top of :class:`~ferrotls.dtls_record.DatagramRecordLayer`:
 Records that fail to open, and messages or records that arrive where they may
 not, are dropped silently and counted (``dropped``): an attacker who can send
 datagrams cannot make a connection fail.  Protocol errors inside authentic
-handshake messages fail the connection with an alert, as in TLS.
+handshake messages fail the connection with an alert, as in TLS.  Records that
+fail authentication are counted per key against the AEAD's integrity limit
+(RFC 9147 section 4.5.3, ``dtls/limits.py``).
+
+DTLS 1.2 (``DTLSConfig.versions``) runs the TLS 1.2 states of
+``handshake/client12.py`` and ``server12.py`` on the same machinery, with what
+RFC 6347 changes:
+
+* a HelloVerifyRequest cookie exchange before the handshake proper (the client
+  repeats its ClientHello with the cookie; a server endpoint answers statelessly,
+  ``dtls/cookie.py``); neither the first ClientHello nor the HelloVerifyRequest
+  is in the transcript;
+* the transcript -- Finished, CertificateVerify, the extended master secret's
+  session hash -- holds each message with its 12-byte DTLS header as if sent in
+  one fragment (message_seq, fragment_offset 0, fragment_length = length; RFC
+  6347 section 4.2.6);
+* epochs: 0 until a side's ChangeCipherSpec, 1 after it.  The CCS is a record
+  of its own in its flight and is retransmitted with it; a CCS the state does not
+  expect (one of a retransmitted flight, one that overtook the messages before
+  it) is dropped;
+* no ACKs: each flight is acknowledged by the next, and the last flight of the
+  handshake (the server's in a full handshake, the client's in a resumed one)
+  has no timer -- it is resent when the peer resends its own last flight, and
+  forgotten once the peer's application data shows it arrived (section 4.2.4);
+* connection IDs (RFC 9146): the connection_id extension in the hellos, and
+  tls12_cid records from epoch 1 on.
 """
 
 from __future__ import annotations
@@ -47,9 +72,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..backend import insecure_reason, resolve
+from ..backend.interface import DTLS_SEQUENCE_LIMIT
 from ..config import DEFAULT_KEY_SHARE_GROUPS
 from ..connection import ConnectionState as DTLSState
-from ..dtls_record import DTLS_1_3, DatagramRecordLayer, DropCounts, DtlsRecord, dtls13_protector
+from ..dtls_record import DTLS_1_2, DTLS_1_3, DatagramRecordLayer, DropCounts, DtlsRecord, dtls13_protector
 from ..errors import (
     AlertDescription,
     AlertReceived,
@@ -57,6 +83,7 @@ from ..errors import (
     InsecureBackendWarning,
     InternalError,
     KeyLimitReached,
+    ProtocolVersionError,
     ProtocolError,
     TLSError,
     UnexpectedMessage,
@@ -69,6 +96,7 @@ from ..messages.handshake import ClientHello, ServerHello
 from ..stats import HandshakeStats, StatsRecorder
 from .config import DTLSConfig
 from .keys import Dtls13Backend
+from .limits import integrity_limit
 from .reliability import (
     HEADER_LEN,
     NEEDS_EXPLICIT_ACK,
@@ -89,7 +117,7 @@ if TYPE_CHECKING:
     from ..config import ClientConfig, ServerConfig
     from ..events import HandshakeComplete
     from ..handshake.machine import Handshake
-    from ..suites import SuiteInfo
+    from ..suites import SuiteInfo, Tls12SuiteInfo
     from ..tickets import ClientSession
 
 __all__ = ["DTLSConnection", "DTLSClientConnection", "DTLSServerConnection", "DTLSState"]
@@ -98,10 +126,13 @@ _WARNING, _FATAL = 1, 2
 _HANDSHAKE = int(ContentType.HANDSHAKE)
 _ALERT = int(ContentType.ALERT)
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
+_CCS = int(ContentType.CHANGE_CIPHER_SPEC)
 _ACK = 26
-_TLS13 = 0x0304
+_TLS12, _TLS13 = 0x0303, 0x0304
 _HS = HandshakeType
-_PLAINTEXT_MESSAGES = frozenset({_HS.CLIENT_HELLO, _HS.SERVER_HELLO, 3})  # 3: HelloVerifyRequest
+_PLAINTEXT_MESSAGES = frozenset({_HS.CLIENT_HELLO, _HS.SERVER_HELLO, _HS.HELLO_VERIFY_REQUEST})
+_RENEGOTIATION = frozenset({_HS.HELLO_REQUEST, _HS.CLIENT_HELLO})
+"""DTLS 1.2 messages that may come under epoch 1 after the handshake (refused)."""
 _POST_HANDSHAKE = frozenset({_HS.NEW_SESSION_TICKET, _HS.KEY_UPDATE})
 _HANDSHAKE_EPOCH = 2
 _FIRST_APPLICATION_EPOCH = 3
@@ -109,13 +140,16 @@ _MAX_ACK_RECORDS = 256
 _C = TypeVar("_C", "ClientConfig", "ServerConfig")
 
 
-def _for_datagrams(config: _C) -> _C:
-    """``config`` as DTLS 1.3 runs it: no TLS 1.2, no middlebox compatibility mode,
-    no 0-RTT; a client left at the default key shares sends X25519 alone (the
-    X25519MLKEM768 share would make the ClientHello two datagrams, which servers
-    that answer statelessly, wolfSSL's among them, do not reassemble; a server
-    that wants ML-KEM still gets it through a HelloRetryRequest)."""
-    changes: dict[str, Any] = {"middlebox_compat": False, "minimum_version": _TLS13}
+def _for_datagrams(config: _C, dtls: DTLSConfig) -> _C:
+    """``config`` as DTLS runs it: the versions of ``dtls.versions`` (DTLS 1.3 is
+    TLS 1.3, DTLS 1.2 is TLS 1.2), no middlebox compatibility mode, no 0-RTT; a
+    client left at the default key shares sends X25519 alone (the X25519MLKEM768
+    share would make the ClientHello two datagrams, which servers that answer
+    statelessly, wolfSSL's among them, do not reassemble; a server that wants
+    ML-KEM still gets it through a HelloRetryRequest)."""
+    versions = [_TLS13 if v == DTLS_1_3 else _TLS12 for v in dtls.versions]
+    changes: dict[str, Any] = {"middlebox_compat": False, "minimum_version": min(versions),
+                               "maximum_version": max(versions)}
     if hasattr(config, "early_data"):
         changes["early_data"] = False
     if getattr(config, "key_share_groups", None) == DEFAULT_KEY_SHARE_GROUPS:
@@ -140,8 +174,17 @@ class DTLSConnection:
             )
         self._keys_backend = Dtls13Backend(self.backend)
         dc = self.dtls
-        self._layer = DatagramRecordLayer(DTLS_1_3, dc.mtu, dc.max_stashed_records)
+        self._layer = DatagramRecordLayer(DTLS_1_3 if DTLS_1_3 in dc.versions else DTLS_1_2, dc.mtu,
+                                          dc.max_stashed_records)
+        # a client that offers both reads both record formats until the ServerHello
+        self._layer.negotiating = self.is_client and len(set(dc.versions)) == 2
         self._layer.padding = config.record_padding
+        self._dtls12 = False
+        """DTLS 1.2 was negotiated (the TLS 1.2 states run)."""
+        self._handling_seq = 0
+        """The message_seq of the handshake message being handled."""
+        self._limit_noted: set[int] = set()
+        """Read epochs whose failed authentications passed half the integrity limit."""
         self._reassembler = Reassembler(dc.max_pending_messages, dc.max_buffered_handshake,
                                         config.limits.max_handshake_size)
         self._outbox = Outbox(dc.initial_timeout, dc.max_timeout, dc.max_retransmissions)
@@ -188,6 +231,12 @@ class DTLSConnection:
         return self._handshake.complete
 
     @property
+    def version(self) -> str | None:
+        """"DTLSv1.3" or "DTLSv1.2" once the handshake completed (None before)."""
+        info = self._handshake.info
+        return info.version if info is not None else None
+
+    @property
     def info(self) -> HandshakeComplete | None:
         """The HandshakeComplete event (None before completion)."""
         return self._handshake.info
@@ -232,6 +281,7 @@ class DTLSConnection:
             stats.begin()
         try:
             self._layer.feed(data)
+            self._check_integrity()
             self._process_records()
             self._after_input()
         except ProtocolError as exc:
@@ -373,6 +423,8 @@ class DTLSConnection:
                 kind = record.content_type
                 if kind == _HANDSHAKE:
                     self._on_handshake_record(record)
+                elif kind == _CCS:
+                    self._on_change_cipher_spec(record)
                 elif kind == _APPLICATION_DATA:
                     self._on_application_data(record)
                 elif kind == _ACK:
@@ -388,7 +440,24 @@ class DTLSConnection:
         self._layer.dropped.add(invalid=1)
         self._layer.dropped_in(epoch).add(invalid=1)
 
-    def _epoch_allows(self, msg_type: int, epoch: int) -> bool:
+    def _epoch_allows(self, msg_type: int, epoch: int, message_seq: int) -> bool:
+        if self._layer.negotiating:  # a client that offered both: either version's rule
+            return self._epoch_allows12(msg_type, epoch, message_seq) or self._epoch_allows13(msg_type, epoch)
+        if self._dtls12 or self._layer.version == DTLS_1_2:
+            return self._epoch_allows12(msg_type, epoch, message_seq)
+        return self._epoch_allows13(msg_type, epoch)
+
+    def _epoch_allows12(self, msg_type: int, epoch: int, message_seq: int) -> bool:
+        # RFC 6347: Finished under the new keys, the rest of the handshake in the
+        # clear; once the peer's keys are in use, only its retransmissions come in
+        # the clear, and only a refused renegotiation under the keys
+        if msg_type == _HS.FINISHED:
+            return epoch >= 1
+        if epoch == 0:
+            return not self._layer.read_epochs or message_seq < self._reassembler.next_seq
+        return self._handshake.complete and msg_type in _RENEGOTIATION
+
+    def _epoch_allows13(self, msg_type: int, epoch: int) -> bool:
         if msg_type in _PLAINTEXT_MESSAGES:
             return epoch == 0
         if msg_type in _POST_HANDSHAKE:
@@ -402,7 +471,7 @@ class DTLSConnection:
             return
         fresh = False
         for fragment in fragments:
-            if not self._epoch_allows(fragment.msg_type, record.epoch):
+            if not self._epoch_allows(fragment.msg_type, record.epoch, fragment.message_seq):
                 self._drop(record.epoch)
                 continue
             result = self._reassembler.add(fragment, record.epoch)
@@ -416,14 +485,24 @@ class DTLSConnection:
 
     def _deliver_messages(self) -> None:
         hs = self._handshake
-        while (message := self._reassembler.pop()) is not None:
+        while (head := self._reassembler.peek()) is not None:
+            if not self._epoch_allows(head[0], head[1], self._reassembler.next_seq):
+                # (taken in while the version was open; not this version's: the real one comes)
+                self._reassembler.discard(self._reassembler.next_seq)
+                self._drop(head[1])
+                return
+            message = self._reassembler.pop()
+            assert message is not None
             msg_type, body, _epoch = message
             if not hs.complete:
                 self._outbox.clear()  # the peer's next flight: ours arrived (implicit ACK)
-            explicit_ack = (hs.complete and msg_type in NEEDS_EXPLICIT_ACK) or (
-                not self.is_client and msg_type == _HS.FINISHED
+            explicit_ack = not self._dtls12 and (
+                (hs.complete and msg_type in NEEDS_EXPLICIT_ACK) or (not self.is_client and msg_type == _HS.FINISHED)
             )
+            self._handling_seq = self._reassembler.next_seq - 1
             raw = bytes((msg_type,)) + len(body).to_bytes(3, "big") + body
+            if self._dtls12:
+                raw = self._transcript_form(raw, sent=False)
             hs.handle_message(msg_type, body, raw)
             if explicit_ack:
                 self._flush_messages()  # (our own messages go first, in their epoch)
@@ -432,9 +511,12 @@ class DTLSConnection:
                 self._ack_deadline = None
 
     def _on_application_data(self, record: DtlsRecord) -> None:
-        if record.epoch < _FIRST_APPLICATION_EPOCH or not self._app_read:
+        first = 1 if self._dtls12 else _FIRST_APPLICATION_EPOCH
+        if record.epoch < first or not self._app_read:
             self._drop(record.epoch)
             return
+        if self._outbox.final:  # DTLS 1.2: the peer has our last flight
+            self._outbox.clear()
         if record.payload:
             self.datagrams_received += 1
             self._events.append(ApplicationData(record.payload))
@@ -456,6 +538,19 @@ class DTLSConnection:
             self._key_update_acknowledged()
         if after and after < before:  # the peer has part of a flight: resend the rest now
             outbox.retransmit(self._now, self._write_record, self._room, backoff=False)
+
+    def _on_change_cipher_spec(self, record: DtlsRecord) -> None:
+        """DTLS 1.2: the peer's records use the new keys from here (epoch 1).  A CCS
+        the handshake does not expect now is dropped: a retransmission's, or one
+        that overtook the messages before it (they come again)."""
+        hs = self._handshake
+        if not self._dtls12 or record.epoch != 0 or record.payload != b"\x01" or not hs.accepts_ccs():
+            self._drop(record.epoch)
+            return
+        if self._reassembler.has_gap:
+            self._drop(record.epoch)  # a later message is in: this CCS is not next
+            return
+        hs.receive_change_cipher_spec()
 
     def _on_alert(self, record: DtlsRecord) -> None:
         payload = record.payload
@@ -483,7 +578,7 @@ class DTLSConnection:
         if retransmitted and not had_pending:
             if self._outbox.outstanding:  # our flight (or part of it) was lost
                 self._outbox.retransmit(self._now, self._write_record, self._room, backoff=False)
-            elif self._last_ack or self._acks:  # our ACK was lost
+            elif (self._last_ack or self._acks) and not self._dtls12:  # our ACK was lost
                 self._send_ack(self._last_ack + [n for n in self._acks if n not in self._last_ack])
         if self._ack_deadline is None and self._flight_incomplete():
             self._ack_deadline = self._now + self.dtls.initial_timeout * self.dtls.ack_delay_fraction
@@ -492,7 +587,7 @@ class DTLSConnection:
         """Part of the peer's flight arrived but not all: during the handshake, any
         records we have not answered with a flight of our own; afterwards, a message
         left incomplete.  (Only once we have keys: no plaintext ACKs.)"""
-        if not self._acks or not self._layer.write_epoch:
+        if not self._acks or not self._layer.write_epoch or self._dtls12:
             return False
         return not self._handshake.complete or self._reassembler.has_gap
 
@@ -563,6 +658,8 @@ class DTLSConnection:
         return [ConnectionId(self._cid_offer)]
 
     def _server_hello_received(self, hello: ServerHello) -> None:
+        if not self._dtls12 and self._layer.negotiating:
+            self._layer.set_version(DTLS_1_3)
         answer = get_extension(hello.extensions, ConnectionId)
         if answer is None or self._cid_offer is None:  # (we offered it, or it was refused)
             return
@@ -581,6 +678,65 @@ class DTLSConnection:
         self.own_connection_id = own
         self.peer_connection_id = peer
         self._layer.connection_id = own
+
+    def _check_integrity(self) -> None:
+        """RFC 9147 section 4.5.3: records failing authentication under a read key
+        are attempts at a forgery; past the AEAD's integrity limit the key is
+        done.  DTLS 1.3 asks the peer for new keys at half the limit."""
+        layer = self._layer
+        if not layer.dropped.unauthentic:  # (the usual case: nothing to count, per datagram)
+            return
+        for epoch in layer.read_epochs:
+            failed = layer.dropped_in(epoch).unauthentic
+            if not failed:
+                continue
+            protector = layer.read_protector_of(epoch)
+            limit = self.dtls.max_failed_decryptions or integrity_limit(protector.suite)
+            if failed >= limit:
+                self._error = KeyLimitReached(
+                    f"{failed} records failed authentication under the read key of epoch {epoch}, "
+                    f"the AEAD's integrity limit (RFC 9147 section 4.5.3): the connection is closed"
+                )
+                self.state = DTLSState.ERROR
+                raise self._error
+            if (2 * failed >= limit and epoch not in self._limit_noted and not self._dtls12
+                    and self.state is DTLSState.ESTABLISHED and not self._key_update_unacked
+                    and not self._close_sent and epoch == max(layer.read_epochs)):
+                self._limit_noted.add(epoch)
+                self._handshake.send_key_update(True)  # the peer's new keys replace this one
+
+    def _transcript_form(self, raw: bytes, sent: bool) -> bytes:
+        """DTLS 1.2 (RFC 6347 section 4.2.6): a message as the transcript holds it,
+        with its DTLS header as if sent whole; ``sent``: the message just written
+        (else the one being handled).  DTLS 1.3 hashes the TLS form (``raw``)."""
+        if not self._dtls12:
+            return raw
+        seq = self._send_seq - 1 if sent else self._handling_seq
+        return raw[:4] + seq.to_bytes(2, "big") + b"\x00\x00\x00" + raw[1:4] + raw[4:]
+
+    def _use_tls12(self) -> None:
+        """The handshake settled on DTLS 1.2: its record format from now on."""
+        if DTLS_1_2 not in self.dtls.versions:
+            raise ProtocolVersionError("the peer chose DTLS 1.2, which this side does not speak")
+        self._dtls12 = True
+        self._layer.set_version(DTLS_1_2)
+
+    def _write_ccs(self) -> None:
+        """DTLS 1.2: ChangeCipherSpec, a record of its own in the current flight."""
+        self._pending.append(OutMessage.change_cipher_spec(self._layer.write_protector))
+
+    def _set_tls12_keys(self, suite: Tls12SuiteInfo, key: bytes, iv: bytes, sending: bool) -> None:
+        """DTLS 1.2: protection of the next epoch for one direction (the CCS switches
+        to it: ours goes out before the records it protects, the peer's is read)."""
+        if sending:
+            self._write_epoch = 1
+            limit = min(suite.max_records, DTLS_SEQUENCE_LIMIT)
+            self._layer.write_protector = self.backend.dtls12_record_protector(
+                int(suite.suite), key, iv, 1, 0, limit, self.peer_connection_id or None)
+        else:
+            self._read_epoch = 1
+            self._layer.install_read_protector(self.backend.dtls12_record_protector(
+                int(suite.suite), key, iv, 1, 0, None, self.own_connection_id or None))
 
     def _write_handshake(self, raw: bytes) -> None:
         msg_type = raw[0]
@@ -634,6 +790,8 @@ class DTLSConnection:
     def _established(self, info: HandshakeComplete) -> None:
         self._app_read = self._app_write = True
         self.state = DTLSState.ESTABLISHED
+        if self._dtls12 and self._outbox.outstanding:
+            self._outbox.hold_final()  # our last flight: resent only if the peer asks
         self._events.append(info)
 
     def _note_key_update(self) -> None:
@@ -670,7 +828,9 @@ class _DatagramIO:
         raise UsageError("0-RTT is not supported over DTLS")
 
     def send_ccs(self) -> None:
-        """DTLS 1.3 has no change_cipher_spec."""
+        """DTLS 1.2's ChangeCipherSpec; DTLS 1.3 has none."""
+        if self._conn._dtls12:
+            self._conn._write_ccs()
 
     def set_read_protector(self, protector: RecordProtector | None) -> None:
         raise InternalError("a DTLS handshake installs keys as secrets")
@@ -702,7 +862,13 @@ class _DatagramIO:
         self._conn._note_key_update()
 
     def use_tls12_records(self) -> None:
-        raise InternalError("DTLS 1.2 is not negotiated by this connection")
+        self._conn._use_tls12()
+
+    def set_tls12_keys(self, suite: Tls12SuiteInfo, key: bytes, iv: bytes, sending: bool) -> None:
+        self._conn._set_tls12_keys(suite, key, iv, sending)
+
+    def transcript_form(self, raw: bytes, sent: bool = True) -> bytes:
+        return self._conn._transcript_form(raw, sent)
 
     def send_warning_alert(self, description: int) -> None:
         self._conn._send_alert(_WARNING, description)
@@ -727,7 +893,8 @@ class _DatagramIO:
 
 
 class DTLSClientConnection(DTLSConnection):
-    """A DTLS 1.3 client: the ClientHello is ready in ``datagrams_to_send()`` at once."""
+    """A DTLS client (1.3, 1.2 or both: ``DTLSConfig.versions``): the ClientHello
+    is ready in ``datagrams_to_send()`` at once."""
 
     is_client = True
 
@@ -743,7 +910,7 @@ class DTLSClientConnection(DTLSConnection):
         """``session``: a ClientSession to resume (default: the newest for
         ``server_hostname`` in ``config.session_cache``); ``now``: the time the
         ClientHello leaves (its retransmission timer starts then)."""
-        adapted = _for_datagrams(config)
+        adapted = _for_datagrams(config, dtls or DTLSConfig())
         super().__init__(adapted, dtls, now)
         from ..handshake.client import ClientHandshake
 
@@ -758,7 +925,8 @@ class DTLSClientConnection(DTLSConnection):
 
 
 class DTLSServerConnection(DTLSConnection):
-    """A DTLS 1.3 server for one client: feed it that client's datagrams."""
+    """A DTLS server for one client (1.3, 1.2 or both: ``DTLSConfig.versions``):
+    feed it that client's datagrams."""
 
     is_client = False
 
@@ -769,7 +937,7 @@ class DTLSServerConnection(DTLSConnection):
         """``connection_id``: the CID to ask a client that offers connection IDs
         to put in its records (default: ``dtls.connection_id``; an endpoint gives
         each connection its own, to find it by); None: no CIDs."""
-        adapted = _for_datagrams(config)
+        adapted = _for_datagrams(config, dtls or DTLSConfig())
         super().__init__(adapted, dtls, now)
         from ..handshake.server import ServerHandshake
 
@@ -787,12 +955,21 @@ class DTLSServerConnection(DTLSConnection):
         """The connection for a client whose second ClientHello returned a valid
         cookie (:class:`~ferrotls.dtls.cookie.CookieGate`); feed it that datagram."""
         conn = cls(config, dtls=dtls, now=now, connection_id=connection_id)
-        conn._server_handshake.start_after_cookie(state.suite, state.group, state.hello1_hash,
-                                                  state.hello_retry_request())
+        if state.version == DTLS_1_3:  # (DTLS 1.2: the handshake starts at the second ClientHello)
+            conn._server_handshake.start_after_cookie(state.suite, state.group, state.hello1_hash,
+                                                      state.hello_retry_request())
         conn._reassembler.next_seq = state.message_seq
         conn._send_seq = state.message_seq
         conn._layer.plaintext_sequence = state.record_sequence
         return conn
+
+    def version_for(self, hello: ClientHello) -> int:
+        """The DTLS version (DTLS_1_3, DTLS_1_2) this server would answer ``hello``
+        with; ProtocolVersionError if none (for the cookie gate)."""
+        from ..handshake.server import choose_version
+
+        config = self._server_handshake.sconfig
+        return DTLS_1_3 if choose_version(config, hello, datagram=True)[0] == _TLS13 else DTLS_1_2
 
     def hello_retry_choice(self, hello: ClientHello, raw: bytes) -> tuple[int, int]:
         """(suite, group or 0) a HelloRetryRequest to ``hello`` would name (for the

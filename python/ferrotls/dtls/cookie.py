@@ -1,4 +1,6 @@
-"""Stateless HelloRetryRequest cookies for a DTLS 1.3 server (RFC 9147 section 5.1).
+"""Stateless cookies for a DTLS server: HelloRetryRequest cookies for DTLS 1.3
+(RFC 9147 section 5.1), HelloVerifyRequest cookies for DTLS 1.2 (RFC 6347
+section 4.2.1).
 
 A server that creates a connection for every ClientHello can be made to keep
 state for spoofed addresses, and to amplify: its first flight is many times
@@ -19,6 +21,16 @@ The HelloRetryRequest goes out with the ClientHello's message_seq and record
 sequence number (section 5.1), so the server answering the second ClientHello
 continues from that ClientHello's numbers.  A ClientHello split over several
 records cannot be answered statelessly and is dropped.
+
+A ClientHello for which the server would choose DTLS 1.2 gets a
+HelloVerifyRequest instead, with the same message_seq and record sequence
+rules (RFC 6347 section 4.2.1 asks for the record number; the message number
+follows OpenSSL's and GnuTLS's practice).  Its cookie -- in the ClientHello's
+legacy_cookie field when it returns -- is authenticated over the address, the
+time and the ClientHello's random, session id and cipher suites, which the
+second ClientHello repeats; neither the first ClientHello nor the
+HelloVerifyRequest enters the transcript (section 4.2.1), so nothing else needs
+remembering.
 """
 
 from __future__ import annotations
@@ -33,17 +45,20 @@ from ..errors import TLSError
 from ..messages.enums import ContentType, HandshakeType
 from ..messages.extensions import Cookie, get_extension
 from ..messages.handshake import ClientHello, encode_handshake
+from ..messages.tls12 import HelloVerifyRequest
 from ..suites import suite_info
 from ..handshake.server import cookie_hello_retry_request
-from .config import DTLSConfig
+from .config import DTLS_1_2, DTLS_1_3, DTLSConfig
 from .connection import DTLSServerConnection
 from .reliability import HEADER_LEN, dtls_header
 
 __all__ = ["CookieGate", "CookieState", "GateResult"]
 
 _VERSION = 1
+_VERSION12 = 2
 _TAG_LEN = 16
 _LABEL = b"ferrotls dtls13 cookie"
+_LABEL12 = b"ferrotls dtls12 cookie"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +73,9 @@ class CookieState:
     """The second ClientHello's message_seq (the server's ServerHello uses it too)."""
     record_sequence: int
     """The second ClientHello's record sequence number (the server's next plaintext record)."""
+    version: int = DTLS_1_3
+    """DTLS_1_3: a HelloRetryRequest cookie (``suite``, ``group``, ``hello1_hash``
+    say what it asked for); DTLS_1_2: a HelloVerifyRequest cookie (they are 0, b"")."""
 
     def hello_retry_request(self) -> bytes:
         """The HelloRetryRequest as it was sent (4-byte header), for the transcript."""
@@ -140,16 +158,23 @@ class CookieGate:
         if parsed is None:
             self.dropped += 1
             return GateResult()
+        try:
+            probe = DTLSServerConnection(self.config, dtls=self.dtls, now=now)  # discarded: no state is kept
+            version = probe.version_for(parsed.hello)
+        except TLSError:
+            self.dropped += 1
+            return GateResult()
+        if version == DTLS_1_2:
+            return self._dtls12(parsed, peer, now)
         cookie = get_extension(parsed.hello.extensions, Cookie)
         if cookie is not None:
             state = self._open(cookie.cookie, peer, now, parsed)
             if state is None:
                 self.dropped += 1
             return GateResult(state=state)
-        return self._retry(parsed, peer, now)
+        return self._retry(parsed, peer, now, probe)
 
-    def _retry(self, parsed: _Hello, peer: bytes, now: float) -> GateResult:
-        probe = DTLSServerConnection(self.config, dtls=self.dtls, now=now)  # discarded: no state is kept
+    def _retry(self, parsed: _Hello, peer: bytes, now: float, probe: DTLSServerConnection) -> GateResult:
         try:
             suite, group = probe.hello_retry_choice(parsed.hello, parsed.raw)
         except TLSError:
@@ -169,6 +194,39 @@ class CookieGate:
         )
         self.answered += 1
         return GateResult(reply=(record,))
+
+    def _dtls12(self, parsed: _Hello, peer: bytes, now: float) -> GateResult:
+        """DTLS 1.2: a HelloVerifyRequest, or the state of a returned valid cookie."""
+        hello = parsed.hello
+        if hello.legacy_cookie:
+            cookie = hello.legacy_cookie
+            ok = len(cookie) == 5 + _TAG_LEN and cookie[0] == _VERSION12
+            if ok:
+                made = int.from_bytes(cookie[1:5], "big")
+                ok = made - 1 <= now <= made + self.lifetime and hmac.compare_digest(
+                    cookie[5:], self._tag12(peer, cookie[:5], hello))
+            if not ok:
+                self.dropped += 1
+                return GateResult()
+            return GateResult(state=CookieState(0, 0, b"", cookie, parsed.message_seq, parsed.record_sequence,
+                                                version=DTLS_1_2))
+        fields = bytes((_VERSION12,)) + int(now).to_bytes(4, "big")
+        hvr = encode_handshake(HelloVerifyRequest(cookie=fields + self._tag12(peer, fields, hello)))
+        fragment = dtls_header(hvr[0], len(hvr) - 4, parsed.message_seq, 0, len(hvr) - 4) + hvr[4:]
+        record = (
+            bytes((ContentType.HANDSHAKE, 0xFE, 0xFF, 0, 0)) + parsed.record_sequence.to_bytes(6, "big")
+            + len(fragment).to_bytes(2, "big") + fragment
+        )
+        self.answered += 1
+        return GateResult(reply=(record,))
+
+    def _tag12(self, peer: bytes, fields: bytes, hello: ClientHello) -> bytes:
+        """What a DTLS 1.2 cookie authenticates: the address, the time, and the
+        ClientHello fields the second ClientHello must repeat (RFC 6347 4.2.1)."""
+        params = hello.random + bytes((len(hello.legacy_session_id),)) + hello.legacy_session_id + b"".join(
+            s.to_bytes(2, "big") for s in hello.cipher_suites)
+        mac = hmac.new(self._secret, _LABEL12 + len(peer).to_bytes(2, "big") + peer + fields + params, "sha256")
+        return mac.digest()[:_TAG_LEN]
 
     def _tag(self, peer: bytes, fields: bytes) -> bytes:
         mac = hmac.new(self._secret, _LABEL + len(peer).to_bytes(2, "big") + peer + fields, "sha256")

@@ -167,6 +167,13 @@ class Reassembler:
             return AddResult.DROPPED
         return AddResult.NEW if partial.add(fragment.offset, fragment.data) else AddResult.DUPLICATE
 
+    def peek(self) -> tuple[int, int] | None:
+        """(msg_type, epoch) of the next message if it is complete."""
+        partial = self._partials.get(self.next_seq)
+        if partial is None or not partial.complete:
+            return None
+        return partial.msg_type, partial.epoch
+
     def pop(self) -> tuple[int, bytes, int] | None:
         """The next message if it is complete: (msg_type, body, epoch)."""
         partial = self._partials.get(self.next_seq)
@@ -184,13 +191,23 @@ class Reassembler:
 # --------------------------------------------------------------------------- sending
 
 
-class OutMessage:
-    """One handshake message we sent: its fragments and their acknowledgement."""
+_HANDSHAKE = 22
+_CHANGE_CIPHER_SPEC = 20
 
-    __slots__ = ("msg_type", "message_seq", "body", "protector", "fragments", "acked")
+
+class OutMessage:
+    """One handshake message we sent: its fragments and their acknowledgement.
+
+    DTLS 1.2's ChangeCipherSpec is part of a flight too (RFC 6347 section 4.2.4):
+    :meth:`change_cipher_spec` makes one, a record of its own that is resent with
+    the flight."""
+
+    __slots__ = ("msg_type", "message_seq", "body", "protector", "fragments", "acked", "content_type")
 
     def __init__(self, msg_type: int, message_seq: int, body: bytes, protector: DatagramProtector | None,
-                 fragment_size: int) -> None:
+                 fragment_size: int, content_type: int = _HANDSHAKE) -> None:
+        self.content_type = content_type
+        """The record type: handshake (22), or change_cipher_spec (20) for DTLS 1.2's CCS."""
         self.msg_type = msg_type
         self.message_seq = message_seq
         self.body = body
@@ -201,6 +218,11 @@ class OutMessage:
         """(offset, length) of each fragment."""
         self.acked = [False] * len(self.fragments)
 
+    @classmethod
+    def change_cipher_spec(cls, protector: DatagramProtector | None) -> OutMessage:
+        """DTLS 1.2's ChangeCipherSpec (one byte, 1) under ``protector``."""
+        return cls(-1, -1, b"\x01", protector, 1, _CHANGE_CIPHER_SPEC)
+
     @property
     def epoch(self) -> int:
         return 0 if self.protector is None else self.protector.epoch
@@ -210,12 +232,14 @@ class OutMessage:
         return all(self.acked)
 
     def fragment_bytes(self, index: int) -> bytes:
+        if self.content_type != _HANDSHAKE:
+            return self.body
         offset, length = self.fragments[index]
         return dtls_header(self.msg_type, len(self.body), self.message_seq, offset, length) + self.body[offset : offset + length]
 
 
-WriteRecord = Callable[[DatagramProtector | None, bytes], RecordNumber]
-"""Writes one handshake record under a protector and returns its record number."""
+WriteRecord = Callable[[DatagramProtector | None, bytes, int], RecordNumber]
+"""Writes one record (protector, payload, content type) and returns its record number."""
 RecordRoom = Callable[[DatagramProtector | None], int]
 """The most content bytes one record under a protector may carry."""
 
@@ -235,6 +259,10 @@ class Outbox:
         """Retransmissions since the last progress (a new flight or an ACK)."""
         self.sent_records = 0
         self.retransmitted_records = 0
+        self.final = False
+        """DTLS 1.2: what is held is our last flight, which the peer does not answer
+        (RFC 6347 section 4.2.4): no timer; it is resent only when the peer
+        retransmits its own last flight."""
 
     @property
     def outstanding(self) -> bool:
@@ -247,6 +275,12 @@ class Outbox:
         self.deadline = None
         self.retransmissions = 0
         self.interval = self.initial_timeout
+        self.final = False
+
+    def hold_final(self) -> None:
+        """Keep what is outstanding as the last flight (see ``final``): no timer."""
+        self.final = True
+        self.deadline = None
 
     def add(self, messages: Iterable[OutMessage], now: float, write: WriteRecord, room: RecordRoom) -> None:
         """Send new messages (a flight, or post-handshake messages) and arm the timer."""
@@ -255,7 +289,7 @@ class Outbox:
         self.interval = self.initial_timeout
         self.retransmissions = 0
         self._transmit(fresh, write, room)
-        self.deadline = now + self.interval
+        self.deadline = None if self.final else now + self.interval
 
     def on_ack(self, records: Iterable[RecordNumber]) -> list[OutMessage]:
         """Mark what ``records`` carried as received; returns the messages that
@@ -282,7 +316,7 @@ class Outbox:
             self.retransmissions += 1
             self.interval = min(self.interval * 2, self.max_timeout)
         self.retransmitted_records += self._transmit(self.messages, write, room)
-        self.deadline = now + self.interval
+        self.deadline = None if self.final else now + self.interval
 
     def _transmit(self, messages: list[OutMessage], write: WriteRecord, room: RecordRoom) -> int:
         """Write the unacknowledged fragments of ``messages``, packing consecutive
@@ -297,7 +331,7 @@ class Outbox:
             nonlocal batch, batch_bytes, batch_size, written
             if not batch:
                 return
-            number = write(batch_protector, b"".join(batch_bytes))
+            number = write(batch_protector, b"".join(batch_bytes), _HANDSHAKE)
             self._records[number] = batch
             written += 1
             batch, batch_bytes, batch_size = [], [], 0
@@ -307,6 +341,12 @@ class Outbox:
                 if message.acked[index]:
                     continue
                 data = message.fragment_bytes(index)
+                if message.content_type != _HANDSHAKE:  # a record of its own
+                    flush()
+                    number = write(message.protector, data, message.content_type)
+                    self._records[number] = [(message, index)]
+                    written += 1
+                    continue
                 if batch and (message.protector is not batch_protector or batch_size + len(data) > room(batch_protector)):
                     flush()
                 batch_protector = message.protector

@@ -45,6 +45,7 @@ from ..messages.handshake import (
     NewSessionTicket,
     ServerHello,
 )
+from ..messages.tls12 import HelloVerifyRequest
 from ..sign import TLS12_SCHEMES, certificate_verify_message
 from ..suites import SUITES, SuiteInfo, suite_info
 from ..tickets import MAX_TICKET_LIFETIME, ClientSession
@@ -62,7 +63,7 @@ from .common import (
     version_name,
 )
 from .io import DatagramIO, HandshakeIO
-from .client12 import enter_tls12
+from .client12 import answer_hello_verify_request, enter_tls12
 from .machine import Handshake, State, Traffic
 from .policy import check_extensions
 
@@ -141,6 +142,8 @@ class ClientHandshake(Handshake):
         self.early_limit = 0
         self.session12: ClientSession | None = None
         """A TLS 1.2 session offered in the ClientHello (ticket or session id)."""
+        self.hello_verify_requests = 0
+        """DTLS 1.2: HelloVerifyRequests answered."""
         self.session_established: ClientSession | None = None
         """After a TLS 1.2 handshake: the session to resume it (also in the session
         cache; tickets come as SessionTicket events too)."""
@@ -206,9 +209,7 @@ class ClientHandshake(Handshake):
         now = config.clock()
         psk_offers = self._collect_psks(now)
         session12 = self.session12
-        if self.datagram is not None:
-            session_id = b""  # DTLS 1.3 has no middlebox compatibility mode
-        elif session12 is not None and session12.session_id:
+        if session12 is not None and session12.session_id:
             session_id = session12.session_id  # TLS 1.2 session-id resumption
         elif config.middlebox_compat and config.tls13 or session12 is not None:
             session_id = config.rng(32)  # (with a TLS 1.2 ticket: to see the server resume it)
@@ -413,7 +414,7 @@ class ExpectServerHello(State):
 
     __slots__ = ("hello", "offer", "transcript", "hrr_suite")
 
-    EXPECTS = frozenset({_HS.SERVER_HELLO})
+    EXPECTS = frozenset({_HS.SERVER_HELLO, _HS.HELLO_VERIFY_REQUEST})
 
     def __init__(
         self, hello: ClientHello, offer: _Offer, transcript: Transcript, hrr_suite: SuiteInfo | None = None
@@ -424,7 +425,15 @@ class ExpectServerHello(State):
         self.hrr_suite = hrr_suite
         """The suite a HelloRetryRequest chose (the ServerHello must repeat it)."""
 
+    def decode(self, msg_type: int, body: bytes) -> Any:
+        if msg_type == _HS.HELLO_VERIFY_REQUEST:
+            return HelloVerifyRequest.from_bytes(body)
+        return super().decode(msg_type, body)
+
     def handle(self, hs: ClientHandshake, sh: ServerHello, raw: bytes) -> State:
+        if isinstance(sh, HelloVerifyRequest):  # DTLS 1.2: repeat the ClientHello with the cookie
+            hello, transcript = answer_hello_verify_request(hs, self.hello, self.offer, sh, self.hrr_suite)
+            return ExpectServerHello(hello, self.offer, transcript)
         config = hs.cconfig
         exts = sh.extensions
         if sh.legacy_version <= 0x0300:  # RFC 8446 appendix D.5
@@ -435,7 +444,7 @@ class ExpectServerHello(State):
             # random; a TLS 1.3 client that sees it is being downgraded.
             if config.tls13 and sh.random[-8:] in (_DOWNGRADE_TLS12, _DOWNGRADE_TLS11):
                 raise IllegalParameter("downgrade sentinel in ServerHello.random")
-            if sh.legacy_version == TLS12 and config.tls12 and not sh.is_hrr:
+            if sh.legacy_version == hs.wire(TLS12) and config.tls12 and not sh.is_hrr:
                 return enter_tls12(hs, self.hello, self.offer.hello_raw, sh, raw, hs.session12)
             if config.tls12:
                 raise ProtocolVersionError(

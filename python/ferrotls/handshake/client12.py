@@ -16,12 +16,14 @@ ServerHello (after the downgrade check of RFC 8446 section 4.1.3)::
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     DecodeError,
     HandshakeFailure,
     IllegalParameter,
+    UnexpectedMessage,
     UnsupportedExtension,
 )
 from ..events import SessionTicket
@@ -34,6 +36,7 @@ from ..messages.tls12 import (
     Certificate12,
     CertificateRequest12,
     ClientKeyExchange,
+    HelloVerifyRequest,
     KeyExchange,
     NewSessionTicket12,
     ServerHelloDone,
@@ -42,6 +45,7 @@ from ..messages.tls12 import (
 from ..sign import verify
 from ..suites import TLS12_SUITES, Tls12SuiteInfo
 from ..tickets import ClientSession
+from ..transcript import Transcript
 from .common import utc
 from .machine import State
 from .tls12 import (
@@ -60,7 +64,7 @@ from .tls12 import (
 if TYPE_CHECKING:
     from .client import ClientHandshake
 
-__all__ = ["enter_tls12", "TLS12_GROUPS", "TLS12_SH_EXTENSIONS"]
+__all__ = ["enter_tls12", "answer_hello_verify_request", "TLS12_GROUPS", "TLS12_SH_EXTENSIONS"]
 
 _HS = HandshakeType
 _E = ExtensionType
@@ -71,7 +75,7 @@ TLS12_GROUPS = frozenset({0x001D, 0x0017, 0x0018, 0x0019, 0x001E})
 TLS12_SH_EXTENSIONS = frozenset({
     _E.SERVER_NAME, _E.ALPN, _E.EXTENDED_MASTER_SECRET, _E.RENEGOTIATION_INFO,
     _E.EC_POINT_FORMATS, _E.SESSION_TICKET, _E.RECORD_SIZE_LIMIT, _E.STATUS_REQUEST,
-    _E.MAX_FRAGMENT_LENGTH,
+    _E.MAX_FRAGMENT_LENGTH, _E.CONNECTION_ID,
 })
 """What a TLS 1.2 ServerHello may answer with (of what we offer); TLS 1.3-only
 ones (key_share, pre_shared_key, early_data ...) there are illegal_parameter."""
@@ -135,6 +139,9 @@ def enter_tls12(
         if config.record_size_limit is not None:
             own_record_size_limit(hs, config.record_size_limit)
     hs.io.use_tls12_records()
+    if hs.datagram is not None:  # DTLS 1.2: CIDs, and the transcript's DTLS headers (RFC 6347 4.2.6)
+        hs.datagram.server_hello_received(sh)
+        hello_raw, raw = hs.datagram.transcript_form(hello_raw, True), hs.datagram.transcript_form(raw, False)
     hs.reject_early_data()
     out.suite = suite
     session = Session12(suite, hello.random, sh.random, ems, sh.legacy_session_id_echo)
@@ -152,6 +159,29 @@ def enter_tls12(
     if suite.kx == "PSK":
         return ExpectServerKeyExchangeOrDone(flight)
     return ExpectServerKeyExchange(flight)
+
+
+_MAX_HELLO_VERIFY_REQUESTS = 3
+
+
+def answer_hello_verify_request(
+    hs: ClientHandshake, first: ClientHello, offer: Any, hvr: HelloVerifyRequest, hrr_suite: object,
+) -> tuple[ClientHello, Transcript]:
+    """DTLS 1.2 (RFC 6347 section 4.2.1): the server asks for our ClientHello again
+    with its cookie.  Returns the ClientHello sent and the transcript that starts
+    with it (neither the first ClientHello nor the HelloVerifyRequest is hashed)."""
+    if hs.datagram is None or not hs.cconfig.tls12 or hrr_suite is not None:
+        raise UnexpectedMessage("HelloVerifyRequest is not expected here")
+    hs.hello_verify_requests += 1
+    if hs.hello_verify_requests > _MAX_HELLO_VERIFY_REQUESTS:
+        raise UnexpectedMessage(f"more than {_MAX_HELLO_VERIFY_REQUESTS} HelloVerifyRequests")
+    if not hvr.cookie:
+        raise IllegalParameter("a HelloVerifyRequest with an empty cookie")
+    hello = replace(first, legacy_cookie=hvr.cookie)  # (the hook, if any, shaped ``first``)
+    hs.set_binders(hello, offer, None)
+    transcript = Transcript()
+    offer.hello_raw = hs.send(transcript, hello)
+    return hello, transcript
 
 
 def _resume(

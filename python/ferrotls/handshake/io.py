@@ -19,7 +19,7 @@ from ..events import Event, HandshakeComplete
 from ..messages.extensions import Extension
 from ..messages.handshake import ClientHello, ServerHello
 from ..stats import HandshakeStats, StatsRecorder
-from ..suites import SuiteInfo
+from ..suites import SuiteInfo, Tls12SuiteInfo
 
 __all__ = ["HandshakeIO", "DatagramIO"]
 
@@ -130,4 +130,16 @@ class DatagramIO(HandshakeIO, Protocol):
     def server_hello_extensions(self, client_hello: ClientHello) -> list[Extension]:
         """Server: the datagram extensions of our ServerHello, in answer to the
         client's (connection_id: the CID we want)."""
+        ...
+
+    def set_tls12_keys(self, suite: Tls12SuiteInfo, key: bytes, iv: bytes, sending: bool) -> None:
+        """DTLS 1.2: one direction's key and IV from the key block, for epoch 1 (the
+        ChangeCipherSpec's; ``sending``: ours)."""
+        ...
+
+    def transcript_form(self, raw: bytes, sent: bool = True) -> bytes:
+        """``raw`` (a message with its TLS header) as the transcript holds it: itself
+        in DTLS 1.3; in DTLS 1.2 (RFC 6347 section 4.2.6) with the 12-byte DTLS
+        header of a message sent in one fragment, whose message_seq is the one of
+        the message just written (``sent``) or of the one being handled."""
         ...

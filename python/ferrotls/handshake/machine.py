@@ -185,9 +185,9 @@ class Handshake:
     def send(self, transcript: _Transcript | None, message: Any, legacy_version: int = 0x0303) -> bytes:
         """Encode ``message``, add it to ``transcript`` (if any) and queue it."""
         raw = encode_handshake(message)
-        if transcript is not None:
-            transcript.add(raw)
         self.io.write_handshake(raw, legacy_version)
+        if transcript is not None:  # (DTLS 1.2 hashes the message with its DTLS header)
+            transcript.add(raw if self.datagram is None else self.datagram.transcript_form(raw))
         return raw
 
     def send_ccs_once(self) -> None:

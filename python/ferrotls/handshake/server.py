@@ -561,16 +561,19 @@ def choose_version(config: ServerConfig, hello: ClientHello, datagram: bool = Fa
     ``datagram``: the ClientHello is DTLS's, whose versions are read as the TLS
     ones they stand for (DTLS 1.3 = TLS 1.3, DTLS 1.2 = TLS 1.2)."""
     if datagram:
-        if hello.legacy_cookie:  # RFC 9147 section 5.3 (DTLS 1.2's cookie: not yet)
-            raise IllegalParameter("a DTLS 1.3 ClientHello with a non-empty legacy_cookie")
         versions = ext.get_extension(hello.extensions, ext.SupportedVersionsClientHello)
         offered = {DTLS_TO_TLS.get(v, 0) for v in versions.versions} if versions is not None else (
             {TLS12} if hello.legacy_version == 0xFEFD else set()
         )
         offered.discard(0)
         if TLS13 in offered and config.tls13:
+            if hello.legacy_cookie:  # RFC 9147 section 5.3 (a cookie is DTLS 1.2's)
+                raise IllegalParameter("a DTLS 1.3 ClientHello with a non-empty legacy_cookie")
             return TLS13, TLS13
-        raise ProtocolVersionError("the client offers no DTLS version ferrotls speaks (DTLS 1.3)")
+        if TLS12 in offered and config.tls12:  # DTLS 1.2 (RFC 6347)
+            return TLS12, max(offered)
+        speaks = " and ".join(n for n, on in (("DTLS 1.3", config.tls13), ("DTLS 1.2", config.tls12)) if on)
+        raise ProtocolVersionError(f"the client offers no DTLS version this server speaks ({speaks})")
     if hello.legacy_version <= 0x0300:  # RFC 8446 appendix D.5
         raise ProtocolVersionError(f"ClientHello.legacy_version 0x{hello.legacy_version:04x} (SSL 3.0 or older)")
     versions = ext.get_extension(hello.extensions, ext.SupportedVersionsClientHello)

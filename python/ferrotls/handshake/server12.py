@@ -128,6 +128,8 @@ def respond12(hs: ServerHandshake, hello: ClientHello, raw: bytes, client_max: i
     ticket_ext = ext.get_extension(exts, ext.SessionTicket)
     plan.tickets = ticket_ext is not None and config.session_resumption and config.ticket_count > 0
     hs.io.use_tls12_records()
+    if hs.datagram is not None:  # DTLS 1.2: the transcript's DTLS headers (RFC 6347 4.2.6)
+        raw = hs.datagram.transcript_form(raw, False)
     # Resumption: a ticket (RFC 5077) or a session id from the cache.
     state = _find_session(hs, hello, ticket_ext, plan)
     if state is not None:
@@ -293,9 +295,11 @@ def _full(hs: ServerHandshake, hello: ClientHello, raw: bytes, plan: _Plan) -> S
     )
     sh_exts = _sh_extensions(plan, ticket=plan.tickets, name_acked=name_acked)
     _apply_size_limit(hs, plan, sh_exts)
+    if hs.datagram is not None:  # DTLS 1.2: connection IDs (RFC 9146)
+        sh_exts.extend(hs.datagram.server_hello_extensions(hello))
     hs.send(transcript, ServerHello(
-        random=session.server_random, legacy_session_id_echo=session_id, cipher_suite=suite.suite,
-        extensions=sh_exts,
+        legacy_version=hs.wire(TLS12), random=session.server_random, legacy_session_id_echo=session_id,
+        cipher_suite=suite.suite, extensions=sh_exts,
     ))
     share = None
     if plan.kx is KeyExchange.ECDHE:
@@ -532,9 +536,11 @@ def _resume(hs: ServerHandshake, hello: ClientHello, raw: bytes, plan: _Plan, st
     renew = by_ticket and plan.tickets
     sh_exts = _sh_extensions(plan, ticket=renew, name_acked=False)
     _apply_size_limit(hs, plan, sh_exts)
+    if hs.datagram is not None:  # DTLS 1.2: connection IDs (RFC 9146)
+        sh_exts.extend(hs.datagram.server_hello_extensions(hello))
     hs.send(transcript, ServerHello(
-        random=session.server_random, legacy_session_id_echo=hello.legacy_session_id,
-        cipher_suite=suite.suite, extensions=sh_exts,
+        legacy_version=hs.wire(TLS12), random=session.server_random,
+        legacy_session_id_echo=hello.legacy_session_id, cipher_suite=suite.suite, extensions=sh_exts,
     ))
     if renew:
         _send_ticket(hs, session, transcript, plan)

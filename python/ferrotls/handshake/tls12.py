@@ -134,14 +134,21 @@ class Session12:
     def protector(self, hs: Handshake, *, client_writes: bool, sending: bool) -> Any:
         block = key_block(hs.backend, self.suite, self.master, self.client_random, self.server_random)
         key, iv = block.write_keys(client_writes)
+        if hs.datagram is not None:  # DTLS 1.2: the connection builds the epoch's protection
+            hs.datagram.set_tls12_keys(self.suite, key, iv, sending)
+            return None
         limit = self.suite.max_records if sending else None
         return hs.backend.record_protector_tls12(self.suite.suite, key, iv, 0, limit)
 
     def install_write(self, hs: Handshake) -> None:
-        hs.io.set_write_protector(self.protector(hs, client_writes=hs.is_client, sending=True))
+        protector = self.protector(hs, client_writes=hs.is_client, sending=True)
+        if hs.datagram is None:
+            hs.io.set_write_protector(protector)
 
     def install_read(self, hs: Handshake) -> None:
-        hs.io.set_read_protector(self.protector(hs, client_writes=not hs.is_client, sending=False))
+        protector = self.protector(hs, client_writes=not hs.is_client, sending=False)
+        if hs.datagram is None:
+            hs.io.set_read_protector(protector)
 
     def finished(self, hs: Handshake, transcript: Transcript12, from_client: bool) -> bytes:
         return verify_data(hs.backend, self.suite, self.master, transcript.digest(self.suite.hash_name), from_client)

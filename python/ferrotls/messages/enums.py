@@ -57,6 +57,7 @@ class HandshakeType(enum.IntEnum):
     HELLO_REQUEST = 0  # TLS 1.2 (RFC 5246)
     CLIENT_HELLO = 1
     SERVER_HELLO = 2
+    HELLO_VERIFY_REQUEST = 3  # DTLS 1.2 (RFC 6347 section 4.2.1)
     NEW_SESSION_TICKET = 4
     END_OF_EARLY_DATA = 5
     ENCRYPTED_EXTENSIONS = 8

@@ -44,6 +44,7 @@ __all__ = [
     "ServerHelloDone",
     "ClientKeyExchange",
     "NewSessionTicket12",
+    "HelloVerifyRequest",
     "decode_handshake12",
     "AnyHandshake12",
     "CURVE_TYPE_NAMED",
@@ -281,6 +282,28 @@ class NewSessionTicket12(HandshakeMessage):
     @classmethod
     def read(cls, r: Reader) -> Self:
         return cls(lifetime_hint=r.u32("ticket_lifetime_hint"), ticket=r.opaque16(what="ticket"))
+
+
+@dataclass(slots=True, kw_only=True)
+class HelloVerifyRequest(HandshakeMessage):
+    """HelloVerifyRequest (DTLS 1.2, RFC 6347 section 4.2.1): ProtocolVersion
+    server_version; opaque cookie<0..2^8-1>.  A server sends it, statelessly, in
+    answer to a ClientHello without a valid cookie; the client repeats its
+    ClientHello with the cookie.  ``server_version`` is DTLS 1.0 (0xfeff) whatever
+    version is negotiated later (section 4.2.1)."""
+
+    MSG_TYPE = HandshakeType.HELLO_VERIFY_REQUEST
+
+    server_version: int = 0xFEFF
+    cookie: bytes = b""
+
+    def write(self, w: Writer) -> None:
+        w.u16(self.server_version)
+        w.opaque8(self.cookie)
+
+    @classmethod
+    def read(cls, r: Reader) -> Self:
+        return cls(server_version=r.u16("server_version"), cookie=r.opaque8(0, 255, what="cookie"))
 
 
 AnyHandshake12: TypeAlias = (

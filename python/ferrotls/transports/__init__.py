@@ -4,6 +4,9 @@
   and :func:`connect`.
 * :mod:`ferrotls.transports.aio` -- asyncio streams (``open_connection``,
   ``start_server``), also importable as :mod:`ferrotls.asyncio`.
+* :mod:`ferrotls.transports.dtls_aio` -- DTLS over asyncio datagram endpoints
+  (``create_dtls_endpoint``); :mod:`ferrotls.transports.dtls_blocking` -- the
+  blocking DTLS client (:func:`~ferrotls.transports.dtls_blocking.dtls_connect`).
 
 :class:`ConnectionInfo` is the part both share: the ``ssl``-style questions
 (``getpeercert``, ``cipher``, ``version``, ``selected_alpn_protocol``) answered

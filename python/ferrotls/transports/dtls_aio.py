@@ -1,4 +1,4 @@
-"""DTLS 1.3 over asyncio datagram endpoints (``ferrotls.asyncio.create_dtls_endpoint``).
+"""DTLS 1.3 and 1.2 over asyncio datagram endpoints (``ferrotls.asyncio.create_dtls_endpoint``).
 
 A client endpoint is one :class:`~ferrotls.dtls.DTLSClientConnection` on a
 connected UDP socket; a server endpoint demultiplexes many peers on one socket,
@@ -7,9 +7,11 @@ in use -- by the CID in its records, so a peer whose address changes (a NAT
 rebinding) keeps its session: the session moves to the new address when a
 record from it authenticates.
 
-Per-peer state is bounded: new peers get a stateless HelloRetryRequest cookie
-first (:class:`~ferrotls.dtls.cookie.CookieGate`, on by default), at most
-``max_peers`` sessions exist at once, a handshake not done within
+The versions are those of ``DTLSConfig.versions`` (DTLS 1.2: RFC 6347, with
+connection IDs per RFC 9146).  Per-peer state is bounded: new peers get a
+stateless cookie first -- in a HelloRetryRequest (DTLS 1.3) or a
+HelloVerifyRequest (DTLS 1.2) from :class:`~ferrotls.dtls.cookie.CookieGate`,
+on by default --, at most ``max_peers`` sessions exist at once, a handshake not done within
 ``handshake_timeout`` seconds is dropped, and so is a session idle for
 ``idle_timeout``.  The connections' clock is the event loop's (``loop.time()``);
 each connection's retransmission timer is a ``loop.call_at``.
@@ -33,6 +35,9 @@ __all__ = ["DTLSSession", "DTLSServerEndpoint", "create_dtls_endpoint", "CID_LEN
 
 CID_LENGTH = 8
 """Bytes of the connection IDs a server endpoint gives its sessions."""
+_TLS12_CID = 25
+_DTLS12_CID_AT = 11
+"""type, version, epoch, 48-bit sequence number: the CID of a tls12_cid record starts here."""
 
 Address = Any
 
@@ -251,9 +256,16 @@ class DTLSServerEndpoint(asyncio.DatagramProtocol):
         session.datagram(data)
 
     def _by_connection_id(self, data: bytes) -> DTLSSession | None:
-        if not self._by_cid or len(data) < 1 + CID_LENGTH or data[0] & 0xF0 != 0x30:  # unified header with C
+        """The session whose CID the first record of ``data`` carries: a DTLS 1.3
+        unified header with the C bit (the CID follows the first byte), or a DTLS
+        1.2 tls12_cid record (RFC 9146: the CID follows the sequence number)."""
+        if not self._by_cid or not data:
             return None
-        return self._by_cid.get(bytes(data[1 : 1 + CID_LENGTH]))
+        if data[0] & 0xF0 == 0x30 and len(data) >= 1 + CID_LENGTH:
+            return self._by_cid.get(bytes(data[1 : 1 + CID_LENGTH]))
+        if data[0] == _TLS12_CID and len(data) >= _DTLS12_CID_AT + CID_LENGTH:
+            return self._by_cid.get(bytes(data[_DTLS12_CID_AT : _DTLS12_CID_AT + CID_LENGTH]))
+        return None
 
     def _rebind(self, session: DTLSSession, data: bytes, addr: Address) -> None:
         """A datagram with a session's CID from a new address: the session moves once
