@@ -563,6 +563,255 @@ def test_key_update_is_refused_in_tls12(backend: Any) -> None:
         pair.client.update_keys()
 
 
+def test_renegotiation_requests_are_bounded(backend: Any) -> None:
+    """A peer that asks again at every refusal (``gnutls-cli -e`` does): after
+    Limits.max_renegotiation_requests (3) refusals without application data in
+    between, the next request is a fatal handshake_failure.  Application data starts
+    the count again."""
+    pair, keys = _established(backend)
+    seq_in, seq_out = 1, 1  # both Finished messages were record 0
+
+    def renegotiate() -> None:
+        nonlocal seq_in
+        pair.server.receive_data(keys.seal(True, seq_in, CT_HANDSHAKE, _renegotiating_hello(keys)))
+        seq_in += 1
+
+    for _ in range(3):
+        for _ in range(3):
+            renegotiate()
+            (_, out), = split_records(pair.server.data_to_send())
+            assert keys.open(False, seq_out, out) == (CT_ALERT, alert(WARNING, NO_RENEGOTIATION))
+            seq_out += 1
+        pair.server.receive_data(keys.seal(True, seq_in, CT_APPDATA, b"progress"))
+        seq_in += 1
+        assert pair.server.events() == [ApplicationData(b"progress")]
+    for _ in range(3):
+        renegotiate()
+        seq_out += 1
+    pair.server.data_to_send()
+    with pytest.raises(HandshakeFailure, match="more than 3 times"):
+        renegotiate()
+    (_, out), = split_records(pair.server.data_to_send())
+    assert keys.open(False, seq_out, out) == (CT_ALERT, alert(FATAL, HANDSHAKE_FAILURE))
+    assert pair.server.state is ConnectionState.ERROR
+
+
+def test_hello_requests_to_a_client_are_bounded(backend: Any) -> None:
+    from ferrotls.limits import Limits
+
+    log = KeyLog()
+    pair = ConnectionPair(c12(backend, key_log=log, limits=Limits(max_renegotiation_requests=1)),
+                          s12(backend))
+    pair.handshake()
+    keys = keys_of(pair, log)
+    hello_request = message(HS_HELLO_REQUEST, b"")
+    pair.client.receive_data(keys.seal(False, 1, CT_HANDSHAKE, hello_request))
+    (_, out), = split_records(pair.client.data_to_send())
+    assert keys.open(True, 1, out) == (CT_ALERT, alert(WARNING, NO_RENEGOTIATION))
+    with pytest.raises(HandshakeFailure, match="renegotiate more than 1 times"):
+        pair.client.receive_data(keys.seal(False, 2, CT_HANDSHAKE, hello_request))
+    (_, out), = split_records(pair.client.data_to_send())
+    assert keys.open(True, 2, out) == (CT_ALERT, alert(FATAL, HANDSHAKE_FAILURE))
+
+
+# ----------------------------------------------------------------------- HelloRequest mid-handshake
+
+
+def _with_hello_requests(flight: bytes, positions: set[int], count: int = 1) -> bytes:
+    """The server's flight with ``count`` HelloRequests before each message at ``positions``."""
+    def edit(messages: list[bytes]) -> list[bytes]:
+        out: list[bytes] = []
+        for i, m in enumerate(messages):
+            if i in positions:
+                out += [message(HS_HELLO_REQUEST, b"")] * count
+            out.append(m)
+        if len(messages) in positions:
+            out += [message(HS_HELLO_REQUEST, b"")] * count
+        return out
+
+    return edit_messages(flight, edit)
+
+
+@pytest.mark.parametrize(
+    "position", [1, 2, 3, 4], ids=["after-SH", "after-Cert", "after-SKE", "after-CR"]
+)
+def test_hello_request_during_the_handshake_is_ignored(backend: Any, position: int) -> None:
+    """RFC 5246 7.4.1.1: a client that is negotiating ignores a HelloRequest (as OpenSSL
+    does); it is in no transcript, so both Finished messages still verify."""
+    pair = _auth_stepper(backend, ClientAuth.OPTIONAL, None)
+    flight1 = pair.to_server(pair.client.data_to_send())
+    assert [m[0] for m in plain_messages(flight1)[0]] == [
+        HS_SERVER_HELLO, HS_CERTIFICATE, HS_SERVER_KEY_EXCHANGE, HS_CERTIFICATE_REQUEST,
+        HS_SERVER_HELLO_DONE,
+    ]
+    flight2 = pair.to_client(_with_hello_requests(flight1, {position}))
+    assert pair.to_client(pair.to_server(flight2)) == b""
+    assert pair.client.info.version == pair.server.info.version == "TLSv1.2"
+    assert pair.client.state is ConnectionState.ESTABLISHED
+
+
+def test_hello_request_in_its_own_record_during_the_handshake(backend: Any) -> None:
+    pair = Stepper(c12(backend), s12(backend))
+    flight1 = pair.to_server(pair.client.data_to_send())
+    messages, _ = plain_messages(flight1)
+    wire = frame(messages[:2]) + frame([message(HS_HELLO_REQUEST, b"")]) + frame(messages[2:])
+    pair.to_client(pair.to_server(pair.to_client(wire)))
+    assert pair.client.handshake_complete and pair.server.handshake_complete
+
+
+def test_malformed_hello_request_during_the_handshake_is_decode_error(backend: Any) -> None:
+    pair = Stepper(c12(backend), s12(backend))
+    flight1 = pair.to_server(pair.client.data_to_send())
+
+    def edit(messages: list[bytes]) -> list[bytes]:
+        return [messages[0], message(HS_HELLO_REQUEST, b"\x00"), *messages[1:]]
+
+    with pytest.raises(DecodeError):
+        pair.client.receive_data(edit_messages(flight1, edit))
+    assert alert_of(pair.client.data_to_send()) == alert(FATAL, DECODE_ERROR)
+
+
+def test_hello_request_flood_during_the_handshake(backend: Any) -> None:
+    """Ignored messages are counted like empty records (Limits.max_empty_records)."""
+    pair = Stepper(c12(backend), s12(backend))
+    flight1 = pair.to_server(pair.client.data_to_send())
+    with pytest.raises(UnexpectedMessage, match="ignored"):
+        pair.client.receive_data(_with_hello_requests(flight1, {1}, count=33))
+    assert alert_of(pair.client.data_to_send()) == alert(FATAL, UNEXPECTED_MESSAGE)
+
+
+@pytest.mark.parametrize("where", ["resumed-after-SH", "before-server-ccs"])
+def test_hello_request_where_the_rest_is_fixed_is_unexpected(backend: Any, where: str) -> None:
+    """After the client's Finished (or after a resuming ServerHello) the server's
+    messages are fixed: [NewSessionTicket] ChangeCipherSpec Finished."""
+    log = KeyLog()
+    if where == "resumed-after-SH":
+        cache = SessionCache()
+        sc = s12(backend, ticket_count=0)
+        _first(backend, c12(backend, session_cache=cache), sc)
+        pair = Stepper(c12(backend, session_cache=cache), sc)
+        flight = pair.to_server(pair.client.data_to_send())
+        flight = _with_hello_requests(flight, {1})
+    else:
+        pair = Stepper(c12(backend, key_log=log), s12(backend, ticket_count=0))
+        flight1 = pair.to_server(pair.client.data_to_send())
+        flight2 = pair.to_client(flight1)
+        flight = frame([message(HS_HELLO_REQUEST, b"")]) + pair.to_server(flight2)
+    with pytest.raises(UnexpectedMessage, match="HELLO_REQUEST"):
+        pair.client.receive_data(flight)
+    if where == "resumed-after-SH":
+        assert alert_of(pair.client.data_to_send()) == alert(FATAL, UNEXPECTED_MESSAGE)
+    else:  # the client has sent its Finished: the alert is protected (record 1)
+        suite = ServerHello.from_bytes(plain_messages(flight1)[0][0][4:]).cipher_suite
+        keys = Keys12.from_keylog(suite, log, server_hello_random(flight1))
+        (_, out), = split_records(pair.client.data_to_send())
+        assert keys.open(True, 1, out) == (CT_ALERT, alert(FATAL, UNEXPECTED_MESSAGE))
+
+
+def test_hello_request_to_a_server_during_the_handshake_is_unexpected(backend: Any) -> None:
+    pair = Stepper(c12(backend), s12(backend))
+    pair.to_server(pair.client.data_to_send())
+    with pytest.raises(UnexpectedMessage):
+        pair.server.receive_data(frame([message(HS_HELLO_REQUEST, b"")]))
+    assert alert_of(pair.server.data_to_send()) == alert(FATAL, UNEXPECTED_MESSAGE)
+
+
+# ------------------------------------------------------------------ warning alerts (RFC 5246 7.2)
+
+
+def test_warning_alert_is_tolerated_in_tls12(backend: Any) -> None:
+    """RFC 5246 section 7.2: after a warning the connection can go on; it is counted."""
+    pair, keys = _established(backend)
+    assert pair.client.warning_alerts_received == 0 and pair.client.last_warning_alert is None
+    unrecognized_name = alert(WARNING, 112)
+    pair.client.receive_data(keys.seal(False, 1, CT_ALERT, unrecognized_name))
+    assert pair.client.state is ConnectionState.ESTABLISHED and pair.client.events() == []
+    assert pair.client.warning_alerts_received == 1 and pair.client.last_warning_alert == 112
+    assert pair.client.data_to_send() == b""  # no answer
+    pair.client.receive_data(keys.seal(False, 2, CT_APPDATA, b"after"))
+    assert pair.client.events() == [ApplicationData(b"after")]
+    # and the server side: a no_renegotiation warning from the client
+    pair.server.receive_data(keys.seal(True, 1, CT_ALERT, alert(WARNING, NO_RENEGOTIATION)))
+    assert pair.server.state is ConnectionState.ESTABLISHED
+    assert pair.server.last_warning_alert == NO_RENEGOTIATION
+    pair.server.receive_data(keys.seal(True, 2, CT_APPDATA, b"go on"))
+    assert pair.server.events() == [ApplicationData(b"go on")]
+
+
+@pytest.mark.parametrize("description", [10, 20, 40, 47, 50, 70, 80, 110, 120])
+def test_warning_alert_that_is_always_fatal_ends_the_connection(
+    backend: Any, description: int
+) -> None:
+    """unexpected_message, bad_record_mac, handshake_failure, ... are fatal by
+    definition (RFC 5246 7.2.2, RFC 6066, RFC 7301), whatever level they carry."""
+    pair, keys = _established(backend)
+    with pytest.raises(AlertReceived) as exc:
+        pair.client.receive_data(keys.seal(False, 1, CT_ALERT, alert(WARNING, description)))
+    assert exc.value.description == description
+    assert pair.client.state is ConnectionState.ERROR
+    assert pair.client.data_to_send() == b""
+
+
+def test_warning_alert_flood_is_unexpected_message(backend: Any) -> None:
+    """More than Limits.max_warning_alerts (4) in a row, with no handshake message or
+    application data between them, is a flood (as OpenSSL's limit of 5)."""
+    pair, keys = _established(backend)
+    seq = 1
+    for _ in range(2):  # 4 warnings, then data: fine
+        pair.client.receive_data(b"".join(
+            keys.seal(False, seq + i, CT_ALERT, alert(WARNING, 112)) for i in range(4)
+        ))
+        seq += 4
+        pair.client.receive_data(keys.seal(False, seq, CT_APPDATA, b"x"))
+        seq += 1
+        assert pair.client.events() == [ApplicationData(b"x")]
+    flood = b"".join(keys.seal(False, seq + i, CT_ALERT, alert(WARNING, 44)) for i in range(5))
+    with pytest.raises(UnexpectedMessage, match="warning alerts"):
+        pair.client.receive_data(flood)
+    (_, out), = split_records(pair.client.data_to_send())
+    assert keys.open(True, 1, out) == (CT_ALERT, alert(FATAL, UNEXPECTED_MESSAGE))
+    assert pair.client.warning_alerts_received == 12
+
+
+def test_warning_unrecognized_name_before_the_server_hello(backend: Any) -> None:
+    """An OpenSSL server without a certificate for the name sends a warning
+    unrecognized_name before its ServerHello (tests/interop shows it): a client that
+    may speak TLS 1.2 goes on (a TLS 1.3 server never sends warnings)."""
+    warning = frame([alert(WARNING, 112)], content_type=CT_ALERT)
+    pair = Stepper(client_config(backend), s12(backend, maximum_version=TLS12))
+    flight1 = pair.to_server(pair.client.data_to_send())
+    pair.to_client(pair.to_server(pair.to_client(warning + flight1)))
+    assert pair.client.info.version == "TLSv1.2"
+    assert pair.client.last_warning_alert == 112
+
+
+def test_warning_alert_is_fatal_to_a_tls13_only_client(backend: Any) -> None:
+    warning = frame([alert(WARNING, 112)], content_type=CT_ALERT)
+    client = ClientConnection(client_config(backend, minimum_version=TLS13), SERVER_NAME)
+    client.data_to_send()
+    with pytest.raises(AlertReceived) as exc:
+        client.receive_data(warning)
+    assert exc.value.description == 112
+
+
+def test_warning_alert_is_fatal_in_tls13(backend: Any) -> None:
+    """RFC 8446 section 6: in TLS 1.3 every alert but close_notify and user_canceled
+    ends the connection, whatever its level -- also for endpoints that could speak
+    TLS 1.2."""
+    from helpers_tls import seal_record
+
+    log = KeyLog()
+    pair = ConnectionPair(client_config(backend, cipher_suites=(0x1301,), key_log=log),
+                          server_config(backend))
+    c, _ = pair.handshake()
+    assert c.version == "TLSv1.3"
+    secret = log.secret("SERVER_TRAFFIC_SECRET_0")
+    with pytest.raises(AlertReceived) as exc:
+        pair.client.receive_data(seal_record(0x1301, secret, 0, CT_ALERT, alert(WARNING, 112)))
+    assert exc.value.description == 112
+    assert pair.client.state is ConnectionState.ERROR
+
+
 # --------------------------------------------------------------------------- client certificates
 
 

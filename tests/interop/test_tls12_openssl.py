@@ -523,6 +523,42 @@ def test_sni_with_s_server(backend: Any, pki: PKI) -> None:
         close(server, fs)
 
 
+@pytest.mark.parametrize("version", ["-tls1_2", ""], ids=["s_server-1.2", "s_server-1.2-1.3"])
+def test_s_server_warning_unrecognized_name_is_tolerated(
+    backend: Any, pki: PKI, version: str
+) -> None:
+    """``-servername`` names another host: for "localhost" s_server keeps its default
+    certificate and sends a *warning* unrecognized_name before its ServerHello (RFC
+    6066 allows either level; OpenSSL suppresses it in TLS 1.3).  A TLS 1.2 client
+    goes on (RFC 5246 7.2) and counts it."""
+    leaf = pki.server_p256
+    args = ["-cert", str(leaf.cert_pem), "-key", str(leaf.key_pem),
+            "-cert2", str(leaf.cert_pem), "-key2", str(leaf.key_pem),
+            "-servername", "other.example"]
+    with openssl_server(*args, version=version) as (server, port):
+        cfg = client_config(backend, pki, maximum_version=TLS12)
+        fs = connect(ClientConnection(cfg, SERVER_NAME), port)
+        info = fs.handshake()
+        assert info.version == "TLSv1.2"
+        # the warning came first, before the ServerHello
+        assert bytes(fs.raw_in).startswith(b"\x15\x03\x03\x00\x02\x01\x70")
+        assert fs.conn.warning_alerts_received == 1 and fs.conn.last_warning_alert == 112
+        converse(server, fs)
+        close(server, fs)
+
+
+def test_s_server_fatal_unrecognized_name_still_fails(backend: Any, pki: PKI) -> None:
+    leaf = pki.server_p256
+    args = ["-cert", str(leaf.cert_pem), "-key", str(leaf.key_pem), "-cert2", str(leaf.cert_pem),
+            "-key2", str(leaf.key_pem), "-servername", "other.example", "-servername_fatal"]
+    with openssl_server(*args, version="-tls1_2") as (server, port):
+        fs = connect(ClientConnection(client_config(backend, pki), SERVER_NAME), port)
+        with pytest.raises(AlertReceived) as exc:
+            fs.handshake()
+        assert exc.value.description == 112
+        fs.shutdown()
+
+
 def test_alpn_and_sni_from_s_client(backend: Any, pki: PKI) -> None:
     sc = server_config(backend, pki, alpn_protocols=("h2", "http/1.1"),
                        certificates=(pki.server_other.certified, pki.server_p256.certified))

@@ -184,6 +184,7 @@ class ExpectCertificate12(State12):
     __slots__ = ("flight",)
 
     EXPECTS = frozenset({_HS.CERTIFICATE})
+    IGNORES_HELLO_REQUEST = True  # RFC 5246 7.4.1.1: the client is negotiating
 
     def __init__(self, flight: _Flight) -> None:
         self.flight = flight
@@ -221,6 +222,7 @@ class ExpectServerKeyExchange(State12):
     __slots__ = ("flight",)
 
     EXPECTS = frozenset({_HS.SERVER_KEY_EXCHANGE})
+    IGNORES_HELLO_REQUEST = True  # RFC 5246 7.4.1.1: the client is negotiating
 
     def __init__(self, flight: _Flight) -> None:
         self.flight = flight
@@ -250,6 +252,7 @@ class ExpectServerKeyExchangeOrDone(State12):
     __slots__ = ("flight",)
 
     EXPECTS = frozenset({_HS.SERVER_KEY_EXCHANGE, _HS.SERVER_HELLO_DONE})
+    IGNORES_HELLO_REQUEST = True  # RFC 5246 7.4.1.1: the client is negotiating
 
     def __init__(self, flight: _Flight) -> None:
         self.flight = flight
@@ -264,6 +267,7 @@ class ExpectCertificateRequestOrDone(State12):
     __slots__ = ("flight",)
 
     EXPECTS = frozenset({_HS.CERTIFICATE_REQUEST, _HS.SERVER_HELLO_DONE})
+    IGNORES_HELLO_REQUEST = True  # RFC 5246 7.4.1.1: the client is negotiating
 
     def __init__(self, flight: _Flight) -> None:
         self.flight = flight
@@ -280,6 +284,7 @@ class ExpectServerHelloDone(State12):
     __slots__ = ("flight",)
 
     EXPECTS = frozenset({_HS.SERVER_HELLO_DONE})
+    IGNORES_HELLO_REQUEST = True  # RFC 5246 7.4.1.1: the client is negotiating
 
     def __init__(self, flight: _Flight) -> None:
         self.flight = flight
