@@ -812,6 +812,56 @@ def test_warning_alert_is_fatal_in_tls13(backend: Any) -> None:
     assert pair.client.state is ConnectionState.ERROR
 
 
+# ------------------------------------------------------------ no signature_algorithms (RFC 9155)
+
+
+def _sigalgs_hook(schemes: list[int] | None) -> Any:
+    """A ClientHello hook: signature_algorithms removed (None) or replaced."""
+    def hook(hello: ClientHello) -> ClientHello:
+        hello.extensions = [
+            e for e in hello.extensions if e.ext_type != ExtensionType.SIGNATURE_ALGORITHMS
+        ]
+        if schemes is not None:
+            hello.extensions.append(ext.SignatureAlgorithms(schemes))
+        return hello
+
+    return hook
+
+
+def test_client_hello_without_signature_algorithms_is_handshake_failure(backend: Any) -> None:
+    """RFC 5246 7.4.1.4.1 would default to SHA-1 signatures; ferrotls does not sign
+    with SHA-1, so a certificate suite cannot be served (RFC 9155): a handshake_failure
+    that says why."""
+    pair = Stepper(c12(backend, client_hello_hook=_sigalgs_hook(None)), s12(backend))
+    with pytest.raises(HandshakeFailure, match="no signature_algorithms.*SHA-1.*RFC 9155"):
+        pair.to_server(pair.client.data_to_send())
+    assert alert_of(pair.server.data_to_send()) == alert(FATAL, HANDSHAKE_FAILURE)
+
+
+def test_client_hello_with_only_sha1_signature_algorithms_is_handshake_failure(backend: Any) -> None:
+    hook = _sigalgs_hook([0x0201, 0x0203, 0x0101])  # rsa_pkcs1_sha1, ecdsa_sha1, rsa md5
+    pair = Stepper(c12(backend, client_hello_hook=hook), s12(backend, ("p256", "rsa2048")))
+    with pytest.raises(HandshakeFailure, match="SHA-1 and MD5"):
+        pair.to_server(pair.client.data_to_send())
+    assert alert_of(pair.server.data_to_send()) == alert(FATAL, HANDSHAKE_FAILURE)
+
+
+def test_psk_suite_needs_no_signature_algorithms(backend: Any) -> None:
+    """Without signatures (PSK suites) the extension is not needed (RFC 9155): the
+    server passes over its preferred certificate suite and serves the PSK one."""
+    psk_suite = S.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256
+    suites = (GCM128, psk_suite)
+    cc = c12(backend, tls12_cipher_suites=suites, external_psks=(PSK,),
+             client_hello_hook=_sigalgs_hook(None))
+    sc = s12(backend, tls12_cipher_suites=suites, psk_callback=psk_lookup)
+    c, s = ConnectionPair(cc, sc).handshake()
+    assert c.cipher_suite == s.cipher_suite == psk_suite
+    assert s.psk_identity == PSK.identity
+    # with the extension, the server's first choice
+    c, _ = ConnectionPair(c12(backend, tls12_cipher_suites=suites, external_psks=(PSK,)), sc).handshake()
+    assert c.cipher_suite == GCM128
+
+
 # --------------------------------------------------------------------------- client certificates
 
 
@@ -1085,6 +1135,31 @@ def test_session_without_ems_is_not_resumed_with_ems(backend: Any) -> None:
     assert session is not None and session.extended_master_secret is False
     _, c, s = _again(c12(backend, session_cache=cache), sc)
     assert not c.resumed and not s.resumed
+
+
+@pytest.mark.parametrize("by", ["ticket", "session_id"])
+def test_session_without_ems_is_not_resumed_without_ems(backend: Any, by: str) -> None:
+    """RFC 7627 section 5.3: neither the original session nor the new ClientHello has
+    EMS (both sides relaxed): no legacy insecure resumption; the server does a full
+    handshake (and the new session has a new master secret)."""
+    cache, log = SessionCache(), KeyLog()
+    sc = s12(backend, ticket_count=1 if by == "ticket" else 0, require_extended_master_secret=False)
+    cc = c12(backend, session_cache=cache, client_hello_hook=_drop_ems,
+             require_extended_master_secret=False, key_log=log)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureProtocolWarning)
+        _first(backend, cc, sc)
+        session = cache.peek(SERVER_NAME, time.time())
+        assert session is not None and session.extended_master_secret is False
+        assert bool(session.ticket) == (by == "ticket")
+        pair, c, s = _again(cc, sc)
+    assert not c.resumed and not s.resumed
+    hello = _client_hello(pair.c2s[0])
+    assert hello.get(ext.SessionTicket) == ext.SessionTicket(session.ticket)  # it was offered
+    assert hello.legacy_session_id == session.session_id or by == "ticket"
+    assert [m[0] for m in plain_messages(pair.s2c[0])[0]][:2] == [HS_SERVER_HELLO, HS_CERTIFICATE]
+    assert len({master for _, _, master in log.entries()}) == 2
+    exchange(pair)
 
 
 def test_client_refuses_resumption_that_changes_ems(backend: Any) -> None:

@@ -335,6 +335,49 @@ def test_s_client_resumes_with_ferrotls_server(
         assert server.fs is not None and server.fs.conn.info.resumed
 
 
+_NO_EMS_CONF = """openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Options = -ExtendedMasterSecret
+"""
+"""An OPENSSL_CONF that turns extended_master_secret off (OpenSSL 3.0's s_client has
+no option for it)."""
+
+
+@pytest.mark.filterwarnings("ignore::ferrotls.errors.InsecureProtocolWarning")  # relaxed server
+@pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
+def test_s_client_without_ems_gets_no_resumption(
+    backend: Any, pki: PKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tickets: bool
+) -> None:
+    """RFC 7627 section 5.3: s_client without EMS (OpenSSL's ``Options =
+    -ExtendedMasterSecret``) to a relaxed server: the first session has no EMS, and
+    its ``-sess_in`` resumption gets a full handshake ("New"), not a legacy insecure
+    abbreviated one."""
+    conf = tmp_path / "no-ems.cnf"
+    conf.write_text(_NO_EMS_CONF)
+    monkeypatch.setenv("OPENSSL_CONF", str(conf))
+    sc = server_config(backend, pki, ticket_count=1 if tickets else 0,
+                       ticket_keys=TicketKeyManager(), session_id_cache=SessionIdCache(),
+                       require_extended_master_secret=False)
+    sess = tmp_path / "sess.pem"
+    extra = [] if tickets else ["-no_ticket"]
+    for round_, option in (("first", "-sess_out"), ("second", "-sess_in")):
+        with FerroServer(lambda: ServerConnection(sc), echo_handler) as server:
+            args = s_client_args(pki, None, option, str(sess), *extra)
+            with openssl_client(server.port, *args, version="-tls1_2") as proc:
+                proc.wait_for(NEW)
+                proc.wait_for(b"Extended master secret: no")
+                proc.write(f"{round_}\n".encode())
+                proc.wait_for(f"echo:{round_}".encode())
+                proc.write(b"Q\n")
+                assert proc.wait() == 0
+        assert server.fs is not None and not server.fs.conn.info.resumed
+        assert REUSED.search(proc.output) is None
+
+
 # --------------------------------------------------------------------------- client certificates
 
 
@@ -411,6 +454,36 @@ def test_s_client_certificate_to_ferrotls(
     messages, _ = plain_messages(bytes(server.fs.raw_in))  # ClientHello .. CertificateVerify
     (cv,) = [m for m in messages if m[0] == 15]
     assert int.from_bytes(cv[4:6], "big") == scheme
+
+
+def test_s_client_pkcs1_only_gets_no_pkcs1_when_not_configured(backend: Any, pki: PKI) -> None:
+    """signature_schemes without RSA PKCS#1 v1.5: our CertificateRequest does not list
+    it, so s_client, allowed only PKCS#1 for RSA (``-sigalgs``), has no scheme for its
+    RSA certificate and sends none (client_auth OPTIONAL lets the handshake finish)."""
+    from ferrotls.config import DEFAULT_SIGNATURE_SCHEMES
+
+    no_pkcs1 = tuple(s for s in DEFAULT_SIGNATURE_SCHEMES if s not in (0x0401, 0x0501, 0x0601))
+    sc = server_config(backend, pki, client_auth=ClientAuth.OPTIONAL, signature_schemes=no_pkcs1)
+    leaf = pki.client_rsa
+    extra = ["-cert", str(leaf.cert_pem), "-key", str(leaf.key_pem),
+             "-sigalgs", "RSA+SHA256:RSA+SHA384:RSA+SHA512:ECDSA+SHA256"]
+    with FerroServer(lambda: ServerConnection(sc), echo_handler) as server:
+        with openssl_client(server.port, *s_client_args(pki, None, *extra), version="-tls1_2") as proc:
+            proc.wait_for(NEW)
+            proc.write(b"no cert\n")
+            proc.wait_for(b"echo:no cert")
+            proc.write(b"Q\n")
+            assert proc.wait() == 0
+    assert server.fs is not None
+    assert server.fs.conn.info.peer_certificates == ()
+    messages, _ = plain_messages(bytes(server.fs.raw_out))
+    (request,) = [m for m in messages if m[0] == 13]
+    from ferrotls.messages.tls12 import CertificateRequest12
+
+    listed = CertificateRequest12.from_bytes(request[4:]).signature_algorithms
+    assert list(listed) == [s for s in no_pkcs1 if s in (0x0403, 0x0503, 0x0603, 0x0807, 0x0808,
+                                                         0x0804, 0x0805, 0x0806, 0x0809, 0x080A,
+                                                         0x080B)]
 
 
 def test_s_client_without_certificate_refused(backend: Any, pki: PKI) -> None:
