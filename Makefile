@@ -16,7 +16,7 @@ TOOLS  := $(VENV)/.ferrotls-wheel-tools
 STAMP  := $(VENV)/.ferrotls-installed-$(INSTALL)
 SOURCES := $(shell find rust python -name '*.rs' -o -name '*.py' -o -name '*.pyi' 2>/dev/null)
 
-.PHONY: venv demo test test-rust test-python typecheck test-wheel wheel docs bench fuzz \
+.PHONY: venv demo test test-rust test-python typecheck test-wheel wheel docs bench bench-gateway fuzz \
 	fuzz-smoke fuzz-corpus conformance clean
 
 venv: $(STAMP)
@@ -168,3 +168,9 @@ conformance: $(CONFORMANCE_STAMP)
 
 clean:
 	rm -rf $(VENV) target dist build .pytest_cache .mypy_cache .benchmarks
+
+## ferrotls gateway beside stunnel4, nginx (stream) and haproxy (installs them
+## from Debian packages when run as root); prints a markdown table.
+GATEWAY_BENCH_ARGS ?= --runs 3
+bench-gateway: $(STAMP)
+	$(BIN)/python benches/gateway.py $(GATEWAY_BENCH_ARGS)

@@ -408,8 +408,8 @@ def test_server_keyupdate_path_with_openssl_s_client(files: Files) -> None:
 
 def test_server_option_errors(tmp_path: Path) -> None:
     for args, message in (
-        (("--psk", "aa"), "give --psk-identity and --psk together"),
-        (("--psk-identity", "x", "--psk", "zz"), "--psk must be hexadecimal"),
+        (("--psk", "aa"), "--psk-identity and --psk-hex go together"),
+        (("--psk-identity", "x", "--psk", "zz"), "--psk-hex: not a hex string"),
         (("--cert-compression", "lzma"), "unknown certificate compression 'lzma'"),
     ):
         rc, _, err = run(ferrotls_cmd("server", "--port", "0", *args))

@@ -218,8 +218,8 @@ def encode_one(ext: Extension) -> bytes:
     return w.getvalue()[2:]
 
 
-def decode_one(ctx: Context, wire: bytes) -> Extension:
-    exts = decode_extensions(Reader(block(wire)), ctx)
+def decode_one(ctx: Context, wire: bytes, *, dtls: bool = False) -> Extension:
+    exts = decode_extensions(Reader(block(wire)), ctx, dtls=dtls)
     assert len(exts) == 1
     return exts[0]
 
@@ -369,6 +369,12 @@ EXTENSION_CASES: list[tuple[Context, Extension, bytes]] = [
     (Context.EE, RecordSizeLimit(64), ext_wire(EXT.RECORD_SIZE_LIMIT, h("0040"))),
     (Context.CH, ConnectionId(b"\x01\x02"), ext_wire(EXT.CONNECTION_ID, h("02 0102"))),
     (Context.SH, ConnectionId(b""), ext_wire(EXT.CONNECTION_ID, h("00"))),
+    # connection_id is DTLS-only: a TLS ClientHello keeps it raw
+    (
+        Context.CH,
+        UnknownExtension(EXT.CONNECTION_ID, h("02 0102")),
+        ext_wire(EXT.CONNECTION_ID, h("02 0102")),
+    ),
     (
         Context.CH,
         PreSharedKeyClientHello([PskIdentity(b"id", 0x01020304)], [bytes(range(32))]),
@@ -470,7 +476,7 @@ def _ext_id(case: tuple[Context, Extension, bytes]) -> str:
 def test_extension_table(case: tuple[Context, Extension, bytes]) -> None:
     ctx, ext, wire = case
     assert encode_one(ext) == wire
-    decoded = decode_one(ctx, wire)
+    decoded = decode_one(ctx, wire, dtls=isinstance(ext, ConnectionId))
     assert decoded == ext
     assert type(decoded) is type(ext)
     assert encode_one(decoded) == wire
@@ -1290,3 +1296,21 @@ def test_short_client_hello_extension_blocks_decode(block_bytes: bytes) -> None:
 
     hello = decode_handshake(1, _ch_body(block_bytes))
     assert not hello.extensions_absent  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("ext_type", "body"),
+    [(EXT.EXTENDED_MASTER_SECRET, b"\x00"), (EXT.EC_POINT_FORMATS, h("0200")), (EXT.RENEGOTIATION_INFO, b"")],
+)
+def test_malformed_tls12_only_extension_is_kept_once(ext_type: int, body: bytes) -> None:
+    # A ClientHello may still pick TLS 1.3, where these bodies mean nothing: the
+    # decoder keeps the bytes (once, never beside a half-read instance) and the
+    # server fails the handshake with decode_error only if it chooses TLS 1.2.
+    from ferrotls.messages.extensions import MalformedExtension, malformed_extension
+
+    exts = decode_extensions(Reader(block(ext_wire(ext_type, body))), Context.CH)
+    assert len(exts) == 1
+    assert type(exts[0]) is MalformedExtension
+    assert malformed_extension(exts) is exts[0]
+    assert exts[0].data == body and exts[0].error
+    assert encode_one(exts[0]) == ext_wire(ext_type, body)

@@ -13,6 +13,7 @@ import pytest
 from ferrotls.connection import ClientConnection, ServerConnection
 from ferrotls.errors import (
     AlertReceived,
+    DecodeError,
     ProtocolError,
     UnexpectedMessage,
 )
@@ -693,6 +694,52 @@ def test_client_hello_with_a_duplicate_unknown_extension(backend: Any) -> None:
     with pytest.raises(IllegalParameter, match="duplicate extension"):
         server.receive_data(client.data_to_send())
     assert server.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x2f"
+
+
+@pytest.mark.parametrize(("ext_type", "body"), [
+    (11, b""),            # ec_point_formats: a vector of at least one format
+    (11, b"\x05\x00"),    # its length runs past the end
+    (23, b"\x01"),        # extended_master_secret: empty
+    (0xFF01, b""),        # renegotiation_info: one length byte at least
+])
+def test_malformed_tls12_only_extension(backend: Any, ext_type: int, body: bytes) -> None:
+    """tlsfuzzer test-tls13-large-number-of-extensions sends ids it counts as unassigned,
+    among them ec_point_formats, extended_master_secret and session_ticket, with empty or
+    random bodies: a TLS 1.3 handshake ignores them (they mean nothing there, and OpenSSL
+    does not parse them); TLS 1.2 still answers decode_error."""
+    from ferrotls.messages.extensions import UnknownExtension
+
+    def hook(hello: Any) -> Any:
+        hello.extensions = [UnknownExtension(ext_type, body)] + [
+            e for e in hello.extensions if e.ext_type != ext_type
+        ]
+        return hello
+
+    pair = ConnectionPair(client_config(backend, client_hello_hook=hook), server_config(backend))
+    info = pair.handshake()
+    assert info[0].version == "TLSv1.3"
+
+    client = ClientConnection(client_config(backend, client_hello_hook=hook, maximum_version=0x0303), SERVER_NAME)
+    server = ServerConnection(server_config(backend))
+    with pytest.raises(DecodeError):
+        server.receive_data(client.data_to_send())
+    assert server.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x32"
+
+
+@pytest.mark.parametrize("maximum_version", [0x0304, 0x0303])
+def test_connection_id_means_nothing_in_a_tls_client_hello(backend: Any, maximum_version: int) -> None:
+    """connection_id (RFC 9146) is DTLS's: in a TLS ClientHello any body is ignored
+    (tlsfuzzer counts 54 as unassigned and sends it empty or random)."""
+    from ferrotls.messages.extensions import UnknownExtension
+
+    def hook(hello: Any) -> Any:
+        hello.extensions = [UnknownExtension(54, b"\x44\x00"), *hello.extensions]
+        return hello
+
+    pair = ConnectionPair(
+        client_config(backend, client_hello_hook=hook, maximum_version=maximum_version), server_config(backend)
+    )
+    assert pair.handshake()[1].version == ("TLSv1.3" if maximum_version == 0x0304 else "TLSv1.2")
 
 
 # --------------------------------------------------------------------------- 6. AEAD usage limits

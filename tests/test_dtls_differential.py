@@ -26,11 +26,10 @@ TLS13 = sorted(SUITES)
 TLS12 = sorted(TLS12_SUITES)
 
 
-@pytest.fixture(scope="module")
-def backends() -> tuple[Backend, Backend]:
-    from conftest import _load  # the same skip rules as the backend fixture
-
-    return _load("native"), _load("python")
+@pytest.fixture
+def backends(both_backends: tuple[Backend, Backend]) -> tuple[Backend, Backend]:
+    """(native, python), skipped like conftest's ``native_backend``."""
+    return both_backends
 
 
 @st.composite

@@ -79,6 +79,8 @@ class EchoBackend:
 
         self.loop.call_soon_threadsafe(shut)
         self.thread.join(5)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 @pytest.fixture

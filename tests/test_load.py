@@ -99,7 +99,7 @@ def test_gateway_under_load(pki: Pki) -> None:
         backend = PlainEchoBackend()
         await backend.start()
         ctx = client_context(pki)
-        with ferrotls_server("gateway", "--accept", f"{LOOPBACK}:0", "--connect", f"{LOOPBACK}:{backend.port}",
+        with ferrotls_server("gateway", "--workers", "1", "--accept", f"{LOOPBACK}:0", "--connect", f"{LOOPBACK}:{backend.port}",
                              "--cert", str(pki.cert), "--key", str(pki.key),
                              "--groups", "x25519") as (gw, port):
             pid = gw.proc.pid

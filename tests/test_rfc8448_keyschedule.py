@@ -315,3 +315,18 @@ def test_server_flight_fragmented_reseal(backend: Any) -> None:
         HANDSHAKE, flight[:100]
     )
     assert sealed.startswith(first)
+
+
+def test_cached_no_psk_salt_stays_per_label_scheme(backend: Any) -> None:
+    """The no-PSK Early Secret and its "derived" salt are cached per process; a DTLS
+    1.3 handshake (labels "dtls13") first must not leave its salt for TLS 1.3."""
+    from ferrotls.dtls.keys import Dtls13Backend
+    from ferrotls.keyschedule import EarlySecrets
+    from ferrotls.suites import suite_info
+
+    suite = suite_info(0x1301)
+    dtls_salt = EarlySecrets(Dtls13Backend(backend), suite).derived()
+    tls_salt = EarlySecrets(backend, suite).derived()
+    assert tls_salt == V.DERIVED_FOR_HANDSHAKE
+    assert dtls_salt != tls_salt
+    assert EarlySecrets(Dtls13Backend(backend), suite).derived() == dtls_salt

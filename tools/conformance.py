@@ -287,7 +287,15 @@ SCRIPTS: tuple[Script, ...] = (
     Script("test-tls13-empty-alert"),
     _na("test-tls13-ffdhe-groups", "FFDHE groups (RFC 7919): ferrotls offers none (kx.py, suites.NamedGroup)"),
     _na("test-tls13-ffdhe-sanity", "FFDHE groups (RFC 7919): ferrotls offers none (kx.py, suites.NamedGroup)"),
-    Script("test-tls13-finished"),
+    Script("test-tls13-finished", exclude=_why(
+        "tlsfuzzer (with tlslite-ng 0.8.2) reports the one decode_error alert a second time at "
+        "ExpectClose while its pure-Python client is still sending the 128 KiB+ Finished; it fails "
+        "the same way against openssl s_server 3.0, and a capture shows one alert record then FIN "
+        "(tests/test_conformance.py checks the early decode_error)",
+        *(f"padding - cipher {suite}, pad_byte 0, pad_left 0, pad_right {n}"
+          for suite, sizes in (("TLS_AES_128_GCM_SHA256", (0x20000, 0x30000, 256**3 - 1 - 32)),
+                               ("TLS_AES_256_GCM_SHA384", (0x20000, 0x30000, 256**3 - 1 - 48)))
+          for n in sizes))),
     Script("test-tls13-finished-plaintext"),
     Script("test-tls13-hrr"),
     Script("test-tls13-invalid-ciphers"),
@@ -312,7 +320,8 @@ SCRIPTS: tuple[Script, ...] = (
                 "Finished, as RFC 8446 section 5 words it, instead of refusing a second one; tlsfuzzer's "
                 "own runs mark the same probes -x for tlslite-ng (OpenSSL 3.0 fails them too, "
                 "for another reason: it refuses the CCS records' legacy version with decode_error)"),
-    Script("test-tls13-no-unknown-groups", args=("--groups", "x25519mlkem768,x25519,secp256r1,secp384r1"),
+    Script("test-tls13-no-unknown-groups",
+           args=("--groups", "x25519mlkem768,x25519,secp256r1,secp384r1,secp521r1,x448"),
            openssl_args=("--groups", "x25519,secp256r1,x448,secp521r1,secp384r1,"
                                      "ffdhe2048,ffdhe3072,ffdhe4096,ffdhe6144,ffdhe8192"),
            note="--groups: the groups the server supports, the one it picks first"),

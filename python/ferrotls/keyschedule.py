@@ -40,9 +40,11 @@ def empty_hash(hash_name: str) -> bytes:
     return digest
 
 
-_NO_PSK: dict[tuple[str, str], tuple[bytes, bytes]] = {}
-"""(backend name, hash) -> (Early Secret without a PSK, its "derived" salt): public
-constants of the key schedule (HKDF of zeros), computed once per process."""
+_NO_PSK: dict[tuple[type, str, str], tuple[bytes, bytes]] = {}
+"""(backend type, backend name, hash) -> (Early Secret without a PSK, its "derived"
+salt): public constants of the key schedule (HKDF of zeros), computed once per
+process.  The backend's type is in the key because a wrapper may change the
+labels (DTLS 1.3's "dtls13" prefix gives another salt)."""
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -119,12 +121,13 @@ class EarlySecrets:
         if psk:
             self.secret = backend.hkdf_extract(h, bytes(suite.hash_len), psk)
             return
-        cached = _NO_PSK.get((backend.name, h))
+        key = (type(backend), backend.name, h)
+        cached = _NO_PSK.get(key)
         if cached is None:
             zeros = bytes(suite.hash_len)
             secret = backend.hkdf_extract(h, zeros, zeros)
             salt = backend.derive_secret(h, secret, b"derived", empty_hash(h))
-            cached = _NO_PSK[(backend.name, h)] = (secret, salt)
+            cached = _NO_PSK[key] = (secret, salt)
         self.secret, self._salt = cached
 
     def derived(self) -> bytes:

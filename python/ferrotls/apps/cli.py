@@ -99,10 +99,13 @@ Without --cert it makes a throw-away CA and certificate for localhost and
 127.0.0.1, prints the certificate's SHA-256 fingerprint and, with
 --write-ca FILE, writes the CA certificate that clients must trust.
 
-It serves many clients at once; a client whose handshake fails gets an alert
-and a line in the log, and the others are not affected. It prints
-"listening on HOST:PORT" once ready. Ctrl-C or SIGTERM closes the open
-connections and exits 0.""",
+It serves many clients at once, in --workers processes (default: one per
+CPU) that share the port, the session-ticket keys and the 0-RTT strike
+register (or, with --redis, share them with other instances). A client whose
+handshake fails gets an alert and a line in the log, and the others are not
+affected. It prints "listening on HOST:PORT" once ready. SIGHUP reloads the
+certificates and ticket keys; SIGTERM or Ctrl-C stops accepting, lets open
+connections finish (--drain-timeout), closes the rest and exits 0.""",
         """\
 examples:
   ferrotls server --port 8443 --write-ca ca.pem
@@ -123,12 +126,21 @@ connections to the server at --connect (--ca, --servername, --insecure,
 Each connection ends with one log line on stderr: the peer, its identity,
 bytes each way, duration and why it closed. A client that does not finish its
 handshake within --handshake-timeout seconds is dropped; if the backend cannot
-be reached or goes away, the TLS side is closed cleanly. Ctrl-C or SIGTERM
-closes the open connections and exits 0.""",
+be reached or goes away, the TLS side is closed cleanly.
+
+--workers N processes (default: one per CPU) accept on the same port and share
+the session-ticket keys and the 0-RTT strike register, so a client resumes on
+any of them; --redis URL --kek-file PATH shares both with other instances. A
+worker that dies is restarted. SIGHUP reloads the certificates and ticket keys
+without touching open connections; SIGTERM or Ctrl-C stops accepting, lets
+open connections finish (--drain-timeout), closes the rest with close_notify
+and exits 0.""",
         """\
 examples:
   ferrotls gateway --accept 127.0.0.1:8443 --connect 127.0.0.1:8080 --cert server.pem --key server.key
-  ferrotls gateway --client --accept 127.0.0.1:8080 --connect localhost:8443 --ca ca.pem""",
+  ferrotls gateway --client --accept 127.0.0.1:8080 --connect localhost:8443 --ca ca.pem
+  ferrotls gateway --workers 4 --accept 0.0.0.0:8443 --connect 127.0.0.1:8080 --cert server.pem \\
+      --key server.key --redis redis://10.0.0.5:6379/0 --kek-file /etc/ferrotls/kek""",
     ),
     Command(
         "bench", bench,

@@ -124,7 +124,10 @@ def _summary(args: argparse.Namespace, info: HandshakeComplete, target: str, ser
     width = max(len(k) for k, _ in fields)
     lines += [f"{k:<{width}} : {v}" for k, v in fields if k != "SNI"]
     lines += _chain_lines(info)
-    if args.insecure:
+    if info.psk_identity is not None and not info.peer_certificates:
+        name = info.psk_identity.decode("utf-8", "backslashreplace")
+        verdict = f"external PSK {name!r}: the server proved it holds the key (no certificate)"
+    elif args.insecure:
         verdict = "NOT VERIFIED (--insecure): the server's identity was not checked"
     else:
         anchors = f"CA file {args.ca}" if args.ca else "the system trust store"

@@ -4,6 +4,8 @@
    client and a Python ``ssl`` client connect, and what was negotiated is shown.
 2. Bulk throughput through an in-memory connection pair per backend.
 3. Primitive throughput beside pyca/cryptography, with ratios.
+4. Two server instances resuming each other's sessions through a throw-away
+   redis-server (skipped, with the reason, without redis-server or redis-py).
 """
 
 from __future__ import annotations
@@ -219,6 +221,12 @@ def run_demo(quick: bool = False) -> int:
     print()
     print("3. Primitive throughput (one thread, in process):")
     print_primitive_table(quick)
+    print()
+    print("4. Two server instances sharing session tickets through Redis (ferrotls.shared):")
+    from .fleetdemo import shared_resumption_demo
+
+    for line in shared_resumption_demo():
+        print(f"  {line}")
     return 0
 
 

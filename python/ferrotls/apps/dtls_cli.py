@@ -33,19 +33,16 @@ def add_client_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dtls", action="store_true", help="DTLS over UDP to HOST:PORT (one datagram per stdin line)")
     g.add_argument("--dtls-version", choices=("1.2", "1.3"), default="1.3", help="DTLS version (default 1.3)")
     g.add_argument("--mtu", type=int, default=1200, help="bytes of UDP payload per datagram (default 1200)")
-    g.add_argument("--psk-identity", metavar="ID", help="external PSK identity (with --psk-hex)")
-    g.add_argument("--psk-hex", metavar="KEY", help="external PSK key, in hex")
 
 
 def add_server_arguments(p: argparse.ArgumentParser) -> None:
-    """The DTLS options of ``ferrotls server`` (it has --psk-identity / --psk already)."""
+    """The DTLS options of ``ferrotls server`` (--psk-identity / --psk-hex are common options)."""
     g = p.add_argument_group("DTLS")
     g.add_argument("--dtls", action="store_true", help="serve DTLS over UDP on --host/--port")
     g.add_argument("--dtls-version", choices=("1.2", "1.3"), default="1.3", help="DTLS version (default 1.3)")
     g.add_argument("--dtls-mode", choices=("echo", "request"), default="echo",
                    help="echo each datagram, or answer it as a request (default echo)")
     g.add_argument("--mtu", type=int, default=1200, help="bytes of UDP payload per datagram (default 1200)")
-    g.add_argument("--psk-hex", dest="psk", metavar="KEY", help="the same as --psk")
 
 
 def external_psk(identity: str | None, key_hex: str | None, hash_name: str = "sha256") -> ExternalPsk | None:

@@ -4,14 +4,19 @@
 * ``--client``: plaintext in on ``--accept``, TLS out to the upstream TLS server
   ``--connect`` (``--ca``/``--servername``/``--insecure``/``--cert``/``--key`` apply).
 
-Every connection runs in the same asyncio loop.  Each one ends with one log line
+``--workers N`` runs N processes (:mod:`ferrotls.apps.fleet`); in each, every
+connection runs in the same asyncio loop.  In server mode the two sides are
+plain asyncio Protocols joined by a ``_Pipe`` (no streams, no copier tasks):
+bytes go from one transport's ``data_received`` straight to the other's
+``write``, and a full write buffer pauses reading on the other side.  Each
+connection ends with one log line
 (stderr): peer address, identity (client certificate subject or PSK identity,
 in server mode; the upstream's certificate subject in client mode), bytes each
 way, duration and the close reason.  A TLS client that does not finish its
 handshake within ``--handshake-timeout`` (default 10 s) is dropped; an
 unreachable or vanished backend gives the TLS client a clean close
-(close_notify); a reset on one side aborts only that connection.  SIGINT and
-SIGTERM stop the listener, close the open connections and exit 0.
+(close_notify); a reset on one side aborts only that connection.  SIGTERM and
+SIGINT drain (``--drain-timeout``), SIGHUP reloads certificates and ticket keys.
 """
 
 from __future__ import annotations
@@ -19,24 +24,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from .client import parse_hostport
+from .fleet import Endpoint, SharedState, run_fleet, worker_index
 from .server import (
     AcceptedTLS,
+    StreamConnection,
     add_server_tls_arguments,
     apply_common,
     build_server_context,
     describe_peer,
     failure_reason,
     peer_identity,
-    print_listening,
-    run_until_signalled,
-    serve_tls,
-    stop_on_signals,
+    setup_logging,
+    shared_state,
+    throwaway_pki,
 )
 from ..context import CERT_NONE, Context, Purpose
 from ..errors import TLSError
@@ -138,46 +146,297 @@ async def pipe(client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
 
 
 # --------------------------------------------------------------------------- server mode
+#
+# The TLS side and the backend side are two asyncio Protocols sharing one
+# _Pipe: bytes go straight from one transport's data_received to the other's
+# write (no StreamReader, no copier tasks, no wait_for); backpressure is
+# pause_reading on one side when the other side's write buffer is full.  The
+# only task per connection is the backend connect.
 
 
-async def _run_server_mode(args: argparse.Namespace, ctx: Context) -> int:
-    host, port = parse_hostport(args.accept)
-    bhost, bport = parse_hostport(args.connect)
-    target = f"{bhost}:{bport}"
-    connections: set[asyncio.StreamWriter] = set()
-    stop = stop_on_signals()
+class _LogBatch:
+    """Connection log lines, written to stderr once per event-loop turn."""
 
-    def on_failure(peer: str, exc: BaseException) -> None:
-        what = "handshake timed out" if isinstance(exc, TimeoutError) else "handshake failed"
-        logger.info("%s -> %s identity=- up=0 down=0 close=%s: %s", peer, target, what,
-                    failure_reason(exc))
+    def __init__(self, loop: asyncio.AbstractEventLoop, prefix: str) -> None:
+        self.loop = loop
+        self.prefix = prefix
+        self.lines: list[str] = []
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                      tls: AcceptedTLS) -> None:
-        stats = _Stats(tls.peer, tls.accepted_at)
-        info: HandshakeComplete = writer.get_extra_info("ferrotls_connection").info
-        stats.identity = peer_identity(info)
+    def add(self, line: str) -> None:
+        if not self.lines:
+            self.loop.call_soon(self.flush)
+        self.lines.append(self.prefix + line)
+
+    def flush(self) -> None:
+        lines, self.lines = self.lines, []
+        if lines:
+            try:
+                sys.stderr.write("\n".join(lines) + "\n")
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+
+
+class _Gateway:
+    """What the connections of one worker share."""
+
+    def __init__(self, args: argparse.Namespace, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.bhost, self.bport = parse_hostport(args.connect)
+        self.target = f"{self.bhost}:{self.bport}"
+        self.handshake_timeout = args.handshake_timeout
+        self.log: _LogBatch | None = None
+        if logger.isEnabledFor(logging.INFO):
+            self.log = _LogBatch(loop, "ferrotls gateway: ")
+        self.pipes: set[_Pipe] = set()
+        index = worker_index()
+        self.worker = "" if index is None else f" worker={index}"
+
+    def on_failure(self, peer: str, exc: BaseException) -> None:
+        if self.log is not None:
+            what = "handshake timed out" if isinstance(exc, TimeoutError) else "handshake failed"
+            self.log.add(f"{peer} -> {self.target} identity=-{self.worker} up=0 down=0 "
+                         f"close={what}: {failure_reason(exc)}")
+
+
+class _Pipe(asyncio.Protocol):
+    """The application protocol on the TLS transport, and the backend connection's owner."""
+
+    __slots__ = ("backend", "backend_eof", "backend_gone", "client_eof", "connect", "down", "gw",
+                 "pending", "reasons", "start", "tls", "tls_gone", "tls_proto", "up")
+
+    def __init__(self, gw: _Gateway) -> None:
+        self.gw = gw
+        self.tls: asyncio.Transport | None = None
+        self.tls_proto: AcceptedTLS | None = None
+        self.backend: asyncio.Transport | None = None
+        self.connect: asyncio.Task[Any] | None = None
+        self.pending: list[bytes] | None = None
+        self.up = self.down = 0
+        self.reasons: list[str] = []
+        self.client_eof = self.backend_eof = False
+        self.tls_gone = self.backend_gone = False  # both: log and forget
+        self.start = 0.0
+
+    # -- Drainable ---------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close both sides cleanly: close_notify to the client, FIN to the backend."""
+        if self.tls is not None:
+            self.tls.close()
+        if self.backend is not None:
+            self.backend.close()
+        elif self.connect is not None:
+            self.connect.cancel()
+
+    def abort(self) -> None:
+        if self.tls is not None:
+            self.tls.abort()
+        if self.backend is not None:
+            self.backend.abort()
+        elif self.connect is not None:
+            self.connect.cancel()
+
+    # -- the TLS side --------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """The handshake is done: connect to the backend."""
+        gw = self.gw
+        self.tls = transport  # type: ignore[assignment]
+        tls = self.tls_proto
+        assert tls is not None
+        self.start = tls.accepted_at
+        gw.pipes.add(self)
+        self.pending = []
+        transport.pause_reading()  # type: ignore[attr-defined]
+        self.connect = gw.loop.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        gw = self.gw
         try:
-            b_reader, b_writer = await asyncio.wait_for(
-                asyncio.open_connection(bhost, bport), CONNECT_TIMEOUT)
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await gw.loop.create_connection(lambda: _BackendSide(self), gw.bhost, gw.bport)
         except (OSError, TimeoutError) as exc:
-            stats.reasons.append(f"backend unreachable: {type(exc).__name__}: {exc}")
-            await _close(writer)
-            stats.log(target)
-            return
-        connections.add(b_writer)
-        try:
-            await pipe((reader, writer), (b_reader, b_writer), stats)
+            self.reasons.append(f"backend unreachable: {type(exc).__name__}: {exc}")
+            if self.tls is not None:
+                self.tls.close()  # a clean close for the client
+            self._side_gone(backend=True)  # it never existed
+        except asyncio.CancelledError:
+            if self.backend is None:  # else its connection_lost reports
+                self._side_gone(backend=True)
         finally:
-            connections.discard(b_writer)
-            stats.log(target)
+            self.connect = None
 
-    server = await serve_tls(ctx, host, port, handler, handshake_timeout=args.handshake_timeout,
-                             on_failure=on_failure, connections=connections)
-    addr = print_listening(server)
-    print(f"ferrotls gateway: TLS {addr} -> plaintext {target}", file=sys.stderr, flush=True)
-    await run_until_signalled(stop, [server], connections, "gateway")
-    return 0
+    def backend_up(self, transport: asyncio.Transport) -> None:
+        self.backend = transport
+        pending, self.pending = self.pending, None
+        if pending:
+            transport.write(b"".join(pending))
+        if self.client_eof:
+            transport.write_eof()
+        tls = self.tls
+        if tls is not None and not tls.is_closing():
+            tls.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        self.up += len(data)
+        backend = self.backend
+        if backend is not None:
+            backend.write(data)
+        elif self.pending is not None:
+            self.pending.append(data)
+
+    def eof_received(self) -> bool:
+        """The client's close_notify: pass it on as a FIN; keep sending to the client."""
+        self.client_eof = True
+        self.reasons.append("client closed")
+        backend = self.backend
+        if backend is not None and not backend.is_closing():
+            try:
+                backend.write_eof()
+            except OSError:
+                pass
+        return True
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if exc is not None:
+            self.reasons.append(f"client error: {failure_reason(exc)}")
+        backend = self.backend
+        if backend is not None:
+            if exc is not None:
+                backend.abort()
+            else:
+                backend.close()
+        elif self.connect is not None:
+            self.connect.cancel()
+        self.tls = None
+        self._side_gone(backend=False)
+
+    def pause_writing(self) -> None:  # the client is slow: stop reading the backend
+        if self.backend is not None:
+            self.backend.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.backend is not None and not self.backend.is_closing():
+            self.backend.resume_reading()
+
+    def _side_gone(self, *, backend: bool) -> None:
+        if backend:
+            self.backend_gone = True
+        else:
+            self.tls_gone = True
+        if not (self.backend_gone and self.tls_gone) or self.tls_proto is None:
+            return
+        gw = self.gw
+        gw.pipes.discard(self)
+        if gw.log is not None:
+            tls = self.tls_proto
+            info = tls.connection.info if tls is not None else None
+            identity = peer_identity(info) or "-"
+            gw.log.add(
+                f"{tls.peer if tls else '?'} -> {gw.target} identity={identity}{gw.worker} "
+                f"up={self.up} down={self.down} duration={time.monotonic() - self.start:.3f}s "
+                f"close={'; '.join(self.reasons) or '?'}"
+            )
+        self.tls_proto = None
+
+
+class _BackendSide(asyncio.Protocol):
+    """The plaintext connection to the backend."""
+
+    __slots__ = ("pipe",)
+
+    def __init__(self, pipe: _Pipe) -> None:
+        self.pipe = pipe
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.pipe.backend_up(transport)  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        pipe = self.pipe
+        pipe.down += len(data)
+        tls = pipe.tls
+        if tls is not None:
+            tls.write(data)
+
+    def eof_received(self) -> bool:
+        """The backend's FIN: close_notify to the client (the client may still send)."""
+        pipe = self.pipe
+        pipe.backend_eof = True
+        pipe.reasons.append("backend closed")
+        tls = pipe.tls
+        if tls is not None and not tls.is_closing():
+            tls.write_eof()
+        if pipe.client_eof:
+            return False  # both directions done: close
+        return True
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        pipe = self.pipe
+        if exc is not None:
+            pipe.reasons.append(f"backend error: {failure_reason(exc)}")
+        pipe.backend = None
+        tls = pipe.tls
+        if tls is not None and (exc is not None or not pipe.backend_eof):
+            tls.close()  # the client always gets close_notify
+        pipe._side_gone(backend=True)
+
+    def pause_writing(self) -> None:  # the backend is slow: stop reading the client
+        tls = self.pipe.tls
+        if tls is not None:
+            tls.pause_reading()
+
+    def resume_writing(self) -> None:
+        tls = self.pipe.tls
+        if tls is not None and not tls.is_closing():
+            tls.resume_reading()
+
+
+def _no_cpu_clock() -> float:
+    """The handshakes' cpu_clock in the gateway: HandshakeStats.cpu stays 0."""
+    return 0.0
+
+
+def _server_endpoint(args: argparse.Namespace) -> Endpoint:
+    host, port = parse_hostport(args.accept)
+    shared = shared_state(args)
+    pki = throwaway_pki(args, ())
+
+    def rebuild() -> Context:
+        ctx = build_server_context(args, (), shared, pki)
+        # Nothing here reads a handshake's CPU seconds, and time.process_time is a
+        # system call (no vDSO) that the handshake makes twice per call it serves:
+        # 16 % of the gateway's samples at 64 clients (docs/deployment.md).
+        ctx.set_options(cpu_clock=_no_cpu_clock)
+        ctx.config  # noqa: B018
+        return ctx
+
+    state: list[_Gateway] = []
+
+    async def start(current: Callable[[], Context], sock: socket.socket) -> asyncio.Server:
+        loop = asyncio.get_running_loop()
+        gw = _Gateway(args, loop)
+        state.append(gw)
+
+        def factory() -> AcceptedTLS:
+            pipe = _Pipe(gw)
+            tls = AcceptedTLS(loop, pipe, current(), handshake_timeout=gw.handshake_timeout,
+                              on_failure=gw.on_failure)
+            pipe.tls_proto = tls
+            return tls
+
+        return await loop.create_server(factory, sock=sock, backlog=1024)
+
+    def connections() -> set[_Pipe]:
+        return state[0].pipes if state else set()
+
+    bhost, bport = parse_hostport(args.connect)
+
+    def announce(addr: str) -> None:
+        print(f"ferrotls gateway: TLS {addr} -> plaintext {bhost}:{bport}", file=sys.stderr,
+              flush=True)
+
+    return Endpoint("gateway", host, port, rebuild(), rebuild, start, connections, shared, announce)
 
 
 # --------------------------------------------------------------------------- client mode
@@ -207,45 +466,53 @@ def _client_context(args: argparse.Namespace) -> Context:
     return ctx
 
 
-async def _run_client_mode(args: argparse.Namespace, ctx: Context) -> int:
+def _client_endpoint(args: argparse.Namespace) -> Endpoint:
     host, port = parse_hostport(args.accept)
     uhost, uport = parse_hostport(args.connect)
     server_name = args.servername or uhost
     target = f"{uhost}:{uport} (TLS, {server_name})"
-    connections: set[asyncio.StreamWriter] = set()
-    stop = stop_on_signals()
+    connections: set[StreamConnection] = set()
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        stats = _Stats(describe_peer(writer.get_extra_info("peername")), time.monotonic())
-        connections.add(writer)
-        try:
+    async def start(current: Callable[[], Context], sock: socket.socket) -> asyncio.Server:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            stats = _Stats(describe_peer(writer.get_extra_info("peername")), time.monotonic())
+            mine = StreamConnection(writer)
+            connections.add(mine)
+            theirs: StreamConnection | None = None
             try:
-                u_reader, u_writer = await asyncio.wait_for(
-                    open_connection(uhost, uport, context=ctx, server_hostname=server_name,
-                                    ssl_handshake_timeout=args.handshake_timeout,
-                                    ssl_shutdown_timeout=5.0),
-                    args.handshake_timeout + CONNECT_TIMEOUT)
-            except (OSError, TLSError, TimeoutError) as exc:
-                stats.reasons.append(f"upstream failed: {failure_reason(exc)}")
-                await _close(writer)
-                stats.log(target)
-                return
-            info: HandshakeComplete = u_writer.get_extra_info("ferrotls_connection").info
-            stats.identity = peer_identity(info)
-            connections.add(u_writer)
-            try:
-                await pipe((reader, writer), (u_reader, u_writer), stats)
+                try:
+                    u_reader, u_writer = await asyncio.wait_for(
+                        open_connection(uhost, uport, context=current(),
+                                        server_hostname=server_name,
+                                        ssl_handshake_timeout=args.handshake_timeout,
+                                        ssl_shutdown_timeout=5.0),
+                        args.handshake_timeout + CONNECT_TIMEOUT)
+                except (OSError, TLSError, TimeoutError) as exc:
+                    stats.reasons.append(f"upstream failed: {failure_reason(exc)}")
+                    await _close(writer)
+                    stats.log(target)
+                    return
+                info: HandshakeComplete = u_writer.get_extra_info("ferrotls_connection").info
+                stats.identity = peer_identity(info)
+                theirs = StreamConnection(u_writer)
+                connections.add(theirs)
+                try:
+                    await pipe((reader, writer), (u_reader, u_writer), stats)
+                finally:
+                    stats.log(target)
             finally:
-                connections.discard(u_writer)
-                stats.log(target)
-        finally:
-            connections.discard(writer)
+                connections.discard(mine)
+                if theirs is not None:
+                    connections.discard(theirs)
 
-    server = await asyncio.start_server(handler, host, port)
-    addr = print_listening(server)
-    print(f"ferrotls gateway: plaintext {addr} -> TLS {target}", file=sys.stderr, flush=True)
-    await run_until_signalled(stop, [server], connections, "gateway")
-    return 0
+        return await asyncio.start_server(handler, sock=sock, backlog=1024)
+
+    def announce(addr: str) -> None:
+        print(f"ferrotls gateway: plaintext {addr} -> TLS {target}", file=sys.stderr, flush=True)
+
+    # no TLS server here: nothing for the workers to share
+    return Endpoint("gateway", host, port, _client_context(args), lambda: _client_context(args),
+                    start, lambda: connections, SharedState(None, None), announce)
 
 
 # --------------------------------------------------------------------------- command
@@ -271,8 +538,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """``ferrotls gateway``."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="ferrotls gateway: %(message)s")
+    setup_logging("gateway", args)
     if args.accept_dtls:
         try:
             if not args.connect_udp:
@@ -293,20 +559,14 @@ def main(args: argparse.Namespace) -> int:
             raise ValueError("give --accept and --connect (or --accept-dtls and --connect-udp)")
         parse_hostport(args.accept)
         parse_hostport(args.connect)
-        if args.client:
-            ctx = _client_context(args)
-            runner: Any = _run_client_mode
-        else:
-            ctx = build_server_context(args)
-            runner = _run_server_mode
+        endpoint = _client_endpoint(args) if args.client else _server_endpoint(args)
     except (ValueError, OSError, TLSError) as exc:
         print(f"ferrotls gateway: {exc}", file=sys.stderr)
         return 2
     try:
-        result: int = asyncio.run(runner(args, ctx))
+        return run_fleet(endpoint, args)
     except OSError as exc:
         print(f"ferrotls gateway: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
-    return result

@@ -27,9 +27,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hmac
 import html
 import logging
 import signal
+import socket
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -37,23 +40,38 @@ from pathlib import Path
 from typing import Any
 
 from ..context import CERT_OPTIONAL, CERT_REQUIRED, Context, Purpose
-from ..errors import TLSError
+from ..errors import TLSError, UnsupportedFeature
 from ..events import HandshakeComplete
-from ..suites import CipherSuite, NamedGroup, SignatureScheme
+from ..psk import ExternalPsk
+from ..suites import TLS12_SUITES, CipherSuite, NamedGroup, SignatureScheme
 from ..transports.aio import TLSProtocol
+from .fleet import (
+    Endpoint,
+    SharedState,
+    add_fleet_arguments,
+    local_shared_state,
+    run_fleet,
+    worker_count,
+)
+
+TLS12_PSK_SUITES = tuple(code for code, suite in TLS12_SUITES.items() if suite.auth == "PSK")
+"""The TLS 1.2 PSK suites ferrotls implements (added to the defaults when a PSK is configured)."""
 
 __all__ = [
     "AcceptedTLS",
+    "COMPRESSION_NAMES",
     "add_arguments",
     "add_common_tls_arguments",
     "add_server_tls_arguments",
-    "apply_server_options",
     "build_server_context",
     "describe_peer",
     "enum_name",
     "handshake_fields",
     "main",
-    "run_until_signalled",
+    "psk_of",
+    "server_endpoint",
+    "setup_logging",
+    "shared_state",
     "serve_tls",
     "split_list",
     "stop_on_signals",
@@ -90,6 +108,22 @@ def add_common_tls_arguments(p: argparse.ArgumentParser) -> None:
                         "secp256r1 (P-256), secp384r1 (P-384), secp521r1 (P-521), X448")
     p.add_argument("--suites", metavar="LIST",
                    help="TLS 1.3 cipher suites, e.g. TLS_AES_128_GCM_SHA256,TLS_CHACHA20_POLY1305_SHA256")
+    p.add_argument("--ciphers", metavar="LIST",
+                   help="TLS 1.2 cipher suites, OpenSSL names or an OpenSSL cipher string, e.g. "
+                        "ECDHE-ECDSA-AES128-GCM-SHA256:PSK-AES128-GCM-SHA256")
+    versions = p.add_mutually_exclusive_group()
+    versions.add_argument("--tls1_2", action="store_true", help="TLS 1.2 only")
+    versions.add_argument("--tls1_3", action="store_true", help="TLS 1.3 only")
+    p.add_argument("--min-version", choices=("1.2", "1.3"), help="lowest TLS version (default 1.2)")
+    p.add_argument("--max-version", choices=("1.2", "1.3"),
+                   help="highest TLS version (default 1.3)")
+    p.add_argument("--psk-identity", metavar="ID",
+                   help="external pre-shared key identity (with --psk-hex; TLS 1.3 and the TLS 1.2 "
+                        "PSK suites)")
+    p.add_argument("--psk-hex", "--psk", dest="psk_hex", metavar="KEY",
+                   help="the external pre-shared key, in hex (secret!)")
+    p.add_argument("--psk-hash", choices=("sha256", "sha384"), default="sha256",
+                   help="the hash the external PSK is used with (default sha256)")
     p.add_argument("--keylog", metavar="FILE",
                    help="append SSLKEYLOGFILE lines (traffic secrets!) to FILE")
     p.add_argument("--backend", choices=("native", "python"),
@@ -97,7 +131,8 @@ def add_common_tls_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_server_tls_arguments(p: argparse.ArgumentParser) -> None:
-    """Certificate and client-authentication options of ``server`` and ``gateway``."""
+    """Certificate, client-authentication, shared-state and worker options of ``server``
+    and ``gateway``."""
     p.add_argument("--cert", action="append", metavar="PEM",
                    help="certificate chain, leaf first (repeatable: e.g. an RSA and an ECDSA one)")
     p.add_argument("--key", action="append", metavar="PEM",
@@ -108,19 +143,58 @@ def add_server_tls_arguments(p: argparse.ArgumentParser) -> None:
                         "default: required if --ca is given, else none")
     p.add_argument("--write-ca", metavar="FILE",
                    help="without --cert: write the throw-away CA certificate (PEM) here")
-    p.add_argument("--psk-identity", metavar="ID",
-                   help="accept the external PSK with this identity (like s_server -psk_identity)")
-    p.add_argument("--psk", metavar="HEX", help="the external PSK's key, in hex (with --psk-identity)")
-    p.add_argument("--psk-hash", choices=("sha256", "sha384"), default="sha256",
-                   help="the hash the external PSK is used with (default sha256)")
+    p.add_argument("--early-data", action="store_true",
+                   help="accept 0-RTT early data from resuming clients (replay-checked against the "
+                        "strike register shared by every worker, or by the fleet with --redis)")
+    p.add_argument("--redis", metavar="URL",
+                   help="share session-ticket keys and the 0-RTT strike register with other "
+                        "instances through Redis, e.g. redis://127.0.0.1:6379/0 (needs --kek-file)")
+    p.add_argument("--kek-file", metavar="PATH",
+                   help="--redis: the key-encryption key(s) sealing the ticket keys in Redis "
+                        "(64 hex digits per line, the sealing one first)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no log line per connection (failures and lifecycle are still logged)")
     p.add_argument("--cert-compression", metavar="LIST",
                    help="certificate compression algorithms to offer and accept (RFC 8879), "
                         "most preferred first, e.g. zlib,brotli,zstd (default: none)")
+    add_fleet_arguments(p)
     add_common_tls_arguments(p)
 
 
+_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+def psk_of(args: argparse.Namespace) -> ExternalPsk | None:
+    """The external PSK of --psk-identity/--psk-hex (both or neither)."""
+    identity, key = getattr(args, "psk_identity", None), getattr(args, "psk_hex", None)
+    if identity is None and key is None:
+        return None
+    if identity is None or key is None:
+        raise ValueError("--psk-identity and --psk-hex go together")
+    try:
+        secret = bytes.fromhex(key)
+    except ValueError:
+        raise ValueError("--psk-hex: not a hex string") from None
+    if not secret:
+        raise ValueError("--psk-hex: empty key")
+    return ExternalPsk(identity.encode("utf-8"), secret, hash_name=getattr(args, "psk_hash", "sha256"))
+
+
+class OnePsk:
+    """A ServerConfig.psk_callback that knows one identity."""
+
+    def __init__(self, psk: ExternalPsk) -> None:
+        self.psk = psk
+
+    def __repr__(self) -> str:
+        return "OnePsk(<secret>)"
+
+    def __call__(self, identity: bytes) -> ExternalPsk | None:
+        return self.psk if hmac.compare_digest(identity, self.psk.identity) else None
+
+
 def apply_common(ctx: Context, args: argparse.Namespace) -> None:
-    """--alpn, --groups, --suites, --keylog, --backend onto a context."""
+    """--alpn, --groups, --suites, --ciphers, versions, PSK, --keylog, --backend onto a context."""
     alpn = split_list(args.alpn)
     if alpn:
         ctx.set_alpn_protocols(alpn)
@@ -128,17 +202,49 @@ def apply_common(ctx: Context, args: argparse.Namespace) -> None:
         ctx.set_groups(args.groups)
     if args.suites:
         ctx.set_ciphersuites(args.suites)
+    ciphers = getattr(args, "ciphers", None)
+    if ciphers:
+        try:
+            ctx.set_ciphers(ciphers)
+        except ssl.SSLError as exc:
+            raise ValueError(f"--ciphers {ciphers!r}: {exc.args[-1]}") from None
+        except UnsupportedFeature as exc:
+            raise ValueError(f"--ciphers {ciphers!r}: {exc}") from None
+    low, high = getattr(args, "min_version", None), getattr(args, "max_version", None)
+    if getattr(args, "tls1_2", False):
+        low = high = "1.2"
+    elif getattr(args, "tls1_3", False):
+        low = high = "1.3"
+    if low:
+        ctx.minimum_version = _VERSIONS[low]
+    if high:
+        ctx.maximum_version = _VERSIONS[high]
+    if low and high and _VERSIONS[low] > _VERSIONS[high]:
+        raise ValueError(f"--min-version {low} is above --max-version {high}")
+    psk = psk_of(args)
+    if psk is not None:
+        if ctx.server_side:
+            ctx.set_options(psk_callback=OnePsk(psk))
+        else:
+            ctx.set_options(external_psks=(psk,))
+        if not ciphers:  # the TLS 1.2 PSK suites join the defaults (a PSK-only peer finds one)
+            current = [c["id"] & 0xFFFF for c in ctx.get_ciphers() if c["protocol"] == "TLSv1.2"]
+            extra = [s for s in TLS12_PSK_SUITES if s not in current]
+            ctx.set_options(tls12_cipher_suites=tuple(current + extra))
     if args.keylog:
         ctx.keylog_filename = args.keylog
     if args.backend:
         ctx.backend = args.backend
 
 
-def build_server_context(args: argparse.Namespace, names: tuple[str, ...] = ()) -> Context:
+def build_server_context(args: argparse.Namespace, names: tuple[str, ...] = (),
+                         shared: SharedState | None = None, pki: Any = None) -> Context:
     """A server Context from the parsed options (see :func:`add_server_tls_arguments`).
 
     Without ``--cert``, a throw-away CA and leaf for ``localhost``, ``127.0.0.1``
-    and ``names`` are made; the fingerprint goes to stderr and the CA to ``--write-ca``.
+    and ``names`` are made (or ``pki``'s, on a reload); the fingerprint goes to
+    stderr and the CA to ``--write-ca``.  ``shared`` gives the ticket keys and
+    the strike register every worker uses.
     """
     ctx = Context(Purpose.CLIENT_AUTH)
     certs: list[str] = args.cert or []
@@ -148,6 +254,8 @@ def build_server_context(args: argparse.Namespace, names: tuple[str, ...] = ()) 
     if certs:
         for i, cert in enumerate(certs):
             ctx.load_cert_chain(cert, keys[i] if keys else None)
+    elif pki is not None:
+        ctx.add_certified_key(pki.server)
     else:
         from .testpki import make_test_pki
 
@@ -169,8 +277,12 @@ def build_server_context(args: argparse.Namespace, names: tuple[str, ...] = ()) 
         if not args.ca:
             raise ValueError(f"--verify-client {mode} needs --ca to verify client certificates")
         ctx.verify_mode = CERT_REQUIRED if mode == "required" else CERT_OPTIONAL
-    apply_server_options(ctx, args)
     apply_common(ctx, args)
+    if shared is not None:
+        ctx.set_options(ticket_keys=shared.ticket_keys, replay_store=shared.replay_store)
+    if getattr(args, "early_data", False):
+        ctx.set_options(early_data=True)
+    apply_cert_compression(ctx, args)
     ctx.config  # configuration errors surface now  # noqa: B018
     return ctx
 
@@ -179,40 +291,72 @@ def build_server_context(args: argparse.Namespace, names: tuple[str, ...] = ()) 
 COMPRESSION_NAMES = {"zlib": 1, "brotli": 2, "zstd": 3}
 
 
-def apply_server_options(ctx: Context, args: argparse.Namespace) -> None:
-    """--psk-identity/--psk/--psk-hash and --cert-compression onto a server context."""
-    identity = getattr(args, "psk_identity", None)
-    key_hex = getattr(args, "psk", None)
-    if (identity is None) != (key_hex is None):
-        raise ValueError("give --psk-identity and --psk together")
-    if identity is not None and key_hex is not None:
-        from ..psk import ExternalPsk
-
-        try:
-            key = bytes.fromhex(key_hex)
-        except ValueError:
-            raise ValueError(f"--psk must be hexadecimal, got {key_hex!r}") from None
-        psk = ExternalPsk(identity.encode("utf-8"), key, hash_name=args.psk_hash)
-
-        def lookup(offered: bytes) -> ExternalPsk | None:
-            return psk if offered == psk.identity else None
-
-        ctx.set_options(psk_callback=lookup)
+def apply_cert_compression(ctx: Context, args: argparse.Namespace) -> None:
+    """--cert-compression onto a server context."""
     names = split_list([args.cert_compression] if getattr(args, "cert_compression", None) else None)
-    if names:
-        from ..certcompress import AVAILABLE
+    if not names:
+        return
+    from ..certcompress import AVAILABLE
 
-        algorithms: list[int] = []
-        for name in names:
-            algorithm = COMPRESSION_NAMES.get(name.lower())
-            if algorithm is None:
-                raise ValueError(f"unknown certificate compression {name!r}: "
-                                 f"choose from {', '.join(COMPRESSION_NAMES)}")
-            if algorithm not in AVAILABLE:
-                raise ValueError(f"certificate compression {name} is not available in this process "
-                                 "(install brotli / zstandard)")
-            algorithms.append(algorithm)
-        ctx.set_options(certificate_compression=tuple(algorithms))
+    algorithms: list[int] = []
+    for name in names:
+        algorithm = COMPRESSION_NAMES.get(name.lower())
+        if algorithm is None:
+            raise ValueError(f"unknown certificate compression {name!r}: "
+                             f"choose from {', '.join(COMPRESSION_NAMES)}")
+        if algorithm not in AVAILABLE:
+            raise ValueError(f"certificate compression {name} is not available in this process "
+                             "(install brotli / zstandard)")
+        algorithms.append(algorithm)
+    ctx.set_options(certificate_compression=tuple(algorithms))
+
+
+def shared_state(args: argparse.Namespace) -> SharedState:
+    """The ticket keys and strike register of --redis/--kek-file, or this machine's."""
+    if getattr(args, "kek_file", None) and not args.redis:
+        raise ValueError("--kek-file needs --redis")
+    if not args.redis:
+        return local_shared_state(worker_count(args))
+    if not args.kek_file:
+        raise ValueError("--redis needs --kek-file (the key-encryption key for the ticket keys)")
+    try:
+        from ..shared import read_kek_file, redis_shared_state
+        kek = read_kek_file(args.kek_file)
+        ring, strikes = redis_shared_state(args.redis, kek, max_ttl=20.0)
+    except ImportError as exc:
+        raise ValueError(f"--redis needs redis-py (pip install 'ferrotls[redis]'): {exc}") from None
+    return SharedState(ring, strikes, redis=True)
+
+
+def throwaway_pki(args: argparse.Namespace, names: tuple[str, ...]) -> Any:
+    """Without --cert: the throw-away PKI (made once, so every worker serves the same)."""
+    if args.cert:
+        return None
+    from .testpki import make_test_pki
+
+    all_names = tuple(dict.fromkeys(("localhost", "127.0.0.1", *names)))
+    pki = make_test_pki(all_names)
+    print(f"ferrotls: throw-away certificate for {', '.join(all_names)}; "
+          f"SHA-256 fingerprint {pki.fingerprint}", file=sys.stderr, flush=True)
+    if args.write_ca:
+        Path(args.write_ca).write_bytes(pki.ca_pem)
+        print(f"ferrotls: CA certificate written to {args.write_ca}", file=sys.stderr, flush=True)
+    else:
+        print("ferrotls: (use --write-ca FILE to get the CA certificate clients must trust)",
+              file=sys.stderr, flush=True)
+    return pki
+
+
+def setup_logging(name: str, args: argparse.Namespace) -> None:
+    """Log lines on stderr, ``ferrotls NAME: ...``; the Redis outage/recovery lines too."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format=f"ferrotls {name}: %(message)s")
+    logging.getLogger("ferrotls.redis").setLevel(logging.INFO)
+    if getattr(args, "quiet", False):
+        logging.getLogger(f"ferrotls.{name}").setLevel(logging.WARNING)
+
+
+
 
 
 # --------------------------------------------------------------------------- describing
@@ -225,6 +369,13 @@ def enum_name(kind: Any, value: int | None) -> str:
         return str(kind(value).name)
     except ValueError:
         return f"0x{value:04x}"
+
+
+def suite_name(code: int | None) -> str:
+    """A TLS 1.3 suite's RFC name, a TLS 1.2 suite's OpenSSL name, or the code point."""
+    if code is not None and code in TLS12_SUITES:
+        return TLS12_SUITES[code].openssl_name
+    return enum_name(CipherSuite, code)
 
 
 def describe_peer(addr: Any) -> str:
@@ -255,7 +406,7 @@ def handshake_fields(info: HandshakeComplete) -> list[tuple[str, str]]:
     """(label, value) lines describing a completed handshake."""
     return [
         ("Protocol", str(info.version)),
-        ("Cipher suite", enum_name(CipherSuite, info.cipher_suite)),
+        ("Cipher suite", suite_name(info.cipher_suite)),
         ("Group", enum_name(NamedGroup, info.group)),
         ("Signature", enum_name(SignatureScheme, info.signature_scheme)),
         ("ALPN", info.alpn_protocol or "(none)"),
@@ -314,39 +465,63 @@ def failure_reason(exc: BaseException) -> str:
     return text
 
 
+class StreamConnection:
+    """A stream connection as the drain sees it (:class:`~ferrotls.apps.fleet.Drainable`)."""
+
+    __slots__ = ("writer",)
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def abort(self) -> None:
+        self.writer.transport.abort()
+
+
 async def serve_tls(
-    ctx: Context,
-    host: str,
-    port: int,
+    ctx: Context | Callable[[], Context],
+    host: str | None,
+    port: int | None,
     handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter, AcceptedTLS], Awaitable[None]],
     *,
     handshake_timeout: float,
     on_failure: Callable[[str, BaseException], None],
-    connections: set[asyncio.StreamWriter],
+    connections: set[Any],
+    sock: socket.socket | None = None,
 ) -> asyncio.Server:
-    """Listen with ferrotls; run ``handler`` for each completed handshake."""
+    """Listen with ferrotls (on ``sock``, or host:port); run ``handler`` for each
+    completed handshake.  ``ctx`` may be a callable giving the current context
+    (read at each accept: a reload changes new connections only).  Open
+    connections are in ``connections`` (as :class:`StreamConnection`)."""
     loop = asyncio.get_running_loop()
+    current = ctx if callable(ctx) and not isinstance(ctx, Context) else (lambda: ctx)
 
     def factory() -> AcceptedTLS:
         reader = asyncio.StreamReader(limit=2**16, loop=loop)
         holder: list[AcceptedTLS] = []
 
         async def connected(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-            connections.add(w)
+            tracked = StreamConnection(w)
+            connections.add(tracked)
             try:
                 await handler(r, w, holder[0])
             except Exception as exc:  # noqa: BLE001 - one connection never stops the server
                 logger.warning("%s: %s", holder[0].peer, failure_reason(exc))
                 w.transport.abort()
             finally:
-                connections.discard(w)
+                connections.discard(tracked)
 
         app = asyncio.StreamReaderProtocol(reader, connected, loop=loop)
-        tls = AcceptedTLS(loop, app, ctx, handshake_timeout=handshake_timeout, on_failure=on_failure)
+        tls = AcceptedTLS(loop, app, current(), handshake_timeout=handshake_timeout,
+                          on_failure=on_failure)
         holder.append(tls)
         return tls
 
-    return await loop.create_server(factory, host, port)
+    if sock is not None:
+        return await loop.create_server(factory, sock=sock, backlog=1024)
+    return await loop.create_server(factory, host, port)  # type: ignore[arg-type]
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -359,32 +534,9 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run_until_signalled(stop: asyncio.Event, servers: list[asyncio.Server],
-                              connections: set[asyncio.StreamWriter], name: str) -> None:
-    """Wait for ``stop``, then stop listening and close connections (bounded)."""
-    await stop.wait()
-    print(f"ferrotls {name}: shutting down", file=sys.stderr, flush=True)
-    for server in servers:
-        server.close()
-    for w in list(connections):
-        w.close()
-    closing = [asyncio.ensure_future(_quiet_wait_closed(w)) for w in list(connections)]
-    if closing:
-        await asyncio.wait(closing, timeout=2.0)
-    for w in list(connections):
-        w.transport.abort()
-
-
 async def _quiet_wait_closed(w: asyncio.StreamWriter) -> None:
     with contextlib.suppress(Exception):
         await w.wait_closed()
-
-
-def print_listening(server: asyncio.Server, what: str = "listening on") -> str:
-    sock = server.sockets[0]
-    addr = describe_peer(sock.getsockname())
-    print(f"{what} {addr}", flush=True)
-    return addr
 
 
 # --------------------------------------------------------------------------- handlers
@@ -436,7 +588,7 @@ async def http_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
     writer.write(header if method == "HEAD" else header + body)
     await writer.drain()
     logger.info("%s: %s -> 200 (%s, %s)", tls.peer, request_line,
-                enum_name(CipherSuite, info.cipher_suite), peer_identity(info) or "no client cert")
+                suite_name(info.cipher_suite), peer_identity(info) or "no client cert")
     writer.close()
     await _quiet_wait_closed(writer)
 
@@ -445,7 +597,7 @@ async def echo_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
                        tls: AcceptedTLS) -> None:
     info = _info_of(writer)
     logger.info("%s: connected (%s, %s, client %s)", tls.peer,
-                enum_name(CipherSuite, info.cipher_suite), enum_name(NamedGroup, info.group),
+                suite_name(info.cipher_suite), enum_name(NamedGroup, info.group),
                 peer_identity(info) or "anonymous")
     total = 0
     try:
@@ -475,40 +627,52 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_server_arguments(p)
 
 
-async def _serve(args: argparse.Namespace, ctx: Context) -> int:
-    connections: set[asyncio.StreamWriter] = set()
-    stop = stop_on_signals()
+def server_endpoint(args: argparse.Namespace, names: tuple[str, ...]) -> Endpoint:
+    """``ferrotls server`` as a fleet endpoint (context, shared state, accept loop)."""
+    shared = shared_state(args)
+    pki = throwaway_pki(args, names)
+
+    def rebuild() -> Context:
+        return build_server_context(args, names, shared, pki)
+
+    connections: set[StreamConnection] = set()
 
     def on_failure(peer: str, exc: BaseException) -> None:
         logger.warning("%s: handshake failed: %s", peer, failure_reason(exc))
 
     handler = echo_handler if args.echo else http_handler
-    server = await serve_tls(ctx, args.host, args.port, handler,
-                             handshake_timeout=args.handshake_timeout, on_failure=on_failure,
-                             connections=connections)
-    print_listening(server)
-    await run_until_signalled(stop, [server], connections, "server")
-    return 0
+
+    async def start(current: Callable[[], Context], sock: socket.socket) -> asyncio.Server:
+        return await serve_tls(current, None, None, handler,
+                               handshake_timeout=args.handshake_timeout, on_failure=on_failure,
+                               connections=connections, sock=sock)
+
+    return Endpoint("server", args.host, args.port, rebuild(), rebuild, start,
+                    lambda: connections, shared)
 
 
 def main(args: argparse.Namespace) -> int:
     """``ferrotls server``."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="ferrotls server: %(message)s")
-    try:
-        ctx = build_server_context(args, (args.host,) if args.host not in ("", "0.0.0.0", "::") else ())
-    except (ValueError, OSError, TLSError) as exc:
-        print(f"ferrotls server: {exc}", file=sys.stderr)
-        return 2
+    setup_logging("server", args)
+    names = (args.host,) if args.host not in ("", "0.0.0.0", "::") else ()
     if getattr(args, "dtls", False):
         from ..config import ServerConfig
         from .dtls_cli import run_server
 
-        config = ctx.config
+        try:
+            config = build_server_context(args, names).config
+        except (ValueError, OSError, TLSError) as exc:
+            print(f"ferrotls server: {exc}", file=sys.stderr)
+            return 2
         assert isinstance(config, ServerConfig)
         return run_server(args, config)
     try:
-        return asyncio.run(_serve(args, ctx))
+        endpoint = server_endpoint(args, names)
+    except (ValueError, OSError, TLSError) as exc:
+        print(f"ferrotls server: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return run_fleet(endpoint, args)
     except OSError as exc:
         print(f"ferrotls server: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

@@ -626,6 +626,9 @@ class ExpectClientHello(State):
     def handle(self, hs: ServerHandshake, hello: ClientHello, raw: bytes) -> State:
         version, client_max = choose_version(hs.sconfig, hello, hs.datagram is not None)
         if version == TLS12:
+            malformed = ext.malformed_extension(hello.extensions)
+            if malformed is not None:  # ignored in TLS 1.3, meaningful here
+                raise DecodeError(malformed.error)
             return respond12(hs, hello, raw, client_max)
         note_client_hello(hs.io.stats, hello, raw)
         offer = hs.examine(hello, raw)

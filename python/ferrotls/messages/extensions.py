@@ -86,6 +86,9 @@ __all__ = [
     "SupportedVersionsServerHello",
     "TicketEarlyDataInfo",
     "UnknownExtension",
+    "MalformedExtension",
+    "TLS12_ONLY",
+    "malformed_extension",
     "decode_extensions",
     "encode_extensions",
     "find_extension",
@@ -168,6 +171,16 @@ class UnknownExtension(Extension):
     @classmethod
     def read(cls, r: Reader, ctx: Context) -> Self:
         raise TypeError("UnknownExtension is built by decode_extensions, not read")
+
+
+@dataclass(slots=True)
+class MalformedExtension(UnknownExtension):
+    """A TLS 1.2-only extension (TLS12_ONLY) in a ClientHello whose body does not
+    decode, kept raw with the reason.  It means nothing if TLS 1.3 is negotiated,
+    so it is ignored then (as OpenSSL does); a TLS 1.2 server raises
+    ``DecodeError(error)`` (decode_error)."""
+
+    error: str = ""
 
 
 # ---------------------------------------------------------------------------
@@ -742,6 +755,14 @@ class KeyShareHelloRetryRequest(Extension):
 # there; policy.ALLOWED keeps them out of a TLS 1.3 one.)
 
 _TLS12_CONTEXTS = frozenset({Context.CH, Context.SH})
+TLS12_ONLY: frozenset[int] = frozenset({
+    ExtensionType.EXTENDED_MASTER_SECRET,
+    ExtensionType.RENEGOTIATION_INFO,
+    ExtensionType.EC_POINT_FORMATS,
+    ExtensionType.SESSION_TICKET,
+})
+"""ClientHello extensions that mean something in TLS 1.2 only: a body that does not
+decode is kept as a MalformedExtension, an error only if TLS 1.2 is negotiated."""
 
 
 @dataclass(slots=True)
@@ -857,11 +878,12 @@ _BY_CONTEXT: dict[Context, dict[int, type[Extension]]] = {
 
 
 def decode_extensions(
-    r: Reader, ctx: Context, min_len: int = 0, max_len: int = 0xFFFF
+    r: Reader, ctx: Context, min_len: int = 0, max_len: int = 0xFFFF, *, dtls: bool = False
 ) -> list[Extension]:
     """Read ``Extension extensions<min_len..max_len>`` from ``r`` for message ``ctx``.
 
-    Keeps wire order.  A repeated extension type raises IllegalParameter.
+    Keeps wire order.  A repeated extension type raises IllegalParameter.  In a TLS
+    (not ``dtls``) ClientHello, connection_id (RFC 9146, DTLS only) stays raw.
     """
     block = r.vec16(min_len, max_len, what=f"{ctx.value} extensions")
     out: list[Extension] = []
@@ -877,12 +899,30 @@ def decode_extensions(
             raise IllegalParameter(f"duplicate extension {ext_type} in {ctx.value}")
         seen.add(ext_type)
         cls = classes.get(ext_type)
-        if cls is None:
+        if cls is None or (ext_type == ExtensionType.CONNECTION_ID and not dtls and ctx is Context.CH):
             out.append(UnknownExtension(coerce(ExtensionType, ext_type), body.rest()))
+            continue
+        if ext_type in TLS12_ONLY and ctx is Context.CH:
+            data = body.rest()
+            try:
+                body = Reader(data)
+                ext = cls.read(body, ctx)
+                body.expect_end(cls.__name__)
+                out.append(ext)
+            except DecodeError as exc:
+                out.append(MalformedExtension(coerce(ExtensionType, ext_type), data, str(exc)))
             continue
         out.append(cls.read(body, ctx))
         body.expect_end(cls.__name__)
     return out
+
+
+def malformed_extension(extensions: Sequence[Extension]) -> MalformedExtension | None:
+    """The first TLS 1.2-only ClientHello extension that did not decode, if any."""
+    for e in extensions:
+        if type(e) is MalformedExtension:
+            return e
+    return None
 
 
 def encode_extensions(w: Writer, extensions: Iterable[Extension]) -> None:

@@ -220,7 +220,7 @@ class ClientHello(_HasExtensions, HandshakeMessage):
         else:
             # no minimum: a TLS 1.2 ClientHello may carry one extension or none (a TLS
             # 1.3 one needs supported_versions, which the handshake checks)
-            extensions = decode_extensions(r, Context.CH)
+            extensions = decode_extensions(r, Context.CH, dtls=dtls)
             absent = False
             for ext in extensions[:-1]:
                 if ext.ext_type == ExtensionType.PRE_SHARED_KEY:

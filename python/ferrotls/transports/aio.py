@@ -26,6 +26,8 @@ Behaviour:
   decide with ``eof_received()``'s return value, as over TCP.  A TCP EOF without
   close_notify is :class:`~ferrotls.TruncationError` on the reader; any TLS error
   is raised by the reader (and by ``drain()``), after the alert went out.
+* 0-RTT: early data a server accepted is handed to the app protocol's
+  ``data_received`` right after its ``connection_made``, before any later data.
 * Backpressure: when the app stops reading (``StreamReader`` over its limit) the
   TCP transport stops reading too; the TCP transport's write buffer limits are the
   TLS transport's, and its pause/resume_writing reach the app (``drain()``).
@@ -51,7 +53,7 @@ from typing import Any, cast
 
 from ..context import Context, Purpose, create_default_context
 from ..errors import TLSError
-from ..events import NEED_DATA, ApplicationData, ConnectionClosed, HandshakeComplete
+from ..events import NEED_DATA, ApplicationData, ConnectionClosed, EarlyData, HandshakeComplete
 from . import ConnectionInfo
 
 __all__ = [
@@ -255,6 +257,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._delivering = False
         self._lent: memoryview | None = None  # the view get_buffer lent for the read under way
         self._own_view: memoryview | None = None  # proactor loops only (see get_buffer)
+        self._early: list[bytes] | None = None  # 0-RTT data, handed over after connection_made
 
     def __repr__(self) -> str:
         side = "server" if self._info.server_side else "client"
@@ -417,6 +420,9 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._wake(None)
         self._app_state = _App.CONNECTED
         self._app_protocol.connection_made(self._app_transport)
+        early, self._early = self._early, None
+        if early:  # a server that accepted 0-RTT: the early data comes first
+            self._app_protocol.data_received(b"".join(early))
         if self._raw_writing_paused and not self._app_writing_paused:
             self._app_writing_paused = True
             self._app_protocol.pause_writing()
@@ -440,6 +446,10 @@ class TLSProtocol(asyncio.BufferedProtocol):
                 elif kind is HandshakeComplete:
                     if self._state is _State.HANDSHAKING:
                         self._on_handshake_complete()
+                elif kind is EarlyData:
+                    if self._early is None:
+                        self._early = []
+                    self._early.append(event.data)  # type: ignore[union-attr]
                 elif kind is ConnectionClosed and not final:
                     self._on_close_notify()
         finally:
