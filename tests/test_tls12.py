@@ -9,6 +9,7 @@ someone else wrote is in tests/interop/test_tls12_*.py.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 import warnings
@@ -1122,44 +1123,135 @@ def test_ticket_from_an_ems_session_without_ems_is_refused(backend: Any) -> None
     assert alert_of(pair.server.data_to_send()) == alert(FATAL, HANDSHAKE_FAILURE)
 
 
-def test_session_without_ems_is_not_resumed_with_ems(backend: Any) -> None:
-    """RFC 7627 section 5.3: the original session had no EMS, the new one offers
-    it: the server does a full handshake."""
-    cache = SessionCache()
-    sc = s12(backend, ticket_count=1, require_extended_master_secret=False)
+def _relaxed_first(backend: Any, sc: Any) -> tuple[ConnectionPair, list[Any]]:
+    """A first handshake without EMS (both sides relaxed); the pair and the client's
+    events after HandshakeComplete."""
+    cc = c12(backend, client_hello_hook=_drop_ems, require_extended_master_secret=False)
+    pair = ConnectionPair(cc, sc)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureProtocolWarning)
-        _first(backend, c12(backend, session_cache=cache, client_hello_hook=_drop_ems,
-                            require_extended_master_secret=False), sc)
-    session = cache.peek(SERVER_NAME, time.time())
-    assert session is not None and session.extended_master_secret is False
-    _, c, s = _again(c12(backend, session_cache=cache), sc)
+        pair.pump()
+    events = pair.client.events()
+    assert isinstance(events[0], HandshakeComplete) and not events[0].resumed
+    return pair, events[1:]
+
+
+def _offered_by_hand(pair: ConnectionPair, by: str) -> tuple[bytes, bytes]:
+    """What the first handshake's server gave to resume it: (ticket, session id);
+    ferrotls clients do not offer a session without EMS, so tests put it in the
+    ClientHello themselves."""
+    messages, _ = plain_messages(pair.s2c[0])
+    sh = ServerHello.from_bytes(messages[0][4:])
+    if by == "ticket":
+        (nst,) = [m for m in plain_messages(pair.s2c[1])[0] if m[0] == HS_NEW_SESSION_TICKET]
+        ticket = NewSessionTicket12.from_bytes(nst[4:]).ticket
+        assert ticket
+        return ticket, b""
+    assert sh.legacy_session_id_echo
+    return b"", sh.legacy_session_id_echo
+
+
+def _offer_hook(ticket: bytes, session_id: bytes, *, ems: bool) -> Any:
+    def hook(hello: ClientHello) -> ClientHello:
+        if not ems:
+            hello = _drop_ems(hello)
+        hello.extensions = [e for e in hello.extensions if e.ext_type != ExtensionType.SESSION_TICKET]
+        hello.extensions.append(ext.SessionTicket(ticket))
+        if session_id:
+            hello.legacy_session_id = session_id
+        return hello
+
+    return hook
+
+
+@pytest.mark.parametrize("by", ["ticket", "session_id"])
+def test_session_without_ems_is_not_resumed_with_ems(backend: Any, by: str) -> None:
+    """RFC 7627 section 5.3: the original session had no EMS, the new ClientHello
+    offers it and the session: the server MUST NOT resume; a full handshake (with
+    EMS) instead."""
+    sc = s12(backend, ticket_count=1 if by == "ticket" else 0, require_extended_master_secret=False)
+    first, _ = _relaxed_first(backend, sc)
+    ticket, session_id = _offered_by_hand(first, by)
+    log = KeyLog()
+    pair, c, s = _again(c12(backend, client_hello_hook=_offer_hook(ticket, session_id, ems=True),
+                            key_log=log), sc)
+    hello = _client_hello(pair.c2s[0])
+    assert hello.has(ExtensionType.EXTENDED_MASTER_SECRET)
+    assert hello.get(ext.SessionTicket) == ext.SessionTicket(ticket)
+    assert hello.legacy_session_id == session_id or by == "ticket"
     assert not c.resumed and not s.resumed
+    messages, _ = plain_messages(pair.s2c[0])
+    assert [m[0] for m in messages][:2] == [HS_SERVER_HELLO, HS_CERTIFICATE]
+    assert ServerHello.from_bytes(messages[0][4:]).has(ExtensionType.EXTENDED_MASTER_SECRET)
+    assert ServerHello.from_bytes(messages[0][4:]).legacy_session_id_echo != session_id or by == "ticket"
+    exchange(pair)
 
 
 @pytest.mark.parametrize("by", ["ticket", "session_id"])
 def test_session_without_ems_is_not_resumed_without_ems(backend: Any, by: str) -> None:
     """RFC 7627 section 5.3: neither the original session nor the new ClientHello has
-    EMS (both sides relaxed): no legacy insecure resumption; the server does a full
-    handshake (and the new session has a new master secret)."""
-    cache, log = SessionCache(), KeyLog()
+    EMS (both sides relaxed).  The RFC says the server SHOULD abort; ferrotls does
+    not resume (no legacy insecure resumption) and does a full handshake, which the
+    relaxed setting exists for: the new session has a new master secret."""
+    log = KeyLog()
     sc = s12(backend, ticket_count=1 if by == "ticket" else 0, require_extended_master_secret=False)
-    cc = c12(backend, session_cache=cache, client_hello_hook=_drop_ems,
+    first, _ = _relaxed_first(backend, sc)
+    ticket, session_id = _offered_by_hand(first, by)
+    cc = c12(backend, client_hello_hook=_offer_hook(ticket, session_id, ems=False),
              require_extended_master_secret=False, key_log=log)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureProtocolWarning)
-        _first(backend, cc, sc)
-        session = cache.peek(SERVER_NAME, time.time())
-        assert session is not None and session.extended_master_secret is False
-        assert bool(session.ticket) == (by == "ticket")
         pair, c, s = _again(cc, sc)
     assert not c.resumed and not s.resumed
     hello = _client_hello(pair.c2s[0])
-    assert hello.get(ext.SessionTicket) == ext.SessionTicket(session.ticket)  # it was offered
-    assert hello.legacy_session_id == session.session_id or by == "ticket"
+    assert not hello.has(ExtensionType.EXTENDED_MASTER_SECRET)
+    assert hello.get(ext.SessionTicket) == ext.SessionTicket(ticket)  # it was offered
+    assert hello.legacy_session_id == session_id or by == "ticket"
     assert [m[0] for m in plain_messages(pair.s2c[0])[0]][:2] == [HS_SERVER_HELLO, HS_CERTIFICATE]
-    assert len({master for _, _, master in log.entries()}) == 2
     exchange(pair)
+
+
+@pytest.mark.parametrize("by", ["ticket", "session_id"])
+def test_client_keeps_no_session_without_ems(backend: Any, by: str) -> None:
+    """RFC 7627 section 5.3 on the client: it SHOULD NOT offer a session made
+    without EMS.  ferrotls does not cache one, its ticket event carries no session,
+    ``ClientConnection.session`` is None, and the next handshake is a full one."""
+    cache = SessionCache()
+    sc = s12(backend, ticket_count=1 if by == "ticket" else 0, require_extended_master_secret=False)
+    cc = c12(backend, session_cache=cache, client_hello_hook=_drop_ems,
+             require_extended_master_secret=False)
+    pair = ConnectionPair(cc, sc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureProtocolWarning)
+        pair.pump()
+        events = pair.client.events()
+        assert not ServerHello.from_bytes(plain_messages(pair.s2c[0])[0][0][4:]).has(
+            ExtensionType.EXTENDED_MASTER_SECRET)
+        tickets = [e for e in events if isinstance(e, SessionTicket)]
+        assert [t.session for t in tickets] == ([None] if by == "ticket" else [])
+        assert len(cache) == 0 and pair.client.session is None
+        pair, c, s = _again(cc, sc)
+    assert not c.resumed and not s.resumed
+    hello = _client_hello(pair.c2s[0])
+    assert hello.get(ext.SessionTicket) == ext.SessionTicket(b"")
+
+
+def test_client_does_not_offer_a_given_session_without_ems(backend: Any) -> None:
+    """A session without EMS passed explicitly (say, from an external cache) is
+    not offered either: an empty SessionTicket and a fresh session id."""
+    from ferrotls.tickets import ClientSession
+
+    session = ClientSession(
+        ticket=b"T" * 40, psk=bytes(48), cipher_suite=GCM128, received_at=time.time(),
+        lifetime=3600, age_add=0, server_name=SERVER_NAME, version=TLS12,
+        session_id=b"", extended_master_secret=False,
+    )
+    client = ClientConnection(c12(backend), SERVER_NAME, session=session)
+    hello = _client_hello(client.data_to_send())
+    assert hello.get(ext.SessionTicket) == ext.SessionTicket(b"")
+    with_ems = ClientConnection(c12(backend), SERVER_NAME,
+                                session=dataclasses.replace(session, extended_master_secret=True))
+    assert _client_hello(with_ems.data_to_send()).get(ext.SessionTicket) == ext.SessionTicket(session.ticket)
 
 
 def test_client_refuses_resumption_that_changes_ems(backend: Any) -> None:

@@ -593,6 +593,17 @@ class ClientConnection(Connection):
         """0-RTT data the server did not accept (empty until the handshake completes)."""
         return self._client_handshake.rejected_early_data
 
+    @property
+    def session(self) -> ClientSession | None:
+        """The newest session this connection can be resumed from (pass it as
+        ``session=`` to a later ClientConnection): a TLS 1.3 ticket's (after its
+        NewSessionTicket, as in the SessionTicket event), or the TLS 1.2 session --
+        a ticket or the server's session id -- once the handshake completes (the
+        one resumed, if the server resumed without a new ticket).  None before
+        that, and when the server offered no resumption (a TLS 1.2 session without
+        extended_master_secret is never resumed: RFC 7627 section 5.3)."""
+        return self._client_handshake.session_established
+
 
 class ServerConnection(Connection):
     """A TLS 1.3 server: feed it the client's bytes."""

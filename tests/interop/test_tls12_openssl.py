@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 from ferrotls.config import TLS12, TLS13, ClientAuth
 from ferrotls.connection import ClientConnection, ConnectionState, ServerConnection
-from ferrotls.errors import AlertReceived, InappropriateFallback, ProtocolVersionError
+from ferrotls.errors import AlertReceived, HandshakeFailure, InappropriateFallback, ProtocolVersionError
+from ferrotls.messages import extensions as ext
 from ferrotls.psk import ExternalPsk
 from ferrotls.suites import TLS12_SUITES, Tls12CipherSuite
 from ferrotls.tickets import SessionCache, SessionIdCache, TicketKeyManager
@@ -376,6 +377,126 @@ def test_s_client_without_ems_gets_no_resumption(
                 assert proc.wait() == 0
         assert server.fs is not None and not server.fs.conn.info.resumed
         assert REUSED.search(proc.output) is None
+
+
+@pytest.mark.filterwarnings("ignore::ferrotls.errors.InsecureProtocolWarning")  # relaxed server
+@pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
+def test_s_client_session_without_ems_resumed_with_ems_gets_a_full_handshake(
+    backend: Any, pki: PKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tickets: bool
+) -> None:
+    """RFC 7627 section 5.3: s_client makes a session without EMS (``Options =
+    -ExtendedMasterSecret``), then offers it (``-sess_in``) with EMS on: the server
+    MUST NOT resume it and does a full handshake, with EMS."""
+    conf = tmp_path / "no-ems.cnf"
+    conf.write_text(_NO_EMS_CONF)
+    sc = server_config(backend, pki, ticket_count=1 if tickets else 0,
+                       ticket_keys=TicketKeyManager(), session_id_cache=SessionIdCache(),
+                       require_extended_master_secret=False)
+    sess = tmp_path / "sess.pem"
+    extra = [] if tickets else ["-no_ticket"]
+    for round_, option, ems in (("first", "-sess_out", b"no"), ("second", "-sess_in", b"yes")):
+        if ems == b"no":
+            monkeypatch.setenv("OPENSSL_CONF", str(conf))
+        else:
+            monkeypatch.delenv("OPENSSL_CONF")
+        with FerroServer(lambda: ServerConnection(sc), echo_handler) as server:
+            args = s_client_args(pki, None, option, str(sess), *extra)
+            with openssl_client(server.port, *args, version="-tls1_2") as proc:
+                proc.wait_for(NEW)
+                proc.wait_for(b"Extended master secret: " + ems)
+                proc.write(f"{round_}\n".encode())
+                proc.wait_for(f"echo:{round_}".encode())
+                proc.write(b"Q\n")
+                assert proc.wait() == 0
+        assert server.fs is not None and not server.fs.conn.info.resumed
+        assert REUSED.search(proc.output) is None
+        hello = _client_hello_of(server.fs)
+        if round_ == "second":  # it did offer the session
+            offered = hello.get(ext.SessionTicket)
+            assert (offered is not None and offered.ticket) if tickets else hello.legacy_session_id
+
+
+@pytest.mark.filterwarnings("ignore::ferrotls.errors.InsecureProtocolWarning")  # relaxed server
+@pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
+def test_s_client_ems_session_resumed_without_ems_is_refused(
+    backend: Any, pki: PKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tickets: bool
+) -> None:
+    """RFC 7627 section 5.3: a session made with EMS, offered by a ClientHello without
+    EMS (s_client ``-sess_in`` with ``Options = -ExtendedMasterSecret``): the server
+    MUST abort, even when EMS is relaxed (handshake_failure, as OpenSSL's server)."""
+    conf = tmp_path / "no-ems.cnf"
+    conf.write_text(_NO_EMS_CONF)
+    sc = server_config(backend, pki, ticket_count=1 if tickets else 0,
+                       ticket_keys=TicketKeyManager(), session_id_cache=SessionIdCache(),
+                       require_extended_master_secret=False)
+    sess = tmp_path / "sess.pem"
+    extra = [] if tickets else ["-no_ticket"]
+    with FerroServer(lambda: ServerConnection(sc), echo_handler) as server:
+        with openssl_client(server.port, *s_client_args(pki, None, "-sess_out", str(sess), *extra),
+                            version="-tls1_2") as proc:
+            proc.wait_for(NEW)
+            proc.wait_for(b"Extended master secret: yes")
+            proc.write(b"Q\n")
+            assert proc.wait() == 0
+    monkeypatch.setenv("OPENSSL_CONF", str(conf))
+    with FerroServer(lambda: ServerConnection(sc), echo_handler, expect_error=True) as server:
+        args = s_client_args(pki, None, "-sess_in", str(sess), *extra)
+        with openssl_client(server.port, *args, version="-tls1_2") as proc:
+            proc.wait_for(b"alert handshake failure")
+            proc.wait()
+    assert isinstance(server.error, HandshakeFailure)
+    assert "extended_master_secret" in str(server.error)
+
+
+@pytest.mark.filterwarnings("ignore::ferrotls.errors.InsecureProtocolWarning")  # relaxed client
+@pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
+def test_ferrotls_client_does_not_offer_a_session_without_ems_to_s_server(
+    backend: Any, pki: PKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tickets: bool
+) -> None:
+    """RFC 7627 section 5.3 on the client: s_server without EMS (``Options =
+    -ExtendedMasterSecret``) and a relaxed ferrotls client: the session is not kept
+    (the client SHOULD NOT offer it), so each connection is a new, full handshake;
+    s_server, which would resume it, counts no cache hit."""
+    conf = tmp_path / "no-ems.cnf"
+    conf.write_text(_NO_EMS_CONF)
+    monkeypatch.setenv("OPENSSL_CONF", str(conf))
+    extra = [] if tickets else ["-no_ticket"]
+    args = s_server_args(pki, S.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, *extra)
+    cache = SessionCache()
+    cfg = client_config(backend, pki, session_cache=cache, require_extended_master_secret=False)
+    with openssl_server(*args, version="-tls1_2", naccept=2) as (server, port):
+        for i in range(2):
+            fs = connect(ClientConnection(cfg, SERVER_NAME), port)
+            info = fs.handshake()
+            assert not info.resumed
+            assert len(cache) == 0 and fs.conn.session is None
+            converse(server, fs, str(i))
+            fs.close()
+            fs.wait_closed()
+            fs.shutdown()
+        assert server.wait() == 0
+    assert b"Reused session-id" not in server.output
+    # the same client, EMS on at s_server: the session is kept and resumed
+    monkeypatch.delenv("OPENSSL_CONF")
+    with openssl_server(*args, version="-tls1_2", naccept=2) as (server, port):
+        for i in range(2):
+            fs = connect(ClientConnection(cfg, SERVER_NAME), port)
+            assert fs.handshake().resumed == (i > 0)
+            converse(server, fs, str(i))
+            fs.close()
+            fs.wait_closed()
+            fs.shutdown()
+        assert server.wait() == 0
+    assert b"Reused session-id" in server.output
+
+
+def _client_hello_of(fs: FerroSocket) -> Any:
+    """The ClientHello a FerroServer's connection received."""
+    from ferrotls.messages import ClientHello
+
+    (hello, *_), _ = plain_messages(bytes(fs.raw_in))
+    assert hello[0] == 1
+    return ClientHello.from_bytes(hello[4:])
 
 
 # --------------------------------------------------------------------------- client certificates

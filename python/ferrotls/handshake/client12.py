@@ -381,6 +381,12 @@ def _finish(hs: ClientHandshake, session: Session12, nst: NewSessionTicket12 | N
         return traffic  # an empty ticket: the server will not resume (RFC 5077 3.3)
     if not ticket and not session.session_id:
         return traffic
+    if not session.ems:
+        # RFC 7627 section 5.3: a session made without extended_master_secret is not
+        # resumable (we never offer it): not cached, and the ticket event has no session
+        if nst is not None:
+            hs.io.emit(SessionTicket(nst, None))
+        return traffic
     if resumed is not None and nst is None:
         # a TLS 1.2 session (id or unrenewed ticket) may resume again (RFC 5246 F.1.4;
         # unlike TLS 1.3 tickets): it goes back to the cache it was taken from
