@@ -18,6 +18,7 @@ TLS 1.2-only s_server they negotiate TLS 1.2.
 from __future__ import annotations
 
 import re
+import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -304,6 +305,38 @@ def test_ferrotls_client_resumes_with_s_server(backend: Any, pki: PKI, tickets: 
             fs.wait_closed()
             fs.shutdown()
         assert server.wait() == 0
+
+
+@pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
+def test_context_socket_session_resumes_with_s_server(pki: PKI, tickets: bool) -> None:
+    """The ssl-shaped API over TLS 1.2: ``TLSSocket.session`` from one connection,
+    ``wrap_socket(session=...)`` on the next; ``s_server -no_ticket`` resumes by
+    session id (``session.id`` is the id it gave), and ``session_reused`` says so."""
+    import socket
+
+    import ferrotls
+
+    extra = [] if tickets else ["-no_ticket"]
+    args = s_server_args(pki, S.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, *extra)
+    ctx = ferrotls.Context(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cafile=str(pki.ca_pem))
+    session = None
+    with openssl_server(*args, version="-tls1_2", naccept=3) as (server, port):
+        for i in range(3):
+            raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+            with ctx.wrap_socket(raw, server_hostname=SERVER_NAME, session=session) as tls:
+                assert tls.version() == "TLSv1.2" and tls.session_reused == (i > 0)
+                new = tls.session
+                assert new is not None and new.has_ticket == tickets
+                if i > 0 and not tickets:
+                    assert new == session and new.id == session.id
+                session = new
+                tls.sendall(f"line-{i}\n".encode())
+                server.wait_for(f"line-{i}".encode())
+                tls.unwrap()
+        assert server.wait() == 0
+    assert server.output.count(b"Reused session-id") == 2
+    assert ctx.session_stats()["hits"] == 2
 
 
 @pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
