@@ -117,6 +117,10 @@ def add_common_tls_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-version", choices=("1.2", "1.3"), help="lowest TLS version (default 1.2)")
     p.add_argument("--max-version", choices=("1.2", "1.3"),
                    help="highest TLS version (default 1.3)")
+    p.add_argument("--allow-no-ems", action="store_true",
+                   help="TLS 1.2: let peers without extended_master_secret (RFC 7627) connect, "
+                        "with a warning (such sessions are open to the triple-handshake attack "
+                        "and are never resumed); default: refuse them")
     p.add_argument("--psk-identity", metavar="ID",
                    help="external pre-shared key identity (with --psk-hex; TLS 1.3 and the TLS 1.2 "
                         "PSK suites)")
@@ -194,7 +198,8 @@ class OnePsk:
 
 
 def apply_common(ctx: Context, args: argparse.Namespace) -> None:
-    """--alpn, --groups, --suites, --ciphers, versions, PSK, --keylog, --backend onto a context."""
+    """--alpn, --groups, --suites, --ciphers, versions, --allow-no-ems, PSK, --keylog, --backend
+    onto a context."""
     alpn = split_list(args.alpn)
     if alpn:
         ctx.set_alpn_protocols(alpn)
@@ -221,6 +226,8 @@ def apply_common(ctx: Context, args: argparse.Namespace) -> None:
         ctx.maximum_version = _VERSIONS[high]
     if low and high and _VERSIONS[low] > _VERSIONS[high]:
         raise ValueError(f"--min-version {low} is above --max-version {high}")
+    if getattr(args, "allow_no_ems", False):
+        ctx.set_options(require_extended_master_secret=False)
     psk = psk_of(args)
     if psk is not None:
         if ctx.server_side:
