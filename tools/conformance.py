@@ -85,6 +85,9 @@ class Server:
     ferrotls: tuple[str, ...]
     openssl: tuple[str, ...] | None
     """None: OpenSSL 3.0's s_server cannot be configured like this."""
+    openssl_version: str = "-tls1_3"
+    """s_server's version option; "" (TLS 1.2 rows): OpenSSL's default range, 1.2 and 1.3,
+    as ferrotls speaks by default."""
 
 
 _RSA_EC = ("--cert", "{rsa_cert}", "--key", "{rsa_key}", "--cert", "{ec_cert}", "--key", "{ec_key}")
@@ -145,6 +148,27 @@ SERVERS: dict[str, Server] = {
         f"as www, plus the external PSK {PSK_IDENTITY!r} = 0x{PSK_HEX} (SHA-256)",
         (*_RSA_EC, "--psk-identity", PSK_IDENTITY, "--psk", PSK_HEX),
         (*_S_RSA_EC, "-www", "-psk_identity", PSK_IDENTITY, "-psk", PSK_HEX),
+    ),
+    # TLS 1.2 (the same ferrotls server speaks 1.2 and 1.3; one worker, as its session-id
+    # cache is per process; s_server without a version option, so 1.2 and 1.3 too)
+    "tls12": Server(
+        "RSA-2048 and ECDSA P-256 certificates, HTTP responder, TLS 1.2 and 1.3",
+        (*_RSA_EC, "--workers", "1"), (*_S_RSA_EC, "-www"), openssl_version="",
+    ),
+    "tls12-no-ems": Server(
+        "as tls12, and TLS 1.2 clients without extended_master_secret are let in (for scripts "
+        "that cannot send it; OpenSSL lets them in by default)",
+        (*_RSA_EC, "--workers", "1", "--allow-no-ems"), (*_S_RSA_EC, "-www"), openssl_version="",
+    ),
+    "tls12-client": Server(
+        "as tls12, asks for a client certificate (optional)",
+        (*_RSA_EC, *_CLIENT_CA, "--verify-client", "optional", "--workers", "1"),
+        (*_S_RSA_EC, "-www", "-verify", "1", "-CAfile", "{ca_cert}"), openssl_version="",
+    ),
+    "tls12-client-no-ems": Server(
+        "as tls12-client, and TLS 1.2 clients without extended_master_secret are let in",
+        (*_RSA_EC, *_CLIENT_CA, "--verify-client", "optional", "--workers", "1", "--allow-no-ems"),
+        (*_S_RSA_EC, "-www", "-verify", "1", "-CAfile", "{ca_cert}"), openssl_version="",
     ),
     "psk-sha384": Server(
         f"as www, plus the external PSK {PSK_IDENTITY!r} = 0x{PSK_HEX} (SHA-384)",
@@ -549,7 +573,8 @@ class ServerProcess:
         else:
             assert config.openssl is not None
             self.port = free_port()
-            cmd = ["openssl", "s_server", "-accept", f"{HOST}:{self.port}", "-tls1_3",
+            cmd = ["openssl", "s_server", "-accept", f"{HOST}:{self.port}",
+                   *([config.openssl_version] if config.openssl_version else []),
                    *(_fill(a, files) for a in config.openssl)]
             ready = re.compile(rb"^ACCEPT")
         self.command = cmd

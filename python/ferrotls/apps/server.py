@@ -569,16 +569,42 @@ def connection_page(info: HandshakeComplete, peer: str, request_line: str) -> by
     return page.encode("utf-8")
 
 
+MAX_REQUEST_HEAD = 64 * 1024
+"""Bytes of request line and headers the HTTP responder reads at most."""
+
+
+async def read_request_head(reader: asyncio.StreamReader) -> list[bytes]:
+    """The request line and header lines, up to the empty line that ends them.
+
+    A bare LF ends a line too (RFC 9112 section 2.2 allows it; ``s_server -www``
+    and tlsfuzzer's ``GET / HTTP/1.0\\n\\n`` rely on it), and empty lines before
+    the request line are skipped (section 2.2 again).  IncompleteReadError at
+    EOF, LimitOverrunError past MAX_REQUEST_HEAD bytes.
+    """
+    lines: list[bytes] = []
+    size = 0
+    while True:
+        line = await reader.readuntil(b"\n")
+        size += len(line)
+        if size > MAX_REQUEST_HEAD:
+            raise asyncio.LimitOverrunError("HTTP request head too long", size)
+        line = line.rstrip(b"\r\n")
+        if line:
+            lines.append(line)
+        elif lines:
+            return lines
+
+
 async def http_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                        tls: AcceptedTLS) -> None:
     info = _info_of(writer)
     try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), REQUEST_TIMEOUT)
+        head = await asyncio.wait_for(read_request_head(reader), REQUEST_TIMEOUT)
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as exc:
         logger.info("%s: no complete HTTP request (%s)", tls.peer, type(exc).__name__)
         writer.close()
         return
-    request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    request_line = head[0].decode("latin-1")
     method, _, rest = request_line.partition(" ")
     if rest.split(" ", 1)[0] == KEYUPDATE_PATH:
         # tlslite-ng's test server does the same (tlsfuzzer's keyupdate-from-server):
