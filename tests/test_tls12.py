@@ -2019,3 +2019,29 @@ def test_tls12_codec_rejects(msg_type: int, body: bytes) -> None:
 def test_tls12_server_key_exchange_rejects(kx: KeyExchange, body: bytes) -> None:
     with pytest.raises(DecodeError):
         ServerKeyExchange(body=body).parse(kx)
+
+
+@pytest.mark.parametrize("msg_type", [0, 5, 14, 20, 24])
+def test_client_hello_of_another_fixed_size_type_is_unexpected(backend: Any, msg_type: int) -> None:
+    """tlsfuzzer test-invalid-client-hello-w-record-overflow ("Client Hello type fuzz"):
+    a ClientHello's body under the type of a small fixed-size message (HelloRequest,
+    EndOfEarlyData, ServerHelloDone, Finished, KeyUpdate) is unexpected_message, as
+    any type the server does not expect there -- not decode_error for being longer
+    than that type can be."""
+    client = ClientConnection(c12(backend), SERVER_NAME)
+    (hello,), _ = plain_messages(client.data_to_send())
+    server = ServerConnection(s12(backend))
+    with pytest.raises(UnexpectedMessage, match=f"type {msg_type} is not expected"):
+        server.receive_data(frame([bytes([msg_type]) + hello[1:]], version=0x0301))
+    assert alert_of(server.data_to_send()) == alert(FATAL, UNEXPECTED_MESSAGE)
+
+
+def test_oversized_server_hello_done_where_expected_is_still_decode_error(backend: Any) -> None:
+    """The early length check stays for a type the state expects: a ServerHelloDone
+    (empty by syntax) announcing 5 bytes is decode_error as its header arrives."""
+    pair = Stepper(c12(backend), s12(backend))
+    flight = pair.to_server(pair.client.data_to_send())
+    long_done = message(HS_SERVER_HELLO_DONE, b"12345")
+    edited = edit_messages(flight, lambda ms: [*ms[:-1], long_done])
+    with pytest.raises(DecodeError, match="type 14 of 5 bytes"):
+        pair.client.receive_data(edited)

@@ -362,7 +362,7 @@ class Connection:
         buf = self._handshake_buffer
         buf.add(payload)
         while True:
-            message = buf.pop_message()
+            message = buf.pop_message(self._handshake.takes)
             if message is None:
                 self._hs_partial = bool(len(buf))
                 return

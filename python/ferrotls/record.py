@@ -12,6 +12,7 @@ stay below this interface.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from .backend.interface import MAX_CIPHERTEXT, MAX_CIPHERTEXT_TLS12, MAX_PLAINTEXT, STOP_END, RecordProtector
@@ -420,14 +421,20 @@ class HandshakeBuffer:
     def __len__(self) -> int:
         return len(self._buf)
 
-    def pop_message(self) -> tuple[int, bytes, bytes] | None:
-        """The next complete message as (type, body, whole encoding), or None."""
+    def pop_message(self, expected: Callable[[int], bool] | None = None) -> tuple[int, bytes, bytes] | None:
+        """The next complete message as (type, body, whole encoding), or None.
+
+        ``expected(type)``: whether the handshake takes that type now; a type it
+        does not is unexpected_message as soon as its header is in, as it would be
+        once whole (the length checks below would otherwise speak first)."""
         buf = self._buf
         if len(buf) < 4:
             return None
         length = (buf[1] << 16) | (buf[2] << 8) | buf[3]
         bound = _FIXED_SIZE.get(buf[0])
         if bound is not None and length > bound:
+            if expected is not None and not expected(buf[0]):
+                raise UnexpectedMessage(f"handshake message type {buf[0]} is not expected now")
             # a message whose syntax has a small fixed size cannot be that long: it
             # does not decode (decode_error), whatever our size limit
             raise DecodeError(f"handshake message type {buf[0]} of {length} bytes (at most {bound})")

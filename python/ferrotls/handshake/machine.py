@@ -158,6 +158,12 @@ class Handshake:
     def receive_early_data(self, data: bytes) -> None:
         raise UnexpectedMessage("0-RTT application data is not expected")
 
+    def takes(self, msg_type: int) -> bool:
+        """Whether the current state handles (or drops) a message of ``msg_type``;
+        any other is unexpected_message."""
+        state = self.state
+        return msg_type in state.EXPECTS or state.ignores(self, msg_type)
+
     def handle_message(self, msg_type: int, body: bytes, raw: bytes) -> None:
         """Dispatch one complete handshake message to the current state."""
         state = self.state
