@@ -2045,3 +2045,21 @@ def test_oversized_server_hello_done_where_expected_is_still_decode_error(backen
     edited = edit_messages(flight, lambda ms: [*ms[:-1], long_done])
     with pytest.raises(DecodeError, match="type 14 of 5 bytes"):
         pair.client.receive_data(edited)
+
+
+@pytest.mark.parametrize("content_type", [24, 19, 255])
+def test_protected_record_of_unknown_type_is_unexpected(backend: Any, content_type: int) -> None:
+    """tlsfuzzer test-invalid-content-type "before Finished": after the client's
+    ChangeCipherSpec, a protected record of a type TLS 1.2 does not define
+    (heartbeat's 24 here) is unexpected_message at once (RFC 5246 section 6), not a
+    record the server waits behind."""
+    pair, log, _, flight1, flight2 = _finished_stepper(backend)
+    keys = Keys12.from_keylog(GCM128, log, server_hello_random(flight1))
+    records = split_records(flight2)
+    assert [t for t, _ in records] == [CT_HANDSHAKE, CT_CCS, CT_HANDSHAKE]
+    cke_and_ccs = b"".join(r for _, r in records[:2])
+    odd = keys.seal(True, 0, content_type, b"hello server!\n")
+    with pytest.raises(UnexpectedMessage, match=f"unknown content type {content_type}"):
+        pair.server.receive_data(cke_and_ccs + odd)
+    (out_type, out), = split_records(pair.server.data_to_send())  # the alert, in the clear
+    assert out_type == CT_ALERT and out[5:] == alert(FATAL, UNEXPECTED_MESSAGE)

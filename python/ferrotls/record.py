@@ -43,6 +43,7 @@ _CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
 
 DEFAULT_MAX_HANDSHAKE_SIZE = 1 << 17
 _PLAINTEXT_TYPES = frozenset((_CCS, _ALERT, _HANDSHAKE))
+_PROTECTED_TLS12_TYPES = frozenset((_CCS, _ALERT, _HANDSHAKE, _APPLICATION_DATA))
 
 
 class RecordInterface(Protocol):
@@ -186,6 +187,10 @@ class StreamRecordLayer:
             return self._skip_early(protector)
         if protector is None or (content_type != _APPLICATION_DATA and not self.protect_all):
             return self._read_plaintext(content_type, length)
+        if content_type not in _PROTECTED_TLS12_TYPES and self.protect_all:
+            # TLS 1.2 protects every record under its real type: one we do not know
+            # is unexpected_message (RFC 5246 section 6), not a record to wait behind
+            raise UnexpectedMessage(f"record with unknown content type {content_type}")
         if length > self.max_ciphertext:
             raise RecordOverflow(f"protected record of {length} bytes exceeds {self.max_ciphertext}")
         items, consumed = protector.open_records(buf, self.peer_max_plaintext)
