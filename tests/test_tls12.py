@@ -449,6 +449,42 @@ def test_ems_master_secret_is_over_the_session_hash(backend: Any) -> None:
     assert logged == master
 
 
+def _x25519_keys_with_leading_zero() -> tuple[bytes, bytes, bytes]:
+    """(client private, server private, shared) with shared[0] == 0 (about 1 in 256)."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    client = bytes(range(1, 33))
+    client_key = X25519PrivateKey.from_private_bytes(client)
+    for i in range(100_000):
+        server = hashlib.sha256(b"server %d" % i).digest()
+        shared = X25519PrivateKey.from_private_bytes(server).exchange(client_key.public_key())
+        if shared[0] == 0:
+            return client, server, shared
+    raise AssertionError("no X25519 key pair with a leading zero byte found")
+
+
+def test_ecdhe_premaster_secret_keeps_its_leading_zero_bytes(backend: Any) -> None:
+    """What tlsfuzzer's test-ecdhe-padded-shared-secret checks (its probes offer CBC
+    suites only): the ECDHE pre-master secret is the whole X25519 output, leading
+    zero bytes included (RFC 8422 section 5.10, RFC 7748 section 6.1), unlike a
+    TLS 1.2 FFDHE secret.  Fixed keys give a shared secret starting with 0x00; the
+    logged master secret is the EMS PRF over all 32 bytes, not over the stripped
+    value."""
+    client, server, shared = _x25519_keys_with_leading_zero()
+    log = KeyLog()
+    x25519 = 0x001D
+    cc = c12(backend, key_log=log, groups=(x25519, 0x0017), key_share_private_keys={x25519: client},
+             tls12_cipher_suites=(GCM128,))
+    sc = s12(backend, groups=(x25519,), key_share_private_keys={x25519: server})
+    pair = Stepper(cc, sc)
+    hello, flight1, flight2, _ = pair.full()
+    session_hash = hashlib.sha256(_transcript(hello, flight1, flight2)).digest()
+    (_, _, logged), = log.entries()
+    assert len(shared) == 32 and shared[0] == 0
+    assert logged == prf("sha256", shared, b"extended master secret", session_hash, 48)
+    assert logged != prf("sha256", shared.lstrip(b"\0"), b"extended master secret", session_hash, 48)
+
+
 # --------------------------------------------------------------------------- renegotiation
 
 

@@ -170,6 +170,12 @@ SERVERS: dict[str, Server] = {
         (*_RSA_EC, *_CLIENT_CA, "--verify-client", "optional", "--workers", "1", "--allow-no-ems"),
         (*_S_RSA_EC, "-www", "-verify", "1", "-CAfile", "{ca_cert}"), openssl_version="",
     ),
+    "tls12-ccm": Server(
+        "as tls12, with TLS_ECDHE_ECDSA_WITH_AES_128_CCM and _CCM_8 (off by default) enabled",
+        (*_RSA_EC, "--workers", "1", "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+         "ECDHE-ECDSA-AES128-CCM:ECDHE-ECDSA-AES128-CCM8"),
+        (*_S_RSA_EC, "-www", "-cipher", "DEFAULT:AESCCM:AESCCM8"), openssl_version="",
+    ),
     "psk-sha384": Server(
         f"as www, plus the external PSK {PSK_IDENTITY!r} = 0x{PSK_HEX} (SHA-384)",
         (*_RSA_EC, "--psk-identity", PSK_IDENTITY, "--psk", PSK_HEX, "--psk-hash", "sha384"),
@@ -261,7 +267,7 @@ NO_TICKETS = ("ferrotls sends no NewSessionTicket to a client that sent no psk_k
               "compatible with the advertised modes); OpenSSL sends them anyway")
 
 
-SCRIPTS: tuple[Script, ...] = (
+TLS13_SCRIPTS: tuple[Script, ...] = (
     Script("test-tls13-0rtt-garbage",
            args=_no_ems("handshake with invalid 0-RTT and unknown version (downgrade to TLS 1.2)"),
            openssl_args=(), note=NO_EMS),
@@ -391,6 +397,168 @@ SCRIPTS: tuple[Script, ...] = (
     Script("test-tls13-zero-content-type"),
     Script("test-tls13-zero-length-data"),
 )
+
+# --------------------------------------------------------------------------- TLS 1.2
+
+#: What ferrotls's TLS 1.2 CertificateRequest lists: ServerConfig.signature_schemes that
+#: TLS 1.2 allows (RSA PKCS#1 v1.5 included), in order.
+FERROTLS_CR12_SIGALGS = (
+    "ecdsa_secp256r1_sha256 ecdsa_secp384r1_sha384 ed25519 rsa_pss_rsae_sha256 "
+    "rsa_pss_rsae_sha384 rsa_pss_rsae_sha512 rsa_pss_pss_sha256 rsa_pss_pss_sha384 "
+    "rsa_pss_pss_sha512 ecdsa_secp521r1_sha512 ed448 rsa_pkcs1_sha256 rsa_pkcs1_sha384 "
+    "rsa_pkcs1_sha512"
+)
+
+_GCM_RSA = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+_GCM_ECDSA = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+_DC = ("-d", "-M", "-C", _GCM_RSA)
+"""(EC)DHE, extended_master_secret and an ECDHE AEAD suite, for scripts that take them."""
+_CLIENT_RSA = ("-k", "{client_rsa_key}", "-c", "{client_rsa_cert}")
+
+HANDSHAKE_FAILURE = "Alert(fatal, handshake_failure)"
+CBC_WHY = ("offers only CBC suites (TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA and the like), and the script "
+           "has no option to change them: ferrotls has AEAD suites only (handshake_failure)")
+CBC = "the probe " + CBC_WHY
+CBC_ONLY = ("every probe offers only CBC or RSA-key-exchange suites and the script has no option "
+            "to change them: ferrotls does ECDHE with AEAD suites only")
+CBC_PADDING = ("checks the CBC MAC-then-encrypt record (padding, MAC): ferrotls has AEAD suites only, "
+               "whose records have neither")
+RENEG = ("ferrotls refuses renegotiation: it answers the client's second ClientHello with a warning "
+         "no_renegotiation (RFC 5746 section 4.2), so the probe's renegotiated handshake never starts")
+NO_SHA1 = ("ferrotls does not sign with SHA-1 (RFC 9155) and has no SHA-224 schemes (the TLS 1.3 "
+           "registry's only): handshake_failure")
+TLS11_PV = 'received "protocol_version"'
+
+
+def _xfail(expected: str, *probes: str) -> tuple[str, ...]:
+    """-x/-X pairs: each probe must fail with ``expected`` in the error."""
+    out: list[str] = []
+    for probe in probes:
+        out += ["-x", probe, "-X", expected]
+    return tuple(out)
+
+
+TLS12_SCRIPTS: tuple[Script, ...] = (
+    Script("test-aes-gcm-nonces", "tls12", ("-d", "-M", *_xfail(HANDSHAKE_FAILURE, "sanity")),
+           openssl_args=("-d", "-M"),
+           note="-d -M without -C (with -C the script gives its AES-256-GCM probe no suite): the "
+                "probes offer the ECDHE AES-128/256-GCM suites and check the explicit nonces; "
+                "expected failure (ferrotls): sanity, which " + CBC_WHY),
+    Script("test-aesccm", "tls12-ccm", ("-d", "-M", *_xfail(TLS11_PV, "AES-CCM in TLS1.1")),
+           openssl_args=("-d", "-M"),
+           exclude=_why("AES-256-CCM_8 (the script's 8-byte-tag probes): ferrotls has the RFC 7925 "
+                        "IoT profile's AES-128 CCM suites only",
+                        *(f"fuzz tag with {v} on pos {p} - using cipher with 8 byte tag"
+                          for v in (1, 2, 4, 8, 16, 32, 64, 128) for p in range(-1, -9, -1))),
+           note="-d -M: TLS_ECDHE_ECDSA_WITH_AES_128_CCM and _CCM_8 (off by default in ferrotls, on "
+                "here); expected failure (ferrotls): " + TLS11),
+    Script("test-ccs", "tls12", _DC),
+    Script("test-certificate-malformed", "tls12-client", (*_DC, *_CLIENT_RSA)),
+    Script("test-certificate-request", "tls12-client", (*_DC, *_CLIENT_RSA, "-s", FERROTLS_CR12_SIGALGS),
+           openssl_args=(*_DC, *_CLIENT_RSA, "-s", OPENSSL_CR_SIGALGS),
+           note="-s: what each server's TLS 1.2 CertificateRequest lists"),
+    Script("test-certificate-verify", "tls12-client", (*_DC, *_CLIENT_RSA)),
+    Script("test-certificate-verify-malformed", "tls12-client", (*_DC, *_CLIENT_RSA)),
+    Script("test-chacha20", "tls12-no-ems",
+           ("--extra-exts", *_xfail(TLS11_PV, "Chacha20 in TLS1.1")), openssl_args=("--extra-exts",),
+           note="--extra-exts: supported_groups and signature_algorithms (without them ferrotls, like "
+                "OpenSSL 3.0 at security level 2, has no signature to make: RFC 9155); the script "
+                "sends no extended_master_secret, so the server lets such clients in; expected "
+                "failure (ferrotls): " + TLS11),
+    Script("test-connection-abort", "tls12", _DC),
+    Script("test-conversation", "tls12", _DC),
+    Script("test-cve-2004-0079", "tls12", ("-M", "-C", _GCM_RSA)),
+    Script("test-cve-2016-6309", "tls12", _DC),
+    Script("test-cve-2016-7054", "tls12", ("-M", "-C", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256")),
+    Script("test-downgrade-protection", "tls12",
+           ("-d", "-M", *_xfail(HANDSHAKE_FAILURE, "TLS 1.3 downgrade check for Protocol (3, 3)"),
+            *_xfail("Alert(fatal, protocol_version)", "TLS 1.3 downgrade check for Protocol (3, 2)",
+                    "TLS 1.3 downgrade check for Protocol (3, 1)")),
+           openssl_args=("-d", "-M"),
+           note="sanity is a TLS 1.3 handshake; expected failures (ferrotls): the TLS 1.2 probe "
+                + CBC_WHY + "; the TLS 1.1 and 1.0 ones get protocol_version (ferrotls speaks TLS "
+                "1.2 and 1.3 only); the sentinel itself is checked with openssl s_client and the "
+                "ssl module (tests/interop/test_tls12_openssl.py, test_tls12_stdlib.py)"),
+    Script("test-early-application-data", "tls12", _DC),
+    Script("test-ecdhe-rsa-key-exchange-with-bad-messages", "tls12", ("-M", "-C", _GCM_RSA)),
+    Script("test-ecdsa-sig-flexibility", "tls12-no-ems",
+           ("-C", _GCM_ECDSA, *_xfail(HANDSHAKE_FAILURE, "connect with sha1+ecdsa only",
+                                      "connect with sha224+ecdsa only")),
+           openssl_args=("-C", _GCM_ECDSA),
+           note="without -M: at this tlsfuzzer commit -M crashes the script (AutoEmptyExtension is not "
+                "imported); expected failures (ferrotls): " + NO_SHA1),
+    Script("test-extended-master-secret-extension", "tls12",
+           ("-d", "-M", *_xfail(HANDSHAKE_FAILURE, "sanity")), openssl_args=("-d", "-M"),
+           exclude=_why(CBC, "EMS with session resume", "EMS with session resume without extension",
+                        "extended master secret", "extended master secret with renegotiation",
+                        "extended master secret w/ECDHE", "renegotiate without EMS in session with EMS"),
+           note="-d -M; what runs: EMS with the SHA-384 PRF (AES-256-GCM), its resumption, a malformed "
+                "extension; expected failure (ferrotls): sanity, which " + CBC_WHY),
+    Script("test-fallback-scsv", "tls12-no-ems",
+           ("-d", "--tls-1.3", "--min-support", "TLSv1.2",
+            *_xfail(HANDSHAKE_FAILURE, "sanity", "sanity - SSL3.4 version negotiation",
+                    "record SSL3.4 hello SSL3.4", "record TLSv1.2 hello TLSv1.2")),
+           openssl_args=("-d", "--tls-1.3", "--min-support", "TLSv1.2"),
+           note="--tls-1.3: the server speaks TLS 1.3, so TLS_FALLBACK_SCSV in a TLS 1.2 (or lower) "
+                "ClientHello is inappropriate_fallback; --min-support TLSv1.2: TLS 1.1 is "
+                "protocol_version; expected failures (ferrotls): the four probes without the SCSV, "
+                "which " + CBC_WHY),
+    Script("test-fuzzed-ciphertext", "tls12", _DC),
+    Script("test-hello-request-by-client", "tls12", _DC),
+    Script("test-interleaved-application-data-and-fragmented-handshakes-in-renegotiation", "tls12",
+           (*_DC, *_xfail("no_renegotiation", "Application data before Change Cipher Spec",
+                          "Application data before Client Key Exchange",
+                          "Application data before Finished")),
+           openssl_args=_DC, note="expected failures (ferrotls): " + RENEG),
+    Script("test-interleaved-application-data-in-renegotiation", "tls12",
+           (*_DC, *_xfail("no_renegotiation", "Application data before Change Cipher Spec",
+                          "Application data before Client Key Exchange",
+                          "Application data before Finished")),
+           openssl_args=_DC, note="expected failures (ferrotls): " + RENEG),
+    Script("test-interleaved-CKE-with-CCS", "tls12", ("-M", "-C", _GCM_RSA)),
+    Script("test-invalid-cipher-suites", "tls12-no-ems", _xfail(HANDSHAKE_FAILURE, "sanity"),
+           openssl_args=(),
+           note="expected failure (ferrotls): sanity, which offers only TLS_RSA_WITH_AES_128_CBC_SHA "
+                "(RSA key exchange and CBC: ferrotls has neither)"),
+    Script("test-invalid-client-hello-w-record-overflow", "tls12", _DC),
+    Script("test-invalid-compression-methods", "tls12", _DC),
+    Script("test-invalid-content-type", "tls12", _DC),
+    Script("test-no-mlkem-in-old-tls", "tls12", _DC),
+    Script("test-point-extension", "tls12-no-ems", ("-C", _GCM_RSA),
+           note="without -M: the script sends extended_master_secret in its sanity probe only"),
+    Script("test-record-layer-fragmentation", "tls12", _DC),
+    Script("test-renegotiation-disabled", "tls12-no-ems", ("-d", "-C", _GCM_RSA),
+           note="the script sends no extended_master_secret"),
+    Script("test-renegotiation-disabled-client-cert", "tls12-no-ems",
+           ("-d", "-C", _GCM_RSA, *_CLIENT_RSA,
+            *_xfail("ApplicationData", "try secure renegotiation", "try insecure (legacy) renegotiation")),
+           openssl_args=("-d", "-C", _GCM_RSA, *_CLIENT_RSA),
+           note="for servers that ask for a client certificate by renegotiating when a protected page "
+                "is requested (httpd's per-directory SSLVerifyClient); expected failures (ferrotls): "
+                "it never renegotiates, so the page comes without a HelloRequest"),
+    Script("test-truncating-of-client-hello", "tls12",
+           (*_DC, *_xfail("illegal_parameter", 'huge pad: 131584 of "0" byte padding',
+                          'max pad: 16777029 of "0" byte padding')),
+           openssl_args=_DC,
+           note="expected failures (ferrotls): a ClientHello announcing more than "
+                "Limits.max_handshake_size (128 KiB) is refused as its header arrives, with "
+                "illegal_parameter, before it could be parsed for decode_error"),
+    Script("test-version-numbers", "tls12", _DC),
+    Script("test-zero-length-data", "tls12", _DC),
+    _na("test-extended-master-secret-extension-with-client-cert", CBC_ONLY),
+    _na("test-ecdhe-padded-shared-secret", CBC_ONLY + " (the leading zero bytes of the ECDHE "
+        "premaster secret are kept: kx.py and tests/test_tls12.py)"),
+    _na("test-cve-2016-2107", CBC_PADDING),
+    _na("test-fuzzed-MAC", CBC_PADDING + " (the script needs an HMAC suite)"),
+    _na("test-fuzzed-plaintext", CBC_PADDING + " (under AEAD the replaced plaintext is "
+        "encrypted and authenticated: the record is valid)"),
+    _na("test-fuzzed-padding", CBC_PADDING),
+    _na("test-lucky13", CBC_PADDING),
+    _na("test-encrypt-then-mac", "encrypt_then_mac (RFC 7366) is for CBC suites: " + CBC_ONLY),
+    _na("test-encrypt-then-mac-renegotiation", "encrypt_then_mac (RFC 7366) is for CBC suites: " + CBC_ONLY),
+)
+
+SCRIPTS: tuple[Script, ...] = TLS13_SCRIPTS + TLS12_SCRIPTS
 
 # --------------------------------------------------------------------------- PKI
 
