@@ -280,6 +280,19 @@ def test_server_generated_certificate_python_ssl_clients(tmp_path: Path) -> None
                     data += chunk
         assert data.startswith(b"HTTP/1.0 200 OK") and b"127.0.0.1" in data
 
+        # bare LF line ends (RFC 9112 section 2.2; tlsfuzzer sends "GET / HTTP/1.0\n\n"),
+        # TLS 1.2, the request line split over records
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        with socket.create_connection((LOOPBACK, port), timeout=TIMEOUT) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                assert tls.version() == "TLSv1.2"
+                tls.sendall(b"\nGET /lf HT")
+                tls.sendall(b"TP/1.0\nX-A: b\n\n")
+                data = b""
+                while chunk := tls.recv(65536):
+                    data += chunk
+        assert data.startswith(b"HTTP/1.0 200 OK") and b"GET /lf HTTP/1.0" in data
+
 
 def test_server_sigterm_exits_cleanly(tmp_path: Path) -> None:
     with ferrotls_server("--echo", "--write-ca", str(tmp_path / "ca.pem")) as (proc, port):

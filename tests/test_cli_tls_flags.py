@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from test_cli import LOOPBACK, Files, _interop_opt_in, ferrotls_cmd, ferrotls_server, openssl, run, running
@@ -90,6 +91,37 @@ def test_openssl_tls12_certificate_suite_chosen_by_ciphers(files: Files) -> None
         # a client offering only a suite the server does not allow: handshake failure
         rc, out, err = s_client(port, "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", "-tls1_2", echo=False)
         assert "Cipher is ECDHE" not in out
+
+
+_NO_EMS_CONF = """openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Options = -ExtendedMasterSecret
+"""
+
+
+@pytest.mark.interop
+def test_allow_no_ems_lets_a_client_without_ems_in(
+    files: Files, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """s_client without extended_master_secret (OpenSSL config ``Options =
+    -ExtendedMasterSecret``): refused by default (handshake_failure), let in with
+    ``--allow-no-ems``."""
+    conf = tmp_path / "no-ems.cnf"
+    conf.write_text(_NO_EMS_CONF)
+    monkeypatch.setenv("OPENSSL_CONF", str(conf))
+    common = ("--echo", "--workers", "1", "--tls1_2", "--cert", files.ec_cert, "--key", files.ec_key)
+    with ferrotls_server(*common) as (srv, port):
+        rc, out, err = s_client(port, "-CAfile", files.ca, "-servername", "localhost", echo=False)
+        assert "Cipher is ECDHE" not in out and "handshake failure" in out + err
+        srv.wait_for(b"extended_master_secret", stream="err")
+    with ferrotls_server(*common, "--allow-no-ems") as (srv, port):
+        rc, out, err = s_client(port, "-CAfile", files.ca, "-servername", "localhost")
+        assert "New, TLSv1.2, Cipher is ECDHE" in out, out + err
+        assert "Extended master secret: no" in out
 
 
 @pytest.mark.interop

@@ -9,6 +9,7 @@ someone else wrote is in tests/interop/test_tls12_*.py.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 import warnings
@@ -448,6 +449,42 @@ def test_ems_master_secret_is_over_the_session_hash(backend: Any) -> None:
     assert logged == master
 
 
+def _x25519_keys_with_leading_zero() -> tuple[bytes, bytes, bytes]:
+    """(client private, server private, shared) with shared[0] == 0 (about 1 in 256)."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    client = bytes(range(1, 33))
+    client_key = X25519PrivateKey.from_private_bytes(client)
+    for i in range(100_000):
+        server = hashlib.sha256(b"server %d" % i).digest()
+        shared = X25519PrivateKey.from_private_bytes(server).exchange(client_key.public_key())
+        if shared[0] == 0:
+            return client, server, shared
+    raise AssertionError("no X25519 key pair with a leading zero byte found")
+
+
+def test_ecdhe_premaster_secret_keeps_its_leading_zero_bytes(backend: Any) -> None:
+    """What tlsfuzzer's test-ecdhe-padded-shared-secret checks (its probes offer CBC
+    suites only): the ECDHE pre-master secret is the whole X25519 output, leading
+    zero bytes included (RFC 8422 section 5.10, RFC 7748 section 6.1), unlike a
+    TLS 1.2 FFDHE secret.  Fixed keys give a shared secret starting with 0x00; the
+    logged master secret is the EMS PRF over all 32 bytes, not over the stripped
+    value."""
+    client, server, shared = _x25519_keys_with_leading_zero()
+    log = KeyLog()
+    x25519 = 0x001D
+    cc = c12(backend, key_log=log, groups=(x25519, 0x0017), key_share_private_keys={x25519: client},
+             tls12_cipher_suites=(GCM128,))
+    sc = s12(backend, groups=(x25519,), key_share_private_keys={x25519: server})
+    pair = Stepper(cc, sc)
+    hello, flight1, flight2, _ = pair.full()
+    session_hash = hashlib.sha256(_transcript(hello, flight1, flight2)).digest()
+    (_, _, logged), = log.entries()
+    assert len(shared) == 32 and shared[0] == 0
+    assert logged == prf("sha256", shared, b"extended master secret", session_hash, 48)
+    assert logged != prf("sha256", shared.lstrip(b"\0"), b"extended master secret", session_hash, 48)
+
+
 # --------------------------------------------------------------------------- renegotiation
 
 
@@ -561,6 +598,305 @@ def test_key_update_is_refused_in_tls12(backend: Any) -> None:
     pair, _ = _established(backend)
     with pytest.raises(UsageError, match="KeyUpdate"):
         pair.client.update_keys()
+
+
+def test_renegotiation_requests_are_bounded(backend: Any) -> None:
+    """A peer that asks again at every refusal (``gnutls-cli -e`` does): after
+    Limits.max_renegotiation_requests (3) refusals without application data in
+    between, the next request is a fatal handshake_failure.  Application data starts
+    the count again."""
+    pair, keys = _established(backend)
+    seq_in, seq_out = 1, 1  # both Finished messages were record 0
+
+    def renegotiate() -> None:
+        nonlocal seq_in
+        pair.server.receive_data(keys.seal(True, seq_in, CT_HANDSHAKE, _renegotiating_hello(keys)))
+        seq_in += 1
+
+    for _ in range(3):
+        for _ in range(3):
+            renegotiate()
+            (_, out), = split_records(pair.server.data_to_send())
+            assert keys.open(False, seq_out, out) == (CT_ALERT, alert(WARNING, NO_RENEGOTIATION))
+            seq_out += 1
+        pair.server.receive_data(keys.seal(True, seq_in, CT_APPDATA, b"progress"))
+        seq_in += 1
+        assert pair.server.events() == [ApplicationData(b"progress")]
+    for _ in range(3):
+        renegotiate()
+        seq_out += 1
+    pair.server.data_to_send()
+    with pytest.raises(HandshakeFailure, match="more than 3 times"):
+        renegotiate()
+    (_, out), = split_records(pair.server.data_to_send())
+    assert keys.open(False, seq_out, out) == (CT_ALERT, alert(FATAL, HANDSHAKE_FAILURE))
+    assert pair.server.state is ConnectionState.ERROR
+
+
+def test_hello_requests_to_a_client_are_bounded(backend: Any) -> None:
+    from ferrotls.limits import Limits
+
+    log = KeyLog()
+    pair = ConnectionPair(c12(backend, key_log=log, limits=Limits(max_renegotiation_requests=1)),
+                          s12(backend))
+    pair.handshake()
+    keys = keys_of(pair, log)
+    hello_request = message(HS_HELLO_REQUEST, b"")
+    pair.client.receive_data(keys.seal(False, 1, CT_HANDSHAKE, hello_request))
+    (_, out), = split_records(pair.client.data_to_send())
+    assert keys.open(True, 1, out) == (CT_ALERT, alert(WARNING, NO_RENEGOTIATION))
+    with pytest.raises(HandshakeFailure, match="renegotiate more than 1 times"):
+        pair.client.receive_data(keys.seal(False, 2, CT_HANDSHAKE, hello_request))
+    (_, out), = split_records(pair.client.data_to_send())
+    assert keys.open(True, 2, out) == (CT_ALERT, alert(FATAL, HANDSHAKE_FAILURE))
+
+
+# ----------------------------------------------------------------------- HelloRequest mid-handshake
+
+
+def _with_hello_requests(flight: bytes, positions: set[int], count: int = 1) -> bytes:
+    """The server's flight with ``count`` HelloRequests before each message at ``positions``."""
+    def edit(messages: list[bytes]) -> list[bytes]:
+        out: list[bytes] = []
+        for i, m in enumerate(messages):
+            if i in positions:
+                out += [message(HS_HELLO_REQUEST, b"")] * count
+            out.append(m)
+        if len(messages) in positions:
+            out += [message(HS_HELLO_REQUEST, b"")] * count
+        return out
+
+    return edit_messages(flight, edit)
+
+
+@pytest.mark.parametrize(
+    "position", [1, 2, 3, 4], ids=["after-SH", "after-Cert", "after-SKE", "after-CR"]
+)
+def test_hello_request_during_the_handshake_is_ignored(backend: Any, position: int) -> None:
+    """RFC 5246 7.4.1.1: a client that is negotiating ignores a HelloRequest (as OpenSSL
+    does); it is in no transcript, so both Finished messages still verify."""
+    pair = _auth_stepper(backend, ClientAuth.OPTIONAL, None)
+    flight1 = pair.to_server(pair.client.data_to_send())
+    assert [m[0] for m in plain_messages(flight1)[0]] == [
+        HS_SERVER_HELLO, HS_CERTIFICATE, HS_SERVER_KEY_EXCHANGE, HS_CERTIFICATE_REQUEST,
+        HS_SERVER_HELLO_DONE,
+    ]
+    flight2 = pair.to_client(_with_hello_requests(flight1, {position}))
+    assert pair.to_client(pair.to_server(flight2)) == b""
+    assert pair.client.info.version == pair.server.info.version == "TLSv1.2"
+    assert pair.client.state is ConnectionState.ESTABLISHED
+
+
+def test_hello_request_in_its_own_record_during_the_handshake(backend: Any) -> None:
+    pair = Stepper(c12(backend), s12(backend))
+    flight1 = pair.to_server(pair.client.data_to_send())
+    messages, _ = plain_messages(flight1)
+    wire = frame(messages[:2]) + frame([message(HS_HELLO_REQUEST, b"")]) + frame(messages[2:])
+    pair.to_client(pair.to_server(pair.to_client(wire)))
+    assert pair.client.handshake_complete and pair.server.handshake_complete
+
+
+def test_malformed_hello_request_during_the_handshake_is_decode_error(backend: Any) -> None:
+    pair = Stepper(c12(backend), s12(backend))
+    flight1 = pair.to_server(pair.client.data_to_send())
+
+    def edit(messages: list[bytes]) -> list[bytes]:
+        return [messages[0], message(HS_HELLO_REQUEST, b"\x00"), *messages[1:]]
+
+    with pytest.raises(DecodeError):
+        pair.client.receive_data(edit_messages(flight1, edit))
+    assert alert_of(pair.client.data_to_send()) == alert(FATAL, DECODE_ERROR)
+
+
+def test_hello_request_flood_during_the_handshake(backend: Any) -> None:
+    """Ignored messages are counted like empty records (Limits.max_empty_records)."""
+    pair = Stepper(c12(backend), s12(backend))
+    flight1 = pair.to_server(pair.client.data_to_send())
+    with pytest.raises(UnexpectedMessage, match="ignored"):
+        pair.client.receive_data(_with_hello_requests(flight1, {1}, count=33))
+    assert alert_of(pair.client.data_to_send()) == alert(FATAL, UNEXPECTED_MESSAGE)
+
+
+@pytest.mark.parametrize("where", ["resumed-after-SH", "before-server-ccs"])
+def test_hello_request_where_the_rest_is_fixed_is_unexpected(backend: Any, where: str) -> None:
+    """After the client's Finished (or after a resuming ServerHello) the server's
+    messages are fixed: [NewSessionTicket] ChangeCipherSpec Finished."""
+    log = KeyLog()
+    if where == "resumed-after-SH":
+        cache = SessionCache()
+        sc = s12(backend, ticket_count=0)
+        _first(backend, c12(backend, session_cache=cache), sc)
+        pair = Stepper(c12(backend, session_cache=cache), sc)
+        flight = pair.to_server(pair.client.data_to_send())
+        flight = _with_hello_requests(flight, {1})
+    else:
+        pair = Stepper(c12(backend, key_log=log), s12(backend, ticket_count=0))
+        flight1 = pair.to_server(pair.client.data_to_send())
+        flight2 = pair.to_client(flight1)
+        flight = frame([message(HS_HELLO_REQUEST, b"")]) + pair.to_server(flight2)
+    with pytest.raises(UnexpectedMessage, match="HELLO_REQUEST"):
+        pair.client.receive_data(flight)
+    if where == "resumed-after-SH":
+        assert alert_of(pair.client.data_to_send()) == alert(FATAL, UNEXPECTED_MESSAGE)
+    else:  # the client has sent its Finished: the alert is protected (record 1)
+        suite = ServerHello.from_bytes(plain_messages(flight1)[0][0][4:]).cipher_suite
+        keys = Keys12.from_keylog(suite, log, server_hello_random(flight1))
+        (_, out), = split_records(pair.client.data_to_send())
+        assert keys.open(True, 1, out) == (CT_ALERT, alert(FATAL, UNEXPECTED_MESSAGE))
+
+
+def test_hello_request_to_a_server_during_the_handshake_is_unexpected(backend: Any) -> None:
+    pair = Stepper(c12(backend), s12(backend))
+    pair.to_server(pair.client.data_to_send())
+    with pytest.raises(UnexpectedMessage):
+        pair.server.receive_data(frame([message(HS_HELLO_REQUEST, b"")]))
+    assert alert_of(pair.server.data_to_send()) == alert(FATAL, UNEXPECTED_MESSAGE)
+
+
+# ------------------------------------------------------------------ warning alerts (RFC 5246 7.2)
+
+
+def test_warning_alert_is_tolerated_in_tls12(backend: Any) -> None:
+    """RFC 5246 section 7.2: after a warning the connection can go on; it is counted."""
+    pair, keys = _established(backend)
+    assert pair.client.warning_alerts_received == 0 and pair.client.last_warning_alert is None
+    unrecognized_name = alert(WARNING, 112)
+    pair.client.receive_data(keys.seal(False, 1, CT_ALERT, unrecognized_name))
+    assert pair.client.state is ConnectionState.ESTABLISHED and pair.client.events() == []
+    assert pair.client.warning_alerts_received == 1 and pair.client.last_warning_alert == 112
+    assert pair.client.data_to_send() == b""  # no answer
+    pair.client.receive_data(keys.seal(False, 2, CT_APPDATA, b"after"))
+    assert pair.client.events() == [ApplicationData(b"after")]
+    # and the server side: a no_renegotiation warning from the client
+    pair.server.receive_data(keys.seal(True, 1, CT_ALERT, alert(WARNING, NO_RENEGOTIATION)))
+    assert pair.server.state is ConnectionState.ESTABLISHED
+    assert pair.server.last_warning_alert == NO_RENEGOTIATION
+    pair.server.receive_data(keys.seal(True, 2, CT_APPDATA, b"go on"))
+    assert pair.server.events() == [ApplicationData(b"go on")]
+
+
+@pytest.mark.parametrize("description", [10, 20, 40, 47, 50, 70, 80, 110, 120])
+def test_warning_alert_that_is_always_fatal_ends_the_connection(
+    backend: Any, description: int
+) -> None:
+    """unexpected_message, bad_record_mac, handshake_failure, ... are fatal by
+    definition (RFC 5246 7.2.2, RFC 6066, RFC 7301), whatever level they carry."""
+    pair, keys = _established(backend)
+    with pytest.raises(AlertReceived) as exc:
+        pair.client.receive_data(keys.seal(False, 1, CT_ALERT, alert(WARNING, description)))
+    assert exc.value.description == description
+    assert pair.client.state is ConnectionState.ERROR
+    assert pair.client.data_to_send() == b""
+
+
+def test_warning_alert_flood_is_unexpected_message(backend: Any) -> None:
+    """More than Limits.max_warning_alerts (4) in a row, with no handshake message or
+    application data between them, is a flood (as OpenSSL's limit of 5)."""
+    pair, keys = _established(backend)
+    seq = 1
+    for _ in range(2):  # 4 warnings, then data: fine
+        pair.client.receive_data(b"".join(
+            keys.seal(False, seq + i, CT_ALERT, alert(WARNING, 112)) for i in range(4)
+        ))
+        seq += 4
+        pair.client.receive_data(keys.seal(False, seq, CT_APPDATA, b"x"))
+        seq += 1
+        assert pair.client.events() == [ApplicationData(b"x")]
+    flood = b"".join(keys.seal(False, seq + i, CT_ALERT, alert(WARNING, 44)) for i in range(5))
+    with pytest.raises(UnexpectedMessage, match="warning alerts"):
+        pair.client.receive_data(flood)
+    (_, out), = split_records(pair.client.data_to_send())
+    assert keys.open(True, 1, out) == (CT_ALERT, alert(FATAL, UNEXPECTED_MESSAGE))
+    assert pair.client.warning_alerts_received == 12
+
+
+def test_warning_unrecognized_name_before_the_server_hello(backend: Any) -> None:
+    """An OpenSSL server without a certificate for the name sends a warning
+    unrecognized_name before its ServerHello (tests/interop shows it): a client that
+    may speak TLS 1.2 goes on (a TLS 1.3 server never sends warnings)."""
+    warning = frame([alert(WARNING, 112)], content_type=CT_ALERT)
+    pair = Stepper(client_config(backend), s12(backend, maximum_version=TLS12))
+    flight1 = pair.to_server(pair.client.data_to_send())
+    pair.to_client(pair.to_server(pair.to_client(warning + flight1)))
+    assert pair.client.info.version == "TLSv1.2"
+    assert pair.client.last_warning_alert == 112
+
+
+def test_warning_alert_is_fatal_to_a_tls13_only_client(backend: Any) -> None:
+    warning = frame([alert(WARNING, 112)], content_type=CT_ALERT)
+    client = ClientConnection(client_config(backend, minimum_version=TLS13), SERVER_NAME)
+    client.data_to_send()
+    with pytest.raises(AlertReceived) as exc:
+        client.receive_data(warning)
+    assert exc.value.description == 112
+
+
+def test_warning_alert_is_fatal_in_tls13(backend: Any) -> None:
+    """RFC 8446 section 6: in TLS 1.3 every alert but close_notify and user_canceled
+    ends the connection, whatever its level -- also for endpoints that could speak
+    TLS 1.2."""
+    from helpers_tls import seal_record
+
+    log = KeyLog()
+    pair = ConnectionPair(client_config(backend, cipher_suites=(0x1301,), key_log=log),
+                          server_config(backend))
+    c, _ = pair.handshake()
+    assert c.version == "TLSv1.3"
+    secret = log.secret("SERVER_TRAFFIC_SECRET_0")
+    with pytest.raises(AlertReceived) as exc:
+        pair.client.receive_data(seal_record(0x1301, secret, 0, CT_ALERT, alert(WARNING, 112)))
+    assert exc.value.description == 112
+    assert pair.client.state is ConnectionState.ERROR
+
+
+# ------------------------------------------------------------ no signature_algorithms (RFC 9155)
+
+
+def _sigalgs_hook(schemes: list[int] | None) -> Any:
+    """A ClientHello hook: signature_algorithms removed (None) or replaced."""
+    def hook(hello: ClientHello) -> ClientHello:
+        hello.extensions = [
+            e for e in hello.extensions if e.ext_type != ExtensionType.SIGNATURE_ALGORITHMS
+        ]
+        if schemes is not None:
+            hello.extensions.append(ext.SignatureAlgorithms(schemes))
+        return hello
+
+    return hook
+
+
+def test_client_hello_without_signature_algorithms_is_handshake_failure(backend: Any) -> None:
+    """RFC 5246 7.4.1.4.1 would default to SHA-1 signatures; ferrotls does not sign
+    with SHA-1, so a certificate suite cannot be served (RFC 9155): a handshake_failure
+    that says why."""
+    pair = Stepper(c12(backend, client_hello_hook=_sigalgs_hook(None)), s12(backend))
+    with pytest.raises(HandshakeFailure, match="no signature_algorithms.*SHA-1.*RFC 9155"):
+        pair.to_server(pair.client.data_to_send())
+    assert alert_of(pair.server.data_to_send()) == alert(FATAL, HANDSHAKE_FAILURE)
+
+
+def test_client_hello_with_only_sha1_signature_algorithms_is_handshake_failure(backend: Any) -> None:
+    hook = _sigalgs_hook([0x0201, 0x0203, 0x0101])  # rsa_pkcs1_sha1, ecdsa_sha1, rsa md5
+    pair = Stepper(c12(backend, client_hello_hook=hook), s12(backend, ("p256", "rsa2048")))
+    with pytest.raises(HandshakeFailure, match="SHA-1 and MD5"):
+        pair.to_server(pair.client.data_to_send())
+    assert alert_of(pair.server.data_to_send()) == alert(FATAL, HANDSHAKE_FAILURE)
+
+
+def test_psk_suite_needs_no_signature_algorithms(backend: Any) -> None:
+    """Without signatures (PSK suites) the extension is not needed (RFC 9155): the
+    server passes over its preferred certificate suite and serves the PSK one."""
+    psk_suite = S.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256
+    suites = (GCM128, psk_suite)
+    cc = c12(backend, tls12_cipher_suites=suites, external_psks=(PSK,),
+             client_hello_hook=_sigalgs_hook(None))
+    sc = s12(backend, tls12_cipher_suites=suites, psk_callback=psk_lookup)
+    c, s = ConnectionPair(cc, sc).handshake()
+    assert c.cipher_suite == s.cipher_suite == psk_suite
+    assert s.psk_identity == PSK.identity
+    # with the extension, the server's first choice
+    c, _ = ConnectionPair(c12(backend, tls12_cipher_suites=suites, external_psks=(PSK,)), sc).handshake()
+    assert c.cipher_suite == GCM128
 
 
 # --------------------------------------------------------------------------- client certificates
@@ -823,19 +1159,135 @@ def test_ticket_from_an_ems_session_without_ems_is_refused(backend: Any) -> None
     assert alert_of(pair.server.data_to_send()) == alert(FATAL, HANDSHAKE_FAILURE)
 
 
-def test_session_without_ems_is_not_resumed_with_ems(backend: Any) -> None:
-    """RFC 7627 section 5.3: the original session had no EMS, the new one offers
-    it: the server does a full handshake."""
-    cache = SessionCache()
-    sc = s12(backend, ticket_count=1, require_extended_master_secret=False)
+def _relaxed_first(backend: Any, sc: Any) -> tuple[ConnectionPair, list[Any]]:
+    """A first handshake without EMS (both sides relaxed); the pair and the client's
+    events after HandshakeComplete."""
+    cc = c12(backend, client_hello_hook=_drop_ems, require_extended_master_secret=False)
+    pair = ConnectionPair(cc, sc)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureProtocolWarning)
-        _first(backend, c12(backend, session_cache=cache, client_hello_hook=_drop_ems,
-                            require_extended_master_secret=False), sc)
-    session = cache.peek(SERVER_NAME, time.time())
-    assert session is not None and session.extended_master_secret is False
-    _, c, s = _again(c12(backend, session_cache=cache), sc)
+        pair.pump()
+    events = pair.client.events()
+    assert isinstance(events[0], HandshakeComplete) and not events[0].resumed
+    return pair, events[1:]
+
+
+def _offered_by_hand(pair: ConnectionPair, by: str) -> tuple[bytes, bytes]:
+    """What the first handshake's server gave to resume it: (ticket, session id);
+    ferrotls clients do not offer a session without EMS, so tests put it in the
+    ClientHello themselves."""
+    messages, _ = plain_messages(pair.s2c[0])
+    sh = ServerHello.from_bytes(messages[0][4:])
+    if by == "ticket":
+        (nst,) = [m for m in plain_messages(pair.s2c[1])[0] if m[0] == HS_NEW_SESSION_TICKET]
+        ticket = NewSessionTicket12.from_bytes(nst[4:]).ticket
+        assert ticket
+        return ticket, b""
+    assert sh.legacy_session_id_echo
+    return b"", sh.legacy_session_id_echo
+
+
+def _offer_hook(ticket: bytes, session_id: bytes, *, ems: bool) -> Any:
+    def hook(hello: ClientHello) -> ClientHello:
+        if not ems:
+            hello = _drop_ems(hello)
+        hello.extensions = [e for e in hello.extensions if e.ext_type != ExtensionType.SESSION_TICKET]
+        hello.extensions.append(ext.SessionTicket(ticket))
+        if session_id:
+            hello.legacy_session_id = session_id
+        return hello
+
+    return hook
+
+
+@pytest.mark.parametrize("by", ["ticket", "session_id"])
+def test_session_without_ems_is_not_resumed_with_ems(backend: Any, by: str) -> None:
+    """RFC 7627 section 5.3: the original session had no EMS, the new ClientHello
+    offers it and the session: the server MUST NOT resume; a full handshake (with
+    EMS) instead."""
+    sc = s12(backend, ticket_count=1 if by == "ticket" else 0, require_extended_master_secret=False)
+    first, _ = _relaxed_first(backend, sc)
+    ticket, session_id = _offered_by_hand(first, by)
+    log = KeyLog()
+    pair, c, s = _again(c12(backend, client_hello_hook=_offer_hook(ticket, session_id, ems=True),
+                            key_log=log), sc)
+    hello = _client_hello(pair.c2s[0])
+    assert hello.has(ExtensionType.EXTENDED_MASTER_SECRET)
+    assert hello.get(ext.SessionTicket) == ext.SessionTicket(ticket)
+    assert hello.legacy_session_id == session_id or by == "ticket"
     assert not c.resumed and not s.resumed
+    messages, _ = plain_messages(pair.s2c[0])
+    assert [m[0] for m in messages][:2] == [HS_SERVER_HELLO, HS_CERTIFICATE]
+    assert ServerHello.from_bytes(messages[0][4:]).has(ExtensionType.EXTENDED_MASTER_SECRET)
+    assert ServerHello.from_bytes(messages[0][4:]).legacy_session_id_echo != session_id or by == "ticket"
+    exchange(pair)
+
+
+@pytest.mark.parametrize("by", ["ticket", "session_id"])
+def test_session_without_ems_is_not_resumed_without_ems(backend: Any, by: str) -> None:
+    """RFC 7627 section 5.3: neither the original session nor the new ClientHello has
+    EMS (both sides relaxed).  The RFC says the server SHOULD abort; ferrotls does
+    not resume (no legacy insecure resumption) and does a full handshake, which the
+    relaxed setting exists for: the new session has a new master secret."""
+    log = KeyLog()
+    sc = s12(backend, ticket_count=1 if by == "ticket" else 0, require_extended_master_secret=False)
+    first, _ = _relaxed_first(backend, sc)
+    ticket, session_id = _offered_by_hand(first, by)
+    cc = c12(backend, client_hello_hook=_offer_hook(ticket, session_id, ems=False),
+             require_extended_master_secret=False, key_log=log)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureProtocolWarning)
+        pair, c, s = _again(cc, sc)
+    assert not c.resumed and not s.resumed
+    hello = _client_hello(pair.c2s[0])
+    assert not hello.has(ExtensionType.EXTENDED_MASTER_SECRET)
+    assert hello.get(ext.SessionTicket) == ext.SessionTicket(ticket)  # it was offered
+    assert hello.legacy_session_id == session_id or by == "ticket"
+    assert [m[0] for m in plain_messages(pair.s2c[0])[0]][:2] == [HS_SERVER_HELLO, HS_CERTIFICATE]
+    exchange(pair)
+
+
+@pytest.mark.parametrize("by", ["ticket", "session_id"])
+def test_client_keeps_no_session_without_ems(backend: Any, by: str) -> None:
+    """RFC 7627 section 5.3 on the client: it SHOULD NOT offer a session made
+    without EMS.  ferrotls does not cache one, its ticket event carries no session,
+    ``ClientConnection.session`` is None, and the next handshake is a full one."""
+    cache = SessionCache()
+    sc = s12(backend, ticket_count=1 if by == "ticket" else 0, require_extended_master_secret=False)
+    cc = c12(backend, session_cache=cache, client_hello_hook=_drop_ems,
+             require_extended_master_secret=False)
+    pair = ConnectionPair(cc, sc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureProtocolWarning)
+        pair.pump()
+        events = pair.client.events()
+        assert not ServerHello.from_bytes(plain_messages(pair.s2c[0])[0][0][4:]).has(
+            ExtensionType.EXTENDED_MASTER_SECRET)
+        tickets = [e for e in events if isinstance(e, SessionTicket)]
+        assert [t.session for t in tickets] == ([None] if by == "ticket" else [])
+        assert len(cache) == 0 and pair.client.session is None
+        pair, c, s = _again(cc, sc)
+    assert not c.resumed and not s.resumed
+    hello = _client_hello(pair.c2s[0])
+    assert hello.get(ext.SessionTicket) == ext.SessionTicket(b"")
+
+
+def test_client_does_not_offer_a_given_session_without_ems(backend: Any) -> None:
+    """A session without EMS passed explicitly (say, from an external cache) is
+    not offered either: an empty SessionTicket and a fresh session id."""
+    from ferrotls.tickets import ClientSession
+
+    session = ClientSession(
+        ticket=b"T" * 40, psk=bytes(48), cipher_suite=GCM128, received_at=time.time(),
+        lifetime=3600, age_add=0, server_name=SERVER_NAME, version=TLS12,
+        session_id=b"", extended_master_secret=False,
+    )
+    client = ClientConnection(c12(backend), SERVER_NAME, session=session)
+    hello = _client_hello(client.data_to_send())
+    assert hello.get(ext.SessionTicket) == ext.SessionTicket(b"")
+    with_ems = ClientConnection(c12(backend), SERVER_NAME,
+                                session=dataclasses.replace(session, extended_master_secret=True))
+    assert _client_hello(with_ems.data_to_send()).get(ext.SessionTicket) == ext.SessionTicket(session.ticket)
 
 
 def test_client_refuses_resumption_that_changes_ems(backend: Any) -> None:
@@ -1603,3 +2055,47 @@ def test_tls12_codec_rejects(msg_type: int, body: bytes) -> None:
 def test_tls12_server_key_exchange_rejects(kx: KeyExchange, body: bytes) -> None:
     with pytest.raises(DecodeError):
         ServerKeyExchange(body=body).parse(kx)
+
+
+@pytest.mark.parametrize("msg_type", [0, 5, 14, 20, 24])
+def test_client_hello_of_another_fixed_size_type_is_unexpected(backend: Any, msg_type: int) -> None:
+    """tlsfuzzer test-invalid-client-hello-w-record-overflow ("Client Hello type fuzz"):
+    a ClientHello's body under the type of a small fixed-size message (HelloRequest,
+    EndOfEarlyData, ServerHelloDone, Finished, KeyUpdate) is unexpected_message, as
+    any type the server does not expect there -- not decode_error for being longer
+    than that type can be."""
+    client = ClientConnection(c12(backend), SERVER_NAME)
+    (hello,), _ = plain_messages(client.data_to_send())
+    server = ServerConnection(s12(backend))
+    with pytest.raises(UnexpectedMessage, match=f"type {msg_type} is not expected"):
+        server.receive_data(frame([bytes([msg_type]) + hello[1:]], version=0x0301))
+    assert alert_of(server.data_to_send()) == alert(FATAL, UNEXPECTED_MESSAGE)
+
+
+def test_oversized_server_hello_done_where_expected_is_still_decode_error(backend: Any) -> None:
+    """The early length check stays for a type the state expects: a ServerHelloDone
+    (empty by syntax) announcing 5 bytes is decode_error as its header arrives."""
+    pair = Stepper(c12(backend), s12(backend))
+    flight = pair.to_server(pair.client.data_to_send())
+    long_done = message(HS_SERVER_HELLO_DONE, b"12345")
+    edited = edit_messages(flight, lambda ms: [*ms[:-1], long_done])
+    with pytest.raises(DecodeError, match="type 14 of 5 bytes"):
+        pair.client.receive_data(edited)
+
+
+@pytest.mark.parametrize("content_type", [24, 19, 255])
+def test_protected_record_of_unknown_type_is_unexpected(backend: Any, content_type: int) -> None:
+    """tlsfuzzer test-invalid-content-type "before Finished": after the client's
+    ChangeCipherSpec, a protected record of a type TLS 1.2 does not define
+    (heartbeat's 24 here) is unexpected_message at once (RFC 5246 section 6), not a
+    record the server waits behind."""
+    pair, log, _, flight1, flight2 = _finished_stepper(backend)
+    keys = Keys12.from_keylog(GCM128, log, server_hello_random(flight1))
+    records = split_records(flight2)
+    assert [t for t, _ in records] == [CT_HANDSHAKE, CT_CCS, CT_HANDSHAKE]
+    cke_and_ccs = b"".join(r for _, r in records[:2])
+    odd = keys.seal(True, 0, content_type, b"hello server!\n")
+    with pytest.raises(UnexpectedMessage, match=f"unknown content type {content_type}"):
+        pair.server.receive_data(cke_and_ccs + odd)
+    (out_type, out), = split_records(pair.server.data_to_send())  # the alert, in the clear
+    assert out_type == CT_ALERT and out[5:] == alert(FATAL, UNEXPECTED_MESSAGE)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run tlsfuzzer's TLS 1.3 scripts against ``ferrotls server`` (or ``openssl s_server``).
+"""Run tlsfuzzer's TLS 1.3 and TLS 1.2 scripts against ``ferrotls server`` (or ``openssl s_server``).
 
 tlsfuzzer (https://github.com/tlsfuzzer/tlsfuzzer) is not on PyPI, so this is not
 part of CI.  Extract the commit in TLSFUZZER_COMMIT somewhere outside the
@@ -12,7 +12,11 @@ For every row of SCRIPTS that applies, a throw-away PKI is used (made with
 ``cryptography`` in a temporary directory), the server configuration the row
 names is started on a free 127.0.0.1 port, the script runs with ``-n 0`` (all
 probes) plus the row's arguments under a timeout, its summary (PASS/FAIL/...)
-is parsed, and the server is stopped.  Rows that do not apply say why.
+is parsed, and the server is stopped.  Rows that do not apply say why.  The TLS 1.2
+rows (TLS12_SCRIPTS) run the same way against servers that speak TLS 1.2 and 1.3
+(s_server without a version option); most of those scripts default to CBC or RSA
+key-exchange suites, so rows pass an ECDHE AEAD suite (-C) where the script takes
+one, and explain every probe that cannot apply (``-e``, or ``-x``/``-X``).
 ``--write-doc`` merges the figures into docs/conformance.json (per target, so
 ferrotls's and OpenSSL's figures live side by side) and regenerates
 docs/conformance.md from it.
@@ -85,6 +89,9 @@ class Server:
     ferrotls: tuple[str, ...]
     openssl: tuple[str, ...] | None
     """None: OpenSSL 3.0's s_server cannot be configured like this."""
+    openssl_version: str = "-tls1_3"
+    """s_server's version option; "" (TLS 1.2 rows): OpenSSL's default range, 1.2 and 1.3,
+    as ferrotls speaks by default."""
 
 
 _RSA_EC = ("--cert", "{rsa_cert}", "--key", "{rsa_key}", "--cert", "{ec_cert}", "--key", "{ec_key}")
@@ -145,6 +152,37 @@ SERVERS: dict[str, Server] = {
         f"as www, plus the external PSK {PSK_IDENTITY!r} = 0x{PSK_HEX} (SHA-256)",
         (*_RSA_EC, "--psk-identity", PSK_IDENTITY, "--psk", PSK_HEX),
         (*_S_RSA_EC, "-www", "-psk_identity", PSK_IDENTITY, "-psk", PSK_HEX),
+    ),
+    # TLS 1.2 (the same ferrotls server speaks 1.2 and 1.3; one worker, as its session-id
+    # cache is per process; s_server without a version option, so 1.2 and 1.3 too)
+    "tls12": Server(
+        "RSA-2048 and ECDSA P-256 certificates, HTTP responder, TLS 1.2 and 1.3",
+        (*_RSA_EC, "--workers", "1"), (*_S_RSA_EC, "-www"), openssl_version="",
+    ),
+    "tls12-no-ems": Server(
+        "as tls12, and TLS 1.2 clients without extended_master_secret are let in (for scripts "
+        "that cannot send it; OpenSSL lets them in by default)",
+        (*_RSA_EC, "--workers", "1", "--allow-no-ems"), (*_S_RSA_EC, "-www"), openssl_version="",
+    ),
+    "tls12-client": Server(
+        "as tls12, asks for a client certificate (optional)",
+        (*_RSA_EC, *_CLIENT_CA, "--verify-client", "optional", "--workers", "1"),
+        (*_S_RSA_EC, "-www", "-verify", "1", "-CAfile", "{ca_cert}"), openssl_version="",
+    ),
+    "tls12-client-no-ems": Server(
+        "as tls12-client, and TLS 1.2 clients without extended_master_secret are let in",
+        (*_RSA_EC, *_CLIENT_CA, "--verify-client", "optional", "--workers", "1", "--allow-no-ems"),
+        (*_S_RSA_EC, "-www", "-verify", "1", "-CAfile", "{ca_cert}"), openssl_version="",
+    ),
+    "tls12-echo": Server(
+        "as tls12, echo mode",
+        (*_RSA_EC, "--workers", "1", "--echo"), (*_S_RSA_EC, "-rev"), openssl_version="",
+    ),
+    "tls12-ccm": Server(
+        "as tls12, with TLS_ECDHE_ECDSA_WITH_AES_128_CCM and _CCM_8 (off by default) enabled",
+        (*_RSA_EC, "--workers", "1", "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+         "ECDHE-ECDSA-AES128-CCM:ECDHE-ECDSA-AES128-CCM8"),
+        (*_S_RSA_EC, "-www", "-cipher", "DEFAULT:AESCCM:AESCCM8"), openssl_version="",
     ),
     "psk-sha384": Server(
         f"as www, plus the external PSK {PSK_IDENTITY!r} = 0x{PSK_HEX} (SHA-384)",
@@ -237,7 +275,7 @@ NO_TICKETS = ("ferrotls sends no NewSessionTicket to a client that sent no psk_k
               "compatible with the advertised modes); OpenSSL sends them anyway")
 
 
-SCRIPTS: tuple[Script, ...] = (
+TLS13_SCRIPTS: tuple[Script, ...] = (
     Script("test-tls13-0rtt-garbage",
            args=_no_ems("handshake with invalid 0-RTT and unknown version (downgrade to TLS 1.2)"),
            openssl_args=(), note=NO_EMS),
@@ -367,6 +405,234 @@ SCRIPTS: tuple[Script, ...] = (
     Script("test-tls13-zero-content-type"),
     Script("test-tls13-zero-length-data"),
 )
+
+# --------------------------------------------------------------------------- TLS 1.2
+
+#: What ferrotls's TLS 1.2 CertificateRequest lists: ServerConfig.signature_schemes that
+#: TLS 1.2 allows (RSA PKCS#1 v1.5 included), in order.
+FERROTLS_CR12_SIGALGS = (
+    "ecdsa_secp256r1_sha256 ecdsa_secp384r1_sha384 ed25519 rsa_pss_rsae_sha256 "
+    "rsa_pss_rsae_sha384 rsa_pss_rsae_sha512 rsa_pss_pss_sha256 rsa_pss_pss_sha384 "
+    "rsa_pss_pss_sha512 ecdsa_secp521r1_sha512 ed448 rsa_pkcs1_sha256 rsa_pkcs1_sha384 "
+    "rsa_pkcs1_sha512"
+)
+
+_GCM_RSA = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+_GCM_ECDSA = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+_DC = ("-d", "-M", "-C", _GCM_RSA)
+"""(EC)DHE, extended_master_secret and an ECDHE AEAD suite, for scripts that take them."""
+_CLIENT_RSA = ("-k", "{client_rsa_key}", "-c", "{client_rsa_cert}")
+
+HANDSHAKE_FAILURE = "Alert(fatal, handshake_failure)"
+CBC_WHY = ("offers only CBC suites (TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA and the like), and the script "
+           "has no option to change them: ferrotls has AEAD suites only (handshake_failure)")
+CBC = "the probe " + CBC_WHY
+CBC_ONLY = ("every probe offers only CBC or RSA-key-exchange suites and the script has no option "
+            "to change them: ferrotls does ECDHE with AEAD suites only")
+CBC_PADDING = ("checks the CBC MAC-then-encrypt record (padding, MAC): ferrotls has AEAD suites only, "
+               "whose records have neither")
+RENEG = ("ferrotls refuses renegotiation: it answers the client's second ClientHello with a warning "
+         "no_renegotiation (RFC 5746 section 4.2), so the probe's renegotiated handshake never starts")
+NO_SHA1 = ("ferrotls does not sign with SHA-1 (RFC 9155) and has no SHA-224 schemes (the TLS 1.3 "
+           "registry's only): handshake_failure")
+TLS11_PV = 'received "protocol_version"'
+HANDSHAKE_LIMIT = ("a ClientHello announcing more than Limits.max_handshake_size (128 KiB) is refused "
+                   "as its header arrives, with illegal_parameter (OpenSSL has a like limit)")
+NO_SSL = "SSL 2.0 / SSL 3.0: ferrotls speaks TLS 1.2 and 1.3 only"
+RSA_KX = "RSA key exchange: ferrotls does ECDHE (and PSK) only"
+DHE = "finite-field DHE: ferrotls does ECDHE (and PSK) only"
+
+
+def _xfail(expected: str, *probes: str) -> tuple[str, ...]:
+    """-x/-X pairs: each probe must fail with ``expected`` in the error."""
+    out: list[str] = []
+    for probe in probes:
+        out += ["-x", probe, "-X", expected]
+    return tuple(out)
+
+
+TLS12_SCRIPTS: tuple[Script, ...] = (
+    Script("test-aes-gcm-nonces", "tls12", ("-d", "-M", *_xfail(HANDSHAKE_FAILURE, "sanity")),
+           openssl_args=("-d", "-M"),
+           note="-d -M without -C (with -C the script gives its AES-256-GCM probe no suite): the "
+                "probes offer the ECDHE AES-128/256-GCM suites and check the explicit nonces; "
+                "expected failure (ferrotls): sanity, which " + CBC_WHY),
+    Script("test-aesccm", "tls12-ccm", ("-d", "-M", *_xfail(TLS11_PV, "AES-CCM in TLS1.1")),
+           openssl_args=("-d", "-M"),
+           exclude=_why("AES-256-CCM_8 (the script's 8-byte-tag probes): ferrotls has the RFC 7925 "
+                        "IoT profile's AES-128 CCM suites only",
+                        *(f"fuzz tag with {v} on pos {p} - using cipher with 8 byte tag"
+                          for v in (1, 2, 4, 8, 16, 32, 64, 128) for p in range(-1, -9, -1))),
+           note="-d -M: TLS_ECDHE_ECDSA_WITH_AES_128_CCM and _CCM_8 (off by default in ferrotls, on "
+                "here); expected failure (ferrotls): " + TLS11),
+    Script("test-ccs", "tls12", _DC),
+    Script("test-certificate-malformed", "tls12-client", (*_DC, *_CLIENT_RSA)),
+    Script("test-certificate-request", "tls12-client", (*_DC, *_CLIENT_RSA, "-s", FERROTLS_CR12_SIGALGS),
+           openssl_args=(*_DC, *_CLIENT_RSA, "-s", OPENSSL_CR_SIGALGS),
+           note="-s: what each server's TLS 1.2 CertificateRequest lists"),
+    Script("test-certificate-verify", "tls12-client", (*_DC, *_CLIENT_RSA)),
+    Script("test-certificate-verify-malformed", "tls12-client", (*_DC, *_CLIENT_RSA)),
+    Script("test-chacha20", "tls12-no-ems",
+           ("--extra-exts", *_xfail(TLS11_PV, "Chacha20 in TLS1.1")), openssl_args=("--extra-exts",),
+           note="--extra-exts: supported_groups and signature_algorithms (without them ferrotls, like "
+                "OpenSSL 3.0 at security level 2, has no signature to make: RFC 9155); the script "
+                "sends no extended_master_secret, so the server lets such clients in; expected "
+                "failure (ferrotls): " + TLS11),
+    Script("test-connection-abort", "tls12", _DC),
+    Script("test-conversation", "tls12", _DC),
+    Script("test-cve-2004-0079", "tls12", ("-M", "-C", _GCM_RSA)),
+    Script("test-cve-2016-6309", "tls12", _DC),
+    Script("test-cve-2016-7054", "tls12", ("-M", "-C", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256")),
+    Script("test-downgrade-protection", "tls12",
+           ("-d", "-M", *_xfail(HANDSHAKE_FAILURE, "TLS 1.3 downgrade check for Protocol (3, 3)"),
+            *_xfail("Alert(fatal, protocol_version)", "TLS 1.3 downgrade check for Protocol (3, 2)",
+                    "TLS 1.3 downgrade check for Protocol (3, 1)")),
+           openssl_args=("-d", "-M"),
+           note="sanity is a TLS 1.3 handshake; expected failures (ferrotls): the TLS 1.2 probe "
+                + CBC_WHY + "; the TLS 1.1 and 1.0 ones get protocol_version (ferrotls speaks TLS "
+                "1.2 and 1.3 only); the sentinel itself is checked with openssl s_client and the "
+                "ssl module (tests/interop/test_tls12_openssl.py, test_tls12_stdlib.py)"),
+    Script("test-early-application-data", "tls12", _DC),
+    Script("test-ecdhe-rsa-key-exchange-with-bad-messages", "tls12", ("-M", "-C", _GCM_RSA)),
+    Script("test-ecdsa-sig-flexibility", "tls12-no-ems",
+           ("-C", _GCM_ECDSA, *_xfail(HANDSHAKE_FAILURE, "connect with sha1+ecdsa only",
+                                      "connect with sha224+ecdsa only")),
+           openssl_args=("-C", _GCM_ECDSA),
+           note="without -M: at this tlsfuzzer commit -M crashes the script (AutoEmptyExtension is not "
+                "imported); expected failures (ferrotls): " + NO_SHA1),
+    Script("test-extended-master-secret-extension", "tls12",
+           ("-d", "-M", *_xfail(HANDSHAKE_FAILURE, "sanity")), openssl_args=("-d", "-M"),
+           exclude=(*_why(CBC, "EMS with session resume", "EMS with session resume without extension",
+                          "extended master secret", "extended master secret with renegotiation",
+                          "extended master secret w/ECDHE", "renegotiate without EMS in session with EMS"),
+                    *_why(DHE, "extended master secret w/DHE"),
+                    *_why(TLS11, "sanity TLSv1.1", "extended master secret in TLSv1.1")),
+           note="-d -M; what runs: EMS with the SHA-384 PRF (AES-256-GCM), its resumption, a malformed "
+                "extension; expected failure (ferrotls): sanity, which " + CBC_WHY),
+    Script("test-fallback-scsv", "tls12-no-ems",
+           ("-d", "--tls-1.3", "--min-support", "TLSv1.2",
+            *_xfail(HANDSHAKE_FAILURE, "sanity", "sanity - SSL3.4 version negotiation",
+                    "record SSL3.4 hello SSL3.4", "record TLSv1.2 hello TLSv1.2")),
+           openssl_args=("-d", "--tls-1.3", "--min-support", "TLSv1.2"),
+           note="--tls-1.3: the server speaks TLS 1.3, so TLS_FALLBACK_SCSV in a TLS 1.2 (or lower) "
+                "ClientHello is inappropriate_fallback; --min-support TLSv1.2: TLS 1.1 is "
+                "protocol_version; expected failures (ferrotls): the four probes without the SCSV, "
+                "which " + CBC_WHY),
+    Script("test-fuzzed-ciphertext", "tls12", _DC),
+    Script("test-hello-request-by-client", "tls12", _DC),
+    Script("test-interleaved-application-data-and-fragmented-handshakes-in-renegotiation", "tls12",
+           (*_DC, *_xfail("Alert(fatal, unexpected_message)", "Application data inside Client Hello"),
+            *_xfail("no_renegotiation", "Application data inside Client Key Exchange",
+                    "Application data inside Finished")),
+           openssl_args=_DC,
+           note="expected failures (ferrotls): " + RENEG + "; in the first probe the renegotiating "
+                "ClientHello comes in fragments with application data between them, which ferrotls "
+                "refuses at once (unexpected_message: it takes no other record inside a handshake "
+                "message)"),
+    Script("test-interleaved-application-data-in-renegotiation", "tls12",
+           (*_DC, *_xfail("no_renegotiation", "Application data before Change Cipher Spec",
+                          "Application data before Client Key Exchange",
+                          "Application data before Finished")),
+           openssl_args=_DC, note="expected failures (ferrotls): " + RENEG),
+    Script("test-interleaved-CKE-with-CCS", "tls12", ("-M", "-C", _GCM_RSA)),
+    Script("test-invalid-cipher-suites", "tls12-no-ems", _xfail(HANDSHAKE_FAILURE, "sanity"),
+           openssl_args=(),
+           note="expected failure (ferrotls): sanity, which offers only TLS_RSA_WITH_AES_128_CBC_SHA "
+                "(RSA key exchange and CBC: ferrotls has neither)"),
+    Script("test-invalid-client-hello", "tls12-no-ems",
+           _xfail(HANDSHAKE_FAILURE, "sanity", "sanity w/ext"), openssl_args=(),
+           note="the script sends no extended_master_secret; expected failures (ferrotls): the two "
+                "sanity probes, which offer only TLS_RSA_WITH_AES_128_CBC_SHA (RSA key exchange and "
+                "CBC: ferrotls has neither); the malformed ClientHellos need no suite in common"),
+    Script("test-invalid-client-hello-w-record-overflow", "tls12", _DC),
+    Script("test-invalid-compression-methods", "tls12", _DC),
+    Script("test-invalid-content-type", "tls12", _DC),
+    Script("test-large-hello", "tls12", ("-d", "-M", *_xfail("illegal_parameter", "huge hello")),
+           openssl_args=("-d", "-M"),
+           note="-d -M: the probes offer the ECDHE AES-128-GCM suites; expected failure (ferrotls): "
+                + HANDSHAKE_LIMIT),
+    Script("test-lengths", "tls12-echo", ("-M", "--extra-exts", "-C", _GCM_RSA), timeout=4 * 3600.0,
+           note="one probe per plaintext length 1 .. 2^14 under TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+    Script("test-no-mlkem-in-old-tls", "tls12", _DC),
+    Script("test-point-extension", "tls12-no-ems", ("-C", _GCM_RSA),
+           note="without -M: the script sends extended_master_secret in its sanity probe only"),
+    Script("test-record-layer-fragmentation", "tls12", _DC),
+    Script("test-renegotiation-disabled", "tls12-no-ems", ("-d", "-C", _GCM_RSA),
+           note="the script sends no extended_master_secret"),
+    Script("test-renegotiation-disabled-client-cert", "tls12-no-ems",
+           ("-d", "-C", _GCM_RSA, *_CLIENT_RSA,
+            *_xfail("ApplicationData", "try secure renegotiation", "try insecure (legacy) renegotiation")),
+           openssl_args=("-d", "-C", _GCM_RSA, *_CLIENT_RSA),
+           note="for servers that ask for a client certificate by renegotiating when a protected page "
+                "is requested (httpd's per-directory SSLVerifyClient); expected failures (ferrotls): "
+                "it never renegotiates, so the page comes without a HelloRequest"),
+    Script("test-rsa-sigs-on-certificate-verify", "tls12-client",
+           ("-d", "-M", *_CLIENT_RSA, *_xfail(HANDSHAKE_FAILURE, "sanity"),
+            *_xfail("illegal_parameter", "check sha1 w/sha384 PRF")),
+           openssl_args=("-d", "-M", *_CLIENT_RSA),
+           exclude=_why(CBC, *(f"check {md} w/sha256 PRF" for md in ("sha1", "sha256", "sha384", "sha512"))),
+           note="what runs: RSA PKCS#1 v1.5 CertificateVerify with SHA-256/384/512 under "
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384; expected failures (ferrotls): sanity, which "
+                + CBC_WHY + ", and a SHA-1 CertificateVerify, which RFC 9155 forbids (its scheme is "
+                "not in the CertificateRequest: illegal_parameter)"),
+    Script("test-truncating-of-client-hello", "tls12",
+           (*_DC, *_xfail("illegal_parameter", 'huge pad: 131584 of "0" byte padding',
+                          'max pad: 16777029 of "0" byte padding')),
+           openssl_args=_DC,
+           note="expected failures (ferrotls): " + HANDSHAKE_LIMIT),
+    Script("test-version-numbers", "tls12", _DC),
+    Script("test-zero-length-data", "tls12", _DC),
+    _na("test-extended-master-secret-extension-with-client-cert", CBC_ONLY),
+    _na("test-ecdhe-padded-shared-secret", CBC_ONLY + " (the leading zero bytes of the ECDHE "
+        "premaster secret are kept: kx.py and tests/test_tls12.py)"),
+    _na("test-cve-2016-2107", CBC_PADDING),
+    _na("test-fuzzed-MAC", CBC_PADDING + " (the script needs an HMAC suite)"),
+    _na("test-fuzzed-plaintext", CBC_PADDING + " (under AEAD the replaced plaintext is "
+        "encrypted and authenticated: the record is valid)"),
+    _na("test-fuzzed-padding", CBC_PADDING),
+    _na("test-lucky13", CBC_PADDING),
+    _na("test-encrypt-then-mac", "encrypt_then_mac (RFC 7366) is for CBC suites: " + CBC_ONLY),
+    _na("test-encrypt-then-mac-renegotiation", "encrypt_then_mac (RFC 7366) is for CBC suites: " + CBC_ONLY),
+    *(_na(name, CBC_ONLY) for name in (
+        "test-alpn-negotiation", "test-atypical-padding", "test-certificate-verify-malformed-sig",
+        "test-client-compatibility", "test-client-hello-max-size", "test-clienthello-md5",
+        "test-ecdhe-rsa-key-exchange", "test-ecdhe-rsa-key-share-random",
+        "test-ecdsa-in-certificate-verify", "test-eddsa-in-certificate-verify", "test-empty-extensions",
+        "test-export-ciphers-rejected", "test-extensions", "test-fuzzed-finished", "test-heartbeat",
+        "test-invalid-server-name-extension", "test-invalid-server-name-extension-resumption",
+        "test-invalid-session-id", "test-invalid-version", "test-large-number-of-extensions",
+        "test-legacy-renegotiation", "test-message-duplication", "test-message-skipping",
+        "test-no-heartbeat", "test-ocsp-stapling", "test-openssl-3712",
+        "test-renegotiation-changed-clienthello", "test-resumption-with-wrong-ciphers",
+        "test-rsa-pss-sigs-on-certificate-verify", "test-serverhello-random",
+        "test-sig-algs", "test-sig-algs-renegotiation-resumption", "test-signature-algorithms",
+        "test-ssl-death-alert", "test-truncating-of-finished", "test-x25519",
+    )),
+    _na("test-sessionID-resumption", CBC_ONLY + " (session-id resumption is tested against openssl "
+        "s_client/s_server, GnuTLS and the ssl module: tests/interop/test_tls12_*.py)"),
+    _na("test-session-ticket-resumption", CBC_ONLY + " (ticket resumption: tests/interop/test_tls12_*.py)"),
+    _na("test-record-size-limit", "its TLS 1.2 probes offer only RSA-key-exchange CBC suites (TLS 1.2 "
+        "record_size_limit is tested against GnuTLS: tests/interop/test_tls12_gnutls.py)"),
+    _na("test-unsupported-curve-fallback", "expects a fallback to TLS_DHE_RSA_* when the client's only "
+        "curve is unknown: " + DHE),
+    _na("test-TLSv1_2-rejected-without-TLSv1_2", "for servers without TLS 1.2"),
+    *(_na(name, NO_SSL) for name in (
+        "test-SSLv3-padding", "test-sslv2-connection", "test-sslv2-force-cipher",
+        "test-sslv2-force-cipher-3des", "test-sslv2-force-cipher-non3des",
+        "test-sslv2-force-export-cipher", "test-sslv2hello-protocol")),
+    *(_na(name, RSA_KX) for name in (
+        "test-bleichenbacher-timing-marvin", "test-bleichenbacher-timing-pregenerate",
+        "test-bleichenbacher-workaround", "test-invalid-rsa-key-exchange-messages",
+        "test-truncating-of-kRSA-client-key-exchange")),
+    *(_na(name, DHE) for name in (
+        "test-dhe-key-share-random", "test-dhe-no-shared-secret-padding", "test-dhe-rsa-key-exchange",
+        "test-dhe-rsa-key-exchange-signatures", "test-dhe-rsa-key-exchange-with-bad-messages",
+        "test-ffdhe-expected-params", "test-ffdhe-negotiation")),
+    *(_na(name, "DSA certificates and signatures: ferrotls has none") for name in (
+        "test-dsa-in-certificate-verify", "test-dsa-sig-flexibility")),
+)
+
+SCRIPTS: tuple[Script, ...] = TLS13_SCRIPTS + TLS12_SCRIPTS
 
 # --------------------------------------------------------------------------- PKI
 
@@ -549,7 +815,8 @@ class ServerProcess:
         else:
             assert config.openssl is not None
             self.port = free_port()
-            cmd = ["openssl", "s_server", "-accept", f"{HOST}:{self.port}", "-tls1_3",
+            cmd = ["openssl", "s_server", "-accept", f"{HOST}:{self.port}",
+                   *([config.openssl_version] if config.openssl_version else []),
                    *(_fill(a, files) for a in config.openssl)]
             ready = re.compile(rb"^ACCEPT")
         self.command = cmd
@@ -737,7 +1004,8 @@ def _shown_args(args: Sequence[str]) -> str:
     return " ".join(out).replace("|", "\\|")
 
 
-_NAMED_ARGS = {FERROTLS_CR_SIGALGS: "FERROTLS_CR_SIGALGS", OPENSSL_CR_SIGALGS: "OPENSSL_CR_SIGALGS"}
+_NAMED_ARGS = {FERROTLS_CR_SIGALGS: "FERROTLS_CR_SIGALGS", OPENSSL_CR_SIGALGS: "OPENSSL_CR_SIGALGS",
+               FERROTLS_CR12_SIGALGS: "FERROTLS_CR12_SIGALGS"}
 
 
 def render_doc(data: dict[str, Any]) -> str:
@@ -749,7 +1017,7 @@ def render_doc(data: dict[str, Any]) -> str:
         "# tlsfuzzer conformance",
         "",
         "[tlsfuzzer](https://github.com/tlsfuzzer/tlsfuzzer) is the conformance suite OpenSSL, NSS,",
-        "GnuTLS and tlslite-ng are tested with.  `tools/conformance.py` runs its TLS 1.3 scripts",
+        "GnuTLS and tlslite-ng are tested with.  `tools/conformance.py` runs its TLS 1.3 and TLS 1.2 scripts",
         "against `ferrotls server` and, for comparison, against `openssl s_server`.  tlsfuzzer is not",
         "on PyPI, so this is not part of CI.  This file is written by `--write-doc` from",
         "`docs/conformance.json`; do not edit the tables by hand.",
@@ -773,7 +1041,8 @@ def render_doc(data: dict[str, Any]) -> str:
         "runs the script with `-h 127.0.0.1 -p PORT -n 0` (all probes) and the row's arguments under a",
         "timeout, and stops the server: every script gets a fresh server.  `--logs DIR` keeps each",
         "script's output and the server's log.  The OpenSSL column runs the same rows against",
-        "`openssl s_server -tls1_3` with the same certificates (`-cert RSA -dcert ECDSA -www`).",
+        "`openssl s_server -tls1_3` with the same certificates (`-cert RSA -dcert ECDSA -www`; the",
+        "TLS 1.2 rows without a version option, so OpenSSL speaks 1.2 and 1.3, as ferrotls does).",
         "",
         "Figures are probe runs as the script's summary counts them (PASS + XFAIL of PASS + XFAIL +",
         "FAIL + XPASS; the sanity probe runs first and last, and some scripts repeat probes).",
@@ -785,18 +1054,85 @@ def render_doc(data: dict[str, Any]) -> str:
         if info:
             lines.append(f"* {name}: {info.get('server', '')}, run {info.get('date', '?')}")
     lines.append(f"* tlsfuzzer commit `{commit}`, tlslite-ng 0.8.2")
-    lines += ["", "## Results", "",
-              "| script | server | arguments | ferrotls | OpenSSL 3.0 | notes |",
-              "|---|---|---|---|---|---|"]
     by_ours = {r["name"]: r for r in ours.get("results", [])}
     by_theirs = {r["name"]: r for r in theirs.get("results", [])}
-    for row in SCRIPTS:
+    lines += ["", "## Results", ""]
+    lines += _results_table(TLS13_SCRIPTS, by_ours, by_theirs)
+    lines += ["", "`-s` names what the server's CertificateRequest lists, in order:", ""]
+    for key, value in _NAMED_ARGS.items():
+        if key != FERROTLS_CR12_SIGALGS:
+            lines.append(f"* {value}: `{key}`")
+    lines += [""] + _summary(TLS13_SCRIPTS, ours, theirs)
+    lines += ["", "## Scripts that do not apply", "", "| script | why |", "|---|---|"]
+    for row in TLS13_SCRIPTS:
+        if row.skip is not None:
+            lines.append(f"| `{row.name}` | {row.skip} |")
+    lines += ["", "## TLS 1.2 results", "",
+              "The TLS 1.2 scripts, against servers that speak TLS 1.2 and 1.3 (`ferrotls server`",
+              "as deployed; `openssl s_server` without a version option).  Most of them default to",
+              "CBC or RSA key-exchange suites, which ferrotls does not have: rows pass an ECDHE AEAD",
+              "suite (`-C`), `-d` (ECDHE) and `-M` (extended_master_secret) where the script takes",
+              "them; probes that still cannot apply are excluded or expected to fail, each with the",
+              "reason.  FERROTLS_CR12_SIGALGS (`-s`): `" + FERROTLS_CR12_SIGALGS + "`.", ""]
+    lines += _results_table(TLS12_SCRIPTS, by_ours, by_theirs)
+    lines += [""] + _summary(TLS12_SCRIPTS, ours, theirs)
+    lines += ["", "## TLS 1.2 scripts that do not apply", "", "| script | why |", "|---|---|"]
+    for row in TLS12_SCRIPTS:
+        if row.skip is not None:
+            lines.append(f"| `{row.name}` | {row.skip} |")
+    lines += ["", "## Server configurations", "",
+              "`{name}` stands for a file of the throw-away PKI.", "",
+              "| name | what | `ferrotls server` options | `openssl s_server` options |",
+              "|---|---|---|---|"]
+    for key, srv in SERVERS.items():
+        version = [srv.openssl_version] if srv.openssl_version else []
+        theirs_cmd = (f"`{' '.join([*version, *srv.openssl])}`" if srv.openssl is not None
+                      else "(not possible in 3.0)")
+        lines.append(f"| {key} | {srv.description} | `{' '.join(srv.ferrotls)}` | {theirs_cmd} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _summary(rows: Sequence[Script], ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """"ferrotls: N of M runs pass, ..." for the rows of one table."""
+    names = {row.name for row in rows}
+    out = []
+    for label, info in (("ferrotls", ours), ("OpenSSL", theirs)):
+        ran = [r for r in info.get("results", []) if r["name"] in names and r["status"] != "n/a"]
+        if ran or label == "ferrotls":
+            out.append(f"{label}: {sum(1 for r in ran if r['status'] == 'pass')} of {len(ran)} runs pass, "
+                       f"{sum(r['passed'] for r in ran)} of {sum(r['total'] for r in ran)} probe runs.")
+    return out
+
+
+def _without_xfail(args: Sequence[str]) -> list[str]:
+    """``args`` without its -x PROBE -X MESSAGE pairs (the table counts them; the notes say why)."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        if args[i] == "-x" and i + 3 < len(args) and args[i + 2] == "-X":
+            i += 4
+            continue
+        out.append(args[i])
+        i += 1
+    return out
+
+
+def _results_table(rows: Sequence[Script], by_ours: dict[str, Any], by_theirs: dict[str, Any]) -> list[str]:
+    lines = ["| script | server | arguments | ferrotls | OpenSSL 3.0 | notes |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
         if row.skip is not None:
             continue
         r_ours, r_theirs = by_ours.get(row.name), by_theirs.get(row.name)
-        args = _shown_args(row.args) or "(none)"
+        plain = _without_xfail(row.args)
+        xfails = (len(row.args) - len(plain)) // 4
+        args = " ".join(filter(None, [_shown_args(plain), f"-x ×{xfails}" if xfails else ""])) or "(none)"
         if row.openssl_args is not None and row.openssl_args != row.args:
-            args += " (OpenSSL: " + (_shown_args(row.openssl_args) or "none") + ")"
+            if list(row.openssl_args) == plain:
+                args += " (OpenSSL: without -x)"
+            else:
+                args += " (OpenSSL: " + (_shown_args(_without_xfail(row.openssl_args)) or "none") + ")"
         if row.exclude:
             args += f" -e ×{len(row.exclude)}"
         notes = [row.note] if row.note else []
@@ -810,30 +1146,7 @@ def render_doc(data: dict[str, Any]) -> str:
                          + " (see Failures)")
         lines.append(f"| `{row.name}` | {row.server} | {args} | {_cell(r_ours)} | {_cell(r_theirs)} | "
                      f"{'<br>'.join(notes)} |")
-    lines += ["", "`-s` names what the server's CertificateRequest lists, in order:", ""]
-    for key, value in _NAMED_ARGS.items():
-        lines.append(f"* {value}: `{key}`")
-    ran = [r for r in ours.get("results", []) if r["status"] != "n/a"]
-    good = [r for r in ran if r["status"] == "pass"]
-    lines += ["", f"ferrotls: {len(good)} of {len(ran)} runs pass, "
-              f"{sum(r['passed'] for r in ran)} of {sum(r['total'] for r in ran)} probe runs."]
-    ran_o = [r for r in theirs.get("results", []) if r["status"] != "n/a"]
-    if ran_o:
-        lines.append(f"OpenSSL: {sum(1 for r in ran_o if r['status'] == 'pass')} of {len(ran_o)} runs pass, "
-                     f"{sum(r['passed'] for r in ran_o)} of {sum(r['total'] for r in ran_o)} probe runs.")
-    lines += ["", "## Scripts that do not apply", "", "| script | why |", "|---|---|"]
-    for row in SCRIPTS:
-        if row.skip is not None:
-            lines.append(f"| `{row.name}` | {row.skip} |")
-    lines += ["", "## Server configurations", "",
-              "`{name}` stands for a file of the throw-away PKI.", "",
-              "| name | what | `ferrotls server` options | `openssl s_server -tls1_3` options |",
-              "|---|---|---|---|"]
-    for key, srv in SERVERS.items():
-        theirs_cmd = f"`{' '.join(srv.openssl)}`" if srv.openssl is not None else "(not possible in 3.0)"
-        lines.append(f"| {key} | {srv.description} | `{' '.join(srv.ferrotls)}` | {theirs_cmd} |")
-    lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def write_doc(data: dict[str, Any]) -> None:
@@ -891,7 +1204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.skip:
         rows = [r for r in rows if r.script not in args.skip and r.name not in args.skip]
     known = {r.script for r in SCRIPTS}
-    present = {f.stem for f in (tlsfuzzer / "scripts").glob("test-tls13-*.py")}
+    present = {f.stem for f in (tlsfuzzer / "scripts").glob("test-*.py")}
     for name in sorted(present - known):
         print(f"warning: {name} is not in the table", file=sys.stderr)
 

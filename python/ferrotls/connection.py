@@ -20,6 +20,7 @@ from the config.
 from __future__ import annotations
 
 import enum
+import logging
 import warnings
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from .errors import (
     AlertDescription,
     AlertReceived,
     DecodeError,
+    HandshakeFailure,
     InsecureBackendWarning,
     InternalError,
     KeyLimitReached,
@@ -56,6 +58,20 @@ __all__ = ["ConnectionState", "Connection", "ClientConnection", "ServerConnectio
 _WARNING, _FATAL = 1, 2
 _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
+_TLS12 = 0x0303
+_logger = logging.getLogger("ferrotls")
+
+_FATAL_ONLY = frozenset({
+    10, 20, 21, 22, 30, 40, 47, 48, 49, 50, 51, 60, 70, 71, 80,  # RFC 5246 section 7.2.2
+    86,  # inappropriate_fallback (RFC 7507)
+    109, 116,  # missing_extension, certificate_required (TLS 1.3's)
+    110, 113, 114,  # unsupported_extension, bad_certificate_{status_response,hash_value} (RFC 6066)
+    120,  # no_application_protocol (RFC 7301)
+})
+"""Alerts their RFCs call always fatal: at warning level (TLS 1.2) they are taken
+as fatal all the same.  The others at warning level -- unrecognized_name (RFC 6066
+lets a server send it as a warning), no_renegotiation, certificate ones, unknown
+codes -- are tolerated in TLS 1.2."""
 
 
 class ConnectionState(enum.Enum):
@@ -91,6 +107,17 @@ class Connection:
         """Consecutive records that carried nothing (Limits.max_empty_records)."""
         self.key_updates_received = 0
         """KeyUpdates since the last application data (Limits.max_key_updates)."""
+        self._warning_alerts = 0
+        """Consecutive warning alerts tolerated (TLS 1.2; Limits.max_warning_alerts)."""
+        self._renegotiations_refused = 0
+        """Renegotiation requests refused since the last application data (TLS 1.2;
+        Limits.max_renegotiation_requests)."""
+        self.warning_alerts_received = 0
+        """TLS 1.2: how many warning alerts the peer sent that the connection went on
+        after (close_notify and user_canceled are not counted)."""
+        self.last_warning_alert: AlertDescription | int | None = None
+        """TLS 1.2: the description of the newest of them (``unrecognized_name`` from a
+        server that has no certificate for the name, ``no_renegotiation`` ...)."""
         self._recorder = StatsRecorder(self.is_client, config.cpu_clock)
         self._events: deque[Event] = deque()
         self._error: TLSError | None = None
@@ -283,8 +310,9 @@ class Connection:
                     if not payload:
                         self._empty_record()  # no event
                         continue
-                    if self._empty_records or self.key_updates_received:
-                        self._empty_records = self.key_updates_received = 0
+                    if (self._empty_records or self.key_updates_received
+                            or self._renegotiations_refused):
+                        self._made_progress()
                     self._events.append(ApplicationData(payload))
                 else:
                     handler = handlers.get(content_type)
@@ -302,8 +330,8 @@ class Connection:
         record, or a record that failed after others were opened)."""
         plain, more = self._records.read_application_data(data)
         if plain is not None:  # empty records are left for read_records, which counts each
-            if self._empty_records or self.key_updates_received:
-                self._empty_records = self.key_updates_received = 0
+            if self._empty_records or self.key_updates_received or self._renegotiations_refused:
+                self._made_progress()
             self._events.append(ApplicationData(plain))
         return more
 
@@ -330,11 +358,11 @@ class Connection:
     def _on_handshake_record(self, payload: bytes) -> None:
         if not payload:  # RFC 8446 section 5.1: no zero-length handshake fragments
             raise UnexpectedMessage("zero-length handshake record")
-        self._empty_records = 0
+        self._empty_records = self._warning_alerts = 0
         buf = self._handshake_buffer
         buf.add(payload)
         while True:
-            message = buf.pop_message()
+            message = buf.pop_message(self._handshake.takes)
             if message is None:
                 self._hs_partial = bool(len(buf))
                 return
@@ -345,7 +373,7 @@ class Connection:
             raise UnexpectedMessage("zero-length alert record")
         if len(payload) != 2:
             raise DecodeError(f"alert record of {len(payload)} bytes, expected 2")
-        description = payload[1]
+        level, description = payload[0], payload[1]
         if description == AlertDescription.CLOSE_NOTIFY:
             self._peer_closed = True
             self._events.append(ConnectionClosed())
@@ -354,7 +382,37 @@ class Connection:
         if description == AlertDescription.USER_CANCELED:
             self._empty_record()
             return
+        if level == _WARNING and description not in _FATAL_ONLY and self._tolerates_warnings():
+            self._warning_alert(description)
+            return
         raise AlertReceived(description)
+
+    def _tolerates_warnings(self) -> bool:
+        """TLS 1.2 (RFC 5246 section 7.2): a warning alert need not end the connection;
+        TLS 1.3 (RFC 8446 section 6): every alert but close_notify and user_canceled
+        does.  Before the hellos settle the version, TLS 1.2's rule holds when this side
+        may speak TLS 1.2 (an OpenSSL server sends its unrecognized_name warning before
+        its ServerHello)."""
+        version = self._handshake.version
+        return self.config.tls12 if version is None else version == _TLS12
+
+    def _warning_alert(self, description: int) -> None:
+        """A TLS 1.2 warning alert: counted, logged, and the connection goes on; more
+        than Limits.max_warning_alerts in a row (no handshake message or application
+        data between them) is a flood."""
+        self._warning_alerts += 1
+        self._empty_record()
+        limit = self._limits.max_warning_alerts
+        if self._warning_alerts > limit:
+            raise UnexpectedMessage(f"more than {limit} consecutive warning alerts")
+        try:
+            name: AlertDescription | int = AlertDescription(description)
+        except ValueError:
+            name = description
+        self.warning_alerts_received += 1
+        self.last_warning_alert = name
+        _logger.info("TLS 1.2 warning alert from the peer: %s (%d); the connection goes on",
+                     getattr(name, "name", "unknown").lower(), description)
 
     def _on_ccs_record(self, payload: bytes) -> None:
         # RFC 8446 section 5: allowed any time after the first ClientHello was sent or
@@ -389,6 +447,24 @@ class Connection:
             self._send_alert(_FATAL, exc.description)
         except TLSError:  # e.g. sequence numbers exhausted: nothing more to send
             pass
+
+    def _made_progress(self) -> None:
+        """Application data arrived: the counters of content-free input start again."""
+        self._empty_records = self.key_updates_received = self._warning_alerts = 0
+        self._renegotiations_refused = 0
+
+    def _refuse_renegotiation(self) -> None:
+        """Answer a TLS 1.2 renegotiation request with a no_renegotiation warning;
+        past Limits.max_renegotiation_requests without application data in between,
+        handshake_failure instead (``gnutls-cli -e`` asks again at every refusal)."""
+        self._renegotiations_refused += 1
+        limit = self._limits.max_renegotiation_requests
+        if self._renegotiations_refused > limit:
+            raise HandshakeFailure(
+                f"the peer asked to renegotiate more than {limit} times without application "
+                "data in between; ferrotls does not renegotiate"
+            )
+        self._send_alert(_WARNING, AlertDescription.NO_RENEGOTIATION)
 
     def _note_key_update(self) -> None:
         self.key_updates_received += 1
@@ -455,6 +531,9 @@ class _ConnectionIO:
         self._conn._records.use_tls12_format()
 
     def send_warning_alert(self, description: int) -> None:
+        if description == AlertDescription.NO_RENEGOTIATION:
+            self._conn._refuse_renegotiation()  # counted: a peer may ask without end
+            return
         self._conn._send_alert(_WARNING, description)
 
     def emit(self, event: Event) -> None:
@@ -513,6 +592,17 @@ class ClientConnection(Connection):
     def rejected_early_data(self) -> bytes:
         """0-RTT data the server did not accept (empty until the handshake completes)."""
         return self._client_handshake.rejected_early_data
+
+    @property
+    def session(self) -> ClientSession | None:
+        """The newest session this connection can be resumed from (pass it as
+        ``session=`` to a later ClientConnection): a TLS 1.3 ticket's (after its
+        NewSessionTicket, as in the SessionTicket event), or the TLS 1.2 session --
+        a ticket or the server's session id -- once the handshake completes (the
+        one resumed, if the server resumed without a new ticket).  None before
+        that, and when the server offered no resumption (a TLS 1.2 session without
+        extended_master_secret is never resumed: RFC 7627 section 5.3)."""
+        return self._client_handshake.session_established
 
 
 class ServerConnection(Connection):

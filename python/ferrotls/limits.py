@@ -44,6 +44,14 @@ class Limits:
     change_cipher_spec, user_canceled warnings (unexpected_message)."""
     max_key_updates: int = 32
     """Most KeyUpdates received without application data in between (unexpected_message)."""
+    max_warning_alerts: int = 4
+    """TLS 1.2: most consecutive warning alerts tolerated without a handshake message
+    or application data in between; the next is unexpected_message (OpenSSL stops
+    at its fifth too)."""
+    max_renegotiation_requests: int = 3
+    """TLS 1.2: most renegotiation requests (HelloRequest, ClientHello) refused with a
+    no_renegotiation warning without application data in between; the next is a
+    fatal handshake_failure."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

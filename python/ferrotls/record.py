@@ -12,6 +12,7 @@ stay below this interface.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from .backend.interface import MAX_CIPHERTEXT, MAX_CIPHERTEXT_TLS12, MAX_PLAINTEXT, STOP_END, RecordProtector
@@ -42,6 +43,7 @@ _CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
 
 DEFAULT_MAX_HANDSHAKE_SIZE = 1 << 17
 _PLAINTEXT_TYPES = frozenset((_CCS, _ALERT, _HANDSHAKE))
+_PROTECTED_TLS12_TYPES = frozenset((_CCS, _ALERT, _HANDSHAKE, _APPLICATION_DATA))
 
 
 class RecordInterface(Protocol):
@@ -185,6 +187,10 @@ class StreamRecordLayer:
             return self._skip_early(protector)
         if protector is None or (content_type != _APPLICATION_DATA and not self.protect_all):
             return self._read_plaintext(content_type, length)
+        if content_type not in _PROTECTED_TLS12_TYPES and self.protect_all:
+            # TLS 1.2 protects every record under its real type: one we do not know
+            # is unexpected_message (RFC 5246 section 6), not a record to wait behind
+            raise UnexpectedMessage(f"record with unknown content type {content_type}")
         if length > self.max_ciphertext:
             raise RecordOverflow(f"protected record of {length} bytes exceeds {self.max_ciphertext}")
         items, consumed = protector.open_records(buf, self.peer_max_plaintext)
@@ -420,14 +426,20 @@ class HandshakeBuffer:
     def __len__(self) -> int:
         return len(self._buf)
 
-    def pop_message(self) -> tuple[int, bytes, bytes] | None:
-        """The next complete message as (type, body, whole encoding), or None."""
+    def pop_message(self, expected: Callable[[int], bool] | None = None) -> tuple[int, bytes, bytes] | None:
+        """The next complete message as (type, body, whole encoding), or None.
+
+        ``expected(type)``: whether the handshake takes that type now; a type it
+        does not is unexpected_message as soon as its header is in, as it would be
+        once whole (the length checks below would otherwise speak first)."""
         buf = self._buf
         if len(buf) < 4:
             return None
         length = (buf[1] << 16) | (buf[2] << 8) | buf[3]
         bound = _FIXED_SIZE.get(buf[0])
         if bound is not None and length > bound:
+            if expected is not None and not expected(buf[0]):
+                raise UnexpectedMessage(f"handshake message type {buf[0]} is not expected now")
             # a message whose syntax has a small fixed size cannot be that long: it
             # does not decode (decode_error), whatever our size limit
             raise DecodeError(f"handshake message type {buf[0]} of {length} bytes (at most {bound})")

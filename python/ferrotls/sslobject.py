@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import TLSError, TruncationError, UsageError, WantReadError, ZeroReturnError
 from .events import NEED_DATA as _NEED_DATA
-from .events import ApplicationData, SessionTicket
-from .transports import ConnectionInfo, Session
+from .events import ApplicationData
+from .transports import ConnectionInfo, Session, newest_session
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -119,8 +119,7 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
 
     def _drain(self) -> None:
         """Take the connection's events: application data queues up behind ``_chunk``
-        (so ``pending()`` counts it -- uvloop reads only while something is pending),
-        a NewSessionTicket becomes ``session``."""
+        (so ``pending()`` counts it -- uvloop reads only while something is pending)."""
         conn = self.connection
         while True:
             event = conn.next_event()
@@ -131,8 +130,6 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
                 if data:
                     self._queue.append(data)
                     self._queued += len(data)
-            elif isinstance(event, SessionTicket) and event.session is not None:
-                self._session = Session(event.session)  # type: ignore[arg-type]
 
     def _events_until_data(self) -> bool:
         """True when application data is in ``_chunk``."""
@@ -265,7 +262,9 @@ class TLSObject(ConnectionInfo, ssl.SSLObject):  # type: ignore[misc]
     @property  # type: ignore[override]
     def session(self) -> Session | None:
         """Client: the newest resumable session (a NewSessionTicket arrives after the
-        handshake, with the first data read); set it before the handshake to resume."""
+        handshake, with the first data read; a TLS 1.2 session with the handshake);
+        pass ``session=`` to ``wrap_bio`` to resume."""
+        self._session = newest_session(self._session, self.connection)
         return self._session
 
     @session.setter

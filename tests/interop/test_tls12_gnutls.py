@@ -403,21 +403,22 @@ def test_alpn_from_gnutls_cli(backend: Any, pki: PKI) -> None:
 
 @pytest.mark.parametrize("fatal", [False, True])
 def test_gnutls_cli_rehandshake_refused(backend: Any, pki: PKI, fatal: bool) -> None:
-    """``gnutls-cli -e`` renegotiates right after the handshake.  ferrotls answers
-    each renegotiating ClientHello with a no_renegotiation warning (GnuTLS takes it
-    as non-fatal and asks again, in a loop, until it is stopped), or with
-    fatal_on_renegotiation a fatal handshake_failure."""
+    """``gnutls-cli -e`` renegotiates right after the handshake, and asks again at
+    every no_renegotiation warning (GnuTLS takes it as non-fatal).  ferrotls refuses
+    Limits.max_renegotiation_requests (3) times with the warning, then ends the loop
+    with a fatal handshake_failure; with fatal_on_renegotiation the first request
+    gets the fatal alert."""
     sc = server_config(backend, pki, fatal_on_renegotiation=fatal)
     with FerroServers(lambda: ServerConnection(sc)) as servers:
         with gnutls_cli(servers.port, *cli_args(pki.ca_pem, "-e", "--priority", priority())) as cli:
             cli.wait_for(b"Handshake was completed")
-            if fatal:
-                cli.wait_for(b"Received alert [40]")
-                cli.wait()
-            else:
-                cli.wait_for(b"*** Received alert [100]: No renegotiation is allowed")
+            cli.wait_for(b"Received alert [40]")
+            cli.wait()
+    warnings = cli.text.count("*** Received alert [100]: No renegotiation is allowed")
+    assert warnings == (0 if fatal else 3), cli.text
     assert "ReHandshake was completed" not in cli.text
     (fs,) = servers.done
     assert fs.conn.info.version == "TLSv1.2"
-    if fatal:
-        assert getattr(servers.errors[0], "description", None) == 40
+    (error,) = servers.errors
+    assert getattr(error, "description", None) == 40
+    assert ("more than 3 times" in str(error)) is not fatal

@@ -18,6 +18,7 @@ TLS 1.2-only s_server they negotiate TLS 1.2.
 from __future__ import annotations
 
 import re
+import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ from typing import Any
 import pytest
 from ferrotls.config import TLS12, TLS13, ClientAuth
 from ferrotls.connection import ClientConnection, ConnectionState, ServerConnection
-from ferrotls.errors import AlertReceived, InappropriateFallback, ProtocolVersionError
+from ferrotls.errors import AlertReceived, HandshakeFailure, InappropriateFallback, ProtocolVersionError
+from ferrotls.messages import extensions as ext
 from ferrotls.psk import ExternalPsk
 from ferrotls.suites import TLS12_SUITES, Tls12CipherSuite
 from ferrotls.tickets import SessionCache, SessionIdCache, TicketKeyManager
@@ -306,6 +308,38 @@ def test_ferrotls_client_resumes_with_s_server(backend: Any, pki: PKI, tickets: 
 
 
 @pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
+def test_context_socket_session_resumes_with_s_server(pki: PKI, tickets: bool) -> None:
+    """The ssl-shaped API over TLS 1.2: ``TLSSocket.session`` from one connection,
+    ``wrap_socket(session=...)`` on the next; ``s_server -no_ticket`` resumes by
+    session id (``session.id`` is the id it gave), and ``session_reused`` says so."""
+    import socket
+
+    import ferrotls
+
+    extra = [] if tickets else ["-no_ticket"]
+    args = s_server_args(pki, S.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, *extra)
+    ctx = ferrotls.Context(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cafile=str(pki.ca_pem))
+    session = None
+    with openssl_server(*args, version="-tls1_2", naccept=3) as (server, port):
+        for i in range(3):
+            raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+            with ctx.wrap_socket(raw, server_hostname=SERVER_NAME, session=session) as tls:
+                assert tls.version() == "TLSv1.2" and tls.session_reused == (i > 0)
+                new = tls.session
+                assert new is not None and new.has_ticket == tickets
+                if i > 0 and not tickets:
+                    assert new == session and new.id == session.id
+                session = new
+                tls.sendall(f"line-{i}\n".encode())
+                server.wait_for(f"line-{i}".encode())
+                tls.unwrap()
+        assert server.wait() == 0
+    assert server.output.count(b"Reused session-id") == 2
+    assert ctx.session_stats()["hits"] == 2
+
+
+@pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
 def test_s_client_resumes_with_ferrotls_server(
     backend: Any, pki: PKI, tmp_path: Path, tickets: bool
 ) -> None:
@@ -333,6 +367,169 @@ def test_s_client_resumes_with_ferrotls_server(
                 proc.write(b"Q\n")
                 assert proc.wait() == 0
         assert server.fs is not None and server.fs.conn.info.resumed
+
+
+_NO_EMS_CONF = """openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Options = -ExtendedMasterSecret
+"""
+"""An OPENSSL_CONF that turns extended_master_secret off (OpenSSL 3.0's s_client has
+no option for it)."""
+
+
+@pytest.mark.filterwarnings("ignore::ferrotls.errors.InsecureProtocolWarning")  # relaxed server
+@pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
+def test_s_client_without_ems_gets_no_resumption(
+    backend: Any, pki: PKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tickets: bool
+) -> None:
+    """RFC 7627 section 5.3: s_client without EMS (OpenSSL's ``Options =
+    -ExtendedMasterSecret``) to a relaxed server: the first session has no EMS, and
+    its ``-sess_in`` resumption gets a full handshake ("New"), not a legacy insecure
+    abbreviated one."""
+    conf = tmp_path / "no-ems.cnf"
+    conf.write_text(_NO_EMS_CONF)
+    monkeypatch.setenv("OPENSSL_CONF", str(conf))
+    sc = server_config(backend, pki, ticket_count=1 if tickets else 0,
+                       ticket_keys=TicketKeyManager(), session_id_cache=SessionIdCache(),
+                       require_extended_master_secret=False)
+    sess = tmp_path / "sess.pem"
+    extra = [] if tickets else ["-no_ticket"]
+    for round_, option in (("first", "-sess_out"), ("second", "-sess_in")):
+        with FerroServer(lambda: ServerConnection(sc), echo_handler) as server:
+            args = s_client_args(pki, None, option, str(sess), *extra)
+            with openssl_client(server.port, *args, version="-tls1_2") as proc:
+                proc.wait_for(NEW)
+                proc.wait_for(b"Extended master secret: no")
+                proc.write(f"{round_}\n".encode())
+                proc.wait_for(f"echo:{round_}".encode())
+                proc.write(b"Q\n")
+                assert proc.wait() == 0
+        assert server.fs is not None and not server.fs.conn.info.resumed
+        assert REUSED.search(proc.output) is None
+
+
+@pytest.mark.filterwarnings("ignore::ferrotls.errors.InsecureProtocolWarning")  # relaxed server
+@pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
+def test_s_client_session_without_ems_resumed_with_ems_gets_a_full_handshake(
+    backend: Any, pki: PKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tickets: bool
+) -> None:
+    """RFC 7627 section 5.3: s_client makes a session without EMS (``Options =
+    -ExtendedMasterSecret``), then offers it (``-sess_in``) with EMS on: the server
+    MUST NOT resume it and does a full handshake, with EMS."""
+    conf = tmp_path / "no-ems.cnf"
+    conf.write_text(_NO_EMS_CONF)
+    sc = server_config(backend, pki, ticket_count=1 if tickets else 0,
+                       ticket_keys=TicketKeyManager(), session_id_cache=SessionIdCache(),
+                       require_extended_master_secret=False)
+    sess = tmp_path / "sess.pem"
+    extra = [] if tickets else ["-no_ticket"]
+    for round_, option, ems in (("first", "-sess_out", b"no"), ("second", "-sess_in", b"yes")):
+        if ems == b"no":
+            monkeypatch.setenv("OPENSSL_CONF", str(conf))
+        else:
+            monkeypatch.delenv("OPENSSL_CONF")
+        with FerroServer(lambda: ServerConnection(sc), echo_handler) as server:
+            args = s_client_args(pki, None, option, str(sess), *extra)
+            with openssl_client(server.port, *args, version="-tls1_2") as proc:
+                proc.wait_for(NEW)
+                proc.wait_for(b"Extended master secret: " + ems)
+                proc.write(f"{round_}\n".encode())
+                proc.wait_for(f"echo:{round_}".encode())
+                proc.write(b"Q\n")
+                assert proc.wait() == 0
+        assert server.fs is not None and not server.fs.conn.info.resumed
+        assert REUSED.search(proc.output) is None
+        hello = _client_hello_of(server.fs)
+        if round_ == "second":  # it did offer the session
+            offered = hello.get(ext.SessionTicket)
+            assert (offered is not None and offered.ticket) if tickets else hello.legacy_session_id
+
+
+@pytest.mark.filterwarnings("ignore::ferrotls.errors.InsecureProtocolWarning")  # relaxed server
+@pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
+def test_s_client_ems_session_resumed_without_ems_is_refused(
+    backend: Any, pki: PKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tickets: bool
+) -> None:
+    """RFC 7627 section 5.3: a session made with EMS, offered by a ClientHello without
+    EMS (s_client ``-sess_in`` with ``Options = -ExtendedMasterSecret``): the server
+    MUST abort, even when EMS is relaxed (handshake_failure, as OpenSSL's server)."""
+    conf = tmp_path / "no-ems.cnf"
+    conf.write_text(_NO_EMS_CONF)
+    sc = server_config(backend, pki, ticket_count=1 if tickets else 0,
+                       ticket_keys=TicketKeyManager(), session_id_cache=SessionIdCache(),
+                       require_extended_master_secret=False)
+    sess = tmp_path / "sess.pem"
+    extra = [] if tickets else ["-no_ticket"]
+    with FerroServer(lambda: ServerConnection(sc), echo_handler) as server:
+        with openssl_client(server.port, *s_client_args(pki, None, "-sess_out", str(sess), *extra),
+                            version="-tls1_2") as proc:
+            proc.wait_for(NEW)
+            proc.wait_for(b"Extended master secret: yes")
+            proc.write(b"Q\n")
+            assert proc.wait() == 0
+    monkeypatch.setenv("OPENSSL_CONF", str(conf))
+    with FerroServer(lambda: ServerConnection(sc), echo_handler, expect_error=True) as server:
+        args = s_client_args(pki, None, "-sess_in", str(sess), *extra)
+        with openssl_client(server.port, *args, version="-tls1_2") as proc:
+            proc.wait_for(b"alert handshake failure")
+            proc.wait()
+    assert isinstance(server.error, HandshakeFailure)
+    assert "extended_master_secret" in str(server.error)
+
+
+@pytest.mark.filterwarnings("ignore::ferrotls.errors.InsecureProtocolWarning")  # relaxed client
+@pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
+def test_ferrotls_client_does_not_offer_a_session_without_ems_to_s_server(
+    backend: Any, pki: PKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tickets: bool
+) -> None:
+    """RFC 7627 section 5.3 on the client: s_server without EMS (``Options =
+    -ExtendedMasterSecret``) and a relaxed ferrotls client: the session is not kept
+    (the client SHOULD NOT offer it), so each connection is a new, full handshake;
+    s_server, which would resume it, counts no cache hit."""
+    conf = tmp_path / "no-ems.cnf"
+    conf.write_text(_NO_EMS_CONF)
+    monkeypatch.setenv("OPENSSL_CONF", str(conf))
+    extra = [] if tickets else ["-no_ticket"]
+    args = s_server_args(pki, S.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, *extra)
+    cache = SessionCache()
+    cfg = client_config(backend, pki, session_cache=cache, require_extended_master_secret=False)
+    with openssl_server(*args, version="-tls1_2", naccept=2) as (server, port):
+        for i in range(2):
+            fs = connect(ClientConnection(cfg, SERVER_NAME), port)
+            info = fs.handshake()
+            assert not info.resumed
+            assert len(cache) == 0 and fs.conn.session is None
+            converse(server, fs, str(i))
+            fs.close()
+            fs.wait_closed()
+            fs.shutdown()
+        assert server.wait() == 0
+    assert b"Reused session-id" not in server.output
+    # the same client, EMS on at s_server: the session is kept and resumed
+    monkeypatch.delenv("OPENSSL_CONF")
+    with openssl_server(*args, version="-tls1_2", naccept=2) as (server, port):
+        for i in range(2):
+            fs = connect(ClientConnection(cfg, SERVER_NAME), port)
+            assert fs.handshake().resumed == (i > 0)
+            converse(server, fs, str(i))
+            fs.close()
+            fs.wait_closed()
+            fs.shutdown()
+        assert server.wait() == 0
+    assert b"Reused session-id" in server.output
+
+
+def _client_hello_of(fs: FerroSocket) -> Any:
+    """The ClientHello a FerroServer's connection received."""
+    from ferrotls.messages import ClientHello
+
+    (hello, *_), _ = plain_messages(bytes(fs.raw_in))
+    assert hello[0] == 1
+    return ClientHello.from_bytes(hello[4:])
 
 
 # --------------------------------------------------------------------------- client certificates
@@ -411,6 +608,36 @@ def test_s_client_certificate_to_ferrotls(
     messages, _ = plain_messages(bytes(server.fs.raw_in))  # ClientHello .. CertificateVerify
     (cv,) = [m for m in messages if m[0] == 15]
     assert int.from_bytes(cv[4:6], "big") == scheme
+
+
+def test_s_client_pkcs1_only_gets_no_pkcs1_when_not_configured(backend: Any, pki: PKI) -> None:
+    """signature_schemes without RSA PKCS#1 v1.5: our CertificateRequest does not list
+    it, so s_client, allowed only PKCS#1 for RSA (``-sigalgs``), has no scheme for its
+    RSA certificate and sends none (client_auth OPTIONAL lets the handshake finish)."""
+    from ferrotls.config import DEFAULT_SIGNATURE_SCHEMES
+
+    no_pkcs1 = tuple(s for s in DEFAULT_SIGNATURE_SCHEMES if s not in (0x0401, 0x0501, 0x0601))
+    sc = server_config(backend, pki, client_auth=ClientAuth.OPTIONAL, signature_schemes=no_pkcs1)
+    leaf = pki.client_rsa
+    extra = ["-cert", str(leaf.cert_pem), "-key", str(leaf.key_pem),
+             "-sigalgs", "RSA+SHA256:RSA+SHA384:RSA+SHA512:ECDSA+SHA256"]
+    with FerroServer(lambda: ServerConnection(sc), echo_handler) as server:
+        with openssl_client(server.port, *s_client_args(pki, None, *extra), version="-tls1_2") as proc:
+            proc.wait_for(NEW)
+            proc.write(b"no cert\n")
+            proc.wait_for(b"echo:no cert")
+            proc.write(b"Q\n")
+            assert proc.wait() == 0
+    assert server.fs is not None
+    assert server.fs.conn.info.peer_certificates == ()
+    messages, _ = plain_messages(bytes(server.fs.raw_out))
+    (request,) = [m for m in messages if m[0] == 13]
+    from ferrotls.messages.tls12 import CertificateRequest12
+
+    listed = CertificateRequest12.from_bytes(request[4:]).signature_algorithms
+    assert list(listed) == [s for s in no_pkcs1 if s in (0x0403, 0x0503, 0x0603, 0x0807, 0x0808,
+                                                         0x0804, 0x0805, 0x0806, 0x0809, 0x080A,
+                                                         0x080B)]
 
 
 def test_s_client_without_certificate_refused(backend: Any, pki: PKI) -> None:
@@ -521,6 +748,42 @@ def test_sni_with_s_server(backend: Any, pki: PKI) -> None:
         server.wait_for(b"Hostname in TLS extension")
         converse(server, fs)
         close(server, fs)
+
+
+@pytest.mark.parametrize("version", ["-tls1_2", ""], ids=["s_server-1.2", "s_server-1.2-1.3"])
+def test_s_server_warning_unrecognized_name_is_tolerated(
+    backend: Any, pki: PKI, version: str
+) -> None:
+    """``-servername`` names another host: for "localhost" s_server keeps its default
+    certificate and sends a *warning* unrecognized_name before its ServerHello (RFC
+    6066 allows either level; OpenSSL suppresses it in TLS 1.3).  A TLS 1.2 client
+    goes on (RFC 5246 7.2) and counts it."""
+    leaf = pki.server_p256
+    args = ["-cert", str(leaf.cert_pem), "-key", str(leaf.key_pem),
+            "-cert2", str(leaf.cert_pem), "-key2", str(leaf.key_pem),
+            "-servername", "other.example"]
+    with openssl_server(*args, version=version) as (server, port):
+        cfg = client_config(backend, pki, maximum_version=TLS12)
+        fs = connect(ClientConnection(cfg, SERVER_NAME), port)
+        info = fs.handshake()
+        assert info.version == "TLSv1.2"
+        # the warning came first, before the ServerHello
+        assert bytes(fs.raw_in).startswith(b"\x15\x03\x03\x00\x02\x01\x70")
+        assert fs.conn.warning_alerts_received == 1 and fs.conn.last_warning_alert == 112
+        converse(server, fs)
+        close(server, fs)
+
+
+def test_s_server_fatal_unrecognized_name_still_fails(backend: Any, pki: PKI) -> None:
+    leaf = pki.server_p256
+    args = ["-cert", str(leaf.cert_pem), "-key", str(leaf.key_pem), "-cert2", str(leaf.cert_pem),
+            "-key2", str(leaf.key_pem), "-servername", "other.example", "-servername_fatal"]
+    with openssl_server(*args, version="-tls1_2") as (server, port):
+        fs = connect(ClientConnection(client_config(backend, pki), SERVER_NAME), port)
+        with pytest.raises(AlertReceived) as exc:
+            fs.handshake()
+        assert exc.value.description == 112
+        fs.shutdown()
 
 
 def test_alpn_and_sni_from_s_client(backend: Any, pki: PKI) -> None:

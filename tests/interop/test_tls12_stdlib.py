@@ -297,3 +297,128 @@ def test_key_log_agrees_with_ssl(backend: Any, pki: PKI, tmp_path: Path) -> None
     theirs = [line for line in (tmp_path / "client.keylog").read_text().splitlines()
               if line.startswith("CLIENT_RANDOM")]
     assert theirs == ours and len(ours) == 1
+
+
+# --------------------------------------------------------------------------- the ssl-shaped Context
+
+
+def _bio_pair(client: Any, server: Any, wires: tuple[Any, Any, Any, Any]) -> None:
+    """Drive two ssl.SSLObject-shaped objects (ferrotls' or ssl's) through the
+    handshake and one message each way, over MemoryBIOs."""
+    c_in, c_out, s_in, s_out = wires
+    for _ in range(20):
+        for obj in (client, server):
+            try:
+                obj.do_handshake()
+            except ssl.SSLWantReadError:
+                pass
+        s_in.write(c_out.read())
+        c_in.write(s_out.read())
+        if client.version() and server.version() and not c_out.pending and not s_out.pending:
+            break
+    client.write(b"ping")
+    s_in.write(c_out.read())
+    assert server.read(100) == b"ping"
+    server.write(b"pong")
+    c_in.write(s_out.read())
+    assert client.read(100) == b"pong"
+    # close_notify both ways: OpenSSL drops a session from its server cache when the
+    # connection is freed without having sent close_notify (ssl_clear_bad_session)
+    with pytest.raises(ssl.SSLWantReadError):
+        client.unwrap()
+    s_in.write(c_out.read())
+    server.unwrap()
+    c_in.write(s_out.read())
+    client.unwrap()
+
+
+def _ferro_context_client(pki: PKI) -> Any:
+    import ferrotls
+
+    ctx = ferrotls.Context(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cadata=pki.ca_text)
+    return ctx
+
+
+@pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session_id"])
+def test_context_session_resumes_with_an_ssl_server(pki: PKI, tickets: bool) -> None:
+    """``TLSObject.session`` / ``session_reused`` over TLS 1.2 as ``ssl``'s: an ssl
+    server (``maximum_version = TLSv1_2``; ``OP_NO_TICKET``: it resumes by session id,
+    from its own session cache) and a ferrotls Context client that passes the session
+    of one connection to ``wrap_bio(session=...)`` of the next."""
+    sctx = ssl_server(pki)
+    if not tickets:
+        sctx.options |= ssl.OP_NO_TICKET
+    cctx = _ferro_context_client(pki)
+    session = None
+    for i in range(3):
+        wires = (ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO())
+        client = cctx.wrap_bio(wires[0], wires[1], server_hostname=SERVER_NAME, session=session)
+        server = sctx.wrap_bio(wires[2], wires[3], server_side=True)
+        _bio_pair(client, server, wires)
+        assert client.version() == server.version() == "TLSv1.2"
+        assert client.session_reused == server.session_reused == (i > 0)
+        new = client.session
+        assert new is not None and new.has_ticket == tickets
+        if not tickets:  # the id ssl's server gave (and took back)
+            assert server.session is not None and new.id == server.session.id
+            assert len(new.id) == 32
+        if i > 0 and not tickets:
+            assert new == session  # the session resumed, not a new one
+        session = new
+    assert sctx.session_stats()["hits"] == cctx.session_stats()["hits"] == 2
+
+
+def test_context_session_from_another_server_gets_a_full_handshake(pki: PKI) -> None:
+    """A session id one ssl server gave, offered to another (a fresh SSLContext, an
+    empty cache): a full handshake, ``session_reused`` False, and a new session."""
+    cctx = _ferro_context_client(pki)
+    sessions = []
+    for _ in range(2):
+        sctx = ssl_server(pki)
+        sctx.options |= ssl.OP_NO_TICKET
+        wires = (ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO())
+        session = sessions[-1] if sessions else None
+        client = cctx.wrap_bio(wires[0], wires[1], server_hostname=SERVER_NAME, session=session)
+        server = sctx.wrap_bio(wires[2], wires[3], server_side=True)
+        _bio_pair(client, server, wires)
+        assert not client.session_reused and not server.session_reused
+        sessions.append(client.session)
+    assert sessions[0] is not None and sessions[1] is not None
+    assert sessions[0].id != sessions[1].id
+
+
+def test_context_socket_session_resumes_with_an_ssl_server(pki: PKI) -> None:
+    """The same with ``TLSSocket`` (``wrap_socket``) over a socket pair, the ssl
+    server in a thread, resuming by session id."""
+    import socket
+    import threading
+
+    sctx = ssl_server(pki)
+    sctx.options |= ssl.OP_NO_TICKET
+    cctx = _ferro_context_client(pki)
+    session = None
+    for i in range(2):
+        a, b = socket.socketpair()
+        a.settimeout(10)
+        b.settimeout(10)
+        reused: list[bool] = []
+
+        def serve(sock: socket.socket = b) -> None:
+            with sctx.wrap_socket(sock, server_side=True) as tls:
+                tls.sendall(tls.recv(100).upper())
+                reused.append(tls.session_reused)
+                tls.unwrap()  # else OpenSSL drops the session from its cache
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        with cctx.wrap_socket(a, server_hostname=SERVER_NAME, session=session) as tls:
+            assert tls.version() == "TLSv1.2"
+            assert tls.session_reused == (i > 0)
+            tls.sendall(b"hello")
+            assert tls.recv(100) == b"HELLO"
+            session = tls.session
+            assert session is not None and not session.has_ticket and len(session.id) == 32
+            tls.unwrap()
+        thread.join(10)
+        assert reused == [i > 0]

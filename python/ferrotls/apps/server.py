@@ -117,6 +117,10 @@ def add_common_tls_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-version", choices=("1.2", "1.3"), help="lowest TLS version (default 1.2)")
     p.add_argument("--max-version", choices=("1.2", "1.3"),
                    help="highest TLS version (default 1.3)")
+    p.add_argument("--allow-no-ems", action="store_true",
+                   help="TLS 1.2: let peers without extended_master_secret (RFC 7627) connect, "
+                        "with a warning (such sessions are open to the triple-handshake attack "
+                        "and are never resumed); default: refuse them")
     p.add_argument("--psk-identity", metavar="ID",
                    help="external pre-shared key identity (with --psk-hex; TLS 1.3 and the TLS 1.2 "
                         "PSK suites)")
@@ -194,7 +198,8 @@ class OnePsk:
 
 
 def apply_common(ctx: Context, args: argparse.Namespace) -> None:
-    """--alpn, --groups, --suites, --ciphers, versions, PSK, --keylog, --backend onto a context."""
+    """--alpn, --groups, --suites, --ciphers, versions, --allow-no-ems, PSK, --keylog, --backend
+    onto a context."""
     alpn = split_list(args.alpn)
     if alpn:
         ctx.set_alpn_protocols(alpn)
@@ -221,6 +226,8 @@ def apply_common(ctx: Context, args: argparse.Namespace) -> None:
         ctx.maximum_version = _VERSIONS[high]
     if low and high and _VERSIONS[low] > _VERSIONS[high]:
         raise ValueError(f"--min-version {low} is above --max-version {high}")
+    if getattr(args, "allow_no_ems", False):
+        ctx.set_options(require_extended_master_secret=False)
     psk = psk_of(args)
     if psk is not None:
         if ctx.server_side:
@@ -562,16 +569,42 @@ def connection_page(info: HandshakeComplete, peer: str, request_line: str) -> by
     return page.encode("utf-8")
 
 
+MAX_REQUEST_HEAD = 64 * 1024
+"""Bytes of request line and headers the HTTP responder reads at most."""
+
+
+async def read_request_head(reader: asyncio.StreamReader) -> list[bytes]:
+    """The request line and header lines, up to the empty line that ends them.
+
+    A bare LF ends a line too (RFC 9112 section 2.2 allows it; ``s_server -www``
+    and tlsfuzzer's ``GET / HTTP/1.0\\n\\n`` rely on it), and empty lines before
+    the request line are skipped (section 2.2 again).  IncompleteReadError at
+    EOF, LimitOverrunError past MAX_REQUEST_HEAD bytes.
+    """
+    lines: list[bytes] = []
+    size = 0
+    while True:
+        line = await reader.readuntil(b"\n")
+        size += len(line)
+        if size > MAX_REQUEST_HEAD:
+            raise asyncio.LimitOverrunError("HTTP request head too long", size)
+        line = line.rstrip(b"\r\n")
+        if line:
+            lines.append(line)
+        elif lines:
+            return lines
+
+
 async def http_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                        tls: AcceptedTLS) -> None:
     info = _info_of(writer)
     try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), REQUEST_TIMEOUT)
+        head = await asyncio.wait_for(read_request_head(reader), REQUEST_TIMEOUT)
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as exc:
         logger.info("%s: no complete HTTP request (%s)", tls.peer, type(exc).__name__)
         writer.close()
         return
-    request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    request_line = head[0].decode("latin-1")
     method, _, rest = request_line.partition(" ")
     if rest.split(" ", 1)[0] == KEYUPDATE_PATH:
         # tlslite-ng's test server does the same (tlsfuzzer's keyupdate-from-server):

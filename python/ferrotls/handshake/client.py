@@ -145,7 +145,8 @@ class ClientHandshake(Handshake):
         self.hello_verify_requests = 0
         """DTLS 1.2: HelloVerifyRequests answered."""
         self.session_established: ClientSession | None = None
-        """After a TLS 1.2 handshake: the session to resume it (also in the session
+        """The newest resumable session (ClientConnection.session): a TLS 1.3
+        ticket's, or the TLS 1.2 session after the handshake (also in the session
         cache; tickets come as SessionTicket events too)."""
 
     # -- what the connection asks --------------------------------------------------------
@@ -261,7 +262,9 @@ class ClientHandshake(Handshake):
         ):
             session = None
         if session is not None and session.version == TLS12:
-            self.session12 = session if config.tls12 else None
+            # RFC 7627 section 5.3: a session made without extended_master_secret is
+            # not offered (no legacy insecure resumption): a full handshake instead
+            self.session12 = session if config.tls12 and session.extended_master_secret else None
             session = None
         self.session = session
         offers: list[_PskOffer] = []
@@ -371,6 +374,7 @@ class ClientHandshake(Handshake):
         cache = self.cconfig.session_cache
         if cache is not None and self.server_hostname:
             cache.add(self.server_hostname, session)
+        self.session_established = session
         return session
 
 

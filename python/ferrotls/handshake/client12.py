@@ -214,6 +214,7 @@ class ExpectCertificate12(State12):
     __slots__ = ("flight",)
 
     EXPECTS = frozenset({_HS.CERTIFICATE})
+    IGNORES_HELLO_REQUEST = True  # RFC 5246 7.4.1.1: the client is negotiating
 
     def __init__(self, flight: _Flight) -> None:
         self.flight = flight
@@ -251,6 +252,7 @@ class ExpectServerKeyExchange(State12):
     __slots__ = ("flight",)
 
     EXPECTS = frozenset({_HS.SERVER_KEY_EXCHANGE})
+    IGNORES_HELLO_REQUEST = True  # RFC 5246 7.4.1.1: the client is negotiating
 
     def __init__(self, flight: _Flight) -> None:
         self.flight = flight
@@ -280,6 +282,7 @@ class ExpectServerKeyExchangeOrDone(State12):
     __slots__ = ("flight",)
 
     EXPECTS = frozenset({_HS.SERVER_KEY_EXCHANGE, _HS.SERVER_HELLO_DONE})
+    IGNORES_HELLO_REQUEST = True  # RFC 5246 7.4.1.1: the client is negotiating
 
     def __init__(self, flight: _Flight) -> None:
         self.flight = flight
@@ -294,6 +297,7 @@ class ExpectCertificateRequestOrDone(State12):
     __slots__ = ("flight",)
 
     EXPECTS = frozenset({_HS.CERTIFICATE_REQUEST, _HS.SERVER_HELLO_DONE})
+    IGNORES_HELLO_REQUEST = True  # RFC 5246 7.4.1.1: the client is negotiating
 
     def __init__(self, flight: _Flight) -> None:
         self.flight = flight
@@ -310,6 +314,7 @@ class ExpectServerHelloDone(State12):
     __slots__ = ("flight",)
 
     EXPECTS = frozenset({_HS.SERVER_HELLO_DONE})
+    IGNORES_HELLO_REQUEST = True  # RFC 5246 7.4.1.1: the client is negotiating
 
     def __init__(self, flight: _Flight) -> None:
         self.flight = flight
@@ -405,6 +410,12 @@ def _finish(hs: ClientHandshake, session: Session12, nst: NewSessionTicket12 | N
     if nst is not None and not ticket:
         return traffic  # an empty ticket: the server will not resume (RFC 5077 3.3)
     if not ticket and not session.session_id:
+        return traffic
+    if not session.ems:
+        # RFC 7627 section 5.3: a session made without extended_master_secret is not
+        # resumable (we never offer it): not cached, and the ticket event has no session
+        if nst is not None:
+            hs.io.emit(SessionTicket(nst, None))
         return traffic
     if resumed is not None and nst is None:
         # a TLS 1.2 session (id or unrenewed ticket) may resume again (RFC 5246 F.1.4;

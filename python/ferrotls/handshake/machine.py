@@ -48,6 +48,13 @@ class State:
     """Whether a dummy change_cipher_spec may arrive (RFC 8446 section 5: after the
     first ClientHello, before the peer's Finished)."""
 
+    def ignores(self, hs: Any, msg_type: int) -> bool:
+        """Whether a message of ``msg_type`` that this state does not expect is
+        dropped rather than unexpected_message (TLS 1.2: a HelloRequest while the
+        client is negotiating, RFC 5246 section 7.4.1.1).  A dropped message must
+        still decode, and enters no transcript."""
+        return False
+
     def on_change_cipher_spec(self, hs: Any) -> State:
         """A plaintext change_cipher_spec arrived.  TLS 1.3 drops it where
         ``ACCEPTS_CCS`` (middlebox compatibility); TLS 1.2 states that expect one
@@ -112,6 +119,8 @@ class Handshake:
         self.client_random = b""
         self.ccs_sent = False
         """The dummy change_cipher_spec went out (at most once per handshake)."""
+        self.ignored_messages = 0
+        """Handshake messages dropped by :meth:`State.ignores` (Limits.max_empty_records)."""
         limit = config.record_size_limit
         if limit is not None and not 64 <= limit <= MAX_PLAINTEXT + 1:
             raise ValueError(f"record_size_limit must be in 64..{MAX_PLAINTEXT + 1}, got {limit}")
@@ -124,6 +133,15 @@ class Handshake:
     @property
     def complete(self) -> bool:
         return self.info is not None
+
+    @property
+    def version(self) -> int | None:
+        """The protocol version the hellos settled (0x0304 or 0x0303), None until
+        then (a HelloRetryRequest does not settle it here)."""
+        suite = self.outcome.suite
+        if suite is None:
+            return None
+        return 0x0303 if isinstance(suite, Tls12SuiteInfo) else 0x0304
 
     def accepts_ccs(self) -> bool:
         """Whether a plaintext change_cipher_spec may arrive now."""
@@ -140,10 +158,23 @@ class Handshake:
     def receive_early_data(self, data: bytes) -> None:
         raise UnexpectedMessage("0-RTT application data is not expected")
 
+    def takes(self, msg_type: int) -> bool:
+        """Whether the current state handles (or drops) a message of ``msg_type``;
+        any other is unexpected_message."""
+        state = self.state
+        return msg_type in state.EXPECTS or state.ignores(self, msg_type)
+
     def handle_message(self, msg_type: int, body: bytes, raw: bytes) -> None:
         """Dispatch one complete handshake message to the current state."""
         state = self.state
         if msg_type not in state.EXPECTS:
+            if state.ignores(self, msg_type):
+                state.decode(msg_type, body)  # well-formed, or decode_error
+                self.ignored_messages += 1
+                limit = self.config.limits.max_empty_records
+                if self.ignored_messages > limit:
+                    raise UnexpectedMessage(f"more than {limit} ignored handshake messages")
+                return
             try:
                 name = HandshakeType(msg_type).name
             except ValueError:

@@ -176,6 +176,9 @@ def _choose_suite(hs: ServerHandshake, hello: ClientHello, plan: _Plan) -> None:
     ours = [g for g in config.groups if g in TLS12_GROUPS]
     group = next((g for g in ours if g in client_groups), 0)
     schemes = _client_schemes(hello)
+    # RFC 5246 7.4.1.4.1 reads a missing signature_algorithms as {sha1, ...}; ferrotls
+    # does not sign with SHA-1, and RFC 9155 says to abort then: no certificate suite
+    sigalgs_sent = hello.has(_E.SIGNATURE_ALGORITHMS)
     candidates = _certificates(hs, plan.name)
     # RFC 8422 section 5.1: in TLS 1.2 the client's groups also name the curves its
     # ECDSA verification supports (absent: any curve)
@@ -191,6 +194,8 @@ def _choose_suite(hs: ServerHandshake, hello: ClientHello, plan: _Plan) -> None:
             if config.psk_callback is None:
                 continue
         else:
+            if not sigalgs_sent:
+                continue
             for certified in candidates:
                 if not _fits(certified, suite) or not _curve_offered(certified, curves):
                     continue
@@ -204,6 +209,19 @@ def _choose_suite(hs: ServerHandshake, hello: ClientHello, plan: _Plan) -> None:
                 continue
         plan.suite, plan.kx, plan.group = suite, _KX[suite.kx], group
         return
+    certificate_suites = any(
+        TLS12_SUITES[c].kx == "ECDHE" for c in config.tls12_cipher_suites if c in client_suites
+    )
+    if certificate_suites and not sigalgs_sent:
+        raise HandshakeFailure(
+            "the ClientHello has no signature_algorithms extension: in TLS 1.2 that means "
+            "SHA-1 signatures (RFC 5246 7.4.1.4.1), which ferrotls does not make (RFC 9155)"
+        )
+    if certificate_suites and not schemes:
+        raise HandshakeFailure(
+            "the client's signature_algorithms has no scheme ferrotls signs with in TLS 1.2 "
+            "(SHA-1 and MD5 ones are not used: RFC 9155)"
+        )
     raise HandshakeFailure("no TLS 1.2 cipher suite in common (with a certificate, group and signature that fit)")
 
 
@@ -322,13 +340,22 @@ def _full(hs: ServerHandshake, hello: ClientHello, raw: bytes, plan: _Plan) -> S
             hs.send(transcript, ServerKeyExchange.make(plan.kx, params=params, hint=b""))
     request = plan.kx is KeyExchange.ECDHE and config.client_auth is not ClientAuth.NONE
     if request:
-        schemes = [s for s in config.signature_schemes if s in TLS12_SCHEMES] + [
-            s for s in (0x0401, 0x0501, 0x0601) if s not in config.signature_schemes
-        ]
-        hs.send(transcript, CertificateRequest12(signature_algorithms=schemes))
+        hs.send(transcript, CertificateRequest12(signature_algorithms=_client_schemes_accepted(hs)))
     hs.send(transcript, ServerHelloDone())
     flight = _ClientFlight(session, transcript, plan, share, request)
     return ExpectClientCertificate12(flight) if request else ExpectClientKeyExchange(flight)
+
+
+def _client_schemes_accepted(hs: ServerHandshake) -> list[int]:
+    """What a TLS 1.2 client may sign its CertificateVerify with: the configured
+    signature_schemes that TLS 1.2 allows (RSA PKCS#1 v1.5 only if configured; the
+    default list has it)."""
+    schemes = [s for s in hs.sconfig.signature_schemes if s in TLS12_SCHEMES]
+    if not schemes:
+        raise HandshakeFailure(
+            "signature_schemes has no TLS 1.2 scheme to ask a client certificate signature with"
+        )
+    return schemes
 
 
 def _params_bytes(params: ServerECDHParams) -> bytes:
@@ -430,7 +457,7 @@ class ExpectCertificateVerify12(State12):
 
     def handle(self, hs: ServerHandshake, cv: CertificateVerify, raw: bytes) -> State:
         flight = self.flight
-        offered = [s for s in hs.sconfig.signature_schemes if s in TLS12_SCHEMES] + [0x0401, 0x0501, 0x0601]
+        offered = _client_schemes_accepted(hs)
         verify(flight.leaf, cv.algorithm, cv.signature, flight.transcript.messages, offered=offered, tls12=True)
         flight.transcript.add(raw)
         return _wait_client_finished(hs, flight.session, flight.transcript, flight.plan)
@@ -504,6 +531,10 @@ def _find_session(
         raise HandshakeFailure(
             "the client resumes an extended_master_secret session without the extension"
         )
+    if not state.extended_master_secret and not plan.ems:
+        # RFC 7627 section 5.3: neither the session nor the ClientHello has EMS (both
+        # sides relaxed): no legacy insecure resumption, a full handshake instead
+        return None
     if (
         state.cipher_suite not in hello.cipher_suites
         or state.cipher_suite not in config.tls12_cipher_suites

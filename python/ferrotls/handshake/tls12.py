@@ -91,9 +91,17 @@ class State12(State):
     __slots__ = ()
 
     ACCEPTS_CCS = False
+    IGNORES_HELLO_REQUEST: ClassVar[bool] = False
+    """Client states reading the server's hello flight (Certificate ..
+    ServerHelloDone) drop a HelloRequest: the client is negotiating (RFC 5246
+    section 7.4.1.1).  Where the rest is fixed ([NewSessionTicket]
+    ChangeCipherSpec Finished) it stays unexpected_message."""
 
     def decode(self, msg_type: int, body: bytes) -> Any:
         return decode_handshake12(msg_type, body)
+
+    def ignores(self, hs: Any, msg_type: int) -> bool:
+        return msg_type == _HS.HELLO_REQUEST and hs.is_client and self.IGNORES_HELLO_REQUEST
 
 
 class Session12:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..context import Context
     from ..tickets import ClientSession
 
-__all__ = ["ConnectionInfo", "TLSInfo", "Session", "CHANNEL_BINDING_TYPES"]
+__all__ = ["ConnectionInfo", "TLSInfo", "Session", "CHANNEL_BINDING_TYPES", "newest_session"]
 
 CHANNEL_BINDING_TYPES = ("tls-exporter",)
 """Channel bindings ferrotls computes: RFC 9266 ``tls-exporter`` (``tls-unique`` is
@@ -35,11 +35,12 @@ _EXPORTER_LABEL = b"EXPORTER-Channel-Binding"
 
 
 class Session:
-    """A TLS 1.3 session a client can resume, shaped like ``ssl.SSLSession``.
+    """A session a client can resume, shaped like ``ssl.SSLSession``.
 
-    Read it from ``TLSSocket.session`` / ``TLSObject.session`` once the server's
-    NewSessionTicket has arrived (after some data was read), and pass it as
-    ``wrap_socket(..., session=...)`` or ``wrap_bio(..., session=...)``.
+    Read it from ``TLSSocket.session`` / ``TLSObject.session`` -- TLS 1.3: once the
+    server's NewSessionTicket has arrived (after some data was read); TLS 1.2 (a
+    ticket or the server's session id): once the handshake is done -- and pass it
+    as ``wrap_socket(..., session=...)`` or ``wrap_bio(..., session=...)``.
     ``client_session`` is the underlying :class:`ferrotls.tickets.ClientSession`.
     """
 
@@ -58,8 +59,12 @@ class Session:
 
     @property
     def id(self) -> bytes:
-        """An identifier for the session (SHA-256 of its ticket; TLS 1.3 has no session id)."""
-        return hashlib.sha256(self.client_session.ticket).digest()
+        """The TLS 1.2 session id the server gave, else an identifier for the ticket
+        (its SHA-256; TLS 1.3 has no session id)."""
+        session = self.client_session
+        if session.session_id and not session.ticket:
+            return session.session_id
+        return hashlib.sha256(session.ticket).digest()
 
     @property
     def time(self) -> int:
@@ -77,7 +82,18 @@ class Session:
 
     @property
     def has_ticket(self) -> bool:
-        return True
+        """False for a TLS 1.2 session resumed by its session id."""
+        return bool(self.client_session.ticket)
+
+
+def newest_session(held: Session | None, conn: ClientConnection | ServerConnection | None) -> Session | None:
+    """What ``TLSSocket.session`` / ``TLSObject.session`` return: the connection's
+    newest resumable session (``ClientConnection.session``), else ``held`` (the
+    session passed in); the same object while the session does not change."""
+    newest = getattr(conn, "session", None) if conn is not None and conn.is_client else None
+    if newest is None or (held is not None and held.client_session is newest):
+        return held
+    return Session(newest)
 
 
 class TLSInfo:

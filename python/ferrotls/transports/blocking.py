@@ -55,8 +55,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Self, cast
 from ..connection import ConnectionState
 from ..errors import TLSError, TruncationError, UsageError, WantReadError, WantWriteError
 from ..events import NEED_DATA as _NEED_DATA
-from ..events import ApplicationData, SessionTicket
-from . import Session, TLSInfo
+from ..events import ApplicationData
+from . import Session, TLSInfo, newest_session
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -490,7 +490,7 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
 
     def _drain(self) -> None:
         """Take the connection's events: application data queues up behind ``_chunk``
-        (so ``pending()`` counts it), a NewSessionTicket becomes ``session``."""
+        (so ``pending()`` counts it)."""
         conn = self.connection
         if conn is None:
             return
@@ -504,8 +504,6 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
                 if data:
                     self._queue.append(data)
                     self._queued += len(data)
-            elif isinstance(event, SessionTicket) and event.session is not None:
-                self._session = Session(event.session)  # type: ignore[arg-type]
 
     def _wait_data(self, budget: int = _RECV_SIZE) -> bool:
         """Make application data available in ``_chunk`` (reading for at most about
@@ -573,8 +571,10 @@ class TLSSocket(TLSInfo, ssl.SSLSocket):  # type: ignore[misc]
     @property  # type: ignore[override]
     def session(self) -> Session | None:
         """Client: the newest resumable session (a NewSessionTicket arrives after the
-        handshake, with the first data read).  Set it before the handshake (on an
-        unconnected socket) or pass ``session=`` to ``wrap_socket`` to resume."""
+        handshake, with the first data read; a TLS 1.2 session with the handshake).
+        Set it before the handshake (on an unconnected socket) or pass ``session=``
+        to ``wrap_socket`` to resume."""
+        self._session = newest_session(self._session, self.connection)
         return self._session
 
     @session.setter
