@@ -29,16 +29,16 @@ from typing import Any
 import pytest
 
 from ferrotls.config import ClientConfig, ServerConfig
-from ferrotls.dtls import DTLSClientConnection, DTLSConfig, DTLSConnection, DTLSServerConnection
-from ferrotls.events import ApplicationData, ConnectionClosed, HandshakeComplete, KeyUpdated
+from ferrotls.dtls import DTLSClientConnection, DTLSConfig, DTLSServerConnection
+from ferrotls.events import ConnectionClosed, HandshakeComplete, KeyUpdated
 from ferrotls.psk import ExternalPsk
 
 from . import wolfssl
+from .dtls_helpers import TIMEOUT, data_of, drive, free_udp_port, has
 from .peers import LOOPBACK, PKI, SERVER_NAME
 
 pytestmark = pytest.mark.interop
 
-TIMEOUT = 20.0
 PSK_IDENTITY = b"Client_identity"
 
 
@@ -68,49 +68,6 @@ def wolf() -> Path:
         return wolfssl.build()
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # pragma: no cover
         pytest.skip(f"wolfSSL test peer unavailable: {exc}")
-
-
-def drive(conn: DTLSConnection, sock: socket.socket, peer: tuple[str, int] | None,
-          done: Callable[[list[Any]], bool], timeout: float = TIMEOUT) -> list[Any]:
-    """Run ``conn`` over ``sock`` until ``done(events so far)``; returns the events.
-    ``peer`` None: learn it from the first datagram (a server)."""
-    events: list[Any] = []
-    deadline = time.monotonic() + timeout
-    while True:
-        if peer is not None:
-            for d in conn.datagrams_to_send():
-                sock.sendto(d, peer)
-        if done(events):
-            return events
-        now = time.monotonic()
-        if now > deadline:
-            raise AssertionError(f"no progress before the deadline; events so far: {events}")
-        timer = conn.next_timeout()
-        wait = min(deadline - now, 0.2 if timer is None else max(0.0, timer - now))
-        sock.settimeout(max(0.001, wait))
-        try:
-            data, addr = sock.recvfrom(65536)
-        except TimeoutError:
-            conn.handle_timeout(time.monotonic())
-        else:
-            if peer is None:
-                peer = addr
-            conn.receive_datagram(data, time.monotonic())
-        events.extend(conn.events())
-
-
-def has(kind: type) -> Callable[[list[Any]], bool]:
-    return lambda events: any(isinstance(e, kind) for e in events)
-
-
-def _data(events: list[Any]) -> bytes:
-    return b"".join(e.data for e in events if isinstance(e, ApplicationData))
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
 
 
 def _run_dir(tmp_path: Path, wolf: Path) -> Path:
@@ -146,7 +103,7 @@ def _wait_udp_listener(port: int, proc: subprocess.Popen[str]) -> None:
 @pytest.mark.parametrize(("auth", "suite"), [("psk", s) for s in SUITES] + [
     ("cert", "TLS13-AES128-GCM-SHA256"), ("cert", "TLS13-AES128-CCM-8-SHA256")])
 def test_ferrotls_client_wolfssl_server(wolf: Path, pki: PKI, tmp_path: Path, backend: Any, suite: str, auth: str) -> None:
-    port = _free_port()
+    port = free_udp_port()
     workdir = _run_dir(tmp_path, wolf)
     server = _wolf_server(wolf, workdir, port, suite, pki if auth == "cert" else None, [])
     try:
@@ -167,7 +124,7 @@ def test_ferrotls_client_wolfssl_server(wolf: Path, pki: PKI, tmp_path: Path, ba
             assert info.cipher_suite == SUITES[suite]
             assert (info.psk_identity == PSK_IDENTITY) == (auth == "psk")
             conn.send(wolfssl.CLIENT_MESSAGE)
-            events += drive(conn, sock, (LOOPBACK, port), lambda ev: wolfssl.SERVER_MESSAGE in _data(ev))
+            events += drive(conn, sock, (LOOPBACK, port), lambda ev: wolfssl.SERVER_MESSAGE in data_of(ev))
             conn.close()
             for d in conn.datagrams_to_send():
                 sock.sendto(d, (LOOPBACK, port))
@@ -221,7 +178,7 @@ class _FerroServer:
                 conn.receive_datagram(data, time.monotonic())
                 new = conn.events()
                 self.events += new
-                if not answered and wolfssl.CLIENT_MESSAGE in _data(self.events):
+                if not answered and wolfssl.CLIENT_MESSAGE in data_of(self.events):
                     conn.send(wolfssl.SERVER_MESSAGE)
                     answered = True
             if peer:
@@ -269,7 +226,7 @@ def test_wolfssl_client_ferrotls_server(wolf: Path, pki: PKI, tmp_path: Path, ba
     assert wolfssl.SERVER_MESSAGE.decode() in proc.stdout
     info = next(e for e in server.events if isinstance(e, HandshakeComplete))
     assert info.version == "DTLSv1.3" and info.cipher_suite == SUITES[suite]
-    assert wolfssl.CLIENT_MESSAGE in _data(server.events)
+    assert wolfssl.CLIENT_MESSAGE in data_of(server.events)
 
 
 def test_wolfssl_client_hello_retry(wolf: Path, pki: PKI, tmp_path: Path, backend: Any) -> None:
@@ -282,7 +239,7 @@ def test_wolfssl_client_hello_retry(wolf: Path, pki: PKI, tmp_path: Path, backen
     assert proc.returncode == 0, proc.stdout + proc.stderr
     info = next(e for e in server.events if isinstance(e, HandshakeComplete))
     assert info.stats is not None and info.stats.hello_retry
-    assert wolfssl.CLIENT_MESSAGE in _data(server.events)
+    assert wolfssl.CLIENT_MESSAGE in data_of(server.events)
 
 
 def test_wolfssl_client_key_update(wolf: Path, pki: PKI, tmp_path: Path, backend: Any) -> None:
@@ -294,14 +251,14 @@ def test_wolfssl_client_key_update(wolf: Path, pki: PKI, tmp_path: Path, backend
     assert server.error is None, server.error
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert any(isinstance(e, KeyUpdated) for e in server.events)
-    assert wolfssl.CLIENT_MESSAGE in _data(server.events)
+    assert wolfssl.CLIENT_MESSAGE in data_of(server.events)
 
 
 # --------------------------------------------------------------------------- connection IDs
 
 
 def test_ferrotls_client_connection_ids(wolf: Path, pki: PKI, tmp_path: Path, backend: Any) -> None:
-    port = _free_port()
+    port = free_udp_port()
     server = _wolf_server(wolf, _run_dir(tmp_path, wolf), port, "TLS13-AES128-GCM-SHA256", pki, ["--cid", "wolf-srv"])
     try:
         _wait_udp_listener(port, server)
@@ -312,7 +269,7 @@ def test_ferrotls_client_connection_ids(wolf: Path, pki: PKI, tmp_path: Path, ba
             drive(conn, sock, (LOOPBACK, port), has(HandshakeComplete))
             assert conn.own_connection_id == b"ferro" and conn.peer_connection_id == b"wolf-srv"
             conn.send(wolfssl.CLIENT_MESSAGE)
-            drive(conn, sock, (LOOPBACK, port), lambda ev: wolfssl.SERVER_MESSAGE in _data(ev))
+            drive(conn, sock, (LOOPBACK, port), lambda ev: wolfssl.SERVER_MESSAGE in data_of(ev))
         out, _ = server.communicate(timeout=TIMEOUT)
         assert server.returncode == 0, out
     finally:
@@ -329,7 +286,7 @@ def test_wolfssl_client_connection_ids(wolf: Path, pki: PKI, tmp_path: Path, bac
     assert server.error is None, server.error
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert server.conn.own_connection_id == b"ferro-srv" and server.conn.peer_connection_id == b"wolfcli"
-    assert wolfssl.CLIENT_MESSAGE in _data(server.events)
+    assert wolfssl.CLIENT_MESSAGE in data_of(server.events)
 
 
 # --------------------------------------------------------------------------- the asyncio endpoint
