@@ -29,11 +29,15 @@ binder count mismatch, record_size_limit below 64).
 from __future__ import annotations
 
 import enum
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Self, TypeVar
 
-from typing_extensions import Buffer
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer
+else:  # typing_extensions is a dependency only before 3.12
+    from typing_extensions import Buffer
 
 from ..errors import DecodeError, IllegalParameter
 from .codec import Reader, Writer
