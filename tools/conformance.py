@@ -182,7 +182,7 @@ SERVERS: dict[str, Server] = {
         "as tls12, with TLS_ECDHE_ECDSA_WITH_AES_128_CCM and _CCM_8 (off by default) enabled",
         (*_RSA_EC, "--workers", "1", "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
          "ECDHE-ECDSA-AES128-CCM:ECDHE-ECDSA-AES128-CCM8"),
-        (*_S_RSA_EC, "-www", "-cipher", "DEFAULT:AESCCM:AESCCM8"), openssl_version="",
+        (*_S_RSA_EC, "-www", "-cipher", "AESCCM:AESCCM8:DEFAULT"), openssl_version="",
     ),
     "psk-sha384": Server(
         f"as www, plus the external PSK {PSK_IDENTITY!r} = 0x{PSK_HEX} (SHA-384)",
@@ -417,6 +417,15 @@ FERROTLS_CR12_SIGALGS = (
     "rsa_pkcs1_sha512"
 )
 
+#: The same for OpenSSL 3.0's s_server in TLS 1.2 (with DSA and SHA-224 schemes), and the
+#: certificate types its CertificateRequest lists (-T).
+OPENSSL_CR12_SIGALGS = (
+    "ecdsa_secp256r1_sha256 ecdsa_secp384r1_sha384 ecdsa_secp521r1_sha512 ed25519 ed448 "
+    "rsa_pss_pss_sha256 rsa_pss_pss_sha384 rsa_pss_pss_sha512 rsa_pss_rsae_sha256 "
+    "rsa_pss_rsae_sha384 rsa_pss_rsae_sha512 rsa_pkcs1_sha256 rsa_pkcs1_sha384 rsa_pkcs1_sha512 "
+    "ecdsa_sha224 rsa_pkcs1_sha224 dsa_sha224 dsa_sha256 dsa_sha384 dsa_sha512"
+)
+
 _GCM_RSA = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
 _GCM_ECDSA = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
 _DC = ("-d", "-M", "-C", _GCM_RSA)
@@ -468,8 +477,9 @@ TLS12_SCRIPTS: tuple[Script, ...] = (
     Script("test-ccs", "tls12", _DC),
     Script("test-certificate-malformed", "tls12-client", (*_DC, *_CLIENT_RSA)),
     Script("test-certificate-request", "tls12-client", (*_DC, *_CLIENT_RSA, "-s", FERROTLS_CR12_SIGALGS),
-           openssl_args=(*_DC, *_CLIENT_RSA, "-s", OPENSSL_CR_SIGALGS),
-           note="-s: what each server's TLS 1.2 CertificateRequest lists"),
+           openssl_args=(*_DC, *_CLIENT_RSA, "-s", OPENSSL_CR12_SIGALGS, "-T", "rsa_sign dss_sign ecdsa_sign"),
+           note="-s (-T): the signature algorithms (and certificate types) each server's TLS 1.2 "
+                "CertificateRequest lists; ferrotls lists rsa_sign and ecdsa_sign, the default"),
     Script("test-certificate-verify", "tls12-client", (*_DC, *_CLIENT_RSA)),
     Script("test-certificate-verify-malformed", "tls12-client", (*_DC, *_CLIENT_RSA)),
     Script("test-chacha20", "tls12-no-ems",
@@ -1005,7 +1015,7 @@ def _shown_args(args: Sequence[str]) -> str:
 
 
 _NAMED_ARGS = {FERROTLS_CR_SIGALGS: "FERROTLS_CR_SIGALGS", OPENSSL_CR_SIGALGS: "OPENSSL_CR_SIGALGS",
-               FERROTLS_CR12_SIGALGS: "FERROTLS_CR12_SIGALGS"}
+               FERROTLS_CR12_SIGALGS: "FERROTLS_CR12_SIGALGS", OPENSSL_CR12_SIGALGS: "OPENSSL_CR12_SIGALGS"}
 
 
 def render_doc(data: dict[str, Any]) -> str:
@@ -1060,7 +1070,7 @@ def render_doc(data: dict[str, Any]) -> str:
     lines += _results_table(TLS13_SCRIPTS, by_ours, by_theirs)
     lines += ["", "`-s` names what the server's CertificateRequest lists, in order:", ""]
     for key, value in _NAMED_ARGS.items():
-        if key != FERROTLS_CR12_SIGALGS:
+        if key not in (FERROTLS_CR12_SIGALGS, OPENSSL_CR12_SIGALGS):
             lines.append(f"* {value}: `{key}`")
     lines += [""] + _summary(TLS13_SCRIPTS, ours, theirs)
     lines += ["", "## Scripts that do not apply", "", "| script | why |", "|---|---|"]
@@ -1073,7 +1083,9 @@ def render_doc(data: dict[str, Any]) -> str:
               "CBC or RSA key-exchange suites, which ferrotls does not have: rows pass an ECDHE AEAD",
               "suite (`-C`), `-d` (ECDHE) and `-M` (extended_master_secret) where the script takes",
               "them; probes that still cannot apply are excluded or expected to fail, each with the",
-              "reason.  FERROTLS_CR12_SIGALGS (`-s`): `" + FERROTLS_CR12_SIGALGS + "`.", ""]
+              "reason.  `-s` names what the server's TLS 1.2 CertificateRequest lists:", "",
+              "* FERROTLS_CR12_SIGALGS: `" + FERROTLS_CR12_SIGALGS + "`",
+              "* OPENSSL_CR12_SIGALGS: `" + OPENSSL_CR12_SIGALGS + "`", ""]
     lines += _results_table(TLS12_SCRIPTS, by_ours, by_theirs)
     lines += [""] + _summary(TLS12_SCRIPTS, ours, theirs)
     lines += ["", "## TLS 1.2 scripts that do not apply", "", "| script | why |", "|---|---|"]
