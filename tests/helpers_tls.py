@@ -297,3 +297,22 @@ def edit_server_flight(
     if messages:
         out += seal_record(suite, secret, 0, CT_HANDSHAKE, b"".join(messages))
     return out
+
+
+def pump_datagrams(c: Any, s: Any, now: float = 0.0, log: list[tuple[str, bytes]] | None = None) -> None:
+    """Hand a DTLS client's and server's datagrams to each other (at time ``now``)
+    until both are quiet; ``log`` records each datagram as ("c"|"s", bytes)."""
+    for _ in range(20):
+        out = c.datagrams_to_send()
+        for d in out:
+            if log is not None:
+                log.append(("c", d))
+            s.receive_datagram(d, now)
+        back = s.datagrams_to_send()
+        for d in back:
+            if log is not None:
+                log.append(("s", d))
+            c.receive_datagram(d, now)
+        if not out and not back:
+            return
+    raise AssertionError("still talking after 20 rounds")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from helpers_tls import SERVER_NAME, client_config, server_config
+from helpers_tls import SERVER_NAME, pump_datagrams as pump, client_config, server_config
 
 from ferrotls.dtls import DTLSClientConnection, DTLSConfig, DTLSServerConnection, DTLSState
 from ferrotls.dtls.reliability import AddResult, Fragment, Reassembler, decode_ack, encode_ack, parse_fragments
@@ -34,24 +34,6 @@ def pair(backend: Any, *, client: dict[str, Any] | None = None, server: dict[str
     c = DTLSClientConnection(client_config(backend, **(client or {})), SERVER_NAME, dtls=dtls, now=now)
     s = DTLSServerConnection(server_config(backend, **(server or {})), dtls=dtls, now=now)
     return c, s
-
-
-def pump(c: DTLSClientConnection, s: DTLSServerConnection, now: float = 0.0,
-         log: list[tuple[str, bytes]] | None = None) -> None:
-    for _ in range(20):
-        out = c.datagrams_to_send()
-        for d in out:
-            if log is not None:
-                log.append(("c", d))
-            s.receive_datagram(d, now)
-        back = s.datagrams_to_send()
-        for d in back:
-            if log is not None:
-                log.append(("s", d))
-            c.receive_datagram(d, now)
-        if not out and not back:
-            return
-    raise AssertionError("still talking after 20 rounds")
 
 
 def test_full_handshake_and_data(backend: Any) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from helpers_tls import SERVER_NAME, certified, client_config, server_config
+from helpers_tls import SERVER_NAME, pump_datagrams as pump, certified, client_config, server_config
 
 from ferrotls.dtls import DTLSClientConnection, DTLSConfig, DTLSServerConnection, dtls_iot_profile
 from ferrotls.dtls.config import DTLS_1_2, DTLS_1_3
@@ -25,24 +25,6 @@ from ferrotls.suites import Tls12CipherSuite as S
 PSK = ExternalPsk(b"device-12", bytes(range(16)))
 D12 = DTLSConfig(versions=(DTLS_1_2,))
 _CCS, _HANDSHAKE, _TLS12_CID = 20, 22, 25
-
-
-def pump(c: DTLSClientConnection, s: DTLSServerConnection, now: float = 0.0,
-         log: list[tuple[str, bytes]] | None = None) -> None:
-    for _ in range(20):
-        out = c.datagrams_to_send()
-        for d in out:
-            if log is not None:
-                log.append(("c", d))
-            s.receive_datagram(d, now)
-        back = s.datagrams_to_send()
-        for d in back:
-            if log is not None:
-                log.append(("s", d))
-            c.receive_datagram(d, now)
-        if not out and not back:
-            return
-    raise AssertionError("still talking after 20 rounds")
 
 
 def record_types(datagram: bytes, cid_len: int = 0) -> list[tuple[int, int]]:
