@@ -30,6 +30,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
+def wolf() -> Path:
+    """The cached wolfSSL build (tools/wolfssl_peer.sh): skipped if it cannot be built,
+    a failure under FERROTLS_INTEROP=1, which runs every interop peer."""
+    import subprocess
+
+    from . import wolfssl
+
+    try:
+        return wolfssl.build()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # pragma: no cover
+        if os.environ.get("FERROTLS_INTEROP") == "1":
+            pytest.fail(f"wolfSSL test peer unavailable: {exc}; FERROTLS_INTEROP=1 runs every interop peer")
+        pytest.skip(f"wolfSSL test peer unavailable: {exc}")
+
+
+@pytest.fixture(scope="session")
 def openssl_bin() -> str:
     path = shutil.which("openssl")
     if path is None:

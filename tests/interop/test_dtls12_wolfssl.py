@@ -63,20 +63,6 @@ IDS = [name for name, _, _ in SUITES]
 PSK = ExternalPsk(PSK_IDENTITY, PSK_KEY)
 
 
-@pytest.fixture(scope="module")
-def wolf() -> Path:
-    try:
-        return wolfssl.build()
-    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # pragma: no cover
-        pytest.skip(f"wolfSSL test peer unavailable: {exc}")
-
-
-def _run_dir(tmp_path: Path, wolf: Path) -> Path:
-    (tmp_path / "certs").mkdir(exist_ok=True)
-    (tmp_path / "certs" / "dh2048.pem").write_bytes((wolf / "certs" / "dh2048.pem").read_bytes())
-    return tmp_path
-
-
 def _wolf_server(wolf: Path, workdir: Path, port: int, suite: str, auth: str, pki: PKI,
                  *extra: str) -> subprocess.Popen[str]:
     args = [str(wolf / "examples" / "server" / "server"), "-u", "-v", "3", "-l", suite, "-p", str(port), "-d"]
@@ -115,7 +101,7 @@ def _records(datagram: bytes, cid_len: int) -> list[tuple[int, int]]:
 def _client_session(wolf: Path, pki: PKI, tmp_path: Path, backend: Any, suite: str, code: int, auth: str,
                     dtls: DTLSConfig, *server_args: str) -> tuple[list[Any], DTLSClientConnection, list[tuple[bool, bytes]], str]:
     port = wait_port = _free_port()
-    server = _wolf_server(wolf, _run_dir(tmp_path, wolf), port, suite, auth, pki, *server_args)
+    server = _wolf_server(wolf, wolfssl.run_dir(tmp_path, wolf), port, suite, auth, pki, *server_args)
     try:
         wait_udp_listener(wait_port, server)
         kw: dict[str, Any] = {"backend": backend, "verifier": pki.verifier(), "tls12_cipher_suites": (code,)}
@@ -200,7 +186,7 @@ def test_wolfssl_client_ferrotls_endpoint(wolf: Path, pki: PKI, tmp_path: Path, 
                                           auth: str) -> None:
     config = _server_config(backend, pki, code, auth)
     with EndpointServer(config, DTLSConfig(versions=(DTLS_1_3, DTLS_1_2))) as server:
-        proc = _wolf_client(wolf, _run_dir(tmp_path, wolf), server.port, suite, auth, pki)
+        proc = _wolf_client(wolf, wolfssl.run_dir(tmp_path, wolf), server.port, suite, auth, pki)
         (served,) = server.wait_sessions(1)
         gate = server.endpoint.gate
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -214,7 +200,7 @@ def test_wolfssl_client_ferrotls_endpoint(wolf: Path, pki: PKI, tmp_path: Path, 
 def test_wolfssl_client_connection_ids(wolf: Path, pki: PKI, tmp_path: Path, backend: Any) -> None:
     code = S.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
     with EndpointServer(_server_config(backend, pki, code, "cert"), DTLSConfig(versions=(DTLS_1_2,))) as server:
-        proc = _wolf_client(wolf, _run_dir(tmp_path, wolf), server.port, "ECDHE-ECDSA-AES128-CCM-8", "cert", pki,
+        proc = _wolf_client(wolf, wolfssl.run_dir(tmp_path, wolf), server.port, "ECDHE-ECDSA-AES128-CCM-8", "cert", pki,
                             "--cid", "wolfcli")
         (served,) = server.wait_sessions(1)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -231,7 +217,7 @@ def test_wolfssl_client_resumes_with_ferrotls(wolf: Path, pki: PKI, tmp_path: Pa
     code = S.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
     config = _server_config(backend, pki, code, "cert", ticket_count=1, session_id_cache=SessionIdCache())
     with EndpointServer(config, DTLSConfig(versions=(DTLS_1_2,))) as server:
-        proc = _wolf_client(wolf, _run_dir(tmp_path, wolf), server.port, "ECDHE-ECDSA-AES128-GCM-SHA256", "cert", pki,
+        proc = _wolf_client(wolf, wolfssl.run_dir(tmp_path, wolf), server.port, "ECDHE-ECDSA-AES128-GCM-SHA256", "cert", pki,
                             "-r")
         first, second = server.wait_sessions(2)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -304,7 +290,7 @@ def test_wolfssl_client_rebinds_to_a_new_port(wolf: Path, pki: PKI, tmp_path: Pa
     code = S.TLS_PSK_WITH_AES_128_CCM_8
     with EndpointServer(_server_config(backend, pki, code, "psk"), DTLSConfig(versions=(DTLS_1_2,))) as server:
         with RebindingRelay(server.port, len(b"meter")) as relay:
-            proc = _wolf_client(wolf, _run_dir(tmp_path, wolf), relay.port, "PSK-AES128-CCM-8", "psk", pki,
+            proc = _wolf_client(wolf, wolfssl.run_dir(tmp_path, wolf), relay.port, "PSK-AES128-CCM-8", "psk", pki,
                                 "--cid", "meter")
             (served,) = server.wait_sessions(1)
             rebinds = server.endpoint.rebinds
@@ -328,7 +314,7 @@ def test_iot_profile_client_falls_back_to_dtls12(wolf: Path, pki: PKI, tmp_path:
 
     profile = dtls_iot_profile(psk=PSK, backend=backend)
     port = _free_port()
-    server = _wolf_server(wolf, _run_dir(tmp_path, wolf), port, "PSK-AES128-CCM-8", "psk", pki, "--cid", "gw-7")
+    server = _wolf_server(wolf, wolfssl.run_dir(tmp_path, wolf), port, "PSK-AES128-CCM-8", "psk", pki, "--cid", "gw-7")
     try:
         wait_udp_listener(port, server)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

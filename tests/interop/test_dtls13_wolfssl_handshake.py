@@ -62,20 +62,6 @@ SUITES = {
 }
 
 
-@pytest.fixture(scope="module")
-def wolf() -> Path:
-    try:
-        return wolfssl.build()
-    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # pragma: no cover
-        pytest.skip(f"wolfSSL test peer unavailable: {exc}")
-
-
-def _run_dir(tmp_path: Path, wolf: Path) -> Path:
-    (tmp_path / "certs").mkdir(exist_ok=True)
-    (tmp_path / "certs" / "dh2048.pem").write_bytes((wolf / "certs" / "dh2048.pem").read_bytes())
-    return tmp_path
-
-
 def _wolf_server(wolf: Path, workdir: Path, port: int, suite: str, pki: PKI | None, extra: list[str]) -> subprocess.Popen[str]:
     args = [str(wolf / "examples" / "server" / "server"), "-u", "-v", "4", "-l", suite, "-p", str(port), "-d"]
     if pki is None:
@@ -104,7 +90,7 @@ def _wait_udp_listener(port: int, proc: subprocess.Popen[str]) -> None:
     ("cert", "TLS13-AES128-GCM-SHA256"), ("cert", "TLS13-AES128-CCM-8-SHA256")])
 def test_ferrotls_client_wolfssl_server(wolf: Path, pki: PKI, tmp_path: Path, backend: Any, suite: str, auth: str) -> None:
     port = free_udp_port()
-    workdir = _run_dir(tmp_path, wolf)
+    workdir = wolfssl.run_dir(tmp_path, wolf)
     server = _wolf_server(wolf, workdir, port, suite, pki if auth == "cert" else None, [])
     try:
         _wait_udp_listener(port, server)
@@ -220,7 +206,7 @@ def test_wolfssl_client_ferrotls_server(wolf: Path, pki: PKI, tmp_path: Path, ba
     else:
         kw["certificates"] = (pki.server_p256.certified,)
     with _FerroServer(ServerConfig(**kw)) as server:
-        proc = _wolf_client(wolf, _run_dir(tmp_path, wolf), server.port, suite, pki if auth == "cert" else None, [])
+        proc = _wolf_client(wolf, wolfssl.run_dir(tmp_path, wolf), server.port, suite, pki if auth == "cert" else None, [])
     assert server.error is None, server.error
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert wolfssl.SERVER_MESSAGE.decode() in proc.stdout
@@ -234,7 +220,7 @@ def test_wolfssl_client_hello_retry(wolf: Path, pki: PKI, tmp_path: Path, backen
     HelloRetryRequest for its group."""
     config = ServerConfig(backend=backend, certificates=(pki.server_p256.certified,), ticket_count=0)
     with _FerroServer(config) as server:
-        proc = _wolf_client(wolf, _run_dir(tmp_path, wolf), server.port, "TLS13-AES128-GCM-SHA256", pki, ["-J"])
+        proc = _wolf_client(wolf, wolfssl.run_dir(tmp_path, wolf), server.port, "TLS13-AES128-GCM-SHA256", pki, ["-J"])
     assert server.error is None, server.error
     assert proc.returncode == 0, proc.stdout + proc.stderr
     info = next(e for e in server.events if isinstance(e, HandshakeComplete))
@@ -247,7 +233,7 @@ def test_wolfssl_client_key_update(wolf: Path, pki: PKI, tmp_path: Path, backend
     in the next epoch."""
     config = ServerConfig(backend=backend, certificates=(pki.server_p256.certified,), ticket_count=0)
     with _FerroServer(config) as server:
-        proc = _wolf_client(wolf, _run_dir(tmp_path, wolf), server.port, "TLS13-AES128-GCM-SHA256", pki, ["-I"])
+        proc = _wolf_client(wolf, wolfssl.run_dir(tmp_path, wolf), server.port, "TLS13-AES128-GCM-SHA256", pki, ["-I"])
     assert server.error is None, server.error
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert any(isinstance(e, KeyUpdated) for e in server.events)
@@ -259,7 +245,7 @@ def test_wolfssl_client_key_update(wolf: Path, pki: PKI, tmp_path: Path, backend
 
 def test_ferrotls_client_connection_ids(wolf: Path, pki: PKI, tmp_path: Path, backend: Any) -> None:
     port = free_udp_port()
-    server = _wolf_server(wolf, _run_dir(tmp_path, wolf), port, "TLS13-AES128-GCM-SHA256", pki, ["--cid", "wolf-srv"])
+    server = _wolf_server(wolf, wolfssl.run_dir(tmp_path, wolf), port, "TLS13-AES128-GCM-SHA256", pki, ["--cid", "wolf-srv"])
     try:
         _wait_udp_listener(port, server)
         config = ClientConfig(backend=backend, verifier=pki.verifier())
@@ -281,7 +267,7 @@ def test_ferrotls_client_connection_ids(wolf: Path, pki: PKI, tmp_path: Path, ba
 def test_wolfssl_client_connection_ids(wolf: Path, pki: PKI, tmp_path: Path, backend: Any) -> None:
     config = ServerConfig(backend=backend, certificates=(pki.server_p256.certified,), ticket_count=1)
     with _FerroServer(config, DTLSConfig(connection_id=b"ferro-srv")) as server:
-        proc = _wolf_client(wolf, _run_dir(tmp_path, wolf), server.port, "TLS13-AES128-GCM-SHA256", pki,
+        proc = _wolf_client(wolf, wolfssl.run_dir(tmp_path, wolf), server.port, "TLS13-AES128-GCM-SHA256", pki,
                             ["--cid", "wolfcli"])
     assert server.error is None, server.error
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -322,7 +308,7 @@ def test_wolfssl_client_asyncio_endpoint(wolf: Path, pki: PKI, tmp_path: Path, b
     thread.start()
     assert started.wait(10)
     extra = ["--cid", "wolfcid"] if cid else []
-    proc = _wolf_client(wolf, _run_dir(tmp_path, wolf), result["port"], "TLS13-AES128-GCM-SHA256", pki, extra)
+    proc = _wolf_client(wolf, wolfssl.run_dir(tmp_path, wolf), result["port"], "TLS13-AES128-GCM-SHA256", pki, extra)
     thread.join(TIMEOUT + 5)
     assert result.get("error") is None, result["error"]
     assert proc.returncode == 0, proc.stdout + proc.stderr

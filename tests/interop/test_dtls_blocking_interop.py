@@ -54,14 +54,6 @@ def test_dtls_connect_to_openssl_s_server(backend: Any, pki: PKI, auth: str) -> 
         server.wait_for(b"DONE")  # our close_notify ended s_server's session
 
 
-@pytest.fixture(scope="module")
-def wolf() -> Path:
-    try:
-        return wolfssl.build()
-    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # pragma: no cover
-        pytest.skip(f"wolfSSL test peer unavailable: {exc}")
-
-
 @pytest.mark.parametrize("auth", ["psk", "cert"])
 def test_dtls_connect_to_wolfssl_dtls13(wolf: Path, backend: Any, pki: PKI, tmp_path: Path, auth: str) -> None:
     (tmp_path / "certs").mkdir()

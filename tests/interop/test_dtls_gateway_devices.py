@@ -59,14 +59,6 @@ def test_openssl_dtls12_device_to_tls_upstream(tmp_path: Path) -> None:
     assert re.search(r"identity=psk:meter-0007 up=36 down=44 duration=[\d.]+s close=client closed", line), line
 
 
-@pytest.fixture(scope="module")
-def wolf() -> Path:
-    try:
-        return wolfssl.build()
-    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # pragma: no cover
-        pytest.skip(f"wolfSSL test peer unavailable: {exc}")
-
-
 def test_wolfssl_dtls13_device_to_tls_upstream(wolf: Path, pki: PKI, tmp_path: Path) -> None:
     (tmp_path / "certs").mkdir()
     (tmp_path / "certs" / "dh2048.pem").write_bytes((wolf / "certs" / "dh2048.pem").read_bytes())

@@ -96,6 +96,14 @@ class UdpRelay:
                     self.front.sendto(data, self._client)
 
 
+def run_dir(tmp_path: Path, build_dir: Path) -> Path:
+    """``tmp_path`` made a working directory for the example programs (they read
+    certs/dh2048.pem relative to it)."""
+    (tmp_path / "certs").mkdir(exist_ok=True)
+    (tmp_path / "certs" / "dh2048.pem").write_bytes((build_dir / "certs" / "dh2048.pem").read_bytes())
+    return tmp_path
+
+
 def _free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((LOOPBACK, 0))
