@@ -22,7 +22,7 @@ import shlex
 import shutil
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -103,64 +103,52 @@ def gnutls_serv(*args: str, timeout: float = TIMEOUT) -> Iterator[OpenSSLProcess
         proc.stop()
 
 
+def _in_namespace(proc: OpenSSLProcess, make: Callable[[], socket.socket], timeout: float) -> socket.socket:
+    """``make()`` run inside ``proc``'s network namespace; the socket stays there
+    whichever thread uses it.  A thread of its own: setns(2) moves only the calling
+    thread, which then ends."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            fd = os.open(f"/proc/{proc.proc.pid}/ns/net", os.O_RDONLY)
+            try:
+                if libc.setns(fd, _CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, f"setns: {os.strerror(err)}")
+            finally:
+                os.close(fd)
+            result["sock"] = make()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, name="netns-socket", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if "error" in result:
+        raise result["error"]
+    sock: socket.socket = result["sock"]
+    return sock
+
+
 def connect_in_namespace(
     proc: OpenSSLProcess, port: int = GNUTLS_PORT, timeout: float = TIMEOUT
 ) -> socket.socket:
     """A TCP connection to 127.0.0.1:``port`` inside ``proc``'s network namespace."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    result: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            fd = os.open(f"/proc/{proc.proc.pid}/ns/net", os.O_RDONLY)
-            try:
-                if libc.setns(fd, _CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, f"setns: {os.strerror(err)}")
-            finally:
-                os.close(fd)
-            result["sock"] = socket.create_connection((LOOPBACK, port), timeout=timeout)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
-            result["error"] = exc
-
-    # a thread of its own: setns(2) moves only the calling thread, which then ends
-    thread = threading.Thread(target=run, name="netns-connect", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if "error" in result:
-        raise result["error"]
-    sock: socket.socket = result["sock"]
-    return sock
+    return _in_namespace(proc, lambda: socket.create_connection((LOOPBACK, port), timeout=timeout), timeout)
 
 
 def udp_socket_in_namespace(proc: OpenSSLProcess, timeout: float = TIMEOUT) -> socket.socket:
     """A UDP socket bound to 127.0.0.1 inside ``proc``'s network namespace (for
-    ``gnutls-serv --udp``); it stays there whichever thread uses it."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    result: dict[str, Any] = {}
+    ``gnutls-serv --udp``)."""
 
-    def run() -> None:
-        try:
-            fd = os.open(f"/proc/{proc.proc.pid}/ns/net", os.O_RDONLY)
-            try:
-                if libc.setns(fd, _CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, f"setns: {os.strerror(err)}")
-            finally:
-                os.close(fd)
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.bind((LOOPBACK, 0))
-            result["sock"] = sock
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
-            result["error"] = exc
+    def bound() -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((LOOPBACK, 0))
+        return sock
 
-    thread = threading.Thread(target=run, name="netns-udp", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if "error" in result:
-        raise result["error"]
-    sock: socket.socket = result["sock"]
-    return sock
+    return _in_namespace(proc, bound, timeout)
 
 
 def cli_args(ca_pem: Any, *extra: str, name: str = "localhost") -> Sequence[str]:

@@ -447,7 +447,9 @@ def _server_endpoint(args: argparse.Namespace) -> Endpoint:
 # --------------------------------------------------------------------------- client mode
 
 
-def _client_context(args: argparse.Namespace) -> Context:
+def _upstream_context(args: argparse.Namespace, cafile: str | None) -> Context:
+    """A client Context that verifies the upstream against ``cafile`` (else the system
+    store), or not at all with --insecure (and a warning)."""
     ctx = Context(Purpose.SERVER_AUTH)
     if args.insecure:
         print("ferrotls gateway: WARNING: --insecure: the upstream's certificate is NOT verified",
@@ -456,10 +458,15 @@ def _client_context(args: argparse.Namespace) -> Context:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ctx.verify_mode = CERT_NONE
-    elif args.ca:
-        ctx.load_verify_locations(cafile=args.ca)
+    elif cafile:
+        ctx.load_verify_locations(cafile=cafile)
     else:
         ctx.load_default_certs()
+    return ctx
+
+
+def _client_context(args: argparse.Namespace) -> Context:
+    ctx = _upstream_context(args, args.ca)
     certs: list[str] = args.cert or []
     keys: list[str] = args.key or []
     if len(certs) > 1 or len(keys) > 1 or (keys and not certs):
@@ -550,18 +557,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _dtls_upstream_context(args: argparse.Namespace) -> Context:
     """The client Context of ``--accept-dtls --connect``'s TLS connections."""
-    ctx = Context(Purpose.SERVER_AUTH)
-    if args.insecure:
-        print("ferrotls gateway: WARNING: --insecure: the upstream's certificate is NOT verified",
-              file=sys.stderr, flush=True)
-        ctx.check_hostname = False
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ctx.verify_mode = CERT_NONE
-    elif args.upstream_ca:
-        ctx.load_verify_locations(cafile=args.upstream_ca)
-    else:
-        ctx.load_default_certs()
+    ctx = _upstream_context(args, args.upstream_ca)
     if args.backend:
         ctx.backend = args.backend
     ctx.config  # noqa: B018 - configuration errors surface now
